@@ -1,0 +1,29 @@
+"""What every command needs: settings, a migrated database, a console, and one way to fail."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from borderwatch.core.settings import Settings, get_settings
+from borderwatch.db.session import engine_from_settings, migrate, session_factory
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def open_database(settings: Settings | None = None) -> tuple[Engine, sessionmaker[Session]]:
+    """The configured database, migrated to the current schema."""
+    engine = engine_from_settings(settings or get_settings())
+    migrate(engine)
+    return engine, session_factory(engine)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear sentence and exit with ``code``."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)

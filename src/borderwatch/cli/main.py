@@ -1,0 +1,23 @@
+"""The ``borderwatch`` command. Each stage's module registers its own commands here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="borderwatch",
+    help="Customs risk targeting: ingest, score, select, inspect, share, prove.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _register() -> None:
+    # One line per stage, in data-flow order.
+    pass
+
+
+_register()
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Settings, errors and other plumbing shared by every stage; no domain logic lives here."""

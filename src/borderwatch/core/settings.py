@@ -1,0 +1,30 @@
+"""Runtime configuration, read from the environment (prefix ``BORDERWATCH_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every tunable of borderwatch in one place; pass an instance around instead of reading globals."""
+
+    model_config = SettingsConfigDict(env_prefix="BORDERWATCH_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///borderwatch.db",
+        description="SQLAlchemy URL: a SQLite file on a laptop, postgresql+psycopg://... in an agency.",
+    )
+    agency: str = Field(default="default", description="Agency that owns records ingested by this process.")
+    data_dir: Path = Field(default=Path("borderwatch-data"), description="Models, plots and exports.")
+    ingest_batch_size: int = Field(default=5000, ge=1, description="Records per bulk insert.")
+    random_seed: int = 42
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once; tests build their own ``Settings`` instead."""
+    return Settings()

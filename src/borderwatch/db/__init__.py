@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy metadata, engine/session factory built from settings, Alembic migrations."""
