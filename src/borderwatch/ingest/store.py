@@ -1,0 +1,112 @@
+"""Stored declarations and outcomes as Polars frames, in exactly the schemas of ``ingest.frame``.
+
+These loaders are the one way later stages (features, scoring, lanes, feedback) read what ingest stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, Select, select
+
+from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA
+from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
+
+# Chunk for ``lrn IN (...)`` filters: well under SQLite's bound-parameter limit.
+_IN_CHUNK = 5000
+
+
+def _frame(rows: Sequence[Sequence[Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+
+
+def load_declarations(
+    engine: Engine,
+    *,
+    agency: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    lrns: Sequence[str] | None = None,
+) -> pl.DataFrame:
+    """Current versions of stored declarations, one row per goods item, in ``DECLARATION_SCHEMA``.
+
+    ``since`` and ``until`` bound the declaration date (both inclusive); ``lrns`` restricts to those ids.
+    Rows are ordered by date, LRN and item number.
+    """
+    d, g = DeclarationRow, GoodsItemRow
+    columns = {
+        "lrn": d.lrn,
+        "declared_on": d.declared_on,
+        "agency": d.agency,
+        "office": d.office,
+        "process_type": d.process_type,
+        "import_type": d.import_type,
+        "import_use": d.import_use,
+        "payment_type": d.payment_type,
+        "transport_mode": d.transport_mode,
+        "departure_country": d.departure_country,
+        "origin_country": d.origin_country,
+        "origin_indicator": d.origin_indicator,
+        "transit_countries": d.transit_countries,
+        "importer_id": d.importer_id,
+        "declarant_id": d.declarant_id,
+        "seller_id": d.seller_id,
+        "courier_id": d.courier_id,
+        "item_no": g.item_no,
+        "hs_code": g.hs_code,
+        "net_mass": g.net_mass,
+        "customs_value": g.customs_value,
+        "currency": g.currency,
+        "tax_rate": g.tax_rate,
+        "tax_type": g.tax_type,
+    }
+    if list(columns) != list(DECLARATION_SCHEMA):
+        raise AssertionError("load_declarations columns drifted from DECLARATION_SCHEMA")
+    query: Select[Any] = (
+        select(*columns.values())
+        .join(g, g.declaration_id == d.id)
+        .where(d.is_current.is_(True))
+        .order_by(d.declared_on, d.lrn, g.item_no)
+    )
+    if agency is not None:
+        query = query.where(d.agency == agency)
+    if since is not None:
+        query = query.where(d.declared_on >= since)
+    if until is not None:
+        query = query.where(d.declared_on <= until)
+    rows: list[Sequence[Any]] = []
+    with engine.connect() as connection:
+        if lrns is None:
+            rows.extend(connection.execute(query).all())
+        else:
+            wanted = list(dict.fromkeys(lrns))
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
+                rows.extend(connection.execute(query.where(d.lrn.in_(chunk))).all())
+    frame = _frame(rows, DECLARATION_SCHEMA)
+    if lrns is not None and len(lrns) > _IN_CHUNK:
+        frame = frame.sort("declared_on", "lrn", "item_no")
+    return frame
+
+
+def load_outcomes(engine: Engine, *, agency: str | None = None, before: date | None = None) -> pl.DataFrame:
+    """Stored inspection outcomes in ``OUTCOME_SCHEMA``; ``before`` keeps those recorded strictly earlier."""
+    o = OutcomeRow
+    query: Select[Any] = select(o.lrn, o.recorded_on, o.fraud, o.critical_fraud).order_by(
+        o.recorded_on, o.lrn, o.id
+    )
+    if agency is not None:
+        query = query.where(o.agency == agency)
+    if before is not None:
+        query = query.where(o.recorded_on < before)
+    with engine.connect() as connection:
+        rows = [
+            (lrn, recorded_on, int(bool(fraud)), int(critical))
+            for lrn, recorded_on, fraud, critical in connection.execute(query)
+        ]
+    return _frame(rows, OUTCOME_SCHEMA)
