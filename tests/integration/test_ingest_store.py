@@ -12,7 +12,9 @@ from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
 from borderwatch.ingest.store import load_declarations, load_outcomes
 
 
-def _declaration(lrn: str, day: int, *, version: int = 1, current: bool = True, agency: str = "a") -> DeclarationRow:
+def _declaration(
+    lrn: str, day: int, *, version: int = 1, current: bool = True, agency: str = "a"
+) -> DeclarationRow:
     row = DeclarationRow(
         lrn=lrn,
         version=version,
@@ -44,7 +46,7 @@ def _seed(session_factory: sessionmaker[Session]) -> None:
             [
                 OutcomeRow(lrn="A1", agency="a", recorded_on=date(2024, 1, 3), fraud=True, critical_fraud=2),
                 OutcomeRow(lrn="B2", agency="a", recorded_on=date(2024, 1, 6), fraud=False, critical_fraud=0),
-                OutcomeRow(lrn="C3", agency="b", recorded_on=date(2024, 1, 10), fraud=False, critical_fraud=0),
+                OutcomeRow(lrn="C3", agency="b", recorded_on=date(2024, 1, 9), fraud=False, critical_fraud=0),
             ]
         )
         session.commit()

@@ -1,1 +1,1 @@
-"""① Ingest: readers (KCS CSV, mapped CSV, JSON Lines, EDIFACT) → canonical declarations; validation; quarantine."""
+"""① Ingest: readers (KCS CSV, mapped CSV, JSON Lines) → canonical declarations; validation; quarantine."""

@@ -93,7 +93,7 @@ def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame
 def read_kcs_frames(path: Path, *, agency: str = "default") -> tuple[pl.DataFrame, pl.DataFrame]:
     """Declarations and outcomes of a clean KCS-layout CSV, straight into frames (no database, no quarantine).
 
-    For evaluation and replay on files already known to be clean; ``borderwatch ingest`` is the validated path.
+    For evaluation and replay on files known to be clean; ``borderwatch ingest`` is the validated path.
     Outcomes are dated at the declaration date, as the KCS release gives no inspection date.
     """
     raw = pl.read_csv(path, infer_schema=False).rename(KCS_COLUMNS)

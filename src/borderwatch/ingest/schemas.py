@@ -1,6 +1,6 @@
 """The canonical declaration at the boundary (pydantic), independent of how it is stored.
 
-Inspection outcomes are separate records (``Outcome``) because in production they arrive after the declaration.
+Inspection outcomes are separate records (``Outcome``): in production they arrive after the declaration.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, select
 
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
@@ -67,7 +67,7 @@ def load_declarations(
     }
     if list(columns) != list(DECLARATION_SCHEMA):
         raise AssertionError("load_declarations columns drifted from DECLARATION_SCHEMA")
-    query: Select[Any] = (
+    query = (
         select(*columns.values())
         .join(g, g.declaration_id == d.id)
         .where(d.is_current.is_(True))
@@ -97,9 +97,7 @@ def load_declarations(
 def load_outcomes(engine: Engine, *, agency: str | None = None, before: date | None = None) -> pl.DataFrame:
     """Stored inspection outcomes in ``OUTCOME_SCHEMA``; ``before`` keeps those recorded strictly earlier."""
     o = OutcomeRow
-    query: Select[Any] = select(o.lrn, o.recorded_on, o.fraud, o.critical_fraud).order_by(
-        o.recorded_on, o.lrn, o.id
-    )
+    query = select(o.lrn, o.recorded_on, o.fraud, o.critical_fraud).order_by(o.recorded_on, o.lrn, o.id)
     if agency is not None:
         query = query.where(o.agency == agency)
     if before is not None:
