@@ -1,0 +1,51 @@
+"""Row-local features: what can be read off one declaration without any history."""
+
+from __future__ import annotations
+
+import polars as pl
+
+BASIC_NUMERIC = [
+    "customs_value",
+    "net_mass",
+    "tax_rate",
+    "log_value",
+    "log_mass",
+    "log_unit_value",
+    "unit_value",
+    "duty_at_stake",
+    "log_duty",
+    "origin_differs",
+    "transit_count",
+    "day_of_week",
+]
+
+
+def add_basic(frame: pl.DataFrame) -> pl.DataFrame:
+    """Adds HS levels, unit value, duty at stake (value × tax rate / 100) and route shape columns."""
+    value = pl.col("customs_value").clip(lower_bound=0)
+    mass = pl.col("net_mass").clip(lower_bound=0)
+    return frame.with_columns(
+        pl.col("hs_code").str.slice(0, 2).alias("hs2"),
+        pl.col("hs_code").str.slice(0, 4).alias("hs4"),
+        (value / pl.when(mass > 0).then(mass).otherwise(None)).alias("unit_value"),
+        (value * pl.col("tax_rate").fill_null(0) / 100).alias("duty_at_stake"),
+        (value + 1).log().alias("log_value"),
+        (mass + 1).log().alias("log_mass"),
+        ((value + 1) / (mass + 1)).log().alias("log_unit_value"),
+        ((value * pl.col("tax_rate").fill_null(0) / 100) + 1).log().alias("log_duty"),
+        (
+            pl.col("origin_country").is_not_null()
+            & pl.col("departure_country").is_not_null()
+            & (pl.col("origin_country") != pl.col("departure_country"))
+        )
+        .cast(pl.Int8)
+        .alias("origin_differs"),
+        pl.col("transit_countries")
+        .fill_null("")
+        .str.split(" ")
+        .list.eval(pl.element().filter(pl.element() != ""))
+        .list.len()
+        .cast(pl.Int16)
+        .alias("transit_count"),
+        pl.col("declared_on").dt.weekday().cast(pl.Int8).alias("day_of_week"),
+    )

@@ -1,0 +1,1 @@
+"""③ Risk scoring: features → fraud and duty models, risk profiles, anomaly flags, explained scores."""
