@@ -14,7 +14,11 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    pass
+    from borderwatch.cli import audit, serve, users
+
+    users.register(app)
+    audit.register(app)
+    serve.register(app)
 
 
 _register()

@@ -5,6 +5,7 @@ This is the one module of ``db`` that knows the stages; each stage adds its ``mo
 
 from __future__ import annotations
 
+import borderwatch.access.models  # noqa: F401
 import borderwatch.ingest.models  # noqa: F401
 from borderwatch.db.base import Base
 

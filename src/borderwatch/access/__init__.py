@@ -1,0 +1,1 @@
+"""Who may do what: users, API tokens, roles, agencies, the one authorisation policy, and the audit log."""

@@ -1,0 +1,23 @@
+"""``borderwatch serve``: the API and the workspace over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from borderwatch.core.settings import get_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the API (OpenAPI at /openapi.json) and the workspace on the configured database."""
+    from borderwatch.web.app import serve as run
+
+    run(get_settings(), host=host, port=port)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

@@ -1,0 +1,1 @@
+"""JSON routers under ``/api``; each module is one resource."""

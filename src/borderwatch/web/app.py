@@ -1,0 +1,59 @@
+"""The application factory: ``create_app(settings)`` builds the API and the workspace on one database.
+
+Nothing is created at import time; the engine belongs to the application built from the settings given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from borderwatch.core.settings import Settings
+from borderwatch.db.session import engine_from_settings, migrate, session_factory
+from borderwatch.web import errors
+from borderwatch.web.api import me
+from borderwatch.web.deps import AppState
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+API_ROUTERS = [me.router]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The FastAPI application for ``settings``' database (which must already be migrated)."""
+    engine = engine_from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="borderwatch",
+        summary="Customs risk targeting: declarations, scores, lanes, cases, screening.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=session_factory(engine))
+    errors.install(app)
+    for router in API_ROUTERS:
+        app.include_router(router, prefix="/api")
+    from borderwatch.web.ui import pages
+
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    return app
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate the database and serve the workspace until interrupted."""
+    import uvicorn
+
+    engine = engine_from_settings(settings)
+    migrate(engine)
+    engine.dispose()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

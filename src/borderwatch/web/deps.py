@@ -1,0 +1,218 @@
+"""Request dependencies: the database session, who is asking, and the guard that asks the policy.
+
+Every endpoint that touches data takes a :class:`Guard` from :func:`require`; the guard calls
+:func:`borderwatch.access.policy.decide` (the one place authorisation is decided) and writes the audit log.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from borderwatch.access import audit
+from borderwatch.access.policy import Action, Principal, Resource, decide
+from borderwatch.access.service import authenticate_token, resolve_session
+from borderwatch.core.settings import Settings
+from borderwatch.web.errors import ApiError, LoginRequiredError
+
+SESSION_COOKIE = "bw_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True, slots=True)
+class AppState:
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.borderwatch
+    return state
+
+
+State = Annotated[AppState, Depends(app_state)]
+
+
+def db_session(state: State) -> Iterator[Session]:
+    """One session per request, committed when the endpoint returns normally."""
+    session = state.factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    principal: Principal
+    csrf_token: str | None
+    """The session's CSRF token when the request came with a session cookie; None for API tokens."""
+
+
+def identify(request: Request, db: Session) -> Identity | None:
+    """Who sent ``request``: a bearer token or a session cookie; None if neither is valid."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        principal = authenticate_token(db_session=db, token=token.strip())
+        return Identity(principal, None) if principal else None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    found = resolve_session(db_session=db, secret=cookie)
+    return Identity(found[0], found[1]) if found else None
+
+
+def csrf_ok(identity: Identity, supplied: str | None) -> bool:
+    if identity.csrf_token is None:  # bearer tokens are not sent automatically by browsers
+        return True
+    return supplied is not None and hmac.compare_digest(identity.csrf_token, supplied)
+
+
+def api_identity(request: Request, db: DbSession) -> Identity:
+    identity = identify(request, db)
+    if identity is None:
+        raise ApiError(401, "authentication required: send 'Authorization: Bearer <token>' or log in")
+    if request.method not in SAFE_METHODS and not csrf_ok(identity, request.headers.get(CSRF_HEADER)):
+        raise ApiError(403, f"missing or wrong {CSRF_HEADER} header for a session request", code="csrf")
+    return identity
+
+
+def ui_identity(request: Request, db: DbSession) -> Identity:
+    """Like :func:`api_identity` for pages: no session sends the browser to the login page.
+
+    Unsafe methods are checked against the CSRF token by the page handlers (form field or htmx header).
+    """
+    identity = identify(request, db)
+    if identity is None:
+        raise LoginRequiredError
+    return identity
+
+
+ApiIdentity = Annotated[Identity, Depends(api_identity)]
+UiIdentity = Annotated[Identity, Depends(ui_identity)]
+
+
+class Guard:
+    """The policy's decision for one request, with the audit trail it leaves."""
+
+    def __init__(
+        self,
+        *,
+        db: Session,
+        factory: sessionmaker[Session],
+        principal: Principal,
+        action: Action,
+        resource: Resource,
+    ) -> None:
+        self.db = db
+        self.factory = factory
+        self.principal = principal
+        self.action = action
+        self.resource = resource
+
+    @property
+    def agency(self) -> str:
+        return self.principal.agency
+
+    def check_role(self) -> None:
+        decision = decide(self.principal, self.action, self.resource)
+        if not decision.allowed:
+            self._deny(None, decision.reason)
+            raise ApiError(403, f"forbidden: {decision.reason}")
+
+    def record(
+        self,
+        *,
+        record_agency: str | None,
+        resource_id: str | None,
+        detail: dict[str, Any] | None = None,
+        action: Action | None = None,
+    ) -> None:
+        """Allow access to one record of ``record_agency`` or raise (404 for another agency's record)."""
+        action = action or self.action
+        decision = decide(self.principal, action, self.resource, record_agency=record_agency)
+        if not decision.allowed:
+            self._deny(resource_id, decision.reason, action=action)
+            if decision.hide:
+                raise ApiError(404, f"no {self.resource} {resource_id!r}")
+            raise ApiError(403, f"forbidden: {decision.reason}")
+        audit.record_for(
+            db_session=self.db,
+            principal=self.principal,
+            action=action,
+            resource=self.resource,
+            resource_id=resource_id,
+            detail=detail,
+        )
+
+    def log(self, *, resource_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Audit an allowed access that is not about one stored record (a list, a query, a new record)."""
+        audit.record_for(
+            db_session=self.db,
+            principal=self.principal,
+            action=self.action,
+            resource=self.resource,
+            resource_id=resource_id,
+            detail=detail,
+        )
+
+    def _deny(self, resource_id: str | None, reason: str, action: Action | None = None) -> None:
+        # Denials are written in their own transaction: the request's own one is rolled back.
+        with self.factory() as session:
+            audit.record_for(
+                db_session=session,
+                principal=self.principal,
+                action=action or self.action,
+                resource=self.resource,
+                resource_id=resource_id,
+                allowed=False,
+                detail={"reason": reason},
+            )
+            session.commit()
+
+
+def require(action: Action, resource: Resource) -> Callable[..., Guard]:
+    """A dependency: the caller's role must hold ``action`` on ``resource``; returns the guard for records."""
+
+    def dependency(identity: ApiIdentity, db: DbSession, state: State) -> Guard:
+        guard = Guard(
+            db=db, factory=state.factory, principal=identity.principal, action=action, resource=resource
+        )
+        guard.check_role()
+        return guard
+
+    return dependency
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=500, description="items per page")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+Paging = Annotated[Page, Depends(page)]

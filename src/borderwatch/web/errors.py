@@ -1,0 +1,127 @@
+"""One error body for every failure, ``{"error": {"code", "message", "field"}}``; no 500 on bad input."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from borderwatch.core.errors import BorderwatchError, ConfigError, IngestError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": code.replace("_", " ")}
+    for status, code in _CODES.items()
+    if status in (400, 401, 403, 404, 409, 422)
+}
+
+
+class ApiError(Exception):
+    """An error an endpoint returns on purpose."""
+
+    def __init__(
+        self, status: int, message: str, *, field: str | None = None, code: str | None = None
+    ) -> None:
+        self.status = status
+        self.message = message
+        self.field = field
+        self.code = code or _CODES.get(status, "error")
+        super().__init__(message)
+
+
+class LoginRequiredError(Exception):
+    """A workspace page asked for without a session: the browser is sent to the login page."""
+
+
+def error_response(
+    status: int, message: str, *, field: str | None = None, code: str | None = None
+) -> Response:
+    body = ErrorBody(
+        error=ErrorDetail(code=code or _CODES.get(status, "error"), message=message, field=field)
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def _field_of(location: tuple[Any, ...] | list[Any]) -> str | None:
+    parts = [str(part) for part in location if part not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into the one error body."""
+
+    async def api_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, ApiError)
+        return error_response(error.status, error.message, field=error.field, code=error.code)
+
+    async def validation(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = error.errors()
+        if not problems:
+            return error_response(422, "the request is not valid")
+        first = problems[0]
+        field = _field_of(first.get("loc", ()))
+        message = str(first.get("msg", "invalid value"))
+        if field:
+            message = f"{field}: {message}"
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        return error_response(422, message, field=field)
+
+    async def http_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        return error_response(error.status_code, str(error.detail))
+
+    async def domain_error(_request: Request, error: Exception) -> Response:
+        if isinstance(error, NotFoundError):
+            return error_response(404, str(error))
+        if isinstance(error, IngestError):
+            return error_response(422, str(error), field=error.field)
+        if isinstance(error, ConfigError):
+            return error_response(422, str(error), field=error.field)
+        return error_response(400, str(error), field=getattr(error, "field", None))
+
+    async def login_required(request: Request, _error: Exception) -> Response:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    async def unexpected(_request: Request, error: Exception) -> Response:
+        log.exception("unhandled error", exc_info=error)
+        return error_response(500, "internal error; it has been logged", code="internal")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(BorderwatchError, domain_error)
+    app.add_exception_handler(LoginRequiredError, login_required)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,1 @@
+"""Server-rendered workspace pages (Jinja2 + htmx)."""
