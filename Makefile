@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-out
+VENDOR := src/borderwatch/web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.stamp
 
-.PHONY: demo test lint typecheck unit serve bench clean
+.PHONY: demo test lint typecheck unit serve bench clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,14 +25,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(VENDOR_STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-serve: $(STAMP)
+serve: $(STAMP) $(VENDOR_STAMP)
 	$(BIN)/python -m borderwatch.demo --dir $(DEMO_DIR) --serve
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
+# The workspace's JavaScript libraries come from npm (package-lock.json), copied next to the app: no CDN.
+$(VENDOR_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/cytoscape/dist/cytoscape.min.js \
+	   node_modules/vega/build/vega.min.js node_modules/vega-lite/build/vega-lite.min.js \
+	   node_modules/vega-embed/build/vega-embed.min.js $(VENDOR)/
+	touch $@
+
+browser:
+	sh tests/e2e/setup_browser.sh
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) node_modules $(VENDOR) .mypy_cache .ruff_cache .pytest_cache
