@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import borderwatch.access.models  # noqa: F401
 import borderwatch.ingest.models  # noqa: F401
+import borderwatch.inspections.models  # noqa: F401
+import borderwatch.lanes.models  # noqa: F401
 from borderwatch.db.base import Base
 
 metadata = Base.metadata

@@ -1,0 +1,8 @@
+"""Stage ④: scores → red / yellow / green lanes under an inspection budget.
+
+For callers (demo, web): ``borderwatch.lanes.service.assign_lanes(session=..., scored=..., policy=...,
+model_version=...)`` decides and stores the lanes of scored declarations (``RiskModel.score``
+output joined with declared_on, office, importer_id) and returns them as a frame; the pure engine is
+``borderwatch.lanes.engine.assign_lanes_frame``; the policy (capacities, control rate, AEO factor) is
+``borderwatch.lanes.policy.LanePolicy`` / ``load_policy(path)``.
+"""

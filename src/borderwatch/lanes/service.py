@@ -1,0 +1,215 @@
+"""Lane decisions as stored records, the AEO registry, and supervisor overrides.
+
+``assign_lanes`` is the one call the rest of borderwatch (the demo, the web workspace, the replay simulation's
+``borderwatch`` strategy through :func:`borderwatch.lanes.engine.assign_lanes_frame`) uses to turn scores into
+lanes.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.lanes.engine import assign_lanes_frame
+from borderwatch.lanes.models import AeoCertificateRow, LaneDecisionRow
+from borderwatch.lanes.policy import LANES, LanePolicy
+
+
+class LaneError(BorderwatchError):
+    """A lane request that cannot be honoured (unknown lane, missing reason, ...)."""
+
+
+AEO_SCHEMA: dict[str, pl.DataType] = {
+    "trader_id": pl.String(),
+    "valid_from": pl.Date(),
+    "valid_to": pl.Date(),
+}
+
+
+def add_aeo(
+    *,
+    session: Session,
+    trader_id: str,
+    valid_from: date,
+    valid_to: date | None = None,
+    certificate_no: str | None = None,
+    agency: str = "default",
+) -> AeoCertificateRow:
+    """Registers an AEO certificate; it counts for declarations dated within [valid_from, valid_to]."""
+    if valid_to is not None and valid_to < valid_from:
+        raise LaneError(f"AEO certificate for {trader_id} ends ({valid_to}) before it starts ({valid_from})")
+    row = AeoCertificateRow(
+        agency=agency,
+        trader_id=trader_id,
+        certificate_no=certificate_no,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_aeo(
+    *, session: Session, agency: str = "default", valid_on: date | None = None
+) -> list[AeoCertificateRow]:
+    query = select(AeoCertificateRow).where(AeoCertificateRow.agency == agency)
+    if valid_on is not None:
+        query = query.where(AeoCertificateRow.valid_from <= valid_on).where(
+            (AeoCertificateRow.valid_to.is_(None)) | (AeoCertificateRow.valid_to >= valid_on)
+        )
+    return list(session.scalars(query.order_by(AeoCertificateRow.trader_id, AeoCertificateRow.valid_from)))
+
+
+def aeo_frame(*, session: Session, agency: str = "default") -> pl.DataFrame:
+    """The registry as the frame :func:`assign_lanes_frame` takes (trader_id, valid_from, valid_to)."""
+    rows = list_aeo(session=session, agency=agency)
+    return pl.DataFrame(
+        {
+            "trader_id": [r.trader_id for r in rows],
+            "valid_from": [r.valid_from for r in rows],
+            "valid_to": [r.valid_to for r in rows],
+        },
+        schema=AEO_SCHEMA,
+    )
+
+
+def assign_lanes(
+    *,
+    session: Session,
+    scored: pl.DataFrame,
+    policy: LanePolicy | None = None,
+    model_version: str | None = None,
+    agency: str = "default",
+) -> pl.DataFrame:
+    """Decides and stores a lane for every scored declaration; returns the decisions (engine schema + id).
+
+    ``scored`` is the output of ``RiskModel.score`` joined with each declaration's declared_on, office and
+    importer_id (pass the declarations frame's columns). A new decision for an LRN supersedes the old one.
+    """
+    policy = policy or LanePolicy()
+    decisions = assign_lanes_frame(scored, policy=policy, aeo=aeo_frame(session=session, agency=agency))
+    lrns = decisions["lrn"].to_list()
+    previous: dict[str, LaneDecisionRow] = {}
+    for start in range(0, len(lrns), 1000):
+        chunk = lrns[start : start + 1000]
+        for row in session.scalars(
+            select(LaneDecisionRow).where(LaneDecisionRow.lrn.in_(chunk), LaneDecisionRow.is_current)
+        ):
+            previous[row.lrn] = row
+    rows: list[LaneDecisionRow] = []
+    for record in decisions.iter_rows(named=True):
+        old = previous.get(record["lrn"])
+        if old is not None:
+            old.is_current = False
+        rows.append(
+            LaneDecisionRow(
+                lrn=record["lrn"],
+                agency=agency,
+                declared_on=record["declared_on"],
+                office=record["office"],
+                lane=record["lane"],
+                basis=record["basis"],
+                score=record["score"],
+                fraud_probability=record["fraud_probability"],
+                expected_duty=record["expected_duty"],
+                reasons=list(record["reasons"] or []),
+                control=record["control"],
+                aeo=record["aeo"],
+                selection_probability=record["selection_probability"],
+                policy_version=policy.version,
+                model_version=model_version,
+                supersedes_id=old.id if old is not None else None,
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    return decisions.with_columns(pl.Series("decision_id", [r.id for r in rows], dtype=pl.Int64))
+
+
+def current_decision(*, session: Session, lrn: str) -> LaneDecisionRow:
+    row = session.scalars(
+        select(LaneDecisionRow).where(LaneDecisionRow.lrn == lrn, LaneDecisionRow.is_current)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no lane decision for declaration {lrn}")
+    return row
+
+
+def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervisor: str) -> LaneDecisionRow:
+    """A supervisor's lane for ``lrn``, with the reason; the earlier decision is kept, marked superseded."""
+    if lane not in LANES:
+        raise LaneError(f"unknown lane {lane!r}; use one of {', '.join(LANES)}")
+    if not reason.strip():
+        raise LaneError("an override needs a reason")
+    old = current_decision(session=session, lrn=lrn)
+    old.is_current = False
+    row = LaneDecisionRow(
+        lrn=old.lrn,
+        agency=old.agency,
+        declared_on=old.declared_on,
+        office=old.office,
+        lane=lane,
+        basis="supervisor override",
+        score=old.score,
+        fraud_probability=old.fraud_probability,
+        expected_duty=old.expected_duty,
+        reasons=old.reasons,
+        control=old.control,
+        aeo=old.aeo,
+        selection_probability=old.selection_probability,
+        policy_version=old.policy_version,
+        model_version=old.model_version,
+        supersedes_id=old.id,
+        override_reason=reason,
+        decided_by=supervisor,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def decisions_frame(*, session: Session, agency: str = "default", current_only: bool = True) -> pl.DataFrame:
+    """Stored decisions as a frame (for monitoring and retraining weights)."""
+    query = select(LaneDecisionRow).where(LaneDecisionRow.agency == agency)
+    if current_only:
+        query = query.where(LaneDecisionRow.is_current)
+    rows = list(session.scalars(query.order_by(LaneDecisionRow.id)))
+    return pl.DataFrame(
+        {
+            "decision_id": [r.id for r in rows],
+            "lrn": [r.lrn for r in rows],
+            "declared_on": [r.declared_on for r in rows],
+            "office": [r.office for r in rows],
+            "lane": [r.lane for r in rows],
+            "basis": [r.basis for r in rows],
+            "score": [r.score for r in rows],
+            "fraud_probability": [r.fraud_probability for r in rows],
+            "control": [r.control for r in rows],
+            "aeo": [r.aeo for r in rows],
+            "selection_probability": [r.selection_probability for r in rows],
+            "reasons": [list(r.reasons or []) for r in rows],
+            "policy_version": [r.policy_version for r in rows],
+            "model_version": [r.model_version for r in rows],
+        },
+        schema={
+            "decision_id": pl.Int64(),
+            "lrn": pl.String(),
+            "declared_on": pl.Date(),
+            "office": pl.String(),
+            "lane": pl.String(),
+            "basis": pl.String(),
+            "score": pl.Float64(),
+            "fraud_probability": pl.Float64(),
+            "control": pl.Boolean(),
+            "aeo": pl.Boolean(),
+            "selection_probability": pl.Float64(),
+            "reasons": pl.List(pl.String()),
+            "policy_version": pl.String(),
+            "model_version": pl.String(),
+        },
+    )
