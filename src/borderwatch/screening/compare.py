@@ -1,0 +1,219 @@
+"""Name comparison: align name parts regardless of order, score each pair, explain the result.
+
+Each token of one name is paired with at most one token of the other (greedy on similarity, which for
+names of a few parts equals the optimal assignment in practice). A pair's similarity is the best of:
+equality, initial (``j`` ~ ``john``), phonetic key equality (metaphone), consonant skeleton (abjad
+transliterations), and optimal-string-alignment / Jaro-Winkler similarity, stricter on short tokens. The
+name score rewards how much of the shorter name is covered and penalises parts present on both sides that
+do not match (``Ali`` vs ``Ahmed``): two names that each have a part the other lacks are different names,
+even if they share a family name.
+
+The returned score is *decision-shaped*: pairs judged the same score in [0.75, 1], pairs judged different in
+[0, 0.45], so any threshold between 0.5 and 0.7 gives the same decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+
+from borderwatch.screening.normalize import (
+    ORG_STOPWORDS,
+    PARTICLES,
+    PERSON,
+    NormalizedName,
+    consonant_skeleton,
+    has_vowels,
+    normalize_name,
+    phonetic_key,
+    squeeze,
+)
+
+MATCH_MIN = 0.75  # a token pair below this is not a match
+SAME_RAW = 0.80  # raw score from which two names are the same
+SAME_FLOOR = 0.75
+DIFFERENT_CEILING = 0.45
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    left: str
+    right: str
+    similarity: float
+    how: str  # exact, initial, phonetic, skeleton, fuzzy
+
+    def describe(self) -> str:
+        if self.how == "exact":
+            return self.left
+        return f"{self.left}~{self.right} ({self.how} {self.similarity:.2f})"
+
+
+@dataclass(frozen=True, slots=True)
+class NameComparison:
+    """The score of two names and why."""
+
+    score: float
+    raw: float
+    pairs: tuple[TokenPair, ...] = ()
+    unmatched_left: tuple[str, ...] = ()
+    unmatched_right: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def explain(self) -> str:
+        parts = [", ".join(p.describe() for p in self.pairs) or "no parts matched"]
+        if self.unmatched_left:
+            parts.append("query only: " + " ".join(self.unmatched_left))
+        if self.unmatched_right:
+            parts.append("listed only: " + " ".join(self.unmatched_right))
+        parts.extend(self.notes)
+        return "; ".join(parts)
+
+
+@lru_cache(maxsize=500_000)
+def token_similarity(a: str, b: str) -> tuple[float, str]:
+    """Similarity in [0, 1] of two normalised tokens and how it was reached."""
+    if a == b:
+        return 1.0, "exact"
+    if a.isdigit() or b.isdigit():
+        return 0.0, "number"
+    if len(a) == 1 or len(b) == 1:
+        return (0.8, "initial") if a[0] == b[0] else (0.0, "initial")
+    if squeeze(a) == squeeze(b):
+        return 0.9, "doubled letter"
+    # Optimal string alignment: a swap of two neighbouring letters is one typo, not two.
+    lev = OSA.normalized_similarity(a, b)
+    jw = JaroWinkler.similarity(a, b)
+    shortest = min(len(a), len(b))
+    best, how = 0.0, "fuzzy"
+    if shortest >= 5:
+        # One edit in five characters is a typo; Jaro-Winkler rewards a shared beginning.
+        best = max(lev, jw - 0.1)
+    elif (shortest == 4 and (a[0] == b[0] or sorted(a) == sorted(b))) or (lev >= 0.66 and a[0] == b[0]):
+        best = lev
+    if a[0] == b[0] or a[:2] in {"ph", "kh", "gh", "ch"}:
+        pa, pb = phonetic_key(a), phonetic_key(b)
+        if pa and pa == pb and len(pa) >= 2 and jw >= 0.7 and best < 0.9:
+            best, how = 0.9, "phonetic"
+    # Abjad transliterations write no vowels ("hsyn" for Hussein): compare consonants only.
+    if best < MATCH_MIN and shortest >= 3 and a[0] == b[0] and (has_vowels(a) != has_vowels(b)):
+        sa = consonant_skeleton(a)
+        if len(sa) >= 2 and sa == consonant_skeleton(b):
+            best, how = 0.8, "skeleton"
+    return best, how
+
+
+def _weight(token: str, kind: str) -> float:
+    if len(token) == 1:
+        return 0.5
+    if token in PARTICLES or (kind != PERSON and token in ORG_STOPWORDS):
+        return 0.3
+    return float(min(max(len(token), 3), 8))
+
+
+def _merge_compounds(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
+    """``left`` with adjacent parts joined where the join is a part of ``right`` (``abdul rahman``)."""
+    if len(left) < 2:
+        return left
+    targets = set(right)
+    out: list[str] = []
+    i = 0
+    while i < len(left):
+        if i + 1 < len(left) and left[i] + left[i + 1] in targets and left[i] not in targets:
+            out.append(left[i] + left[i + 1])
+            i += 2
+        else:
+            out.append(left[i])
+            i += 1
+    return tuple(out)
+
+
+def _align(left: tuple[str, ...], right: tuple[str, ...]) -> list[tuple[int, int, float, str]]:
+    scored = []
+    for i, a in enumerate(left):
+        for j, b in enumerate(right):
+            sim, how = token_similarity(a, b)
+            if sim >= MATCH_MIN:
+                scored.append((sim, -abs(i - j), i, j, how))
+    scored.sort(reverse=True)
+    used_l: set[int] = set()
+    used_r: set[int] = set()
+    pairs = []
+    for sim, _, i, j, how in scored:
+        if i in used_l or j in used_r:
+            continue
+        used_l.add(i)
+        used_r.add(j)
+        pairs.append((i, j, sim, how))
+    return pairs
+
+
+def _shape(raw: float) -> float:
+    if raw >= SAME_RAW:
+        return SAME_FLOOR + (1.0 - SAME_FLOOR) * (raw - SAME_RAW) / (1.0 - SAME_RAW)
+    return DIFFERENT_CEILING * raw / SAME_RAW
+
+
+def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameComparison:
+    """Compare two normalised names (see the module docstring for the method)."""
+    kind = left.kind if left.kind == right.kind else PERSON
+    if not left.tokens or not right.tokens:
+        return NameComparison(score=0.0, raw=0.0, notes=("empty name",))
+    if left.tokens == right.tokens or sorted(left.tokens) == sorted(right.tokens):
+        pairs = tuple(TokenPair(t, t, 1.0, "exact") for t in left.tokens)
+        return NameComparison(score=1.0, raw=1.0, pairs=pairs)
+    lt = _merge_compounds(left.tokens, right.tokens)
+    rt = _merge_compounds(right.tokens, lt)
+    aligned = _align(lt, rt)
+    sim_l = [0.0] * len(lt)
+    sim_r = [0.0] * len(rt)
+    for i, j, sim, _ in aligned:
+        sim_l[i] = sim
+        sim_r[j] = sim
+    w_l = [_weight(t, kind) for t in lt]
+    w_r = [_weight(t, kind) for t in rt]
+    cov_l = sum(w * s for w, s in zip(w_l, sim_l, strict=True)) / sum(w_l)
+    cov_r = sum(w * s for w, s in zip(w_r, sim_r, strict=True)) / sum(w_r)
+    small, big = (cov_l, cov_r) if sum(w_l) <= sum(w_r) else (cov_r, cov_l)
+    raw = 0.8 * small + 0.2 * big if kind == PERSON else 0.65 * small + 0.35 * big
+    notes: list[str] = []
+    lost_l = [t for t, s, w in zip(lt, sim_l, w_l, strict=True) if s == 0.0 and w >= 2]
+    lost_r = [t for t, s, w in zip(rt, sim_r, w_r, strict=True) if s == 0.0 and w >= 2]
+    if lost_l and lost_r:
+        raw *= 0.6
+        notes.append("conflicting parts")
+    significant = min(sum(1 for w in w_l if w >= 2), sum(1 for w in w_r if w >= 2))
+    if significant <= 1 and max(len(lt), len(rt)) >= 2 and (lost_l or lost_r):
+        raw *= 0.75
+        notes.append("single-part name")
+    # Same letters, different spacing ("xi jinping" / "xijinping"; "al qaida" / "alqaida").
+    joined = Levenshtein.normalized_similarity(left.joined, right.joined)
+    if joined >= 0.92 and joined > raw and len(left.joined) >= 6:
+        raw = joined
+        notes = ["same letters, different spacing"]
+    raw = min(max(raw, 0.0), 1.0)
+    return NameComparison(
+        score=_shape(raw),
+        raw=raw,
+        pairs=tuple(TokenPair(lt[i], rt[j], sim, how) for i, j, sim, how in sorted(aligned)),
+        unmatched_left=tuple(t for t, s in zip(lt, sim_l, strict=True) if s == 0.0),
+        unmatched_right=tuple(t for t, s in zip(rt, sim_r, strict=True) if s == 0.0),
+        notes=tuple(notes),
+    )
+
+
+def compare_names_detail(a: str, b: str, kind: str = PERSON) -> NameComparison:
+    return compare_normalized(normalize_name(a, kind), normalize_name(b, kind))
+
+
+def compare_names(a: str, b: str, kind: str = PERSON) -> float:
+    """Similarity in [0, 1] of two names of a ``person`` or an organisation-like ``kind``.
+
+    Symmetric, independent of name-part order, 1.0 for identical names. Scores of at least 0.75 mean "same
+    name" (allowing typos, transliteration, missing middle names, initials, legal forms); at most 0.45 mean
+    "different name".
+    """
+    score = compare_names_detail(a, b, kind).score
+    other = compare_names_detail(b, a, kind).score
+    return round(min(score, other), 6)

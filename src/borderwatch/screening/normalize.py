@@ -1,0 +1,128 @@
+"""Name normalisation: one canonical, comparable form for names written in any script and style.
+
+Steps: transliterate to ASCII (anyascii), lower-case, drop apostrophes (``O'Brien`` -> ``obrien``), turn other
+punctuation into spaces, then drop honorifics (persons) or legal-form words (organisations). Particles such as
+``al``, ``bin``, ``van`` are kept but carry little weight when names are compared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import jellyfish
+from anyascii import anyascii
+
+PERSON = "person"
+ORGANIZATION = "organization"
+# Kinds that are compared like organisations (their names have no given/family structure).
+ORG_KINDS = frozenset(
+    {"organization", "organisation", "company", "entity", "vessel", "aircraft", "legalentity"}
+)
+
+_APOSTROPHES = re.compile(r"['`´’‘ʼʻ]")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+HONORIFICS = _words(
+    """
+    mr mrs ms miss mx dr doctor prof professor sir dame lady lord rev reverend hon sheikh shaykh
+    sheik shaikh haji hajji hadji alhaji mullah mulla maulvi maulavi mawlawi mawlana maulana qari
+    hafiz sayed sayyed sayyid general gen col colonel maj major capt captain lt lieutenant brigadier
+    admiral sgt sergeant commander cmdr imam ayatollah hojatoleslam eng engineer
+    """
+)
+
+# Legal-form words and their usual abbreviations; removed from organisation names before comparison.
+LEGAL_FORMS = _words(
+    """
+    llc ltd limited inc incorporated corp corporation co company plc gmbh mbh ag kg kgaa sa sas sarl
+    srl spa bv nv oy oyj ab asa aps pte pty jsc ojsc cjsc pjsc ooo zao oao pao tov fze fzco fzc
+    fzllc llp lp sdn bhd kft zrt doo ad ead eood sro as spzoo sp zoo ltda eireli cia cie sl slu lda
+    kk yk gk pvt
+    """
+)
+# Words that never identify an organisation on their own; low weight rather than removed.
+ORG_STOPWORDS = _words(
+    """
+    the of and for de del la le des du das do da y et und a an trading group holding holdings
+    international intl company private public establishment enterprise enterprises industrial
+    industries general
+    """
+)
+PARTICLES = _words(
+    """
+    al el ul ad ar as at az ash bin ibn bint ben ould von van der den de da di del della la le du
+    dos das
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedName:
+    """A name ready for comparison: its tokens, which are particles, and their phonetic keys."""
+
+    text: str
+    tokens: tuple[str, ...]
+    kind: str
+
+    @property
+    def joined(self) -> str:
+        return "".join(self.tokens)
+
+
+def is_org(kind: str) -> bool:
+    return kind.strip().lower() in ORG_KINDS
+
+
+def ascii_fold(value: str) -> str:
+    """ASCII transliteration of ``value``, lower-cased, punctuation turned into single spaces."""
+    # Split CamelCase first: anyascii renders CJK syllables as "XiJinPing".
+    text = _CAMEL.sub(" ", anyascii(value))
+    text = _APOSTROPHES.sub("", text.lower())
+    return _NON_ALNUM.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=200_000)
+def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
+    """The canonical form of ``value`` for a person (default) or an organisation-like ``kind``."""
+    folded = ascii_fold(value)
+    tokens = folded.split()
+    drop = LEGAL_FORMS if is_org(kind) else HONORIFICS
+    kept = [t for t in tokens if t not in drop]
+    if not kept:  # a name made only of such words is still a name
+        kept = tokens
+    text = " ".join(kept)
+    return NormalizedName(text=text, tokens=tuple(kept), kind=ORGANIZATION if is_org(kind) else PERSON)
+
+
+@lru_cache(maxsize=200_000)
+def phonetic_key(token: str) -> str:
+    """Metaphone key of one normalised token (empty for numbers)."""
+    if not token or token.isdigit():
+        return ""
+    return str(jellyfish.metaphone(token))
+
+
+_VOWELS = re.compile(r"[aeiou]")
+_DOUBLES = re.compile(r"(.)\1+")
+
+
+def has_vowels(token: str) -> bool:
+    return _VOWELS.search(token) is not None
+
+
+def consonant_skeleton(token: str) -> str:
+    """The token without vowels, semi-vowels and doubled letters, as abjads (Arabic, Persian) write it."""
+    return _DOUBLES.sub(r"\1", re.sub(r"[aeiouyhw]", "", token.replace("v", "w")))
+
+
+def squeeze(token: str) -> str:
+    """The token with doubled letters written once (``mohammed`` -> ``mohamed``)."""
+    return _DOUBLES.sub(r"\1", token)

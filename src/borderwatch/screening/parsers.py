@@ -1,0 +1,441 @@
+"""Readers of published watchlist formats into ``WatchEntry`` records.
+
+Each reader either returns every entry of its file or raises ``ConfigError`` naming the file and the problem;
+it never returns a partial list, so a malformed file cannot replace a good list version.
+
+- OFAC SDN legacy CSV: ``sdn.csv`` (primary records) with ``alt.csv`` (aliases) and ``add.csv`` (addresses)
+  beside it; ``-0-`` means empty; weak aliases are the quoted ``a.k.a. '...'`` of the remarks.
+- UN Security Council consolidated list XML (parsed with defusedxml: no entities, no external resources).
+- BIS Denied Persons List (tab-separated, one row per name and address).
+- FollowTheMoney entities as JSON lines (the OpenSanctions export format).
+- A plain CSV for an agency's own list: ``id``, ``name`` and optional ``kind``, ``aliases`` (``;``-separated),
+  ``date_of_birth``, ``nationality``, ``programme``, ``identifiers`` (``type:value;...``), ``address``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import parse as safe_parse
+
+from borderwatch.core.errors import ConfigError
+from borderwatch.screening.entries import Address, Alias, Identifier, WatchEntry, country_code
+
+OFAC_SDN_COLUMNS = 12
+OFAC_ALT_COLUMNS = 5
+OFAC_ADD_COLUMNS = 6
+BIS_COLUMNS = ("Name", "Street_Address", "City", "State", "Country", "Postal_Code")
+NATIONAL_COLUMNS = ("id", "name")
+
+_EMPTY = "-0-"
+_WEAK_AKA = re.compile(r"a\.k\.a\.\s*'([^']+)'")
+_DOB = re.compile(r"^DOB\s+(.+)$")
+_ID_REMARK = re.compile(
+    r"^(Passport|National ID No\.|Tax ID No\.|Registration Number|Registration ID|IMO|"
+    r"Vessel Registration Identification|Cedula No\.|Identification Number|SSN|Business Registration Number)"
+    r"\s+(\S[^()]*?)\s*(?:\(([^)]+)\))?\.?$"
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1
+    )
+}
+
+OFAC_KINDS = {"individual": "person", "vessel": "vessel", "aircraft": "aircraft", "": "organization"}
+
+
+def _clean(value: str | None) -> str:
+    text = (value or "").strip()
+    return "" if text == _EMPTY else text
+
+
+def parse_date_text(text: str) -> list[str]:
+    """ISO dates or prefixes from list text: ``10 Dec 1948``, ``1948``, ``circa 1960``, ``1960 to 1962``."""
+    text = text.replace("circa", "").replace("Circa", "").strip()
+    out: list[str] = []
+    for part in re.split(r"\s+to\s+|;|,", text):
+        bits = part.strip().split()
+        if len(bits) == 3 and bits[1][:3] in _MONTHS and bits[0].isdigit() and bits[2].isdigit():
+            out.append(f"{int(bits[2]):04d}-{_MONTHS[bits[1][:3]]:02d}-{int(bits[0]):02d}")
+        elif len(bits) == 2 and bits[0][:3] in _MONTHS and bits[1].isdigit():
+            out.append(f"{int(bits[1]):04d}-{_MONTHS[bits[0][:3]]:02d}")
+        elif len(bits) == 1 and re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", bits[0]):
+            out.append(bits[0])
+    return out
+
+
+def _read_csv_rows(path: Path, *, columns: int, delimiter: str = ",") -> list[list[str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            # OFAC files end with a DOS end-of-file mark (0x1A) on a line of its own.
+            rows = [r for r in csv.reader(handle, delimiter=delimiter) if any(c.strip("\x1a \t") for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
+    for number, row in enumerate(rows, start=1):
+        if len(row) < columns:
+            raise ConfigError(
+                path=str(path), reason=f"line {number} has {len(row)} columns, the format needs {columns}"
+            )
+    return rows
+
+
+def _ofac_remarks(remarks: str) -> tuple[list[str], list[str], list[Identifier], list[Alias]]:
+    dobs: list[str] = []
+    nationalities: list[str] = []
+    identifiers: list[Identifier] = []
+    weak = [Alias(name=m.strip(), weak=True) for m in _WEAK_AKA.findall(remarks)]
+    for clause in remarks.split(";"):
+        part = clause.strip().rstrip(".").removeprefix("alt. ").strip()
+        if match := _DOB.match(part):
+            dobs.extend(parse_date_text(match.group(1)))
+        elif part.startswith(("nationality ", "citizen ")):
+            code = country_code(part.split(" ", 1)[1])
+            if code:
+                nationalities.append(code)
+        elif match := _ID_REMARK.match(part):
+            identifiers.append(
+                Identifier(
+                    type=match.group(1).rstrip("."), value=match.group(2).strip(), country=match.group(3)
+                )
+            )
+    return dobs, nationalities, identifiers, weak
+
+
+def _sibling(sdn: Path, part: str) -> Path:
+    name = sdn.name.replace("sdn", part) if "sdn" in sdn.name else f"{part}.csv"
+    return sdn.with_name(name)
+
+
+def read_ofac_sdn(path: Path, *, list_name: str = "ofac_sdn") -> list[WatchEntry]:
+    """OFAC SDN legacy CSV; ``alt`` and ``add`` files beside ``path`` are read when present."""
+    aliases: dict[str, list[Alias]] = defaultdict(list)
+    alt_path = _sibling(path, "alt")
+    if alt_path.exists() and alt_path != path:
+        for row in _read_csv_rows(alt_path, columns=OFAC_ALT_COLUMNS):
+            aliases[row[0].strip()].append(Alias(name=_clean(row[3]), type=_clean(row[2]) or "aka"))
+    addresses: dict[str, list[Address]] = defaultdict(list)
+    add_path = _sibling(path, "add")
+    if add_path.exists() and add_path != path:
+        for row in _read_csv_rows(add_path, columns=OFAC_ADD_COLUMNS):
+            country = _clean(row[4])
+            text = ", ".join(p for p in (_clean(row[2]), _clean(row[3]), country) if p)
+            if text:
+                addresses[row[0].strip()].append(Address(text=text, country=country_code(country)))
+    entries = []
+    for row in _read_csv_rows(path, columns=OFAC_SDN_COLUMNS):
+        ent_num = row[0].strip()
+        if not ent_num.isdigit():
+            raise ConfigError(
+                path=str(path), item=ent_num, reason="the first column is not an SDN entry number"
+            )
+        remarks = _clean(row[11])
+        dobs, nationalities, identifiers, weak = _ofac_remarks(remarks)
+        entries.append(
+            WatchEntry(
+                entity_id=f"ofac:{ent_num}",
+                list_name=list_name,
+                kind=OFAC_KINDS.get(_clean(row[2]).lower(), "organization"),
+                name=_clean(row[1]),
+                aliases=tuple(a for a in (*aliases.get(ent_num, ()), *weak) if a.name),
+                programmes=tuple(
+                    p.strip() for p in _clean(row[3]).replace("] [", ";").split(";") if p.strip()
+                ),
+                dobs=tuple(dobs),
+                nationalities=tuple(dict.fromkeys(nationalities)),
+                identifiers=tuple(identifiers),
+                addresses=tuple(addresses.get(ent_num, ())),
+                remarks=remarks or None,
+            )
+        )
+    if not entries:
+        raise ConfigError(path=str(path), reason="holds no SDN records")
+    return entries
+
+
+def _text(element: Element | None, tag: str) -> str:
+    if element is None:
+        return ""
+    found = element.find(tag)
+    return (found.text or "").strip() if found is not None and found.text else ""
+
+
+def _un_entry(node: Element, *, person: bool, list_name: str) -> WatchEntry:
+    parts = [_text(node, t) for t in ("FIRST_NAME", "SECOND_NAME", "THIRD_NAME", "FOURTH_NAME")]
+    name = " ".join(p for p in parts if p)
+    prefix = "INDIVIDUAL" if person else "ENTITY"
+    aliases = []
+    for alias in node.findall(f"{prefix}_ALIAS"):
+        alias_name = _text(alias, "ALIAS_NAME")
+        if alias_name:
+            aliases.append(Alias(name=alias_name, weak=_text(alias, "QUALITY").lower() == "low"))
+    original = _text(node, "NAME_ORIGINAL_SCRIPT")
+    if original:
+        aliases.append(Alias(name=original, type="original script"))
+    dobs: list[str] = []
+    for dob in node.findall("INDIVIDUAL_DATE_OF_BIRTH"):
+        if _text(dob, "DATE"):
+            dobs.append(_text(dob, "DATE")[:10])
+        elif _text(dob, "YEAR"):
+            dobs.append(_text(dob, "YEAR"))
+        elif _text(dob, "FROM_YEAR") and _text(dob, "TO_YEAR"):
+            dobs.extend(str(y) for y in range(int(_text(dob, "FROM_YEAR")), int(_text(dob, "TO_YEAR")) + 1))
+    nationalities = [
+        code
+        for value in node.findall("NATIONALITY/VALUE")
+        if (code := country_code((value.text or "").strip())) is not None
+    ]
+    identifiers = [
+        Identifier(
+            type=_text(doc, "TYPE_OF_DOCUMENT") or "document",
+            value=_text(doc, "NUMBER"),
+            country=country_code(_text(doc, "ISSUING_COUNTRY") or _text(doc, "COUNTRY_OF_ISSUE")),
+        )
+        for doc in node.findall("INDIVIDUAL_DOCUMENT")
+        if _text(doc, "NUMBER")
+    ]
+    addresses = []
+    for address in node.findall(f"{prefix}_ADDRESS"):
+        fields = [_text(address, t) for t in ("STREET", "CITY", "STATE_PROVINCE", "ZIP_CODE", "COUNTRY")]
+        text = ", ".join(f for f in fields if f)
+        if text:
+            addresses.append(Address(text=text, country=country_code(_text(address, "COUNTRY"))))
+    data_id = _text(node, "DATAID")
+    if not data_id or not name:
+        raise ValueError(f"{prefix} without DATAID or name (reference {_text(node, 'REFERENCE_NUMBER')!r})")
+    return WatchEntry(
+        entity_id=f"un:{data_id}",
+        list_name=list_name,
+        kind="person" if person else "organization",
+        name=name,
+        aliases=tuple(aliases),
+        programmes=tuple(p for p in (_text(node, "UN_LIST_TYPE"),) if p),
+        dobs=tuple(dict.fromkeys(dobs)),
+        nationalities=tuple(dict.fromkeys(nationalities)),
+        identifiers=tuple(identifiers),
+        addresses=tuple(addresses),
+        remarks=_text(node, "COMMENTS1") or None,
+        extra={"reference": _text(node, "REFERENCE_NUMBER")},
+    )
+
+
+def read_un_consolidated(path: Path, *, list_name: str = "un_sc") -> list[WatchEntry]:
+    """UN Security Council consolidated list XML."""
+    try:
+        root = safe_parse(str(path)).getroot()
+        if root is None:
+            raise ParseError("no root element")
+    except (ParseError, DefusedXmlException, OSError) as error:
+        raise ConfigError(path=str(path), reason=f"is not well-formed, safe XML ({error})") from error
+    if root.tag != "CONSOLIDATED_LIST":
+        raise ConfigError(
+            path=str(path), reason=f"root element is <{root.tag}>, expected <CONSOLIDATED_LIST>"
+        )
+    entries = []
+    try:
+        for node in root.findall("INDIVIDUALS/INDIVIDUAL"):
+            entries.append(_un_entry(node, person=True, list_name=list_name))
+        for node in root.findall("ENTITIES/ENTITY"):
+            entries.append(_un_entry(node, person=False, list_name=list_name))
+    except ValueError as error:
+        raise ConfigError(path=str(path), reason=str(error)) from error
+    if not entries:
+        raise ConfigError(path=str(path), reason="holds no INDIVIDUAL or ENTITY records")
+    return entries
+
+
+def _dict_rows(path: Path, *, required: Iterable[str], delimiter: str) -> list[dict[str, str]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle, delimiter=delimiter)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise ConfigError(path=str(path), reason=f"missing column(s) {', '.join(missing)}")
+            return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
+
+
+def read_bis_dpl(path: Path, *, list_name: str = "bis_dpl") -> list[WatchEntry]:
+    """BIS Denied Persons List (tab-separated); rows of the same name become one entry with its addresses."""
+    rows = _dict_rows(path, required=BIS_COLUMNS, delimiter="\t")
+    grouped: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        if row["Name"]:
+            grouped[row["Name"].strip()].append(row)
+    if not grouped:
+        raise ConfigError(path=str(path), reason="holds no named records")
+    entries = []
+    for name, group in grouped.items():
+        addresses = []
+        for row in group:
+            fields = [row.get(c, "") for c in ("Street_Address", "City", "State", "Postal_Code", "Country")]
+            text = ", ".join(f for f in fields if f)
+            if text:
+                addresses.append(Address(text=text, country=country_code(row.get("Country")) or None))
+        digest = hashlib.sha1(name.upper().encode()).hexdigest()[:12]
+        entries.append(
+            WatchEntry(
+                entity_id=f"bis:{digest}",
+                list_name=list_name,
+                kind="person",
+                name=name,
+                programmes=("Denied Persons",),
+                addresses=tuple(dict.fromkeys(addresses)),
+                remarks=group[0].get("FR_Citation") or None,
+                extra={"effective": group[0].get("Effective_Date", "")},
+            )
+        )
+    return entries
+
+
+_FTM_KINDS = {
+    "Person": "person",
+    "Organization": "organization",
+    "Company": "organization",
+    "LegalEntity": "organization",
+    "PublicBody": "organization",
+    "Vessel": "vessel",
+    "Airplane": "aircraft",
+}
+_FTM_IDS = (
+    "idNumber",
+    "passportNumber",
+    "registrationNumber",
+    "taxNumber",
+    "imoNumber",
+    "innCode",
+    "swiftBic",
+)
+
+
+def read_ftm_jsonl(path: Path, *, list_name: str | None = None) -> list[WatchEntry]:
+    """FollowTheMoney entities, one JSON object a line (OpenSanctions ``entities.ftm.json``)."""
+    entries = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            schema = record["schema"]
+            props: dict[str, list[str]] = record.get("properties", {})
+            entity_id = str(record["id"])
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ConfigError(
+                path=str(path), item=f"line {number}", reason=f"not an FtM entity ({error})"
+            ) from error
+        if schema not in _FTM_KINDS:
+            continue  # relations (Ownership, Sanction, ...) are not screened
+        names = props.get("name") or ([record["caption"]] if record.get("caption") else [])
+        if not names:
+            raise ConfigError(path=str(path), item=f"line {number}", reason="entity has no name")
+        dataset = list_name or (record.get("datasets") or [path.stem])[0]
+        aliases = [Alias(n) for n in names[1:]] + [Alias(n) for n in props.get("alias", [])]
+        aliases += [Alias(n, weak=True) for n in props.get("weakAlias", [])]
+        entries.append(
+            WatchEntry(
+                entity_id=f"ftm:{entity_id}",
+                list_name=dataset,
+                kind=_FTM_KINDS[schema],
+                name=names[0],
+                aliases=tuple(aliases),
+                programmes=tuple(props.get("program", []) + props.get("programId", [])),
+                dobs=tuple(d[:10] for d in props.get("birthDate", [])),
+                nationalities=tuple(
+                    c
+                    for v in props.get("nationality", []) + props.get("citizenship", [])
+                    if (c := country_code(v))
+                ),
+                identifiers=tuple(Identifier(type=k, value=v) for k in _FTM_IDS for v in props.get(k, [])),
+                addresses=tuple(Address(text=a) for a in props.get("address", [])),
+                remarks="; ".join(props.get("notes", [])) or None,
+            )
+        )
+    if not entries:
+        raise ConfigError(path=str(path), reason="holds no FtM Person, Organization, Company or Vessel")
+    return entries
+
+
+def read_national_csv(path: Path, *, list_name: str | None = None) -> list[WatchEntry]:
+    """An agency's own list as plain CSV (see the module docstring for the columns)."""
+    rows = _dict_rows(path, required=NATIONAL_COLUMNS, delimiter=",")
+    name_of_list = list_name or path.stem
+    entries = []
+    for number, row in enumerate(rows, start=2):
+        if not row["id"] or not row["name"]:
+            raise ConfigError(path=str(path), item=f"line {number}", reason="id and name must not be empty")
+        identifiers = []
+        for item in filter(None, (p.strip() for p in row.get("identifiers", "").split(";"))):
+            kind, _, value = item.partition(":")
+            identifiers.append(
+                Identifier(type=kind.strip() if value else "id", value=(value or kind).strip())
+            )
+        entries.append(
+            WatchEntry(
+                entity_id=f"{name_of_list}:{row['id']}",
+                list_name=name_of_list,
+                kind=row.get("kind") or "person",
+                name=row["name"],
+                aliases=tuple(Alias(a.strip()) for a in row.get("aliases", "").split(";") if a.strip()),
+                programmes=tuple(p for p in (row.get("programme"),) if p),
+                dobs=tuple(d for d in (row.get("date_of_birth"),) if d),
+                nationalities=tuple(c for c in (country_code(row.get("nationality")),) if c),
+                identifiers=tuple(identifiers),
+                addresses=tuple(Address(text=a) for a in (row.get("address"),) if a),
+            )
+        )
+    if not entries:
+        raise ConfigError(path=str(path), reason="holds no entries")
+    return entries
+
+
+READERS: dict[str, Callable[..., list[WatchEntry]]] = {
+    "ofac": read_ofac_sdn,
+    "un": read_un_consolidated,
+    "bis": read_bis_dpl,
+    "ftm": read_ftm_jsonl,
+    "csv": read_national_csv,
+}
+
+
+def detect_format(path: Path) -> str:
+    """Which reader fits ``path``, from its name and first line."""
+    name = path.name.lower()
+    if name.endswith(".xml"):
+        return "un"
+    if name.endswith((".json", ".jsonl", ".ndjson")):
+        return "ftm"
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
+    if "\t" in first and "Name" in first:
+        return "bis"
+    if "sdn" in name or re.match(r"^\d+,\"", first):
+        return "ofac"
+    return "csv"
+
+
+def read_list(path: Path, *, fmt: str | None = None, list_name: str | None = None) -> list[WatchEntry]:
+    """Every entry of the list file ``path`` (format detected unless ``fmt`` is given)."""
+    if not path.exists():
+        raise ConfigError(path=str(path), reason="does not exist")
+    fmt = fmt or detect_format(path)
+    if fmt not in READERS:
+        raise ConfigError(path=str(path), reason=f"unknown list format {fmt!r} (one of {', '.join(READERS)})")
+    reader = READERS[fmt]
+    return reader(path, list_name=list_name) if list_name else reader(path)
