@@ -14,9 +14,10 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, serve, users
+    from borderwatch.cli import audit, ingest, serve, users
 
     users.register(app)
+    ingest.register(app)
     audit.register(app)
     serve.register(app)
 

@@ -119,6 +119,9 @@ class QuarantineRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str] = mapped_column(Text)
     reader: Mapped[str] = mapped_column(String(32), doc="which reader to re-submit through")
+    context: Mapped[str | None] = mapped_column(
+        Text, doc="what re-reading the raw text needs: the CSV header line and column mapping (JSON)"
+    )
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     raw_hash: Mapped[str] = mapped_column(
         String(64), index=True, doc="so re-ingest does not quarantine twice"

@@ -9,19 +9,37 @@ import re
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import ErrorDetails
 
 HS_CODE = re.compile(r"^\d{6,10}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
+# One wording for each problem, shared by this pydantic boundary and the vectorised CSV checks
+# (``validate.py``): a reason is the offending value in single quotes followed by one of these.
+MISSING = "is missing"
+HS_REASON = " is not an HS code of 6 to 10 digits"
+COUNTRY_REASON = " is not an ISO 3166 country code"
+CURRENCY_REASON = " is not an ISO 4217 currency code"
+NEGATIVE_REASON = " is negative; it must be 0 or more"
+NOT_A_NUMBER_REASON = " is not a number"
+
+
+def not_a_date(value: object, date_format: str) -> str:
+    return f"'{value}' is not a date in the format {date_format}"
+
+
+def too_long(limit: int) -> str:
+    return f"is longer than {limit} characters"
+
 
 @lru_cache(maxsize=1)
 def country_codes() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes, plus ``EU`` and ``XK`` (Kosovo) that customs data use in practice."""
-    return frozenset({c.alpha_2 for c in pycountry.countries} | {"EU", "XK"})
+    """ISO 3166-1 alpha-2 codes, plus ``EU``, ``XK`` (Kosovo) and ``ZZ`` (unknown) that customs data use."""
+    return frozenset({c.alpha_2 for c in pycountry.countries} | {"EU", "XK", "ZZ"})
 
 
 @lru_cache(maxsize=1)
@@ -33,21 +51,21 @@ def currency_codes() -> frozenset[str]:
 def _country(value: str) -> str:
     code = value.strip().upper()
     if code not in country_codes():
-        raise ValueError(f"{value!r} is not an ISO 3166 country code")
+        raise ValueError(f"'{value}'{COUNTRY_REASON}")
     return code
 
 
 def _currency(value: str) -> str:
     code = value.strip().upper()
     if code not in currency_codes():
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+        raise ValueError(f"'{value}'{CURRENCY_REASON}")
     return code
 
 
 def _hs_code(value: str) -> str:
     code = value.strip().replace(".", "")
     if not HS_CODE.match(code):
-        raise ValueError(f"{value!r} is not an HS code of 6 to 10 digits")
+        raise ValueError(f"'{value}'{HS_REASON}")
     return code
 
 
@@ -142,3 +160,26 @@ class Outcome(_Model):
     duty_recovered: NonNegative | None = None
     findings: str | None = None
     source: str = "inspection"
+
+
+def reason_of(error: ErrorDetails) -> tuple[str, str]:
+    """``(field, reason)`` of a pydantic error, worded as the CSV checks word the same problem."""
+    field = ".".join(str(part) for part in error["loc"]) or "record"
+    value: Any = error.get("input")
+    kind = error["type"]
+    ctx = error.get("ctx") or {}
+    if kind == "value_error":
+        reason = str(ctx.get("error", error["msg"]))
+    elif kind == "missing" or (kind == "string_too_short" and not value):
+        reason = MISSING
+    elif kind == "greater_than_equal" and ctx.get("ge") == 0:
+        reason = f"'{value}'{NEGATIVE_REASON}"
+    elif kind.startswith("date"):
+        reason = not_a_date(value, "%Y-%m-%d")
+    elif kind.startswith(("float", "int")):
+        reason = f"'{value}'{NOT_A_NUMBER_REASON}"
+    elif kind == "string_too_long":
+        reason = too_long(int(ctx.get("max_length", 0)))
+    else:
+        reason = error["msg"]
+    return field, reason

@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
         sa.Column("reader", sa.String(length=32), nullable=False),
+        sa.Column("context", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("raw_hash", sa.String(length=64), nullable=False),
         sa.Column(

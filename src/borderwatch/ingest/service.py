@@ -1,0 +1,647 @@
+"""Ingest: read a file batch by batch, validate, and store in bulk — idempotently, with versioned amendments.
+
+Each batch is one transaction: bad records go to ``quarantine`` (once: keyed by a hash of file name, line and
+raw text), declarations whose content hash is already stored for their LRN are duplicates, a changed
+declaration with a known LRN becomes the next version (the previous one stops being current), and outcomes
+already stored are not stored again. Inserts use the databases' bulk interfaces: PostgreSQL ``COPY`` and
+SQLite ``executemany``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.orm import Session
+
+from borderwatch.core.errors import IngestError, NotFoundError
+from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
+from borderwatch.ingest.models import QuarantineRow
+from borderwatch.ingest.readers import (
+    CsvReader,
+    JsonLinesReader,
+    Problem,
+    RawBatch,
+    SourceError,
+)
+from borderwatch.ingest.schemas import Outcome
+from borderwatch.ingest.validate import Validated, content_hashes, validate_records
+
+FORMATS = ("auto", "kcs", "csv", "jsonl")
+_IN_CHUNK = 2000
+
+DECLARATION_COLUMNS = (
+    "lrn",
+    "version",
+    "is_current",
+    "content_hash",
+    "agency",
+    "declared_on",
+    "office",
+    "process_type",
+    "import_type",
+    "import_use",
+    "payment_type",
+    "transport_mode",
+    "departure_country",
+    "transit_countries",
+    "origin_country",
+    "origin_indicator",
+    "means_id",
+    "container_ids",
+    "importer_id",
+    "declarant_id",
+    "seller_id",
+    "courier_id",
+    "parties",
+    "documents",
+    "source",
+)
+ITEM_COLUMNS = (
+    "declaration_id",
+    "item_no",
+    "hs_code",
+    "description",
+    "net_mass",
+    "quantity",
+    "quantity_unit",
+    "customs_value",
+    "currency",
+    "tax_rate",
+    "tax_type",
+)
+OUTCOME_COLUMNS = (
+    "lrn",
+    "agency",
+    "recorded_on",
+    "fraud",
+    "critical_fraud",
+    "duty_recovered",
+    "findings",
+    "source",
+)
+QUARANTINE_COLUMNS = (
+    "agency",
+    "source_file",
+    "line",
+    "record_key",
+    "field",
+    "reason",
+    "raw",
+    "reader",
+    "status",
+    "raw_hash",
+    "context",
+)
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest did. ``read`` = stored + amended + duplicates + quarantined + already_quarantined
+    + outcome_lines: every record read is accounted for."""
+
+    source: str
+    read: int = 0
+    stored: int = 0
+    amended: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    already_quarantined: int = 0
+    outcomes: int = 0
+    outcome_lines: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def add(self, other: IngestSummary) -> None:
+        for name in ("read", "stored", "amended", "duplicates", "quarantined", "already_quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.outcomes += other.outcomes
+        self.outcome_lines += other.outcome_lines
+        self.reasons.update(other.reasons)
+
+
+def reason_kind(reason: str) -> str:
+    """A reason without the offending value, to count the most common kinds of problem."""
+    return reason.split("' ", 1)[1] if reason.startswith("'") and "' " in reason else reason
+
+
+# ---------------------------------------------------------------------------------------------- bulk writes
+
+
+def _bulk_insert(
+    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` with the database's bulk path (``COPY`` on PostgreSQL, ``executemany`` on SQLite)."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield unique[start : start + _IN_CHUNK]
+
+
+def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` whose ``{keys}`` placeholder is the set ``values``, asked in chunks.
+
+    Driver-level SQL: compiling an ORM query with thousands of bound values per batch costs more than the
+    lookup itself.
+    """
+    found: list[tuple[Any, ...]] = []
+    params: tuple[Any, ...]
+    postgres = connection.dialect.name == "postgresql"
+    for chunk in _chunks(values):
+        if postgres:
+            statement, params = sql.format(keys="= ANY(%s)"), (chunk,)
+        else:
+            statement, params = sql.format(keys=f"IN ({','.join('?' * len(chunk))})"), tuple(chunk)
+        found.extend(tuple(row) for row in connection.exec_driver_sql(statement, params))
+    return found
+
+
+def _reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
+    """Ids for ``count`` new rows of ``table``, so children can be inserted in bulk without reading back."""
+    if connection.dialect.name == "postgresql":
+        sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)"
+        return [row[0] for row in connection.exec_driver_sql(sql, (count,))]
+    # SQLite gives a rowid table's new rows max(id) + 1, ... ; the batch's transaction holds the write lock
+    # from its first write (the quarantine/UPDATE before, or this statement's own lock) until commit.
+    connection.exec_driver_sql(f"UPDATE {table} SET id = id WHERE id = -1")
+    start = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
+def _python_rows(frame: pl.DataFrame, dialect: str) -> list[tuple[Any, ...]]:
+    if dialect != "postgresql":
+        # SQLite stores dates as ISO text; convert here instead of relying on sqlite3's deprecated adapters.
+        frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
+    return frame.rows()
+
+
+@dataclass(frozen=True)
+class _Context:
+    source: str
+    reader: str
+    agency: str
+    context: str | None
+
+
+def _raw_hash(context: _Context, line: int, raw: str) -> str:
+    key = f"{Path(context.source).name}\n{line}\n{raw}"
+    return hashlib.sha256(key.encode("utf-8", errors="replace")).hexdigest()
+
+
+def _quarantine(
+    connection: Connection, context: _Context, problems: list[Problem], summary: IngestSummary
+) -> None:
+    if not problems:
+        return
+    keyed = {_raw_hash(context, p.line, p.raw): p for p in problems}
+    known = {
+        row[0]
+        for row in _fetch_in(connection, "SELECT raw_hash FROM quarantine WHERE raw_hash {keys}", list(keyed))
+    }
+    summary.already_quarantined += len(problems) - len(keyed) + len(known)
+    fresh = [(digest, p) for digest, p in keyed.items() if digest not in known]
+    summary.quarantined += len(fresh)
+    summary.reasons.update(reason_kind(p.reason) for _, p in fresh)
+    rows = [
+        (
+            context.agency,
+            context.source[:1024],
+            p.line,
+            (p.record_key or "")[:64] or None,
+            (p.field or "")[:128] or None,
+            p.reason,
+            p.raw,
+            context.reader,
+            "open",
+            digest,
+            context.context,
+        )
+        for digest, p in fresh
+    ]
+    _bulk_insert(connection, "quarantine", QUARANTINE_COLUMNS, rows)
+
+
+def _existing_versions(connection: Connection, lrns: Sequence[str]) -> pl.DataFrame:
+    rows = _fetch_in(connection, "SELECT lrn, version, content_hash FROM declarations WHERE lrn {keys}", lrns)
+    return pl.DataFrame(
+        rows, schema={"lrn": pl.String, "version": pl.Int64, "content_hash": pl.String}, orient="row"
+    )
+
+
+def _store_declarations(
+    connection: Connection, context: _Context, rows: pl.DataFrame, summary: IngestSummary
+) -> None:
+    if rows.is_empty():
+        return
+    dialect = connection.dialect.name
+    hashes = content_hashes(rows)
+    first = hashes.unique(subset=["lrn", "content_hash"], keep="first", maintain_order=True)
+    summary.duplicates += hashes.height - first.height
+    existing = _existing_versions(connection, first["lrn"].to_list())
+    fresh = first.join(existing.select("lrn", "content_hash"), on=["lrn", "content_hash"], how="anti")
+    summary.duplicates += first.height - fresh.height
+    if fresh.is_empty():
+        return
+    latest = existing.group_by("lrn").agg(pl.col("version").max().alias("latest"))
+    fresh = fresh.with_columns(pl.int_range(pl.len()).over("lrn").alias("_round"))
+    headers = rows.unique(subset="line", keep="first", maintain_order=True)
+    for round_no in range(int(fresh["_round"].max() or 0) + 1):  # type: ignore[arg-type]
+        part = (
+            fresh.filter(pl.col("_round") == round_no)
+            .join(latest, on="lrn", how="left")
+            .with_columns((pl.col("latest").fill_null(0) + 1).alias("version"))
+        )
+        amended = part.filter(pl.col("version") > 1)["lrn"].to_list()
+        summary.amended += len(amended)
+        summary.stored += part.height - len(amended)
+        _fetch_in(
+            connection,
+            "UPDATE declarations SET is_current = FALSE WHERE is_current = TRUE AND lrn {keys} RETURNING id",
+            amended,
+        )
+        ids = _reserve_ids(connection, "declarations", part.height)
+        declarations = (
+            part.select("line", "version", "content_hash")
+            .join(headers, on="line", maintain_order="left")
+            .with_columns(
+                pl.Series("id", ids, dtype=pl.Int64),
+                pl.lit(True).alias("is_current"),
+                pl.lit(context.agency).alias("agency"),
+                pl.lit(context.source[:255]).alias("source"),
+            )
+        )
+        _bulk_insert(
+            connection,
+            "declarations",
+            ("id", *DECLARATION_COLUMNS),
+            _python_rows(declarations.select("id", *DECLARATION_COLUMNS), dialect),
+        )
+        items = rows.join(
+            declarations.select("line", pl.col("id").alias("declaration_id")),
+            on="line",
+            maintain_order="left",
+        ).select(ITEM_COLUMNS)
+        _bulk_insert(connection, "goods_items", ITEM_COLUMNS, _python_rows(items, dialect))
+        latest = pl.concat(
+            [
+                latest.join(part.select("lrn"), on="lrn", how="anti"),
+                part.select("lrn", pl.col("version").alias("latest")),
+            ]
+        )
+
+
+def _store_outcomes(
+    connection: Connection, context: _Context, outcomes: pl.DataFrame, summary: IngestSummary
+) -> None:
+    if outcomes.is_empty():
+        return
+    key = ["lrn", "recorded_on", "fraud", "critical_fraud"]
+    outcomes = outcomes.unique(subset=key, keep="first", maintain_order=True)
+    known = _fetch_in(
+        connection,
+        "SELECT lrn, recorded_on, fraud, critical_fraud FROM outcomes WHERE lrn {keys}",
+        outcomes["lrn"].to_list(),
+    )
+    # SQLite answers dates as text and booleans as integers; normalise both databases' answers.
+    stored = pl.DataFrame(
+        [(lrn, str(day), bool(fraud), int(level)) for lrn, day, fraud, level in known],
+        schema={"lrn": pl.String, "recorded_on": pl.String, "fraud": pl.Boolean, "critical_fraud": pl.Int64},
+        orient="row",
+    ).with_columns(pl.col("recorded_on").str.to_date("%Y-%m-%d"))
+    fresh = outcomes.join(stored, on=key, how="anti", nulls_equal=True)
+    summary.outcomes += fresh.height
+    _bulk_insert(
+        connection,
+        "outcomes",
+        OUTCOME_COLUMNS,
+        _python_rows(
+            fresh.with_columns(pl.lit(context.agency).alias("agency")).select(OUTCOME_COLUMNS),
+            connection.dialect.name,
+        ),
+    )
+
+
+_OUTCOME_FRAME = {
+    "lrn": pl.String,
+    "recorded_on": pl.Date,
+    "fraud": pl.Boolean,
+    "critical_fraud": pl.Int64,
+    "duty_recovered": pl.Float64,
+    "findings": pl.String,
+    "source": pl.String,
+}
+
+
+def _outcomes_of(validated: Validated, outcome_lines: list[Outcome], reader: str) -> pl.DataFrame:
+    from_records = (
+        validated.rows.filter(pl.col("fraud").is_not_null())
+        .unique(subset="line", keep="first", maintain_order=True)
+        .select(
+            "lrn",
+            pl.col("declared_on").alias("recorded_on"),
+            pl.col("fraud").cast(pl.Boolean),
+            pl.col("critical_fraud").fill_null(0).cast(pl.Int64),
+            pl.lit(None, dtype=pl.Float64).alias("duty_recovered"),
+            pl.lit(None, dtype=pl.String).alias("findings"),
+            pl.lit(reader).alias("source"),
+        )
+    )
+    given = pl.DataFrame(
+        [
+            tuple(o.model_dump(include=set(_OUTCOME_FRAME)).get(k) for k in _OUTCOME_FRAME)
+            for o in outcome_lines
+        ],
+        schema=_OUTCOME_FRAME,
+        orient="row",
+    )
+    return pl.concat([from_records.cast(_OUTCOME_FRAME), given])  # type: ignore[arg-type]
+
+
+def _too_long_outcomes(outcomes: list[Outcome], lines: list[int], raws: dict[int, str]) -> list[Problem]:
+    return [
+        Problem(line, "source", "is longer than 64 characters", raws.get(line, ""), o.lrn)
+        for o, line in zip(outcomes, lines, strict=True)
+        if len(o.source) > 64
+    ]
+
+
+def store_batch(
+    connection: Connection,
+    *,
+    batch: RawBatch,
+    context: _Context,
+    mapping: ColumnMapping,
+    labels: dict[str, str],
+) -> IngestSummary:
+    """Validate one raw batch and store it within ``connection``'s transaction."""
+    summary = IngestSummary(source=context.source)
+    validated = validate_records(
+        batch.records.drop("raw"),
+        date_format=mapping.date_format,
+        constants=mapping.constants,
+        defaults=mapping.defaults,
+        labels=labels,
+    )
+    raw_of = dict(zip(batch.records["line"].to_list(), batch.records["raw"].to_list(), strict=True))
+    key_of = (
+        dict(zip(batch.records["line"].to_list(), batch.records["lrn"].to_list(), strict=True))
+        if "lrn" in batch.records.columns
+        else {}
+    )
+    problems = batch.problems + [
+        Problem(line, field_name, reason, raw_of[line], key_of.get(line))
+        for line, field_name, reason in validated.problems.iter_rows()
+    ]
+    outcome_problems = _too_long_outcomes(batch.outcomes, batch.outcome_lines, {})
+    keep = [(o, n) for o, n in zip(batch.outcomes, batch.outcome_lines, strict=True) if len(o.source) <= 64]
+    problems += outcome_problems
+    summary.read = validated.rows["line"].n_unique() + len(problems) + len(keep)
+    summary.outcome_lines = len(keep)
+    _quarantine(connection, context, problems, summary)
+    _store_declarations(connection, context, validated.rows, summary)
+    _store_outcomes(
+        connection, context, _outcomes_of(validated, [o for o, _ in keep], context.reader), summary
+    )
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- whole files
+
+
+def detect_format(path: Path, fmt: str, mapping: ColumnMapping | None) -> str:
+    if fmt != "auto":
+        return fmt
+    if path.suffix.lower() in {".jsonl", ".ndjson"}:
+        return "jsonl"
+    return "csv" if mapping is not None else "kcs"
+
+
+def _open(
+    path: Path, fmt: str, mapping: ColumnMapping | None
+) -> tuple[Any, Iterator[tuple[int, bytes]], ColumnMapping]:
+    kind = detect_format(path, fmt, mapping)
+    if kind == "jsonl":
+        reader, lines = JsonLinesReader.open(path)
+        return reader, lines, ColumnMapping(name="jsonl", constants={}, defaults={}, columns=_JSON_COLUMNS)
+    if kind == "csv" and mapping is None:
+        raise SourceError(
+            source=str(path), reason="needs a column mapping (--mapping FILE.yaml) to be read as CSV"
+        )
+    chosen = kcs_mapping() if kind == "kcs" else mapping
+    assert chosen is not None
+    csv_reader, lines = CsvReader.open(path, chosen)
+    return csv_reader, lines, chosen
+
+
+# Every JSON Lines record is flattened to record fields named as themselves.
+_JSON_COLUMNS = {
+    name: name for name in ("lrn", "declared_on", "office", "hs_code", "customs_value", "currency")
+}
+
+
+def _context_of(reader: Any, mapping: ColumnMapping, agency: str) -> _Context:
+    if isinstance(reader, CsvReader):
+        context = json.dumps({"header": reader.header_line, "mapping": mapping.model_dump()})
+        return _Context(
+            source=reader.source,
+            reader=mapping.name if mapping.name == "kcs" else "csv",
+            agency=agency,
+            context=context,
+        )
+    return _Context(source=reader.source, reader="jsonl", agency=agency, context=None)
+
+
+def ingest_file(
+    *,
+    engine: Engine,
+    path: Path,
+    fmt: str = "auto",
+    mapping: ColumnMapping | None = None,
+    agency: str = "default",
+    batch_size: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    """Ingest one file; raises ``SourceError`` when not a single record can be read from it.
+
+    ``on_progress`` receives the number of bytes read after each batch.
+    """
+    reader, lines, chosen = _open(path, fmt, mapping)
+    context = _context_of(reader, chosen, agency)
+    labels = reader.labels() if isinstance(reader, CsvReader) else {}
+    summary = IngestSummary(source=str(path))
+    for batch in reader.batches(lines, size=batch_size):
+        with engine.begin() as connection:
+            summary.add(store_batch(connection, batch=batch, context=context, mapping=chosen, labels=labels))
+        if on_progress is not None:
+            on_progress(batch.bytes_read)
+    if summary.read == 0:
+        raise SourceError(source=str(path), reason="holds no records")
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- quarantine
+
+
+def list_quarantine(
+    *, engine: Engine, status: str | None = "open", source: str | None = None, limit: int = 50
+) -> list[QuarantineRow]:
+    """Quarantined records, oldest first; ``status`` None lists all, ``source`` filters by file name part."""
+    query = select(QuarantineRow).order_by(QuarantineRow.id).limit(limit)
+    if status:
+        query = query.where(QuarantineRow.status == status)
+    if source:
+        query = query.where(QuarantineRow.source_file.contains(source))
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.scalars(query))
+
+
+def get_quarantined(*, engine: Engine, record_id: int) -> QuarantineRow:
+    with Session(engine, expire_on_commit=False) as session:
+        row = session.get(QuarantineRow, record_id)
+    if row is None:
+        raise NotFoundError(f"quarantined record {record_id} does not exist")
+    return row
+
+
+def _set_path(data: Any, path: str, value: str) -> None:
+    parts = path.split(".")
+    target = data
+    for part in parts[:-1]:
+        target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
+    last = parts[-1]
+    try:
+        parsed: Any = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    if isinstance(target, list):
+        target[int(last)] = parsed
+    else:
+        target[last] = parsed
+
+
+def corrected_raw(
+    record: QuarantineRow, *, raw: str | None = None, changes: dict[str, str] | None = None
+) -> str:
+    """The record's raw text with ``raw`` replacing it whole, or with field ``changes`` applied."""
+    text = raw if raw is not None else record.raw
+    if not changes:
+        return text
+    if record.reader == "jsonl":
+        try:
+            data = json.loads(text)
+            for path, value in changes.items():
+                _set_path(data, path, value)
+        except (json.JSONDecodeError, KeyError, IndexError, ValueError, TypeError) as error:
+            raise IngestError(
+                record=record.record_key, field=None, reason=f"cannot apply the change ({error})"
+            ) from error
+        return json.dumps(data, ensure_ascii=False)
+    reader = _csv_reader_of(record)
+    try:
+        values = reader.parse(text)
+    except SourceError as error:
+        raise IngestError(
+            record=record.record_key,
+            field=None,
+            reason="its raw text cannot be split into fields; pass the whole corrected line",
+        ) from error
+    for name, value in changes.items():
+        if name not in values:
+            raise IngestError(record=record.record_key, field=name, reason="is not a column of this file")
+        values[name] = value
+    return reader.serialise(values)
+
+
+def _csv_reader_of(record: QuarantineRow) -> CsvReader:
+    context = json.loads(record.context or "{}")
+    mapping = ColumnMapping.model_validate(context["mapping"]) if "mapping" in context else kcs_mapping()
+    return CsvReader(source=record.source_file, header=context.get("header", ""), mapping=mapping)
+
+
+def release_quarantined(
+    *,
+    engine: Engine,
+    record_id: int,
+    raw: str | None = None,
+    value: str | None = None,
+    changes: dict[str, str] | None = None,
+) -> IngestSummary:
+    """Re-validate a quarantined record, optionally corrected, and store it; ``IngestError`` if still bad.
+
+    ``value`` replaces the field the record was quarantined for; ``changes`` sets fields by name (a CSV
+    column, or a dotted JSON path such as ``items.0.hs_code``); ``raw`` replaces the whole text.
+    """
+    record = get_quarantined(engine=engine, record_id=record_id)
+    if record.status != "open":
+        raise IngestError(
+            record=record.record_key,
+            field=None,
+            reason=f"quarantined record {record_id} is already {record.status}",
+        )
+    changes = dict(changes or {})
+    if value is not None:
+        if not record.field:
+            raise IngestError(
+                record=record.record_key,
+                field=None,
+                reason="names no single field; pass --raw with the corrected line or --set NAME=VALUE",
+            )
+        changes[record.field] = value
+    text = corrected_raw(record, raw=raw, changes=changes)
+    lines = iter([(record.line or 0, text.encode("utf-8"))])
+    if record.reader == "jsonl":
+        reader: Any = JsonLinesReader(source=record.source_file)
+        mapping = ColumnMapping(name="jsonl", columns=_JSON_COLUMNS)
+        labels: dict[str, str] = {}
+    else:
+        reader = _csv_reader_of(record)
+        mapping = reader.mapping
+        labels = reader.labels()
+    batches = list(reader.batches(lines, size=10))
+    if not batches:
+        raise IngestError(record=record.record_key, field=None, reason="the corrected text is empty")
+    batch = batches[0]
+    validated = validate_records(
+        batch.records.drop("raw"),
+        date_format=mapping.date_format,
+        constants=mapping.constants,
+        defaults=mapping.defaults,
+        labels=labels,
+    )
+    first = batch.problems[0] if batch.problems else None
+    if first is None and not validated.problems.is_empty():
+        _, field_name, reason = validated.problems.row(0)
+        first = Problem(0, field_name, reason, text)
+    if first is not None:
+        raise IngestError(record=record.record_key, field=first.field, reason=first.reason)
+    context = _Context(
+        source=record.source_file, reader=record.reader, agency=record.agency, context=record.context
+    )
+    with engine.begin() as connection:
+        summary = store_batch(connection, batch=batch, context=context, mapping=mapping, labels=labels)
+        connection.execute(
+            update(QuarantineRow)
+            .where(QuarantineRow.id == record_id)
+            .values(status="released", resolved_at=datetime.now(UTC))
+        )
+    return summary
