@@ -1,0 +1,1 @@
+"""Entity resolution of trader records and the networks they form."""
