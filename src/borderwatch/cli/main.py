@@ -14,10 +14,11 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, ingest, serve, users
+    from borderwatch.cli import audit, ingest, screening, serve, users
 
     users.register(app)
     ingest.register(app)
+    screening.register(app)
     audit.register(app)
     serve.register(app)
 
