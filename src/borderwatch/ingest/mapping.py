@@ -129,7 +129,8 @@ def kcs_mapping() -> ColumnMapping:
 def load_mapping(path: Path) -> ColumnMapping:
     """Read a YAML column mapping, or raise ``ConfigError`` naming what is wrong."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # BaseLoader keeps every scalar as text: a column called ``No`` or ``010`` stays that name.
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506
     except OSError as error:
         raise ConfigError(path=str(path), reason=f"cannot be read ({error.strerror})") from error
     except yaml.YAMLError as error:
@@ -137,21 +138,10 @@ def load_mapping(path: Path) -> ColumnMapping:
     if not isinstance(data, dict):
         raise ConfigError(path=str(path), reason="must be a YAML mapping of settings")
     try:
-        return ColumnMapping.model_validate(
-            {
-                key: _stringify(value) if key in {"constants", "defaults"} else value
-                for key, value in data.items()
-            }
-        )
+        return ColumnMapping.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or None
         raise ConfigError(
             path=str(path), field=where, reason=first["msg"].removeprefix("Value error, ")
         ) from error
-
-
-def _stringify(values: object) -> object:
-    if isinstance(values, dict):
-        return {key: str(value) for key, value in values.items()}
-    return values

@@ -161,8 +161,8 @@ def validate_records(
         pl.col("item_no").cast(pl.Int64, strict=False).alias("_item_no"),
         pl.col("fraud").str.to_lowercase().alias("_fraud"),
     )
-    country_set = pl.Series(sorted(schemas.country_codes()))
-    currency_set = pl.Series(sorted(schemas.currency_codes()))
+    country_set = pl.Series(sorted(schemas.country_codes())).implode()
+    currency_set = pl.Series(sorted(schemas.currency_codes())).implode()
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
 
     def check(field: str, bad: pl.Expr, reason: pl.Expr | str) -> None:
