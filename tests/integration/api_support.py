@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -74,3 +76,67 @@ def assert_error(response: object, status: int, code: str | None = None) -> dict
     if code is not None:
         assert error["code"] == code, error
     return dict(error)
+
+
+def declaration_json(
+    lrn: str, *, day: int = 1, value: float = 1000.0, importer: str = "IMP1"
+) -> dict[str, object]:
+    """A valid canonical declaration (``borderwatch.ingest.schemas.Declaration``) as JSON."""
+    return {
+        "lrn": lrn,
+        "date": f"2026-03-{day:02d}",
+        "office": "30",
+        "procedure": {"import_type": "11"},
+        "transport": {"mode": "10", "departure_country": "CN", "origin_country": "CN"},
+        "parties": {
+            "importer": {"id": importer, "name": f"Importer {importer}", "country": "KR"},
+            "declarant": {"id": "DEC1"},
+            "seller": {"id": "SEL1", "name": "Seller One", "country": "CN"},
+        },
+        "items": [
+            {
+                "hs_code": "610910",
+                "net_mass": 120.0,
+                "customs_value": value,
+                "currency": "KRW",
+                "tax_rate": 8.0,
+            }
+        ],
+    }
+
+
+def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path) -> None:
+    """Store declarations for ``agency`` (through the ingest service), decide lanes from hand-made scores
+    (riskiest first: the first LRN gets the highest score) and open cases for red/yellow ones."""
+    import json
+
+    import polars as pl
+
+    from borderwatch.ingest.service import ingest_file
+    from borderwatch.inspections.service import open_cases
+    from borderwatch.lanes.policy import Capacity, LanePolicy
+    from borderwatch.lanes.service import assign_lanes
+
+    path = tmp / f"seed-{agency}.jsonl"
+    path.write_text("\n".join(json.dumps(declaration_json(lrn)) for lrn in lrns) + "\n", encoding="utf-8")
+    engine = make_engine(settings.database_url)
+    ingest_file(engine=engine, path=path, fmt="jsonl", agency=agency)
+    n = len(lrns)
+    scored = pl.DataFrame(
+        {
+            "lrn": lrns,
+            "declared_on": [date(2026, 3, 1)] * n,
+            "office": ["30"] * n,
+            "importer_id": ["IMP1"] * n,
+            "score": [90.0 - 10 * i for i in range(n)],
+            "fraud_probability": [0.9 - 0.1 * i for i in range(n)],
+            "expected_duty": [80.0] * n,
+            "forced_lane": pl.Series([None] * n, dtype=pl.String),
+            "reasons": [[f"reason {i}a", f"reason {i}b", f"reason {i}c", f"reason {i}d"] for i in range(n)],
+        }
+    )
+    policy = LanePolicy(red=Capacity(default=1), yellow=Capacity(default=1), control_rate=0.0)
+    with session_scope(session_factory(engine)) as session:
+        decisions = assign_lanes(session=session, scored=scored, policy=policy, agency=agency)
+        open_cases(session=session, decisions=decisions, agency=agency)
+    engine.dispose()

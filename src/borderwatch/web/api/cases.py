@@ -1,0 +1,179 @@
+"""Inspection cases: list, read, assign, and record the outcome (through the inspections service)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from borderwatch.access.policy import Action, Resource
+from borderwatch.core.errors import NotFoundError
+from borderwatch.inspections import service as inspections
+from borderwatch.inspections.models import CaseRow
+from borderwatch.web.api.records import CaseSummary, case_summary
+from borderwatch.web.deps import Guard, Paging, require
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.schemas import Paginated
+
+router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES)
+
+CaseStatus = Literal["open", "assigned", "closed"]
+
+
+class StatusOut(BaseModel):
+    status: str
+    actor: str
+    note: str | None
+
+
+class FindingOut(BaseModel):
+    result: str
+    goods: str | None
+    quantity: float | None
+    quantity_unit: str | None
+    concealment: str | None
+    duty_recovered: float | None
+    notes: str | None
+    recorded_by: str
+    recorded_on: date
+
+
+class CaseOut(CaseSummary):
+    history: list[StatusOut]
+    findings: list[FindingOut]
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class OutcomeIn(BaseModel):
+    """What the inspection found. A seizure must name the goods."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    result: Literal["no_finding", "irregularity", "seizure"]
+    recorded_on: date | None = Field(default=None, description="default: today")
+    goods: str | None = Field(default=None, max_length=2000)
+    quantity: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    quantity_unit: str | None = Field(default=None, max_length=16)
+    concealment: str | None = Field(default=None, max_length=2000)
+    duty_recovered: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    notes: str | None = Field(default=None, max_length=10_000)
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=100)
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    officer: str = Field(min_length=1, max_length=64)
+
+
+def case_out(row: CaseRow) -> CaseOut:
+    return CaseOut(
+        **case_summary(row).model_dump(),
+        history=[StatusOut(status=h.status, actor=h.actor, note=h.note) for h in row.history],
+        findings=[
+            FindingOut(
+                result=f.result,
+                goods=f.goods,
+                quantity=f.quantity,
+                quantity_unit=f.quantity_unit,
+                concealment=f.concealment,
+                duty_recovered=f.duty_recovered,
+                notes=f.notes,
+                recorded_by=f.recorded_by,
+                recorded_on=f.recorded_on,
+            )
+            for f in row.findings
+        ],
+    )
+
+
+def _case(guard: Guard, case_id: int, action: Action | None = None) -> CaseRow:
+    try:
+        row = inspections.get_case(session=guard.db, case_id=case_id)
+    except NotFoundError:
+        raise ApiError(404, f"no case {case_id}") from None
+    guard.record(record_agency=row.agency, resource_id=str(case_id), action=action)
+    return row
+
+
+@router.get("/cases", summary="Inspection cases of my agency")
+def list_cases(
+    *,
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE))],
+    paging: Paging,
+    status: CaseStatus | None = None,
+    officer: Annotated[str | None, Query(max_length=64)] = None,
+) -> Paginated[CaseSummary]:
+    rows = inspections.list_cases(session=guard.db, status=status, officer=officer, agency=guard.agency)
+    guard.log(detail={"status": status, "officer": officer})
+    window = rows[paging.offset : paging.offset + paging.limit]
+    return Paginated[CaseSummary](
+        items=[case_summary(r) for r in window], total=len(rows), limit=paging.limit, offset=paging.offset
+    )
+
+
+@router.get("/cases/{case_id}", summary="A case with its status history and findings")
+def get_case(case_id: int, guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE))]) -> CaseOut:
+    return case_out(_case(guard, case_id))
+
+
+@router.post("/cases/{case_id}/assign", summary="Assign a case to an officer")
+def assign_case(
+    case_id: int, body: AssignIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE))]
+) -> CaseOut:
+    _case(guard, case_id)
+    try:
+        row = inspections.assign_case(
+            session=guard.db, case_id=case_id, officer=body.officer, actor=guard.principal.username
+        )
+    except inspections.CaseError as error:
+        raise ApiError(409, str(error)) from None
+    return case_out(row)
+
+
+@router.post("/cases/{case_id}/outcome", status_code=201, summary="Record what the inspection found")
+def record_outcome(
+    case_id: int, body: OutcomeIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.OUTCOME))]
+) -> CaseOut:
+    return record_case_outcome(guard=guard, case_id=case_id, body=body)
+
+
+def record_case_outcome(*, guard: Guard, case_id: int, body: OutcomeIn) -> CaseOut:
+    """Shared by the API and the case form: the policy check, the inspections service, the audit entry."""
+    try:
+        row = inspections.get_case(session=guard.db, case_id=case_id)
+    except NotFoundError:
+        raise ApiError(404, f"no case {case_id}") from None
+    guard.record(
+        record_agency=row.agency,
+        resource_id=str(case_id),
+        detail={"lrn": row.lrn, "result": body.result, "duty_recovered": body.duty_recovered},
+    )
+    try:
+        inspections.record_outcome(
+            session=guard.db,
+            case_id=case_id,
+            result=body.result,
+            officer=guard.principal.username,
+            recorded_on=body.recorded_on or date.today(),
+            goods=body.goods,
+            quantity=body.quantity,
+            quantity_unit=body.quantity_unit,
+            concealment=body.concealment,
+            duty_recovered=body.duty_recovered,
+            notes=body.notes,
+            evidence=[inspections.Evidence(name=e.name, sha256=e.sha256) for e in body.evidence],
+        )
+    except inspections.CaseError as error:
+        status = 409 if "closed" in str(error) else 422
+        raise ApiError(status, str(error), field="goods" if "goods" in str(error) else None) from None
+    guard.db.expire(row)
+    return case_out(inspections.get_case(session=guard.db, case_id=case_id))
