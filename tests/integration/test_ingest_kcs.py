@@ -39,7 +39,7 @@ def test_kcs_train_and_valid_store_every_declaration_and_outcome(engine: Engine,
 
 
 def _corrupt(lines: list[str], seed: int = 7) -> tuple[list[str], dict[int, str]]:
-    """100 corrupted data lines, 20 of each kind; returns the lines and {line number: expected reason part}."""
+    """100 corrupted data lines, 20 of each kind; the lines and {line number: expected reason part}."""
     rng = random.Random(seed)
     chosen = sorted(rng.sample(range(1, len(lines)), 100))
     expected: dict[int, str] = {}

@@ -93,7 +93,7 @@ def test_source_errors_are_one_sentence(tmp_path: Path) -> None:
         st.one_of(
             st.binary(max_size=80),
             st.sampled_from([_good(9), _good(10).replace(",", ',"', 1), '"', ",,,", _good(11) + '"']),
-            st.builds(lambda n: _good(n), st.integers(min_value=1, max_value=10**9)),
+            st.builds(_good, st.integers(min_value=1, max_value=10**9)),
         ),
         max_size=30,
     )
