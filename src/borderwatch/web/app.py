@@ -15,12 +15,12 @@ from fastapi.staticfiles import StaticFiles
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory
 from borderwatch.web import errors
-from borderwatch.web.api import cases, declarations, me, uploads
+from borderwatch.web.api import cases, declarations, me, profiles, uploads
 from borderwatch.web.deps import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-API_ROUTERS = [declarations.router, cases.router, uploads.router, me.router]
+API_ROUTERS = [declarations.router, cases.router, profiles.router, uploads.router, me.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
