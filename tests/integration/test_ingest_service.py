@@ -1,4 +1,4 @@
-"""Ingest service on both databases: amendments, mapped CSV, JSON Lines, release from quarantine, accounting."""
+"""Ingest service on both databases: amendments, mapped CSV, JSON Lines, quarantine release, accounting."""
 
 from __future__ import annotations
 
@@ -24,7 +24,9 @@ HEADER = ",".join(KCS_COLUMNS)
 def _line(
     lrn: str, *, price: str = "1000.0", hs: str = "440890", country: str = "BE", fraud: str = "0"
 ) -> str:
-    return f"{lrn},2020-01-0{len(lrn) % 9 + 1},30,B,11,21,11,10,DCL0001,IMP0001,SEL0001,,{hs},{country},{country},8.0,A,G,12.0,{price},{fraud},0"
+    day = f"2020-01-0{len(lrn) % 9 + 1}"
+    parties = "DCL0001,IMP0001,SEL0001,"
+    return f"{lrn},{day},30,B,11,21,11,10,{parties},{hs},{country},{country},8.0,A,G,12.0,{price},{fraud},0"
 
 
 def _write(path: Path, lines: list[str]) -> Path:
