@@ -14,12 +14,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, generate, ingest, screening, serve, users
+    from borderwatch.cli import audit, entities, generate, ingest, screening, serve, users
 
     users.register(app)
     generate.register(app)
     ingest.register(app)
     screening.register(app)
+    entities.register(app)
     audit.register(app)
     serve.register(app)
 
