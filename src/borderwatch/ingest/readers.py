@@ -156,7 +156,7 @@ class CsvReader:
         width = len(self.header)
         encoding = self.mapping.encoding
         pending: list[tuple[int, bytes]] = []  # lines read ahead while looking for a closing quote
-        columns: dict[str, list[str | None]] = {name: [] for name in self.fields}
+        records: list[list[str]] = []
         numbers: list[int] = []
         raws: list[str] = []
         problems: list[Problem] = []
@@ -169,17 +169,22 @@ class CsvReader:
 
         def flush() -> RawBatch:
             nonlocal consumed
+            # Transposing with zip runs in C; appending field by field would cost a Python call per cell.
+            columns = list(zip(*records, strict=True)) if records else [()] * width
             frame = pl.DataFrame(
-                {"line": numbers, "raw": raws, **columns},
-                schema={"line": pl.Int64, "raw": pl.String, **dict.fromkeys(columns, pl.String)},
+                {
+                    "line": numbers,
+                    "raw": raws,
+                    **{name: list(columns[index]) for name, index in self.fields.items()},
+                },
+                schema={"line": pl.Int64, "raw": pl.String, **dict.fromkeys(self.fields, pl.String)},
             )
             batch = RawBatch(records=frame, problems=list(problems), bytes_read=consumed)
             consumed = 0
             numbers.clear()
             raws.clear()
             problems.clear()
-            for values in columns.values():
-                values.clear()
+            records.clear()
             return batch
 
         while (item := next_line()) is not None:
@@ -221,8 +226,7 @@ class CsvReader:
                 else:
                     numbers.append(number)
                     raws.append(text)
-                    for name, index in self.fields.items():
-                        columns[name].append(parts[index])
+                    records.append(parts)
             if len(numbers) + len(problems) >= size:
                 yield flush()
         if numbers or problems:
