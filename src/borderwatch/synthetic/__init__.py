@@ -40,21 +40,22 @@ country, negative mass, broken quoting and truncated line; ``truth["corrupt_line
 Declaration ID, kind and field. The generator reads nothing from disk; it is deterministic for a config.
 """
 
-from borderwatch.synthetic.generator import (
+from borderwatch.synthetic.generator import PATTERNS, generate_traffic
+from borderwatch.synthetic.traffic import (
     COLUMNS,
+    CORRUPT_KINDS,
     EXTRA_COLUMNS,
     KCS_LAYOUT,
-    PATTERNS,
     CorruptLine,
     GeneratedTraffic,
     GeneratorConfig,
     GeneratorError,
-    generate_traffic,
 )
 from borderwatch.synthetic.writer import truth_path, write_traffic
 
 __all__ = [
     "COLUMNS",
+    "CORRUPT_KINDS",
     "EXTRA_COLUMNS",
     "KCS_LAYOUT",
     "PATTERNS",

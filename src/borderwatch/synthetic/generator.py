@@ -7,7 +7,7 @@ See the package docstring for the patterns and how they are recorded.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,53 +15,13 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from borderwatch.core.errors import BorderwatchError
 from borderwatch.synthetic import tables
+from borderwatch.synthetic.traffic import GeneratedTraffic, GeneratorConfig, make_corrupt_lines
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-KCS_LAYOUT: tuple[str, ...] = (
-    "Declaration ID",
-    "Date",
-    "Office ID",
-    "Process Type",
-    "Import Type",
-    "Import Use",
-    "Payment Type",
-    "Mode of Transport",
-    "Declarant ID",
-    "Importer ID",
-    "Seller ID",
-    "Courier ID",
-    "HS6 Code",
-    "Country of Departure",
-    "Country of Origin",
-    "Tax Rate",
-    "Tax Type",
-    "Country of Origin Indicator",
-    "Net Mass",
-    "Item Price",
-    "Fraud",
-    "Critical Fraud",
-)
-EXTRA_COLUMNS: tuple[str, ...] = (
-    "Importer Name",
-    "Importer Address",
-    "Importer Country",
-    "Declarant Name",
-    "Seller Name",
-    "Seller Address",
-    "Seller Country",
-    "Courier Name",
-    "Transit Countries",
-    "Goods Description",
-    "Currency",
-    "Container IDs",
-)
-COLUMNS = KCS_LAYOUT + EXTRA_COLUMNS
-MAX_DECLARATIONS = 20_000_000  # Declaration IDs are 8 digits, as in the KCS release
 
 # The planted patterns' fixed parameters (documented in the package docstring).
 UNDERVALUED_HS = ("610910", "640299", "420292")
@@ -80,73 +40,6 @@ SHARE_RING = 0.012
 SHARE_SANCTIONED = 0.003
 SHARE_DRIFT_BEFORE = 0.006
 SHARE_DRIFT_AFTER = 0.03
-
-
-class GeneratorError(BorderwatchError):
-    """A generator configuration that cannot be honoured."""
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """What to generate. The same config always gives the same traffic, byte for byte.
-
-    ``declarations`` valid declarations over ``days`` days from ``start``; ``drift_at`` (a fraction of the
-    period, e.g. 0.5) plants a fraud pattern that only starts at that point; ``corrupt`` adds that many
-    deliberately invalid lines to the written file (they are not in ``GeneratedTraffic.frame``).
-    """
-
-    declarations: int
-    seed: int = 42
-    start: date = date(2024, 1, 1)
-    days: int = 365
-    drift_at: float | None = None
-    corrupt: int = 0
-
-    def __post_init__(self) -> None:
-        if self.declarations < 1:
-            raise GeneratorError("the number of declarations must be at least 1")
-        if self.declarations + self.corrupt > MAX_DECLARATIONS:
-            raise GeneratorError(f"at most {MAX_DECLARATIONS:,} declarations fit the 8-digit id space")
-        if self.days < 1:
-            raise GeneratorError("the period must be at least 1 day long")
-        if self.drift_at is not None and not 0.0 < self.drift_at < 1.0:
-            raise GeneratorError("drift_at must be a fraction of the period strictly between 0 and 1")
-        if self.corrupt < 0:
-            raise GeneratorError("the number of corrupt lines cannot be negative")
-
-    @property
-    def end(self) -> date:
-        return self.start + timedelta(days=self.days - 1)
-
-    @property
-    def drift_date(self) -> date | None:
-        if self.drift_at is None:
-            return None
-        return self.start + timedelta(days=round(self.drift_at * self.days))
-
-
-@dataclass(frozen=True)
-class CorruptLine:
-    """A deliberately invalid line of the written file: where it goes, what is wrong, its exact text."""
-
-    line: int
-    lrn: str
-    kind: str
-    field: str | None
-    text: str
-
-
-@dataclass
-class GeneratedTraffic:
-    """The generated declarations (KCS layout + agreed extra columns, with Fraud/Critical Fraud), the ground
-    truth of every planted pattern (JSON-able), one ``pattern`` label per declaration (``lrn``, ``pattern``:
-    null for background traffic), and the corrupt lines that ``write_traffic`` inserts."""
-
-    config: GeneratorConfig
-    frame: pl.DataFrame
-    truth: dict[str, Any]
-    labels: pl.DataFrame
-    corrupt_lines: list[CorruptLine] = field(default_factory=list)
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
@@ -372,7 +265,7 @@ class _Generator:
 
     def _make_parties(self) -> None:
         rng, n, days = self.rng_parties, self.n, self.config.days
-        self.n_importers = max(20, int(n * 0.3))
+        self.n_importers = max(20, int(n * 0.45))
         self.n_declarants = max(8, min(n // 30, 5000))
         self.n_sellers = max(20, int(n * 0.28))
         self.n_couriers = max(4, min(n // 450, 90))
@@ -512,17 +405,17 @@ class _Generator:
         hs_origin = np.array([self.country_index[h[5]] for h in tables.HS_CODES])[hs]
         which = rng.random(n)
         origin = np.where(
-            which < 0.5,
+            which < 0.35,
             hs_origin,
             np.where(
-                which < 0.85,
+                which < 0.8,
                 self.importer_source[importer],
                 rng.choice(len(tables.COUNTRIES), size=n, p=self.origin_weights),
             ),
         )
         hubs = np.array([self.country_index[h] for h, _ in tables.HUBS])
         hub = hubs[rng.choice(hubs.size, size=n, p=_probabilities([w for _, w in tables.HUBS]))]
-        via_hub = (rng.random(n) < 0.12) & (hub != origin)
+        via_hub = (rng.random(n) < 0.2) & (hub != origin)
         departure = np.where(via_hub, hub, origin)
         other_hub = hubs[rng.choice(hubs.size, size=n, p=_probabilities([w for _, w in tables.HUBS]))]
         transit = np.where(
@@ -731,7 +624,7 @@ class _Generator:
             for party, chosen in zip(parties, self.sanctioned_chosen.tolist(), strict=True):
                 party["lrns"] = by_seller.get(int(self.sanctioned_sellers[chosen]), [])
 
-        corrupt = _corrupt_lines(self.rng_corrupt, frame, self.config.corrupt)
+        corrupt = make_corrupt_lines(self.rng_corrupt, frame, self.config.corrupt)
         truth: dict[str, Any] = {
             "generator": "borderwatch.synthetic",
             "format": 1,
@@ -749,9 +642,7 @@ class _Generator:
                 "holidays": [day.isoformat() for day in self.holidays],
             },
             "patterns": patterns,
-            "corrupt_lines": [
-                {"line": c.line, "lrn": c.lrn, "kind": c.kind, "field": c.field} for c in corrupt
-            ],
+            "corrupt_lines": [line.truth() for line in corrupt],
         }
         return GeneratedTraffic(
             config=self.config, frame=frame, truth=truth, labels=labels, corrupt_lines=corrupt
@@ -766,7 +657,7 @@ class _Generator:
         premium = np.array([c[2] for c in tables.COUNTRIES])
 
         # Transport: dense valuable goods fly, bulk goes by sea; a little post, rail and other.
-        p_air = np.clip(0.12 + 0.1 * np.log10(hs_uv[rows.hs] + 1.0), 0.05, 0.85)
+        p_air = np.clip(0.22 + 0.12 * np.log10(hs_uv[rows.hs] + 1.0), 0.05, 0.9)
         u = rng.random(n)
         mode_index = np.where(u < p_air, 1, 0)  # 0 sea, 1 air, 2.. other
         other = rng.random(n)
@@ -792,11 +683,11 @@ class _Generator:
             shift += len(table)
 
         # Mass (kg) by mode, unit value around the HS6 x origin norm, price = mass x unit value.
-        log_typical = np.where(sea, np.log(2500.0), np.where(air, np.log(25.0), np.log(2.0)))
-        mass = np.exp(rng.normal(log_typical, 1.6))
+        log_typical = np.where(sea, np.log(1500.0), np.where(air, np.log(12.0), np.log(1.5)))
+        mass = np.exp(rng.normal(log_typical, 2.0))
         mass = np.where(mass < 10.0, np.maximum(np.round(mass, 1), 0.1), np.round(mass))
         norm = hs_uv[rows.hs] * premium[rows.origin]
-        unit_value = norm * self.importer_price_level[rows.importer] * np.exp(rng.normal(0.0, 0.3, size=n))
+        unit_value = norm * self.importer_price_level[rows.importer] * np.exp(rng.normal(0.0, 0.45, size=n))
 
         # Parties on each declaration.
         declarant = self.importer_declarant[rows.importer, (rng.random(n) < 0.1).astype(np.int64)]
@@ -940,82 +831,25 @@ class _Generator:
 def _container_ids(rng: np.random.Generator, n: int, sea: BoolArray) -> pl.Series:
     """ISO 6346 container numbers (owner code, serial, check digit), 1-3 for most sea shipments."""
     count = np.where(sea, rng.choice(4, size=n, p=[0.3, 0.5, 0.15, 0.05]), 0)
-    total = int(count.sum())
     owners = np.array([list(code.encode()) for code in tables.CONTAINER_OWNERS], dtype=np.int64)
-    owner = owners[rng.integers(0, len(tables.CONTAINER_OWNERS), size=total)]
-    serial = rng.integers(0, 1_000_000, size=total)
-    digits = np.stack([(serial // 10**p) % 10 for p in range(5, -1, -1)], axis=1)
     # Letter values skip multiples of 11 (A=10, B=12, ..., K=21, L=23, ..., U=32, ..., Z=38).
-    letter_value = owner - ord("A") + 10
-    letter_value = letter_value + (letter_value >= 11) + (letter_value >= 22) + (letter_value >= 33)
-    values = np.concatenate([letter_value, digits], axis=1)
-    check = (values * (2 ** np.arange(10))).sum(axis=1) % 11 % 10
-    frame = pl.DataFrame(
-        {
-            "owner": pl.Series(owner.astype(np.uint8).view("S4").ravel().astype(str)),
-            "serial": serial,
-            "check": check,
-            "row": np.repeat(np.arange(n), count),
-        }
-    ).select(
-        "row",
-        pl.format("{}{}{}", "owner", pl.col("serial").cast(pl.String).str.zfill(6), "check").alias("id"),
-    )
-    joined = frame.group_by("row", maintain_order=True).agg(pl.col("id").str.join(" "))
-    full = pl.DataFrame({"row": np.arange(n)}).join(joined, on="row", how="left", maintain_order="left")
-    return full["id"]
-
-
-# --- corrupt lines ------------------------------------------------------------------------------------------
-
-CORRUPT_KINDS = ("bad_hs_code", "bad_country", "negative_mass", "broken_quoting", "truncated_line")
-
-
-def _corrupt_lines(rng: np.random.Generator, frame: pl.DataFrame, count: int) -> list[CorruptLine]:
-    """``count`` invalid lines built from random templates, each with its line number in the written file."""
-    if count == 0:
-        return []
-    n = frame.height
-    positions = np.sort(rng.choice(n + count, size=count, replace=False))
-    existing = set(frame["Declaration ID"].to_list())
-    fresh = [
-        str(v) for v in _unique_ints(rng, count * 2 + 8, 10_000_000, 100_000_000) if str(v) not in existing
-    ]
-    lines: list[CorruptLine] = []
-    for number, position in enumerate(positions.tolist()):
-        template_row = min(max(position - number, 0), n - 1)  # the valid row the line sits before
-        values = {k: ("" if v is None else str(v)) for k, v in frame.row(template_row, named=True).items()}
-        values["Declaration ID"] = fresh[number]
-        kind = CORRUPT_KINDS[number % len(CORRUPT_KINDS)]
-        field: str | None
-        if kind == "bad_hs_code":
-            field, values["HS6 Code"] = "HS6 Code", ("12AB56", "9", "HS6109", "61-09-10")[number % 4]
-        elif kind == "bad_country":
-            field, values["Country of Origin"] = "Country of Origin", ("ZZ", "QQ", "XY", "C1")[number % 4]
-        elif kind == "negative_mass":
-            mass = float(values["Net Mass"] or 1.0)
-            field, values["Net Mass"] = "Net Mass", str(-abs(mass) or -1.0)
-        else:
-            field = None
-        text = _csv_line(values)
-        if kind == "broken_quoting":
-            # A quoted field with text after its closing quote: not valid CSV.
-            name = values["Importer Name"].replace('"', "")
-            good = _csv_field(values["Importer Name"])
-            text = text.replace(good, f'"{name}" Branch', 1) if good in text else f'"{text}" x'
-        elif kind == "truncated_line":
-            # Cut inside the KCS columns, which never need quoting, so the line cannot join the next one.
-            cut = sum(len(_csv_field(values[c])) + 1 for c in KCS_LAYOUT[:11])
-            text = text[: cut + 3]
-        lines.append(CorruptLine(line=position + 2, lrn=fresh[number], kind=kind, field=field, text=text))
-    return lines
-
-
-def _csv_field(value: str) -> str:
-    if any(ch in value for ch in ',"\n\r'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
-
-
-def _csv_line(values: dict[str, str]) -> str:
-    return ",".join(_csv_field(values[column]) for column in COLUMNS)
+    plain = owners - ord("A") + 10
+    letter_values = plain + (plain >= 11) + (plain >= 21) + (plain >= 31)
+    owner_names = pl.Series(tables.CONTAINER_OWNERS)
+    weights = 2 ** np.arange(10)
+    slots: list[pl.Series] = []
+    for slot in range(3):
+        owner = rng.integers(0, len(tables.CONTAINER_OWNERS), size=n)
+        serial = rng.integers(0, 1_000_000, size=n)
+        digits = np.stack([(serial // 10**p) % 10 for p in range(5, -1, -1)], axis=1)
+        check = (np.concatenate([letter_values[owner], digits], axis=1) * weights).sum(axis=1) % 11 % 10
+        number = pl.DataFrame({"o": _gather(owner_names, owner), "s": serial, "c": check, "k": count > slot})
+        slots.append(
+            number.select(
+                pl.when("k")
+                .then(pl.format("{}{}{}", "o", pl.col("s").cast(pl.String).str.zfill(6), "c"))
+                .alias(f"c{slot}")
+            ).to_series()
+        )
+    joined = pl.DataFrame(slots).select(pl.concat_str(pl.all(), separator=" ", ignore_nulls=True))
+    return joined.to_series().replace("", None).alias("Container IDs")

@@ -199,7 +199,7 @@ HS_CODES: tuple[tuple[str, str, float, float, int, str], ...] = (
 # Country of origin: (ISO alpha-2, relative weight as in the KCS release, price level against the HS norm,
 # preferential (FTA) tax type or "" when Korea has no agreement, a port city for addresses)
 COUNTRIES: tuple[tuple[str, float, float, str, str], ...] = (
-    ("CN", 510.0, 0.9, "FCN1", "Shenzhen"),
+    ("CN", 400.0, 0.9, "FCN1", "Shenzhen"),
     ("JP", 97.0, 1.4, "", "Osaka"),
     ("US", 83.0, 1.5, "FUS1", "Los Angeles"),
     ("KR", 42.0, 1.2, "", "Busan"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from borderwatch.synthetic.generator import COLUMNS, GeneratedTraffic
+from borderwatch.synthetic.traffic import COLUMNS, GeneratedTraffic
 
 
 def truth_path(path: Path) -> Path:
@@ -21,11 +21,10 @@ def write_traffic(traffic: GeneratedTraffic, path: Path) -> None:
     with path.open("wb") as handle:
         handle.write((",".join(COLUMNS) + "\n").encode())
         written = 0
-        for number, corrupt in enumerate(traffic.corrupt_lines):
-            rows_before = corrupt.line - 2 - number  # valid rows that precede this line
-            if rows_before > written:
-                frame.slice(written, rows_before - written).write_csv(handle, include_header=False)
-                written = rows_before
+        for corrupt in traffic.corrupt_lines:
+            if corrupt.rows_before > written:
+                frame.slice(written, corrupt.rows_before - written).write_csv(handle, include_header=False)
+                written = corrupt.rows_before
             handle.write((corrupt.text + "\n").encode())
         if written < frame.height:
             frame.slice(written).write_csv(handle, include_header=False)
