@@ -14,7 +14,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, entities, generate, ingest, screening, serve, users
+    from borderwatch.cli import audit, entities, feedback, generate, ingest, screening, serve, users
 
     users.register(app)
     generate.register(app)
@@ -23,6 +23,7 @@ def _register() -> None:
     entities.register(app)
     audit.register(app)
     serve.register(app)
+    feedback.register(app)
 
 
 _register()
