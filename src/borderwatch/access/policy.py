@@ -50,7 +50,7 @@ _ANALYST: dict[Resource, frozenset[Action]] = {
     Resource.WORKLIST: frozenset({R}),
     Resource.CASE: frozenset({R}),
     Resource.OUTCOME: frozenset({R}),
-    Resource.SCREENING: frozenset({R}),
+    Resource.SCREENING: frozenset({R, C}),
     Resource.PROFILE: _ALL,
     Resource.MODEL: frozenset({R}),
     Resource.MONITORING: frozenset({R}),

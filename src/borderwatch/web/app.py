@@ -15,12 +15,19 @@ from fastapi.staticfiles import StaticFiles
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory
 from borderwatch.web import errors
-from borderwatch.web.api import cases, declarations, me, profiles, uploads
+from borderwatch.web.api import cases, declarations, me, profiles, screening, uploads
 from borderwatch.web.deps import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-API_ROUTERS = [declarations.router, cases.router, profiles.router, uploads.router, me.router]
+API_ROUTERS = [
+    declarations.router,
+    cases.router,
+    screening.router,
+    profiles.router,
+    uploads.router,
+    me.router,
+]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -42,9 +49,10 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")
-    from borderwatch.web.ui import pages
+    from borderwatch.web.ui import pages, workspace
 
     app.include_router(pages.router)
+    app.include_router(workspace.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
 

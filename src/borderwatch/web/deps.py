@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -19,6 +19,7 @@ from borderwatch.access import audit
 from borderwatch.access.policy import Action, Principal, Resource, decide
 from borderwatch.access.service import authenticate_token, resolve_session
 from borderwatch.core.settings import Settings
+from borderwatch.web.caches import Cache
 from borderwatch.web.errors import ApiError, LoginRequiredError
 
 SESSION_COOKIE = "bw_session"
@@ -31,6 +32,7 @@ class AppState:
     settings: Settings
     engine: Engine
     factory: sessionmaker[Session]
+    cache: Cache = field(default_factory=lambda: Cache(ttl_seconds=60.0))
 
 
 def app_state(request: Request) -> AppState:
@@ -216,3 +218,16 @@ def page(
 
 
 Paging = Annotated[Page, Depends(page)]
+
+
+def ui_require(action: Action, resource: Resource) -> Callable[..., Guard]:
+    """Like :func:`require` for workspace pages: no session redirects to the login page."""
+
+    def dependency(identity: UiIdentity, db: DbSession, state: State) -> Guard:
+        guard = Guard(
+            db=db, factory=state.factory, principal=identity.principal, action=action, resource=resource
+        )
+        guard.check_role()
+        return guard
+
+    return dependency

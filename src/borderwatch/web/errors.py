@@ -78,11 +78,29 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str | None:
     return ".".join(parts) or None
 
 
+def _wants_page(request: Request) -> bool:
+    """Workspace pages (not the API) answer errors with a page a person can read."""
+    path = request.url.path
+    return not path.startswith(
+        ("/api", "/openapi", "/docs", "/static")
+    ) and "text/html" in request.headers.get("accept", "")
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    from borderwatch.web.ui.common import TEMPLATES
+
+    return TEMPLATES.TemplateResponse(
+        request, "error.html", {"status": status, "message": message, "user": None}, status_code=status
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the one error body."""
 
-    async def api_error(_request: Request, error: Exception) -> Response:
+    async def api_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, ApiError)
+        if _wants_page(request):
+            return _error_page(request, error.status, error.message)
         return error_response(error.status, error.message, field=error.field, code=error.code)
 
     async def validation(_request: Request, error: Exception) -> Response:
@@ -99,8 +117,10 @@ def install(app: FastAPI) -> None:
             message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
         return error_response(422, message, field=field)
 
-    async def http_error(_request: Request, error: Exception) -> Response:
+    async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
+        if _wants_page(request):
+            return _error_page(request, error.status_code, str(error.detail))
         return error_response(error.status_code, str(error.detail))
 
     async def domain_error(_request: Request, error: Exception) -> Response:

@@ -87,9 +87,22 @@ def _validate(body: dict[str, Any]) -> RiskProfile:
         (profile,) = parse_profiles({"profiles": [body]}, source="request")
     except ConfigError as error:
         field = error.field.removeprefix("profiles.0.") if error.field else None
-        raise ApiError(
-            422, f"{field}: {error.reason}" if field else error.reason, field=field
-        ) from None
+        raise ApiError(422, f"{field}: {error.reason}" if field else error.reason, field=field) from None
+    return profile
+
+
+def create_or_replace(*, guard: Guard, settings: Settings, body: dict[str, Any]) -> RiskProfile:
+    """Validate and store one profile of the guard's agency (the workspace's editor saves through this)."""
+    profile = _validate(body)
+    directory = profiles_dir(settings, guard.agency)
+    exists = _file(directory, profile.id).exists()
+    guard.record(
+        record_agency=guard.agency,
+        resource_id=profile.id,
+        action=Action.UPDATE if exists else Action.CREATE,
+        detail={"profile": _out(profile)},
+    )
+    _write(directory, profile)
     return profile
 
 

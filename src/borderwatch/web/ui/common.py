@@ -46,7 +46,9 @@ async def check_csrf(request: Request, identity: Identity) -> None:
         raise ApiError(403, "the form has expired or was not sent by this workspace; reload it", code="csrf")
 
 
-def render(request: Request, template: str, identity: Identity | None, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, identity: Identity | None, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     context.setdefault("user", identity.principal if identity else None)
     context.setdefault("csrf_token", identity.csrf_token if identity else None)
-    return TEMPLATES.TemplateResponse(request, template, context)
+    return TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)

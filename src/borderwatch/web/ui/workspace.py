@@ -1,0 +1,236 @@
+"""The analyst's and inspector's pages: worklist, declaration, case form, risk profiles, upload."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import yaml
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from borderwatch.access.policy import Action, Resource
+from borderwatch.web import jobs
+from borderwatch.web.api import records
+from borderwatch.web.api.cases import OutcomeIn, record_case_outcome
+from borderwatch.web.api.profiles import agency_profiles, create_or_replace
+from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
+from borderwatch.web.api.uploads import JobOut, start_upload
+from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.errors import ApiError
+from borderwatch.web.ui import charts
+from borderwatch.web.ui.common import check_csrf, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = 50
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    *,
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.WORKLIST))],
+    lane: Literal["red", "yellow", ""] = "",
+    office: Annotated[str, Query(max_length=32)] = "",
+    open_only: bool = True,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    items, total = records.worklist(
+        db_session=guard.db,
+        agency=guard.agency,
+        lanes=(lane,) if lane else ("red", "yellow"),
+        office=office or None,
+        open_only=open_only,
+        limit=PAGE,
+        offset=(page - 1) * PAGE,
+    )
+    guard.log(detail={"page": page, "lane": lane or None})
+    template = "_worklist_rows.html" if request.headers.get("HX-Request") else "worklist.html"
+    return render(
+        request,
+        template,
+        identity,
+        items=items,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE)),
+        lane=lane,
+        office=office,
+        open_only=open_only,
+    )
+
+
+@router.get("/declarations/{lrn}", response_class=HTMLResponse)
+def declaration_page(
+    lrn: str,
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+) -> Response:
+    row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
+    if row is None:
+        raise ApiError(404, f"no declaration {lrn!r}")
+    guard.record(record_agency=row.agency, resource_id=lrn)
+    declaration = records.declaration_out(db_session=guard.db, row=row)
+    open_case = next((c for c in declaration.cases if c.status != "closed"), None)
+    return render(
+        request,
+        "declaration.html",
+        identity,
+        d=declaration,
+        open_case=open_case,
+        explanation=charts.explanation_spec(declaration),
+        today=date.today().isoformat(),
+    )
+
+
+@router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
+async def case_outcome_form(
+    case_id: int,
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.OUTCOME))],
+) -> Response:
+    await check_csrf(request, identity)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and v.strip() != ""}
+    try:
+        body = OutcomeIn.model_validate(fields)
+        case = record_case_outcome(guard=guard, case_id=case_id, body=body)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return render(request, "_case_result.html", identity, error=f"{where}: {first['msg']}", case=None)
+    except ApiError as error:
+        return render(request, "_case_result.html", identity, error=error.message, case=None)
+    guard.db.commit()
+    return render(request, "_case_result.html", identity, error=None, case=case)
+
+
+@router.get("/profiles", response_class=HTMLResponse)
+def profiles_page(
+    request: Request,
+    identity: UiIdentity,
+    state: State,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.PROFILE))],
+    edit: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    profiles = agency_profiles(state.settings, guard.agency)
+    guard.log(detail={"count": len(profiles)})
+    chosen = next((p for p in profiles if p.id == edit), None)
+    text = (
+        yaml.safe_dump(chosen.model_dump(mode="json", exclude_none=True), sort_keys=False) if chosen else ""
+    )
+    return render(
+        request, "profiles.html", identity, profiles=profiles, editing=chosen, text=text, error=None
+    )
+
+
+@router.post("/profiles", response_class=HTMLResponse)
+async def profiles_save(
+    request: Request,
+    identity: UiIdentity,
+    state: State,
+    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.PROFILE))],
+    text: Annotated[str, Form(max_length=100_000)],
+) -> Response:
+    await check_csrf(request, identity)
+    try:
+        document: Any = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        return _profiles_error(request, identity, state, guard, text, message=f"not valid YAML: {error}")
+    if not isinstance(document, dict):
+        return _profiles_error(
+            request, identity, state, guard, text, message="write one profile as a YAML mapping"
+        )
+    try:
+        profile = create_or_replace(guard=guard, settings=state.settings, body=document)
+    except ApiError as error:
+        return _profiles_error(request, identity, state, guard, text, message=error.message)
+    return RedirectResponse(f"/profiles?edit={profile.id}&saved=1", status_code=303)
+
+
+def _profiles_error(
+    request: Request, identity: Any, state: State, guard: Guard, text: str, *, message: str
+) -> Response:
+    profiles = agency_profiles(state.settings, guard.agency)
+    return render(
+        request,
+        "profiles.html",
+        identity,
+        profiles=profiles,
+        editing=None,
+        text=text,
+        error=message,
+        status_code=422,
+    )
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
+) -> Response:
+    recent, _total = jobs.list_jobs(db_session=guard.db, agency=guard.agency, limit=10, offset=0)
+    return render(request, "upload.html", identity, recent=[JobOut.of(j) for j in recent])
+
+
+@router.post("/upload", response_class=HTMLResponse)
+async def upload_submit(
+    *,
+    request: Request,
+    identity: UiIdentity,
+    state: State,
+    background: BackgroundTasks,
+    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
+    file: UploadFile,
+    format: Annotated[Literal["auto", "kcs", "jsonl"], Form()] = "auto",
+) -> Response:
+    await check_csrf(request, identity)
+    job = start_upload(
+        state=state, principal=guard.principal, upload=file, fmt=format, background=background, db=guard.db
+    )
+    guard.log(resource_id=job.id, detail={"file": job.message, "bytes": job.total})
+    guard.db.commit()
+    return render(request, "_job.html", identity, job=JobOut.of(job))
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_fragment(
+    job_id: str,
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.JOB))],
+) -> Response:
+    row = jobs.get_job(db_session=guard.db, job_id=job_id)
+    if row is None:
+        raise ApiError(404, f"no job {job_id!r}")
+    guard.record(record_agency=row.agency, resource_id=job_id)
+    return render(request, "_job.html", identity, job=JobOut.of(row))
+
+
+@router.get("/declarations/{lrn}/screening", response_class=HTMLResponse)
+def screening_fragment(
+    lrn: str,
+    request: Request,
+    identity: UiIdentity,
+    state: State,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.SCREENING))],
+) -> Response:
+    hits = declaration_hits(guard=guard, state=state, lrn=lrn)
+    return render(request, "_screening.html", identity, hits=hits)
+
+
+@router.get("/declarations/{lrn}/network.json")
+def network_json(
+    lrn: str,
+    identity: UiIdentity,
+    state: State,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+) -> Graph:
+    del identity
+    return declaration_network(guard=guard, state=state, lrn=lrn)
