@@ -596,6 +596,8 @@ class _Generator:
                 "pattern": _gather(
                     pl.Series([None, *PATTERNS], dtype=pl.String), rows.pattern.astype(np.int64)
                 ),
+                "fraud": frame["Fraud"],
+                "critical_fraud": frame["Critical Fraud"],
             }
         )
         for code, name in enumerate(PATTERNS, start=1):

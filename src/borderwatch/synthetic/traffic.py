@@ -129,8 +129,8 @@ class GeneratedTraffic:
 
     ``frame``: the KCS layout plus the agreed extra columns, one row per declaration in date order, with
     Fraud/Critical Fraud. ``truth``: JSON-able ground truth (config, seasonality, ``patterns`` with their
-    parameters, party ids and ``lrns``, ``corrupt_lines``). ``labels``: (``lrn``, ``pattern``) with null for
-    background traffic. ``corrupt_lines``: the invalid lines ``write_traffic`` inserts (not in ``frame``).
+    parameters, party ids and ``lrns``, ``corrupt_lines``). ``labels``: (``lrn``, ``pattern``: null for
+    background traffic, ``fraud``, ``critical_fraud``), kept when ``without_outcomes`` empties the frame's. ``corrupt_lines``: the invalid lines ``write_traffic`` inserts (not in ``frame``).
     """
 
     config: GeneratorConfig
@@ -167,6 +167,13 @@ class GeneratedTraffic:
         truth = copy.deepcopy(self.truth)
         truth["outcomes_withheld"] = True
         return GeneratedTraffic(self.config, frame, truth, self.labels, lines)
+
+    def with_corrupt_lines(self, count: int, *, seed: int) -> GeneratedTraffic:
+        """The same traffic with ``count`` fresh corrupt lines (drawn with ``seed``) instead of its own."""
+        lines = make_corrupt_lines(np.random.default_rng(seed), self.frame, count)
+        truth = copy.deepcopy(self.truth)
+        truth["corrupt_lines"] = [line.truth() for line in lines]
+        return GeneratedTraffic(self.config, self.frame, truth, self.labels, lines)
 
     def _part(
         self, frame: pl.DataFrame, lines: list[CorruptLine], period: tuple[date, date]
