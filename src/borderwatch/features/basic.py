@@ -27,10 +27,11 @@ def add_basic(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
         pl.col("hs_code").str.slice(0, 2).alias("hs2"),
         pl.col("hs_code").str.slice(0, 4).alias("hs4"),
-        (value / pl.when(mass > 0).then(mass).otherwise(None)).alias("unit_value"),
+        pl.when((mass > 0) & (value > 0)).then(value / mass).otherwise(None).alias("unit_value"),
         (value * pl.col("tax_rate").fill_null(0) / 100).alias("duty_at_stake"),
         (value + 1).log().alias("log_value"),
         (mass + 1).log().alias("log_mass"),
+        # +1 keeps near-zero masses from producing absurd ratios; equal to log(value/mass) for real cargo
         ((value + 1) / (mass + 1)).log().alias("log_unit_value"),
         ((value * pl.col("tax_rate").fill_null(0) / 100) + 1).log().alias("log_duty"),
         (

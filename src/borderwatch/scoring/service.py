@@ -3,13 +3,16 @@
     model = train_risk_model(declarations=decl, outcomes=out, seed=42)
     scores = model.score(declarations=new, history=decl, outcomes=out, profiles=load_profiles(path))
 
-``score`` returns one row per declaration: lrn, score (0-100), fraud_probability, expected_duty, forced_lane,
-reasons (best first).
+``score`` returns one row per declaration: lrn, score (0-100), fraud_probability, expected_duty (fraud
+probability × duty at stake), forced_lane (from risk profiles), reasons (best first): the model's top
+contributions as sentences, then risk-profile hits, then anomaly flags.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,42 +22,113 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
-from borderwatch.features.basic import BASIC_NUMERIC, add_basic
-from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
+from borderwatch.core.errors import BorderwatchError
+from borderwatch.features.build import build_features, latest_outcomes, prepare_snapshot
+from borderwatch.features.history import HistorySnapshot
+from borderwatch.scoring.anomaly import detect_anomalies
+from borderwatch.scoring.explain import model_reasons
+from borderwatch.scoring.model import (
+    CATEGORICAL,
+    Encoder,
+    ModelParams,
+    default_numeric,
+    feature_matrix,
+    fit_vocabulary,
+    train_boosters,
+)
+from borderwatch.scoring.profiles import LANES, RiskProfile, evaluate_profiles
 
-CATEGORICAL = ["office", "hs2", "hs4", "hs_code", "origin_country", "departure_country", "tax_type"]
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+DUTY_REFERENCE_POINTS = 1001
+SCORE_COLUMNS: dict[str, pl.DataType] = {
+    "lrn": pl.String(),
+    "score": pl.Float64(),
+    "fraud_probability": pl.Float64(),
+    "expected_duty": pl.Float64(),
+    "forced_lane": pl.String(),
+    "reasons": pl.List(pl.String()),
+}
 
 
-def _encode(frame: pl.DataFrame, vocabulary: dict[str, dict[str, int]]) -> np.ndarray[Any, Any]:
-    columns = [frame[name].cast(pl.Float64).to_numpy() for name in BASIC_NUMERIC]
-    for name, mapping in vocabulary.items():
-        codes = frame[name].replace_strict(mapping, default=None, return_dtype=pl.Float64)
-        columns.append(codes.to_numpy())
-    return np.column_stack(columns).astype(np.float64)
+class ScoringError(BorderwatchError):
+    """Training or scoring cannot proceed (no labelled rows, an unreadable model file, ...)."""
 
 
 class RiskModel:
-    """A trained fraud model (LightGBM) with what it needs to score new declarations the same way."""
+    """A trained fraud model and evaded-duty model with what they need to score new declarations the same way.
+
+    ``version`` is derived from the trained trees, so the same data and seed give the same version.
+    """
 
     def __init__(
         self,
         *,
-        booster: lgb.Booster,
+        fraud_booster: lgb.Booster,
+        duty_booster: lgb.Booster,
         vocabulary: dict[str, dict[str, int]],
-        version: str,
+        numeric: list[str],
+        duty_reference: list[float],
+        params: ModelParams,
+        seed: int,
+        trained_from: dt.date | None,
         trained_until: dt.date | None,
         metrics: dict[str, float],
     ) -> None:
-        self.booster = booster
+        self.fraud_booster = fraud_booster
+        self.duty_booster = duty_booster
         self.vocabulary = vocabulary
-        self.version = version
+        self.numeric = numeric
+        self.duty_reference = np.asarray(duty_reference, dtype=np.float64)
+        self.params = params
+        self.seed = seed
+        self.trained_from = trained_from
         self.trained_until = trained_until
         self.metrics = metrics
+        self.encoder = Encoder(vocabulary, numeric)
+        digest = hashlib.sha256(
+            (fraud_booster.model_to_string() + duty_booster.model_to_string()).encode()
+        ).hexdigest()
+        self.version = f"{(trained_until or dt.date.min).strftime('%Y%m%d')}-{digest[:10]}"
 
     @property
     def feature_names(self) -> list[str]:
-        return [*BASIC_NUMERIC, *self.vocabulary]
+        return [*self.numeric, *self.vocabulary]
+
+    def features(
+        self,
+        *,
+        declarations: pl.DataFrame,
+        history: pl.DataFrame,
+        outcomes: pl.DataFrame,
+        snapshot: HistorySnapshot | None = None,
+    ) -> pl.DataFrame:
+        """The time-safe feature frame the model scores (same rows and order as ``declarations``)."""
+        return build_features(
+            declarations=declarations, history=history, outcomes=outcomes, snapshot=snapshot
+        )
+
+    @staticmethod
+    def prepare(*, history: pl.DataFrame, outcomes: pl.DataFrame) -> HistorySnapshot:
+        """History aggregated once, for fast repeated scoring of declarations dated after all of it (pass it
+        as ``score(..., snapshot=...)``; earlier-dated declarations fall back to the full computation)."""
+        return prepare_snapshot(history=history, outcomes=outcomes)
+
+    def predict(self, features: pl.DataFrame) -> pl.DataFrame:
+        """Model outputs per feature row: fraud_probability, duty_rank (0..1) and the blended ``ranking``."""
+        matrix = self.encoder.matrix(features)
+        probability = np.asarray(self.fraud_booster.predict(matrix, num_threads=1), dtype=np.float64)
+        duty = np.asarray(self.duty_booster.predict(matrix, num_threads=1), dtype=np.float64)
+        duty_rank = np.searchsorted(self.duty_reference, duty, side="right") / max(
+            len(self.duty_reference), 1
+        )
+        weight = self.params.duty_weight
+        return pl.DataFrame(
+            {
+                "fraud_probability": probability,
+                "duty_rank": duty_rank,
+                "ranking": (1 - weight) * probability + weight * duty_rank,
+            }
+        )
 
     def score(
         self,
@@ -63,35 +137,83 @@ class RiskModel:
         history: pl.DataFrame,
         outcomes: pl.DataFrame,
         profiles: Sequence[RiskProfile] = (),
+        explain: bool = True,
+        top_reasons: int = 3,
+        snapshot: HistorySnapshot | None = None,
     ) -> pl.DataFrame:
-        """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one."""
-        del history, outcomes  # the first model version uses row-local features only
-        features = add_basic(declarations)
-        probability = self.booster.predict(_encode(features, self.vocabulary))
+        """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
+
+        ``explain=False`` skips the TreeSHAP sentences (reasons then hold rule hits and anomaly flags only),
+        for bulk re-scoring where only the ranking is needed.
+        """
+        if declarations.height == 0:
+            return pl.DataFrame(schema=SCORE_COLUMNS)
+        features = self.features(
+            declarations=declarations, history=history, outcomes=outcomes, snapshot=snapshot
+        )
+        return self.score_features(features, profiles=profiles, explain=explain, top_reasons=top_reasons)
+
+    def score_features(
+        self,
+        features: pl.DataFrame,
+        *,
+        profiles: Sequence[RiskProfile] = (),
+        explain: bool = True,
+        top_reasons: int = 3,
+    ) -> pl.DataFrame:
+        """``score`` on an already built feature frame (see :meth:`features`)."""
+        predicted = self.predict(features)
+        anomalies = detect_anomalies(features)
         rules = evaluate_profiles(features, profiles)
-        scored = features.select("lrn", "duty_at_stake").with_columns(
-            pl.Series("fraud_probability", np.asarray(probability, dtype=np.float64)),
-            rules["rule_points"],
-            rules["forced_lane"],
-            rules["rule_hits"],
-        )
-        scored = scored.with_columns(
-            (pl.col("fraud_probability") * 100 + pl.col("rule_points")).clip(0, 100).alias("score"),
+        if explain:
+            matrix = self.encoder.matrix(features)
+            contributions = np.asarray(
+                self.fraud_booster.predict(matrix, pred_contrib=True, num_threads=1), dtype=np.float64
+            )
+            learned = model_reasons(features, contributions, self.feature_names, top=top_reasons)
+        else:
+            learned = pl.Series("model_reasons", [[]] * features.height, dtype=pl.List(pl.String))
+        rule_text = _rule_sentences(rules["rule_hits"], profiles)
+        lane_rank = {lane: rank for rank, lane in enumerate(LANES, start=1)}
+        items = pl.DataFrame(
+            {
+                "lrn": features["lrn"],
+                "duty_at_stake": features["duty_at_stake"],
+                "fraud_probability": predicted["fraud_probability"],
+                "ranking": predicted["ranking"],
+                "anomaly_points": anomalies["anomaly_points"],
+                "rule_points": rules["rule_points"],
+                "forced_lane": rules["forced_lane"],
+                "_model": learned,
+                "_rules": rule_text,
+                "_anomalies": anomalies["anomaly_reasons"],
+            }
+        ).with_columns(
+            pl.concat_list("_model", "_rules", "_anomalies").alias("reasons"),
+            (pl.col("ranking") * 100 + pl.col("anomaly_points") + pl.col("rule_points"))
+            .clip(0, 100)
+            .alias("score"),
             (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
-            pl.col("rule_hits")
-            .list.eval(pl.lit("risk profile ") + pl.element() + pl.lit(" hit"))
-            .alias("reasons"),
+            pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
+        # A declaration with several goods items takes its riskiest item's score and reasons.
         return (
-            scored.sort("score", descending=True)
+            items.sort(["score", "ranking"], descending=True, maintain_order=True)
             .group_by("lrn", maintain_order=True)
             .agg(
                 pl.col("score").first(),
                 pl.col("fraud_probability").first(),
                 pl.col("expected_duty").sum(),
-                pl.col("forced_lane").drop_nulls().first(),
+                pl.col("_lane").max(),
                 pl.col("reasons").first(),
             )
+            .with_columns(
+                pl.col("_lane")
+                .replace_strict({rank: lane for lane, rank in lane_rank.items()}, default=None)
+                .cast(pl.String)
+                .alias("forced_lane")
+            )
+            .select(list(SCORE_COLUMNS))
         )
 
     def save(self, path: Path) -> None:
@@ -100,25 +222,90 @@ class RiskModel:
         document = {
             "format": FORMAT_VERSION,
             "version": self.version,
+            "seed": self.seed,
+            "trained_from": self.trained_from.isoformat() if self.trained_from else None,
             "trained_until": self.trained_until.isoformat() if self.trained_until else None,
             "metrics": self.metrics,
+            "params": dataclasses.asdict(self.params),
+            "numeric": self.numeric,
             "vocabulary": self.vocabulary,
-            "booster": self.booster.model_to_string(),
+            "duty_reference": self.duty_reference.tolist(),
+            "fraud_booster": self.fraud_booster.model_to_string(),
+            "duty_booster": self.duty_booster.model_to_string(),
         }
         path.write_text(json.dumps(document), encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> RiskModel:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ScoringError(f"cannot read the model file {path}: {error}") from error
+        if document.get("format") != FORMAT_VERSION:
+            raise ScoringError(f"{path} is not a borderwatch risk model of format {FORMAT_VERSION}")
+
+        def day(value: str | None) -> dt.date | None:
+            return dt.date.fromisoformat(value) if value else None
+
         return cls(
-            booster=lgb.Booster(model_str=document["booster"]),
+            fraud_booster=lgb.Booster(model_str=document["fraud_booster"]),
+            duty_booster=lgb.Booster(model_str=document["duty_booster"]),
             vocabulary=document["vocabulary"],
-            version=document["version"],
-            trained_until=dt.date.fromisoformat(document["trained_until"])
-            if document["trained_until"]
-            else None,
-            metrics=document["metrics"],
+            numeric=document["numeric"],
+            duty_reference=document["duty_reference"],
+            params=ModelParams(**document["params"]),
+            seed=int(document["seed"]),
+            trained_from=day(document["trained_from"]),
+            trained_until=day(document["trained_until"]),
+            metrics={k: float(v) for k, v in document["metrics"].items()},
         )
+
+
+def _rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
+    if not profiles:
+        return pl.Series("rule_reasons", [[]] * hits.len(), dtype=pl.List(pl.String))
+    text = {
+        p.id: f"risk profile {p.id} ({p.name}): "
+        + (f"{p.effect.add_points:+g} points" if p.effect.add_points else "")
+        + (f"{', ' if p.effect.add_points else ''}lane {p.effect.force_lane}" if p.effect.force_lane else "")
+        for p in profiles
+    }
+    return hits.list.eval(pl.element().replace_strict(text, return_dtype=pl.String)).alias("rule_reasons")
+
+
+def _fit(
+    features: pl.DataFrame, *, params: ModelParams, seed: int
+) -> tuple[lgb.Booster, lgb.Booster, dict[str, dict[str, int]], list[float]]:
+    numeric = default_numeric()
+    vocabulary = fit_vocabulary(features, CATEGORICAL)
+    matrix = feature_matrix(features, vocabulary, numeric)
+    fraud_booster, duty_booster = train_boosters(
+        matrix,
+        fraud=features["fraud"].to_numpy(),
+        duty=features["duty_at_stake"].fill_null(0).to_numpy(),
+        weight=features["weight"].to_numpy(),
+        names=[*numeric, *vocabulary],
+        categorical=list(vocabulary),
+        params=params,
+        seed=seed,
+    )
+    in_sample = np.asarray(duty_booster.predict(matrix, num_threads=1), dtype=np.float64)
+    reference = np.quantile(in_sample, np.linspace(0, 1, DUTY_REFERENCE_POINTS)).tolist()
+    return fraud_booster, duty_booster, vocabulary, reference
+
+
+def ranking_metrics(labels: np.ndarray[Any, Any], ranking: np.ndarray[Any, Any]) -> dict[str, float]:
+    """AUC and precision at 5 % / 10 % of a ranking (for the registry; evaluate has the full set)."""
+    from sklearn.metrics import roc_auc_score
+
+    order = np.argsort(-ranking, kind="stable")
+    result: dict[str, float] = {}
+    if 0 < labels.sum() < len(labels):
+        result["auc"] = float(roc_auc_score(labels, ranking))
+    for rate in (5, 10):
+        k = max(1, round(len(labels) * rate / 100))
+        result[f"precision_at_{rate}"] = float(labels[order[:k]].mean())
+    return result
 
 
 def train_risk_model(
@@ -128,44 +315,80 @@ def train_risk_model(
     weights: pl.DataFrame | None = None,
     profiles: Sequence[RiskProfile] = (),
     seed: int = 42,
+    params: ModelParams | None = None,
+    holdout: float = 0.0,
 ) -> RiskModel:
-    """Trains on the declarations that have an outcome; ``weights`` (lrn, weight): optional sample weights."""
-    del profiles  # rules are applied at scoring time; accepted here so callers can pass them uniformly
-    labels = outcomes.group_by("lrn").agg(pl.col("fraud").max().cast(pl.Int8))
-    rows = add_basic(declarations).join(labels, on="lrn", how="inner")
+    """Trains on the declarations that have an outcome; ``weights`` (lrn, weight): optional sample weights.
+
+    Features of each training row use only declarations and outcomes dated before it, exactly as at scoring
+    time. With ``holdout`` > 0 the latest fraction of days is first held out to measure AUC and precision
+    (stored in ``metrics``), then the final model is trained on everything.
+    """
+    del profiles  # rules act at scoring time; accepted so that every caller can pass them the same way
+    params = params or ModelParams()
+    features = build_features(
+        declarations=declarations,
+        history=declarations,
+        outcomes=outcomes,
+        outcome_lag_days=params.outcome_lag_days,
+        seed=seed,
+    )
+    labels = latest_outcomes(outcomes).select("lrn", pl.col("fraud").cast(pl.Int8).clip(0, 1))
+    rows = features.join(labels, on="lrn", how="inner", maintain_order="left")
+    if rows.height == 0 or rows["fraud"].n_unique() < 2:
+        raise ScoringError("training needs declarations with outcomes of both kinds (fraud and no fraud)")
     if weights is not None:
-        rows = rows.join(weights.select("lrn", pl.col("weight").cast(pl.Float64)), on="lrn", how="left")
+        rows = rows.join(
+            weights.select("lrn", pl.col("weight").cast(pl.Float64)),
+            on="lrn",
+            how="left",
+            maintain_order="left",
+        ).with_columns(pl.col("weight").fill_null(1.0))
     else:
         rows = rows.with_columns(pl.lit(1.0).alias("weight"))
-    vocabulary = {
-        name: {str(v): i for i, v in enumerate(rows[name].drop_nulls().unique().sort().to_list())}
-        for name in CATEGORICAL
+    metrics: dict[str, float] = {
+        "training_rows": float(rows.height),
+        "fraud_rate": float(rows["fraud"].cast(pl.Float64).to_numpy().mean()),
     }
-    matrix = _encode(rows, vocabulary)
-    dataset = lgb.Dataset(
-        matrix,
-        label=rows["fraud"].to_numpy(),
-        weight=rows["weight"].fill_null(1.0).to_numpy(),
-        feature_name=[*BASIC_NUMERIC, *vocabulary],
-        categorical_feature=list(vocabulary),
-        free_raw_data=False,
-    )
-    params = {
-        "objective": "binary",
-        "learning_rate": 0.05,
-        "num_leaves": 63,
-        "min_data_in_leaf": 20,
-        "seed": seed,
-        "deterministic": True,
-        "num_threads": 1,
-        "verbose": -1,
-    }
-    booster = lgb.train(params, dataset, num_boost_round=300)
-    trained_until = rows["declared_on"].max()
+    if holdout > 0:
+        days = rows["declared_on"].unique().sort()
+        cut = days[int(len(days) * (1 - holdout))]
+        early, late = rows.filter(pl.col("declared_on") < cut), rows.filter(pl.col("declared_on") >= cut)
+        if early["fraud"].n_unique() == 2 and late.height:
+            fraud_booster, duty_booster, vocabulary, reference = _fit(early, params=params, seed=seed)
+            trial = RiskModel(
+                fraud_booster=fraud_booster,
+                duty_booster=duty_booster,
+                vocabulary=vocabulary,
+                numeric=default_numeric(),
+                duty_reference=reference,
+                params=params,
+                seed=seed,
+                trained_from=None,
+                trained_until=None,
+                metrics={},
+            )
+            # The held-out days see only outcomes from before the cut, as in production.
+            late_features = build_features(
+                declarations=late,
+                history=declarations,
+                outcomes=outcomes.filter(pl.col("recorded_on") < cut),
+            )
+            ranking = trial.predict(late_features)["ranking"].to_numpy()
+            for name, value in ranking_metrics(late["fraud"].to_numpy(), ranking).items():
+                metrics[f"holdout_{name}"] = value
+            metrics["holdout_rows"] = float(late.height)
+    fraud_booster, duty_booster, vocabulary, reference = _fit(rows, params=params, seed=seed)
+    first, last = rows["declared_on"].min(), rows["declared_on"].max()
     return RiskModel(
-        booster=booster,
+        fraud_booster=fraud_booster,
+        duty_booster=duty_booster,
         vocabulary=vocabulary,
-        version=f"rm-{seed}-{rows.height}",
-        trained_until=trained_until if isinstance(trained_until, dt.date) else None,
-        metrics={"training_rows": float(rows.height), "fraud_rate": float(rows["fraud"].to_numpy().mean())},
+        numeric=default_numeric(),
+        duty_reference=reference,
+        params=params,
+        seed=seed,
+        trained_from=first if isinstance(first, dt.date) else None,
+        trained_until=last if isinstance(last, dt.date) else None,
+        metrics=metrics,
     )

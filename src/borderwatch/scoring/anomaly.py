@@ -1,0 +1,135 @@
+"""Anomaly detectors: simple, explainable flags that need no labels.
+
+Each detector is a vectorised Polars expression over the feature frame (built only from earlier declarations)
+and carries a sentence template a person can check against the declaration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+UNIT_VALUE_Z_LIMIT = 3.5
+MASS_VALUE_Z_LIMIT = 6.0
+MIN_PEERS = 5
+
+
+@dataclass(frozen=True)
+class Detector:
+    id: str
+    points: float
+    flag: pl.Expr
+    sentence: pl.Expr
+
+
+def _pct(expr: pl.Expr) -> pl.Expr:
+    return (expr * 100).round(0).cast(pl.Int64).cast(pl.String)
+
+
+def _num(expr: pl.Expr) -> pl.Expr:
+    return expr.round(0).cast(pl.Int64).cast(pl.String)
+
+
+def detectors() -> list[Detector]:
+    peers = pl.col("unit_value_peers").fill_null(0) >= MIN_PEERS
+    z = pl.col("unit_value_z")
+    ratio = pl.col("unit_value_ratio")
+    where = pl.concat_str(
+        pl.lit("HS "),
+        pl.col("hs_code"),
+        pl.when(pl.col("unit_value_by_origin"))
+        .then(pl.lit(" from ") + pl.col("origin_country"))
+        .otherwise(pl.lit("")),
+    )
+    return [
+        Detector(
+            id="unit_value_low",
+            points=4.0,
+            flag=peers & (z < -UNIT_VALUE_Z_LIMIT),
+            sentence=pl.format(
+                "anomaly: unit value {} % below the median for {} ({} earlier declarations)",
+                _pct(1 - ratio),
+                where,
+                _num(pl.col("unit_value_peers")),
+            ),
+        ),
+        Detector(
+            id="unit_value_high",
+            points=2.0,
+            flag=peers & (z > UNIT_VALUE_Z_LIMIT),
+            sentence=pl.format(
+                "anomaly: unit value {} % above the median for {} ({} earlier declarations)",
+                _pct(ratio - 1),
+                where,
+                _num(pl.col("unit_value_peers")),
+            ),
+        ),
+        Detector(
+            id="mass_value_inconsistent",
+            points=3.0,
+            # value with no mass, mass with no value, or a value per kg far outside anything seen for the line
+            flag=(
+                ((pl.col("net_mass").fill_null(0) <= 0) & (pl.col("customs_value").fill_null(0) > 0))
+                | ((pl.col("customs_value").fill_null(0) <= 0) & (pl.col("net_mass").fill_null(0) > 0))
+                | (peers & (z.abs() > MASS_VALUE_Z_LIMIT))
+            ),
+            sentence=pl.format(
+                "anomaly: net mass {} kg and value {} {} do not fit together for HS {}",
+                pl.col("net_mass").round(1).cast(pl.String),
+                _num(pl.col("customs_value")),
+                pl.col("currency").fill_null(""),
+                pl.col("hs_code"),
+            ),
+        ),
+        Detector(
+            id="new_trader",
+            points=2.0,
+            flag=pl.col("new_importer") == 1,
+            sentence=pl.format("anomaly: first declaration seen for importer {}", pl.col("importer_id")),
+        ),
+        Detector(
+            id="new_hs_for_trader",
+            points=1.0,
+            flag=(pl.col("new_importer") == 0) & (pl.col("new_importer_hs") == 1),
+            sentence=pl.format(
+                "anomaly: importer {} declares HS {} for the first time ({} earlier declarations)",
+                pl.col("importer_id"),
+                pl.col("hs_code"),
+                _num(pl.col("importer_count")),
+            ),
+        ),
+        Detector(
+            id="new_route_for_trader",
+            points=1.0,
+            flag=(pl.col("new_importer") == 0) & (pl.col("new_importer_route") == 1),
+            sentence=pl.format(
+                "anomaly: importer {} uses the route {} → {} for the first time",
+                pl.col("importer_id"),
+                pl.col("origin_country").fill_null("?"),
+                pl.col("departure_country").fill_null("?"),
+            ),
+        ),
+    ]
+
+
+def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
+    """Per row: ``anomaly_points`` and ``anomaly_reasons`` (sentences of the detectors that fired)."""
+    found = detectors()
+    flags = features.select(
+        *[d.flag.fill_null(False).alias(f"flag_{d.id}") for d in found],
+        *[d.sentence.alias(f"text_{d.id}") for d in found],
+    )
+    return flags.select(
+        pl.sum_horizontal([pl.col(f"flag_{d.id}").cast(pl.Float64) * d.points for d in found]).alias(
+            "anomaly_points"
+        ),
+        pl.concat_list(
+            [pl.when(pl.col(f"flag_{d.id}")).then(pl.col(f"text_{d.id}")).otherwise(None) for d in found]
+        )
+        .list.drop_nulls()
+        .alias("anomaly_reasons"),
+        pl.concat_list([pl.when(pl.col(f"flag_{d.id}")).then(pl.lit(d.id)).otherwise(None) for d in found])
+        .list.drop_nulls()
+        .alias("anomaly_flags"),
+    )
