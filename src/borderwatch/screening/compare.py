@@ -14,8 +14,10 @@ The returned score is *decision-shaped*: pairs judged the same score in [0.75, 1
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import permutations
 
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
@@ -29,6 +31,7 @@ from borderwatch.screening.normalize import (
     normalize_name,
     phonetic_key,
     squeeze,
+    transliteration_key,
 )
 
 MATCH_MIN = 0.75  # a token pair below this is not a match
@@ -80,6 +83,9 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
         return 0.0, "number"
     if len(a) == 1 or len(b) == 1:
         return (0.8, "initial") if a[0] == b[0] else (0.0, "initial")
+    longest = max(len(a), len(b))
+    if longest - min(len(a), len(b)) > longest // 2 + 1:
+        return 0.0, "fuzzy"  # too different in length for a typo or a variant spelling
     if squeeze(a) == squeeze(b):
         return 0.9, "doubled letter"
     # Optimal string alignment: a swap of two neighbouring letters is one typo, not two.
@@ -88,14 +94,23 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
     shortest = min(len(a), len(b))
     best, how = 0.0, "fuzzy"
     if shortest >= 5:
-        # One edit in five characters is a typo; Jaro-Winkler rewards a shared beginning.
-        best = max(lev, jw - 0.1)
+        # One edit in five characters is a typo. (Jaro-Winkler is only a guard below: it rewards a shared
+        # beginning, which joins different names such as Michele and Michelangelo.)
+        best = lev
     elif (shortest == 4 and (a[0] == b[0] or sorted(a) == sorted(b))) or (lev >= 0.66 and a[0] == b[0]):
         best = lev
     if a[0] == b[0] or a[:2] in {"ph", "kh", "gh", "ch"}:
         pa, pb = phonetic_key(a), phonetic_key(b)
         if pa and pa == pb and len(pa) >= 2 and jw >= 0.7 and best < 0.9:
             best, how = 0.9, "phonetic"
+    if best < 0.9 and shortest >= 3:
+        ka, kb = transliteration_key(a), transliteration_key(b)
+        if ka == kb and len(ka) >= 3:
+            best, how = 0.9, "transliteration"
+        elif best < MATCH_MIN and min(len(ka), len(kb)) >= 5 and ka[0] == kb[0]:
+            variant = OSA.normalized_similarity(ka, kb)
+            if variant >= 0.8:
+                best, how = variant * 0.95, "transliteration"
     # Abjad transliterations write no vowels ("hsyn" for Hussein): compare consonants only.
     if best < MATCH_MIN and shortest >= 3 and a[0] == b[0] and (has_vowels(a) != has_vowels(b)):
         sa = consonant_skeleton(a)
@@ -104,6 +119,7 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
     return best, how
 
 
+@lru_cache(maxsize=200_000)
 def _weight(token: str, kind: str) -> float:
     if len(token) == 1:
         return 0.5
@@ -113,20 +129,45 @@ def _weight(token: str, kind: str) -> float:
 
 
 def _merge_compounds(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
-    """``left`` with adjacent parts joined where the join is a part of ``right`` (``abdul rahman``)."""
+    """``left`` (sorted) with two parts joined where the join is a part of ``right`` (``abdul rahman``).
+
+    Any two parts may join, in either order, so the result does not depend on the order of the parts.
+    """
+    remaining = sorted(left)
     if len(left) < 2:
-        return left
-    targets = set(right)
-    out: list[str] = []
-    i = 0
-    while i < len(left):
-        if i + 1 < len(left) and left[i] + left[i + 1] in targets and left[i] not in targets:
-            out.append(left[i] + left[i + 1])
-            i += 2
-        else:
-            out.append(left[i])
-            i += 1
-    return tuple(out)
+        return tuple(remaining)
+    merged: list[str] = []
+    for target in sorted(set(right) - set(left)):
+        for index, head in enumerate(remaining):
+            if head and target.startswith(head) and len(target) > len(head):
+                tail = target[len(head) :]
+                if tail in remaining and remaining.index(tail) != index:
+                    remaining[index] = ""
+                    remaining[remaining.index(tail)] = ""
+                    merged.append(target)
+                    break
+    if not merged:
+        return tuple(remaining)
+    return tuple(sorted([t for t in remaining if t] + merged))
+
+
+def _joined_similarity(left: tuple[str, ...], right: tuple[str, ...]) -> float:
+    """Similarity of the names written without spaces, whatever the order of their parts.
+
+    Catches a space moved or lost (``lauren tnkunda`` / ``laurent nkunda``, ``xi jinping`` / ``xijinping``):
+    the best over the orders of both sides (up to four parts each, else alphabetical order).
+    """
+    joined_l, joined_r = "".join(left), "".join(right)
+    edits = int(0.08 * max(len(joined_l), len(joined_r)))
+    # Each edit changes the letter counts by at most two: a cheap test before trying orders.
+    difference = (Counter(joined_l) - Counter(joined_r)).total() + (
+        Counter(joined_r) - Counter(joined_l)
+    ).total()
+    if difference > 2 * edits:
+        return 0.0
+    orders_l = ["".join(p) for p in permutations(left)] if len(left) <= 4 else ["".join(sorted(left))]
+    orders_r = ["".join(p) for p in permutations(right)] if len(right) <= 4 else ["".join(sorted(right))]
+    return max(Levenshtein.normalized_similarity(a, b) for a in orders_l for b in orders_r)
 
 
 def _align(left: tuple[str, ...], right: tuple[str, ...]) -> list[tuple[int, int, float, str]]:
@@ -135,12 +176,12 @@ def _align(left: tuple[str, ...], right: tuple[str, ...]) -> list[tuple[int, int
         for j, b in enumerate(right):
             sim, how = token_similarity(a, b)
             if sim >= MATCH_MIN:
-                scored.append((sim, -abs(i - j), i, j, how))
+                scored.append((sim, a, b, i, j, how))
     scored.sort(reverse=True)
     used_l: set[int] = set()
     used_r: set[int] = set()
     pairs = []
-    for sim, _, i, j, how in scored:
+    for sim, _, _, i, j, how in scored:
         if i in used_l or j in used_r:
             continue
         used_l.add(i)
@@ -181,17 +222,21 @@ def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameCompa
     lost_l = [t for t, s, w in zip(lt, sim_l, w_l, strict=True) if s == 0.0 and w >= 2]
     lost_r = [t for t, s, w in zip(rt, sim_r, w_r, strict=True) if s == 0.0 and w >= 2]
     if lost_l and lost_r:
-        raw *= 0.6
+        # A different given name splits two persons; one odd part among many agreeing ones is likelier a typo.
+        agreeing = sum(1 for i, _j, sim, _how in aligned if sim >= 0.9 and len(lt[i]) >= 2)
+        raw *= 0.9 if agreeing >= 4 and len(lost_l) == len(lost_r) == 1 else 0.6
         notes.append("conflicting parts")
     significant = min(sum(1 for w in w_l if w >= 2), sum(1 for w in w_r if w >= 2))
     if significant <= 1 and max(len(lt), len(rt)) >= 2 and (lost_l or lost_r):
         raw *= 0.75
         notes.append("single-part name")
     # Same letters, different spacing ("xi jinping" / "xijinping"; "al qaida" / "alqaida").
-    joined = Levenshtein.normalized_similarity(left.joined, right.joined)
-    if joined >= 0.92 and joined > raw and len(left.joined) >= 6:
-        raw = joined
-        notes = ["same letters, different spacing"]
+    length_l, length_r = len(left.joined), len(right.joined)
+    if raw < SAME_RAW and min(length_l, length_r) >= 6 and abs(length_l - length_r) <= 2:
+        joined = _joined_similarity(left.tokens, right.tokens)
+        if joined >= 0.92:
+            raw = joined
+            notes = ["same letters, different spacing"]
     raw = min(max(raw, 0.0), 1.0)
     return NameComparison(
         score=_shape(raw),

@@ -118,11 +118,48 @@ def has_vowels(token: str) -> bool:
     return _VOWELS.search(token) is not None
 
 
+@lru_cache(maxsize=200_000)
 def consonant_skeleton(token: str) -> str:
     """The token without vowels, semi-vowels and doubled letters, as abjads (Arabic, Persian) write it."""
     return _DOUBLES.sub(r"\1", re.sub(r"[aeiouyhw]", "", token.replace("v", "w")))
 
 
+@lru_cache(maxsize=200_000)
 def squeeze(token: str) -> str:
     """The token with doubled letters written once (``mohammed`` -> ``mohamed``)."""
     return _DOUBLES.sub(r"\1", token)
+
+
+_TRANSLIT_DIGRAPHS = (
+    ("kh", "k"),
+    ("gh", "g"),
+    ("ph", "f"),
+    ("th", "t"),
+    ("dh", "d"),
+    ("sh", "s"),
+    ("zh", "j"),
+    ("ch", "j"),
+    ("ck", "k"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("q", "k"),
+    ("x", "s"),
+    ("w", "v"),
+)
+_VOWEL_CLASS = str.maketrans("eyo", "iiu")
+_INNER_H = re.compile(r"(?<=.)h")
+
+
+@lru_cache(maxsize=200_000)
+def transliteration_key(token: str) -> str:
+    """A spelling-insensitive form of a romanised name part: the variants that transliterating Arabic,
+    Cyrillic, Korean or Persian names produce (``qadhafi``/``gaddafi``, ``khaleem``/``kalim``,
+    ``ruxheti``/``rushiti``) share it. Digraphs become one letter, vowels fall into three classes
+    (a, i/e/y, u/o), inner ``h`` goes, doubled letters are written once.
+    """
+    key = token
+    for digraph, letter in _TRANSLIT_DIGRAPHS:
+        key = key.replace(digraph, letter)
+    key = _INNER_H.sub("", key.translate(_VOWEL_CLASS))
+    return _DOUBLES.sub(r"\1", key)
