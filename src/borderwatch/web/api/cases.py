@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
@@ -20,6 +20,7 @@ from borderwatch.web.schemas import Paginated
 router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES)
 
 CaseStatus = Literal["open", "assigned", "closed"]
+CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the case number")]
 
 
 class StatusOut(BaseModel):
@@ -121,13 +122,15 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="A case with its status history and findings")
-def get_case(case_id: int, guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE))]) -> CaseOut:
+def get_case(
+    case_id: CaseId, guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE))]
+) -> CaseOut:
     return case_out(_case(guard, case_id))
 
 
 @router.post("/cases/{case_id}/assign", summary="Assign a case to an officer")
 def assign_case(
-    case_id: int, body: AssignIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE))]
+    case_id: CaseId, body: AssignIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE))]
 ) -> CaseOut:
     _case(guard, case_id)
     try:
@@ -141,12 +144,14 @@ def assign_case(
 
 @router.post("/cases/{case_id}/outcome", status_code=201, summary="Record what the inspection found")
 def record_outcome(
-    case_id: int, body: OutcomeIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.OUTCOME))]
+    case_id: CaseId,
+    body: OutcomeIn,
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.OUTCOME))],
 ) -> CaseOut:
     return record_case_outcome(guard=guard, case_id=case_id, body=body)
 
 
-def record_case_outcome(*, guard: Guard, case_id: int, body: OutcomeIn) -> CaseOut:
+def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn) -> CaseOut:
     """Shared by the API and the case form: the policy check, the inspections service, the audit entry."""
     try:
         row = inspections.get_case(session=guard.db, case_id=case_id)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from borderwatch.access.policy import Action, Resource
 from borderwatch.web import jobs
 from borderwatch.web.api import records
-from borderwatch.web.api.cases import OutcomeIn, record_case_outcome
+from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
@@ -89,7 +89,7 @@ def declaration_page(
 
 @router.post("/cases/{case_id}/outcome", response_class=HTMLResponse)
 async def case_outcome_form(
-    case_id: int,
+    case_id: CaseId,
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.OUTCOME))],
