@@ -135,21 +135,24 @@ def reason_kind(reason: str) -> str:
 # ---------------------------------------------------------------------------------------------- bulk writes
 
 
-def _bulk_insert(
-    connection: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Insert ``rows`` with the database's bulk path (``COPY`` on PostgreSQL, ``executemany`` on SQLite)."""
-    if not rows:
+def bulk_insert(connection: Connection, table: str, frame: pl.DataFrame) -> None:
+    """Insert the rows of ``frame`` (columns named as the table's) with the database's bulk path.
+
+    PostgreSQL: ``COPY ... FROM STDIN (FORMAT csv)`` fed with CSV that Polars writes natively (an unquoted
+    empty field is NULL, ``""`` an empty string). SQLite: ``executemany`` in the batch's transaction.
+    """
+    if frame.is_empty():
         return
-    names = ", ".join(columns)
+    names = ", ".join(frame.columns)
     if connection.dialect.name == "postgresql":
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)") as copy:
+            copy.write(frame.write_csv(include_header=False))
         return
-    marks = ", ".join("?" for _ in columns)
-    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(rows))
+    marks = ", ".join("?" for _ in frame.columns)
+    # SQLite stores dates as ISO text; convert here instead of relying on sqlite3's deprecated adapters.
+    rows = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d")).rows()
+    connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
@@ -176,7 +179,7 @@ def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[t
     return found
 
 
-def _reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
+def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     """Ids for ``count`` new rows of ``table``, so children can be inserted in bulk without reading back."""
     if connection.dialect.name == "postgresql":
         sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)"
@@ -186,13 +189,6 @@ def _reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
     connection.exec_driver_sql(f"UPDATE {table} SET id = id WHERE id = -1")
     start = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
     return list(range(start + 1, start + 1 + count))
-
-
-def _python_rows(frame: pl.DataFrame, dialect: str) -> list[tuple[Any, ...]]:
-    if dialect != "postgresql":
-        # SQLite stores dates as ISO text; convert here instead of relying on sqlite3's deprecated adapters.
-        frame = frame.with_columns(pl.col(pl.Date).dt.strftime("%Y-%m-%d"))
-    return frame.rows()
 
 
 @dataclass(frozen=True)
@@ -238,7 +234,15 @@ def _quarantine(
         )
         for digest, p in fresh
     ]
-    _bulk_insert(connection, "quarantine", QUARANTINE_COLUMNS, rows)
+    bulk_insert(
+        connection,
+        "quarantine",
+        pl.DataFrame(
+            rows,
+            schema={name: pl.Int64 if name == "line" else pl.String for name in QUARANTINE_COLUMNS},
+            orient="row",
+        ),
+    )
 
 
 def _existing_versions(connection: Connection, lrns: Sequence[str]) -> pl.DataFrame:
@@ -253,7 +257,6 @@ def _store_declarations(
 ) -> None:
     if rows.is_empty():
         return
-    dialect = connection.dialect.name
     hashes = content_hashes(rows)
     first = hashes.unique(subset=["lrn", "content_hash"], keep="first", maintain_order=True)
     summary.duplicates += hashes.height - first.height
@@ -279,7 +282,7 @@ def _store_declarations(
             "UPDATE declarations SET is_current = FALSE WHERE is_current = TRUE AND lrn {keys} RETURNING id",
             amended,
         )
-        ids = _reserve_ids(connection, "declarations", part.height)
+        ids = reserve_ids(connection, "declarations", part.height)
         declarations = (
             part.select("line", "version", "content_hash")
             .join(headers, on="line", maintain_order="left")
@@ -290,18 +293,13 @@ def _store_declarations(
                 pl.lit(context.source[:255]).alias("source"),
             )
         )
-        _bulk_insert(
-            connection,
-            "declarations",
-            ("id", *DECLARATION_COLUMNS),
-            _python_rows(declarations.select("id", *DECLARATION_COLUMNS), dialect),
-        )
+        bulk_insert(connection, "declarations", declarations.select("id", *DECLARATION_COLUMNS))
         items = rows.join(
             declarations.select("line", pl.col("id").alias("declaration_id")),
             on="line",
             maintain_order="left",
         ).select(ITEM_COLUMNS)
-        _bulk_insert(connection, "goods_items", ITEM_COLUMNS, _python_rows(items, dialect))
+        bulk_insert(connection, "goods_items", items)
         latest = pl.concat(
             [
                 latest.join(part.select("lrn"), on="lrn", how="anti"),
@@ -330,14 +328,10 @@ def _store_outcomes(
     ).with_columns(pl.col("recorded_on").str.to_date("%Y-%m-%d"))
     fresh = outcomes.join(stored, on=key, how="anti", nulls_equal=True)
     summary.outcomes += fresh.height
-    _bulk_insert(
+    bulk_insert(
         connection,
         "outcomes",
-        OUTCOME_COLUMNS,
-        _python_rows(
-            fresh.with_columns(pl.lit(context.agency).alias("agency")).select(OUTCOME_COLUMNS),
-            connection.dialect.name,
-        ),
+        fresh.with_columns(pl.lit(context.agency).alias("agency")).select(OUTCOME_COLUMNS),
     )
 
 
