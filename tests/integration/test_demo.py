@@ -1,0 +1,64 @@
+"""The demo end to end into a temporary folder, on SQLite: what it prints and what it stores."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from sqlalchemy import func, select
+
+from borderwatch.db.session import make_engine
+from borderwatch.demo import DEMO_CORRUPT, run_demo
+from borderwatch.ingest.models import DeclarationRow, OutcomeRow, QuarantineRow
+from borderwatch.lanes.models import LaneDecisionRow
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
+    output = io.StringIO()
+    console = Console(file=output, width=160, force_terminal=False)
+
+    result = run_demo(tmp_path, console=console, declarations=2500, seed=7)
+    printed = output.getvalue()
+
+    week_truth = json.loads((tmp_path / "week.truth.json").read_text(encoding="utf-8"))
+    history_lines = (tmp_path / "history.csv").read_text(encoding="utf-8").splitlines()
+    engine = make_engine(result.database_url)
+    try:
+        with engine.connect() as connection:
+            declarations = connection.scalar(select(func.count()).select_from(DeclarationRow))
+            outcomes = connection.scalar(select(func.count()).select_from(OutcomeRow))
+            quarantined = connection.execute(select(QuarantineRow.source_file, QuarantineRow.line)).all()
+            lanes = connection.execute(
+                select(LaneDecisionRow.lane, func.count()).group_by(LaneDecisionRow.lane)
+            ).all()
+    finally:
+        engine.dispose()
+
+    # Stored: every valid declaration of both files, outcomes for the history only.
+    assert declarations == result.stored_declarations == 2500
+    assert outcomes == result.stored_outcomes == len(history_lines) - 1 == result.history.frame.height
+    # Quarantined: exactly the corrupt lines of the week, at the lines the truth names.
+    assert sorted(line for source, line in quarantined if source.endswith("week.csv")) == sorted(
+        entry["line"] for entry in week_truth["corrupt_lines"]
+    )
+    assert len(quarantined) == DEMO_CORRUPT
+    # Scored and laned: the week's declarations, ten riskiest printed with reasons.
+    assert result.riskiest is not None
+    assert result.riskiest.height == 10
+    assert all(reasons for reasons in result.riskiest["reasons"].to_list())
+    lane_counts = dict(lanes)
+    assert sum(lane_counts.values()) == result.week.frame.height
+    assert lane_counts.get("red", 0) > 0
+    assert lane_counts.get("green", 0) > lane_counts.get("red", 0)
+    # The riskiest are mostly real frauds (the ranking is worth something on the planted patterns).
+    assert result.riskiest["fraud"].sum() >= 5
+
+    for text in ("ingested", "quarantined", "is not an HS code", "riskiest", "lanes", "look further"):
+        assert text in printed, text
+    assert result.riskiest["lrn"][0] in printed
+    assert "borderwatch quarantine list" in printed
+    assert result.seconds < 120
