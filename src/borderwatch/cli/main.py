@@ -14,11 +14,12 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, entities, feedback, generate, ingest, screening, serve, users
+    from borderwatch.cli import audit, entities, feedback, generate, ingest, scoring, screening, serve, users
 
     users.register(app)
     generate.register(app)
     ingest.register(app)
+    scoring.register(app)
     screening.register(app)
     entities.register(app)
     audit.register(app)

@@ -10,6 +10,7 @@ import borderwatch.entities.models  # noqa: F401
 import borderwatch.ingest.models  # noqa: F401
 import borderwatch.inspections.models  # noqa: F401
 import borderwatch.lanes.models  # noqa: F401
+import borderwatch.scoring.models  # noqa: F401
 import borderwatch.screening.models  # noqa: F401
 from borderwatch.db.base import Base
 

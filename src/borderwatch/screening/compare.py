@@ -101,13 +101,19 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
         best = lev
     if a[0] == b[0] or a[:2] in {"ph", "kh", "gh", "ch"}:
         pa, pb = phonetic_key(a), phonetic_key(b)
-        if pa and pa == pb and len(pa) >= 2 and jw >= 0.7 and best < 0.9:
+        # Metaphone ignores vowels (Hassan = Hussein): the spelling-insensitive forms must be close too.
+        close = OSA.normalized_similarity(transliteration_key(a), transliteration_key(b)) >= 0.7
+        if pa and pa == pb and len(pa) >= 2 and jw >= 0.7 and close and best < 0.9:
             best, how = 0.9, "phonetic"
     if best < 0.9 and shortest >= 3:
         ka, kb = transliteration_key(a), transliteration_key(b)
         if ka == kb and len(ka) >= 3:
             best, how = 0.9, "transliteration"
-        elif best < MATCH_MIN and min(len(ka), len(kb)) >= 5 and ka[0] == kb[0]:
+        elif (
+            best < MATCH_MIN
+            and min(len(ka), len(kb)) >= 5
+            and (ka[0] == kb[0] or {ka[0], kb[0]} == {"g", "k"})
+        ):
             variant = OSA.normalized_similarity(ka, kb)
             if variant >= 0.8:
                 best, how = variant * 0.95, "transliteration"
@@ -121,6 +127,8 @@ def token_similarity(a: str, b: str) -> tuple[float, str]:
 
 @lru_cache(maxsize=200_000)
 def _weight(token: str, kind: str) -> float:
+    if token.isdigit():
+        return 3.0
     if len(token) == 1:
         return 0.5
     if token in PARTICLES or (kind != PERSON and token in ORG_STOPWORDS):

@@ -23,7 +23,7 @@ ORG_KINDS = frozenset(
 
 _APOSTROPHES = re.compile(r"['`´’‘ʼʻ]")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_CJK_START = 0x2E80
 
 
 def _words(text: str) -> frozenset[str]:
@@ -83,10 +83,28 @@ def is_org(kind: str) -> bool:
 
 def ascii_fold(value: str) -> str:
     """ASCII transliteration of ``value``, lower-cased, punctuation turned into single spaces."""
-    # Split CamelCase first: anyascii renders CJK syllables as "XiJinPing".
-    text = _CAMEL.sub(" ", anyascii(value))
+    # Each CJK character is a syllable of its own: anyascii would run them together ("XiJinPing").
+    if not value.isascii():
+        value = "".join(f" {ch} " if ord(ch) >= _CJK_START else ch for ch in value)
+    text = anyascii(value)
     text = _APOSTROPHES.sub("", text.lower())
     return _NON_ALNUM.sub(" ", text).strip()
+
+
+def _join_letter_runs(tokens: list[str]) -> list[str]:
+    """Organisation names: ``l l c`` (from ``L.L.C.``) becomes ``llc``; persons keep their initials apart."""
+    out: list[str] = []
+    run = ""
+    for token in [*tokens, ""]:
+        if len(token) == 1:
+            run += token
+            continue
+        if run:
+            out.append(run)
+            run = ""
+        if token:
+            out.append(token)
+    return out
 
 
 @lru_cache(maxsize=200_000)
@@ -94,6 +112,8 @@ def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     """The canonical form of ``value`` for a person (default) or an organisation-like ``kind``."""
     folded = ascii_fold(value)
     tokens = folded.split()
+    if is_org(kind):
+        tokens = _join_letter_runs(tokens)
     drop = LEGAL_FORMS if is_org(kind) else HONORIFICS
     kept = [t for t in tokens if t not in drop]
     if not kept:  # a name made only of such words is still a name
