@@ -105,7 +105,7 @@ def declaration_json(
     }
 
 
-def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path) -> None:
+def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path, day: int = 1) -> None:
     """Store declarations for ``agency`` (through the ingest service), decide lanes from hand-made scores
     (riskiest first: the first LRN gets the highest score) and open cases for red/yellow ones."""
     import json
@@ -117,15 +117,16 @@ def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path) -> None
     from borderwatch.lanes.policy import Capacity, LanePolicy
     from borderwatch.lanes.service import assign_lanes
 
-    path = tmp / f"seed-{agency}.jsonl"
-    path.write_text("\n".join(json.dumps(declaration_json(lrn)) for lrn in lrns) + "\n", encoding="utf-8")
+    path = tmp / f"seed-{agency}-{day}.jsonl"
+    lines = (json.dumps(declaration_json(lrn, day=day)) for lrn in lrns)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     engine = make_engine(settings.database_url)
     ingest_file(engine=engine, path=path, fmt="jsonl", agency=agency)
     n = len(lrns)
     scored = pl.DataFrame(
         {
             "lrn": lrns,
-            "declared_on": [date(2026, 3, 1)] * n,
+            "declared_on": [date(2026, 3, day)] * n,
             "office": ["30"] * n,
             "importer_id": ["IMP1"] * n,
             "score": [90.0 - 10 * i for i in range(n)],

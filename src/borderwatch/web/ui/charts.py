@@ -47,3 +47,183 @@ def explanation_spec(declaration: DeclarationOut) -> dict[str, Any] | None:
             "tooltip": [{"field": "part"}, {"field": "points"}],
         },
     }
+
+
+def _line_with_band(values: list[dict[str, Any]], colour_field: str, title: str) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "title": title,
+        "width": "container",
+        "height": 200,
+        "data": {"values": values},
+        "encoding": {
+            "x": {"field": "week", "type": "temporal", "title": "week"},
+            "color": {
+                "field": colour_field,
+                "type": "nominal",
+                **({"scale": LANE_COLOURS} if colour_field == "lane" else {}),
+            },
+        },
+        "layer": [
+            {
+                "mark": {"type": "area", "opacity": 0.15},
+                "encoding": {"y": {"field": "low", "type": "quantitative"}, "y2": {"field": "high"}},
+            },
+            {
+                "mark": {"type": "line", "point": True},
+                "encoding": {
+                    "y": {
+                        "field": "hit_rate",
+                        "type": "quantitative",
+                        "title": "hit rate",
+                        "axis": {"format": ".0%"},
+                        "scale": {"domain": [0, 1]},
+                    },
+                    "tooltip": [
+                        {"field": "week", "type": "temporal"},
+                        {"field": colour_field},
+                        {"field": "inspected"},
+                        {"field": "frauds"},
+                        {"field": "hit_rate", "format": ".1%"},
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def dashboard_specs(data: Any) -> dict[str, dict[str, Any]]:
+    """The dashboard's charts from :class:`borderwatch.web.api.monitoring.Monitoring`."""
+    report = data.report
+    specs: dict[str, dict[str, Any]] = {}
+    if data.lanes_weekly:
+        specs["lanes"] = _line_with_band(data.lanes_weekly, "lane", "Hit rate of inspections per lane")
+        specs["inspections"] = {
+            "$schema": SCHEMA,
+            "title": "Inspections per lane",
+            "width": "container",
+            "height": 160,
+            "data": {"values": data.lanes_weekly},
+            "mark": "bar",
+            "encoding": {
+                "x": {"field": "week", "type": "ordinal", "title": "week (Monday)"},
+                "y": {"field": "inspected", "type": "quantitative", "title": "inspections"},
+                "color": {"field": "lane", "type": "nominal", "scale": LANE_COLOURS},
+                "tooltip": [{"field": "lane"}, {"field": "inspected"}, {"field": "frauds"}],
+            },
+        }
+    if report.get("profiles"):
+        specs["profiles"] = {
+            "$schema": SCHEMA,
+            "title": "Hit rate per risk profile (95 % interval)",
+            "width": "container",
+            "height": {"step": 22},
+            "data": {"values": report["profiles"]},
+            "encoding": {"y": {"field": "profile", "type": "nominal", "sort": "-x", "title": None}},
+            "layer": [
+                {
+                    "mark": "rule",
+                    "encoding": {"x": {"field": "low", "type": "quantitative"}, "x2": {"field": "high"}},
+                },
+                {
+                    "mark": {"type": "point", "filled": True, "size": 60},
+                    "encoding": {
+                        "x": {
+                            "field": "hit_rate",
+                            "type": "quantitative",
+                            "title": "hit rate",
+                            "axis": {"format": ".0%"},
+                            "scale": {"domain": [0, 1]},
+                        },
+                        "tooltip": [
+                            {"field": "profile"},
+                            {"field": "inspected"},
+                            {"field": "frauds"},
+                            {"field": "hit_rate", "format": ".1%"},
+                        ],
+                    },
+                },
+            ],
+        }
+    if data.profiles_weekly:
+        specs["profiles_weekly"] = _line_with_band(
+            data.profiles_weekly, "profile", "Hit rate per profile over time"
+        )
+    if data.control_weekly:
+        specs["control"] = _line_with_band(
+            data.control_weekly, "sample", "Control-sample non-compliance (unbiased estimate, 95 % interval)"
+        )
+    if data.duty_weekly:
+        specs["duty"] = {
+            "$schema": SCHEMA,
+            "title": "Duty recovered",
+            "width": "container",
+            "height": 160,
+            "data": {"values": data.duty_weekly},
+            "mark": {"type": "bar", "color": "#2e7d32"},
+            "encoding": {
+                "x": {"field": "week", "type": "ordinal", "title": "week (Monday)"},
+                "y": {"field": "duty_recovered", "type": "quantitative", "title": "duty recovered"},
+                "tooltip": [
+                    {"field": "week", "type": "temporal"},
+                    {"field": "duty_recovered", "format": ",.0f"},
+                ],
+            },
+        }
+    if report.get("calibration"):
+        specs["calibration"] = {
+            "$schema": SCHEMA,
+            "title": "Model calibration (inspected declarations)",
+            "width": "container",
+            "height": 200,
+            "layer": [
+                {
+                    "data": {"values": [{"x": 0, "y": 0}, {"x": 1, "y": 1}]},
+                    "mark": {"type": "line", "strokeDash": [4, 4], "color": "#999"},
+                    "encoding": {
+                        "x": {"field": "x", "type": "quantitative"},
+                        "y": {"field": "y", "type": "quantitative"},
+                    },
+                },
+                {
+                    "data": {"values": report["calibration"]},
+                    "mark": {"type": "line", "point": True},
+                    "encoding": {
+                        "x": {
+                            "field": "predicted",
+                            "type": "quantitative",
+                            "title": "predicted fraud probability",
+                        },
+                        "y": {"field": "observed", "type": "quantitative", "title": "observed fraud rate"},
+                        "tooltip": [
+                            {"field": "n"},
+                            {"field": "predicted", "format": ".2f"},
+                            {"field": "observed", "format": ".2f"},
+                        ],
+                    },
+                },
+            ],
+        }
+    if data.drift_weekly:
+        specs["drift"] = {
+            "$schema": SCHEMA,
+            "title": "Score drift: PSI against the first week (0.1 shifting, 0.25 drift)",
+            "width": "container",
+            "height": 160,
+            "data": {"values": data.drift_weekly},
+            "layer": [
+                {
+                    "mark": {"type": "line", "point": True},
+                    "encoding": {
+                        "x": {"field": "week", "type": "temporal"},
+                        "y": {"field": "psi", "type": "quantitative", "title": "PSI"},
+                    },
+                },
+                {
+                    "data": {"values": [{"t": 0.1}, {"t": 0.25}]},
+                    "mark": {"type": "rule", "strokeDash": [3, 3], "color": "#c62828"},
+                    "encoding": {"y": {"field": "t", "type": "quantitative"}},
+                },
+            ],
+        }
+    return specs

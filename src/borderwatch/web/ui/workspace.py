@@ -14,6 +14,7 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
+from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
@@ -234,3 +235,15 @@ def network_json(
 ) -> Graph:
     del identity
     return declaration_network(guard=guard, state=state, lrn=lrn)
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard_page(
+    request: Request,
+    identity: UiIdentity,
+    state: State,
+    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.MONITORING))],
+) -> Response:
+    guard.log()
+    data = monitoring(db=guard.db, state=state, agency=guard.agency)
+    return render(request, "dashboard.html", identity, m=data, specs=charts.dashboard_specs(data))
