@@ -7,7 +7,7 @@ DEMO_DIR := demo-out
 VENDOR := src/borderwatch/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.stamp
 
-.PHONY: demo test lint typecheck unit serve bench clean browser
+.PHONY: demo test lint typecheck unit serve bench clean browser vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,8 @@ $(VENDOR_STAMP): package.json package-lock.json
 	   node_modules/vega/build/vega.min.js node_modules/vega-lite/build/vega-lite.min.js \
 	   node_modules/vega-embed/build/vega-embed.min.js $(VENDOR)/
 	touch $@
+
+vendor: $(VENDOR_STAMP)
 
 browser:
 	sh tests/e2e/setup_browser.sh
