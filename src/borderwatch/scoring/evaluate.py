@@ -98,6 +98,32 @@ def _read(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     return declarations, outcomes
 
 
+def score_test_period(
+    *,
+    train_declarations: pl.DataFrame,
+    train_outcomes: pl.DataFrame,
+    test_declarations: pl.DataFrame,
+    seed: int = 42,
+    profiles: Sequence[RiskProfile] = (),
+    params: ModelParams | None = None,
+) -> tuple[RiskModel, pl.DataFrame, pl.DataFrame]:
+    """Trains on the training period and scores the test period. The test period's outcomes are not an
+    argument: nothing of them can reach training or features. Its declarations do count as history (party
+    counts), as they would at the border. Returns the model, the scores and the outcomes used."""
+    known_outcomes = train_outcomes.filter(~pl.col("lrn").is_in(test_declarations["lrn"].implode()))
+    model = train_risk_model(
+        declarations=train_declarations, outcomes=known_outcomes, seed=seed, params=params
+    )
+    scored = model.score(
+        declarations=test_declarations,
+        history=pl.concat([train_declarations, test_declarations], how="vertical"),
+        outcomes=known_outcomes,
+        profiles=profiles,
+        explain=False,
+    )
+    return model, scored, known_outcomes
+
+
 def evaluate_files(
     *,
     train: Sequence[Path],
@@ -111,19 +137,15 @@ def evaluate_files(
 
     train_declarations, train_outcomes = _read(train)
     test_declarations, test_outcomes = _read([test])
-    # Outcomes of the test file stay out of training and features; they only grade the ranking.
-    test_outcomes = test_outcomes.select("lrn", "fraud")
-    known_outcomes = train_outcomes.filter(~pl.col("lrn").is_in(test_declarations["lrn"].implode()))
-    model = train_risk_model(
-        declarations=train_declarations, outcomes=known_outcomes, seed=seed, params=params
-    )
-    scored = model.score(
-        declarations=test_declarations,
-        history=pl.concat([train_declarations, test_declarations], how="vertical"),
-        outcomes=known_outcomes,
+    model, scored, known_outcomes = score_test_period(
+        train_declarations=train_declarations,
+        train_outcomes=train_outcomes,
+        test_declarations=test_declarations,
+        seed=seed,
         profiles=profiles,
-        explain=False,
+        params=params,
     )
+    test_outcomes = test_outcomes.select("lrn", "fraud")
     graded = (
         test_declarations.select("lrn", "customs_value", "tax_rate")
         .group_by("lrn", maintain_order=True)
