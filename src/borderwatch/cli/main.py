@@ -14,7 +14,19 @@ app = typer.Typer(
 
 def _register() -> None:
     # One line per stage, in data-flow order.
-    from borderwatch.cli import audit, entities, feedback, generate, ingest, scoring, screening, serve, users
+    from borderwatch.cli import (
+        audit,
+        entities,
+        feedback,
+        generate,
+        ingest,
+        inspections,
+        lanes,
+        scoring,
+        screening,
+        serve,
+        users,
+    )
 
     users.register(app)
     generate.register(app)
@@ -24,6 +36,8 @@ def _register() -> None:
     entities.register(app)
     audit.register(app)
     serve.register(app)
+    lanes.register(app)
+    inspections.register(app)
     feedback.register(app)
 
 

@@ -9,21 +9,25 @@ Strategies:
 
 - ``random``: k at random;
 - ``rules``: risk profiles only (points, forced lanes first; ties at random);
-- ``exploit``: plain LightGBM on the raw columns, label-encoded (the issue's reference model), top-k;
-- ``exploit-features``: borderwatch's time-safe features (scoring's feature builder), top-k, no exploration;
-- ``hybrid``: the feature model, top (1 - share) of k plus a random share of exploration, unweighted;
-- ``borderwatch``: the production policy: the feature model, the lane engine with a budget of k (mandatory
-  rules, the seeded control sample, red by expected value), retrained with inverse-propensity weights.
+- ``exploit``: plain LightGBM on the raw columns, label-encoded (what an agency gets from a plain model),
+  top-k;
+- ``hybrid``: the same plain model, top (1 - share) of k plus a random share of exploration (epsilon-greedy);
+- ``borderwatch``: the production policy: borderwatch's time-safe features (scoring's feature builder), the
+  lane engine with a budget of k (mandatory rules, the seeded control sample, red by expected value),
+  retrained with inverse-propensity weights;
+- ``exploit-features`` (ablation): borderwatch's features, top-k, no control sample: what the control sample
+  costs in precision.
 
-Label-free features (counts, recency, unit value) are computed once for all declarations; hit-rate features
-depend on each strategy's revealed labels and are computed once per window for that window's rows only: a
-row's features use only outcomes recorded before its date, so they never change afterwards (incremental).
+Features come from scoring's feature builder: counts, recency and unit-value positions (label-free) once for
+all declarations; hit rates from each strategy's revealed labels once per window for that window's rows
+(``rate_tables``/``hit_rates``). A row's features use nothing recorded on or after its date, so they never
+change afterwards and are reused for training (incremental).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,7 +38,7 @@ import numpy as np
 import polars as pl
 
 from borderwatch.features.build import build_features, numeric_feature_names
-from borderwatch.features.history import hit_rates, rate_feature_names
+from borderwatch.features.history import hit_rates, rate_feature_names, rate_tables
 from borderwatch.feedback.stats import wilson_interval
 from borderwatch.feedback.weights import ipw_weights
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA, conform
@@ -43,7 +47,9 @@ from borderwatch.lanes.policy import LanePolicy
 from borderwatch.scoring.model import CATEGORICAL, ModelParams, feature_matrix, fit_vocabulary, lgb_params
 from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
 
-STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "exploit-features", "hybrid", "borderwatch")
+_FORCED_ORDER = {"red": 3.0, "yellow": 2.0, "green": 0.0}
+STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "hybrid", "borderwatch", "exploit-features")
+PLAIN_MODEL = frozenset({"exploit", "hybrid"})
 PLAIN_CATEGORICAL = [
     "office",
     "process_type",
@@ -77,9 +83,11 @@ class SimulationConfig:
     hybrid_share: float = 0.1
     control_rate: float = 0.01
     ipw_clip: float = 5.0
-    rounds: int = 150
+    rounds: int = 80
     params: ModelParams = field(
-        default_factory=lambda: ModelParams(learning_rate=0.06, num_leaves=15, min_data_in_leaf=20)
+        default_factory=lambda: ModelParams(
+            learning_rate=0.1, num_leaves=15, min_data_in_leaf=20, extra={"max_bin": 63}
+        )
     )
     profiles: tuple[RiskProfile, ...] = ()
 
@@ -88,17 +96,20 @@ class SimulationConfig:
 class _Replay:
     """Everything shared by the strategies: one row per declaration, in date order."""
 
-    frame: pl.DataFrame  # label-free features (+ row_id, key columns) for every declaration
+    decl: pl.DataFrame  # declarations (first goods item), sorted by date
+    frame: pl.DataFrame  # label-free features of every declaration (+ row_id, keys, duty at stake)
+    static: np.ndarray[Any, np.dtype[np.float64]]  # its feature matrix; hit-rate columns are per strategy
+    rate_columns: list[int]  # positions of the hit-rate features in the matrix
     fraud: np.ndarray[Any, np.dtype[np.int8]]
     duty: np.ndarray[Any, np.dtype[np.float64]]
     days: np.ndarray[Any, np.dtype[np.int64]]
     start: date
+    dates: np.ndarray[Any, Any]  # day index -> date (datetime64[D]) for every day of the replay
     history: np.ndarray[Any, np.dtype[np.intp]]
     windows: list[tuple[date, np.ndarray[Any, np.dtype[np.intp]]]]
-    static: np.ndarray[Any, np.dtype[np.float64]]  # numeric label-free + categorical codes
-    static_names: list[str]
+    vocabulary: dict[str, dict[str, int]]
+    names: list[str]  # feature matrix columns: numeric features then categorical codes
     plain: np.ndarray[Any, np.dtype[np.float64]]
-    rules: pl.DataFrame | None  # rule_points, forced_lane per row (profiles given)
 
 
 @dataclass
@@ -107,7 +118,9 @@ class _State:
     revealed: np.ndarray[Any, np.dtype[np.bool_]]
     recorded: np.ndarray[Any, np.dtype[np.int64]]  # day index the label was revealed (-1: not)
     weight: np.ndarray[Any, np.dtype[np.float64]]
-    rates: np.ndarray[Any, np.dtype[np.float64]]  # hit-rate features, filled window by window
+    features: np.ndarray[Any, np.dtype[np.float64]]  # hit rates filled window by window, then frozen
+    points: np.ndarray[Any, np.dtype[np.float64]]  # risk profile points
+    forced: list[str | None]  # risk profile forced lane
     windows: list[dict[str, Any]] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
     model: lgb.Booster | None = None
@@ -126,7 +139,7 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
         .sort("declared_on", "lrn", "item_no")
         .with_columns(pl.col("_duty").sum().over("lrn"))
         .unique("lrn", keep="first", maintain_order=True)
-        .join(labels, on="lrn", how="inner")
+        .join(labels, on="lrn", how="inner", maintain_order="left")
     )
     if decl.height == 0:
         raise SimulationError("no declaration has an outcome to replay")
@@ -139,20 +152,17 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
         raise SimulationError(
             f"the data cover {last + 1} days; the replay needs more than {config.history_days} days"
         )
-    features = build_features(
-        declarations=decl.drop("_duty", "_fraud"),
-        history=decl.head(0).drop("_duty", "_fraud"),
+    # Counts, recency and unit-value positions use earlier declarations only, never labels: compute them
+    # once for everything; hit rates depend on each strategy's labels and are filled in window by window.
+    frame = build_features(
+        declarations=decl.select(list(DECLARATION_SCHEMA)),
+        history=decl.head(0).select(list(DECLARATION_SCHEMA)),
         outcomes=pl.DataFrame(schema=OUTCOME_SCHEMA),
     )
-    rate_names = set(rate_feature_names())
-    static_numeric = [n for n in numeric_feature_names() if n not in rate_names]
-    vocabulary = fit_vocabulary(features, CATEGORICAL)
-    static = feature_matrix(features, vocabulary, static_numeric)
-    plain_vocab = fit_vocabulary(features, PLAIN_CATEGORICAL)
-    plain = feature_matrix(features, plain_vocab, PLAIN_NUMERIC)
-    rules = None
-    if config.profiles:
-        rules = evaluate_profiles(features, config.profiles).select("rule_points", "forced_lane")
+    # Category codes carry no label information, so one vocabulary serves the whole replay.
+    vocabulary = fit_vocabulary(frame, CATEGORICAL)
+    plain = feature_matrix(frame, fit_vocabulary(frame, PLAIN_CATEGORICAL), PLAIN_NUMERIC)
+    numeric = numeric_feature_names()
     history = np.flatnonzero(days < config.history_days)
     windows = []
     for first in range(config.history_days, last + 1, config.window):
@@ -160,39 +170,47 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
         if rows.size:
             windows.append((start + timedelta(days=first), rows))
     return _Replay(
-        frame=features,
+        decl=decl.select(list(DECLARATION_SCHEMA)),
+        frame=frame,
+        static=feature_matrix(frame, vocabulary, numeric),
+        rate_columns=[numeric.index(name) for name in rate_feature_names()],
         fraud=decl["_fraud"].to_numpy().astype(np.int8),
         duty=decl["_duty"].fill_null(0.0).to_numpy().astype(np.float64),
         days=days,
         start=start,
+        dates=np.arange(np.datetime64(start, "D"), np.datetime64(start, "D") + last + 1),
         history=history,
         windows=windows,
-        static=static,
-        static_names=[*static_numeric, *vocabulary],
+        vocabulary=vocabulary,
+        names=[*numeric, *vocabulary],
         plain=plain,
-        rules=rules,
     )
 
 
-def _fill_rates(replay: _Replay, state: _State, rows: np.ndarray[Any, Any]) -> None:
-    """Hit-rate features of ``rows`` from the labels ``state`` revealed (recorded before each row's day)."""
+def _fill_features(
+    replay: _Replay, state: _State, rows: np.ndarray[Any, Any], profiles: Sequence[RiskProfile]
+) -> None:
+    """Hit-rate features of ``rows`` from the labels ``state`` revealed, recorded before each row's date
+    (scoring's own ``rate_tables``/``hit_rates``); they never change afterwards, so they are kept."""
     known = np.flatnonzero(state.revealed)
-    labelled = (
-        replay.frame[known]
-        .with_columns(
-            pl.Series("recorded_on", [replay.start + timedelta(days=int(d)) for d in state.recorded[known]]),
-            pl.Series("fraud", replay.fraud[known]),
-        )
-        .with_columns(pl.col("recorded_on").cast(pl.Date))
+    labelled = replay.frame[known].with_columns(
+        pl.Series("recorded_on", replay.dates[state.recorded[known]]),
+        pl.Series("fraud", replay.fraud[known]),
     )
     targets = replay.frame[rows]
-    # hit_rates returns rows in its own order: align them back by row_id.
-    rates = targets.select("row_id").join(hit_rates(targets, labelled), on="row_id", how="left")
-    state.rates[rows] = rates.select(rate_feature_names()).to_numpy().astype(np.float64)
-
-
-def _matrix(replay: _Replay, state: _State, rows: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    return np.column_stack([replay.static[rows], state.rates[rows]])
+    overall, tables = rate_tables(labelled, targets)
+    rates = targets.select("row_id").join(
+        hit_rates(targets, overall, tables), on="row_id", how="left", maintain_order="left"
+    )
+    state.features[np.ix_(rows, np.asarray(replay.rate_columns, dtype=np.intp))] = (
+        rates.select(rate_feature_names()).to_numpy().astype(np.float64)
+    )
+    if profiles:
+        current = targets.with_columns(rates.select(rate_feature_names()))
+        rules = evaluate_profiles(current, profiles)
+        state.points[rows] = rules["rule_points"].fill_null(0.0).to_numpy()
+        for row, lane in zip(rows, rules["forced_lane"].to_list(), strict=True):
+            state.forced[int(row)] = lane
 
 
 def _train(
@@ -204,9 +222,9 @@ def _train(
     if plain:
         matrix = replay.plain[rows]
     else:
-        matrix = _matrix(replay, state, rows)
-        names = [*replay.static_names, *rate_feature_names()]
-        categorical = [n for n in names if n in CATEGORICAL]
+        matrix = state.features[rows]
+        names = replay.names
+        categorical = list(replay.vocabulary)
     dataset = lgb.Dataset(
         matrix,
         label=replay.fraud[rows],
@@ -240,18 +258,10 @@ def _select(
     if name == "random":
         return rng.choice(rows, size=k, replace=False), empty
     if name == "rules":
-        if replay.rules is None:
-            return rng.choice(rows, size=k, replace=False), empty
-        window = replay.rules[rows]
-        forced = (
-            window["forced_lane"]
-            .fill_null("")
-            .replace_strict({"red": 3.0, "yellow": 2.0, "green": 0.0, "": 1.0}, return_dtype=pl.Float64)
-        )
-        key = forced.to_numpy() * 1e6 + window["rule_points"].fill_null(0.0).to_numpy()
-        return _top(rows, key, k, rng), empty
+        forced = np.array([_FORCED_ORDER.get(state.forced[int(r)] or "", 1.0) for r in rows])
+        return _top(rows, forced * 1e6 + state.points[rows], k, rng), empty
     assert state.model is not None
-    matrix = replay.plain[rows] if name == "exploit" else _matrix(replay, state, rows)
+    matrix = replay.plain[rows] if name in PLAIN_MODEL else state.features[rows]
     probability = np.asarray(state.model.predict(matrix), dtype=np.float64)
     if name in {"exploit", "exploit-features"}:
         return _top(rows, probability, k, rng), empty
@@ -277,11 +287,7 @@ def _borderwatch(
     scored = window.with_columns(
         pl.Series("fraud_probability", probability),
         (pl.Series("fraud_probability", probability) * pl.col("duty_at_stake")).alias("expected_duty"),
-        (
-            replay.rules[rows]["forced_lane"]
-            if replay.rules is not None
-            else pl.Series("forced_lane", [None] * rows.size, dtype=pl.String)
-        ),
+        pl.Series("forced_lane", [state.forced[int(r)] for r in rows], dtype=pl.String),
         pl.Series("_row", rows),
     )
     policy = LanePolicy(
@@ -311,12 +317,14 @@ def simulate(
     strategies: Sequence[str],
     config: SimulationConfig | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    watch: Collection[str] = (),
 ) -> dict[str, Any]:
     """Runs the replay for each strategy and returns the result document (see module docstring).
 
     ``{"strategies": {NAME: {"windows": [...], "summary": {...}}}, "true_fraud_rate": ..., "config": ...}``;
     the ``borderwatch`` and ``hybrid`` summaries add ``control_estimate`` (fraud rate among their random
-    draws, with a 95 % Wilson interval).
+    draws, with a 95 % Wilson interval). With ``watch`` (LRNs of a pattern of interest), every window also
+    reports ``watched_frauds`` and ``watched_found``: how many of its frauds are watched, and found.
     """
     config = config or SimulationConfig()
     unknown = [name for name in strategies if name not in STRATEGIES]
@@ -324,9 +332,9 @@ def simulate(
         raise SimulationError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
     replay = _prepare(declarations, outcomes, config)
     n_total = replay.fraud.size
-    rate_width = len(rate_feature_names())
     document: dict[str, Any] = {"strategies": {}}
     replayed = np.concatenate([rows for _, rows in replay.windows])
+    watched = replay.decl["lrn"].is_in(list(watch)).to_numpy() if watch else None
     for name in strategies:
         rng = np.random.default_rng(config.seed)
         state = _State(
@@ -334,30 +342,37 @@ def simulate(
             revealed=np.zeros(n_total, dtype=bool),
             recorded=np.full(n_total, -1, dtype=np.int64),
             weight=np.ones(n_total, dtype=np.float64),
-            rates=np.full((n_total, rate_width), np.nan, dtype=np.float64),
+            features=replay.static.copy() if name not in {"random", *PLAIN_MODEL} else replay.static[:0],
+            points=np.zeros(n_total, dtype=np.float64),
+            forced=[None] * n_total,
         )
         state.revealed[replay.history] = True
         state.recorded[replay.history] = replay.days[replay.history]
         uses_model = name not in {"random", "rules"}
-        if uses_model and name != "exploit":
+        uses_features = name not in {"random", *PLAIN_MODEL}
+        if uses_features:
             # History rows see history outcomes day by day, exactly like later rows.
-            _fill_rates(replay, state, replay.history)
+            _fill_features(replay, state, replay.history, config.profiles)
         for index, (first, rows) in enumerate(replay.windows):
             if progress:
                 progress(name, index, len(replay.windows))
             n = int(rows.size)
             k = min(n, math.floor(config.rate / 100 * n + 0.5))
+            if uses_features:
+                _fill_features(replay, state, rows, config.profiles)
             if uses_model:
-                if name != "exploit":
-                    _fill_rates(replay, state, rows)
                 state.model = _train(
-                    replay, state, config, plain=name == "exploit", weighted=name == "borderwatch"
+                    replay, state, config, plain=name in PLAIN_MODEL, weighted=name == "borderwatch"
                 )
             selected, control = _select(name, replay, state, rows=rows, k=k, config=config, rng=rng)
             state.revealed[selected] = True
             state.recorded[selected] = int(replay.days[rows].max())
             state.control.extend(int(r) for r in control)
-            state.windows.append(_window_metrics(replay, first, rows, selected))
+            metrics = _window_metrics(replay, first, rows, selected)
+            if watched is not None:
+                metrics["watched_frauds"] = int((replay.fraud[rows] * watched[rows]).sum())
+                metrics["watched_found"] = int((replay.fraud[selected] * watched[selected]).sum())
+            state.windows.append(metrics)
         document["strategies"][name] = {
             "windows": state.windows,
             "summary": _summary(replay, state, name),

@@ -1,0 +1,174 @@
+"""④ ``borderwatch lanes assign/override/list`` and ``borderwatch aeo add/list``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.errors import BorderwatchError, ConfigError, NotFoundError
+from borderwatch.core.settings import get_settings
+
+lanes_app = typer.Typer(help="Turn scores into red / yellow / green lanes.", no_args_is_help=True)
+aeo_app = typer.Typer(help="The registry of AEO-certified traders.", no_args_is_help=True)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date as YYYY-MM-DD, not {value!r}")
+
+
+@lanes_app.command("assign")
+def assign_command(
+    *,
+    model_path: Annotated[Path, typer.Option("--model", help="risk model file (borderwatch train)")],
+    since: Annotated[str | None, typer.Option(help="first declaration date, YYYY-MM-DD")] = None,
+    until: Annotated[str | None, typer.Option(help="last declaration date, YYYY-MM-DD")] = None,
+    policy_path: Annotated[Path | None, typer.Option("--policy", help="lane policy YAML")] = None,
+    profiles_path: Annotated[Path | None, typer.Option("--profiles", help="risk profile YAML")] = None,
+    cases: Annotated[bool, typer.Option(help="open an inspection case per red/yellow")] = True,
+    show: Annotated[int, typer.Option(help="how many red decisions to print")] = 10,
+) -> None:
+    """Scores the stored declarations of a period and stores their lanes."""
+    from borderwatch.lanes.flows import score_and_assign_flow
+    from borderwatch.lanes.policy import LanePolicy, load_policy
+    from borderwatch.scoring.profiles import load_profiles
+    from borderwatch.scoring.service import RiskModel
+
+    if not model_path.is_file():
+        fail(f"model file {model_path} does not exist")
+    settings = get_settings()
+    try:
+        policy = load_policy(policy_path) if policy_path else LanePolicy()
+        profiles = load_profiles(profiles_path) if profiles_path else []
+    except ConfigError as error:
+        fail(str(error))
+    engine, factory = open_database(settings)
+    try:
+        with factory.begin() as session:
+            decisions = score_and_assign_flow(
+                engine=engine,
+                session=session,
+                model=RiskModel.load(model_path),
+                since=_date(since, "--since"),
+                until=_date(until, "--until"),
+                profiles=profiles,
+                policy=policy,
+                agency=settings.agency,
+                open_inspection_cases=cases,
+            )
+    except BorderwatchError as error:
+        fail(str(error))
+    print_decisions(decisions, show=show)
+
+
+def print_decisions(decisions: object, *, show: int = 10) -> None:
+    """Counts per lane and the top red decisions with their reasons (also used by the demo)."""
+    import polars as pl
+
+    assert isinstance(decisions, pl.DataFrame)
+    counts = decisions.group_by("lane", "basis").len().sort("lane", "basis")
+    table = Table(title="lane decisions")
+    for column in ("lane", "basis", "declarations"):
+        table.add_column(column)
+    for row in counts.iter_rows(named=True):
+        table.add_row(row["lane"], row["basis"], str(row["len"]))
+    console.print(table)
+    red = decisions.filter(pl.col("lane") == "red").sort("priority", descending=True).head(show)
+    detail = Table(title=f"red lane (top {red.height})")
+    for column in ("lrn", "office", "score", "basis", "reasons"):
+        detail.add_column(column)
+    for row in red.iter_rows(named=True):
+        detail.add_row(
+            row["lrn"],
+            row["office"],
+            f"{row['score']:.0f}" if row["score"] is not None else "",
+            row["basis"],
+            "; ".join((row["reasons"] or [])[:3]),
+        )
+    console.print(detail)
+
+
+@lanes_app.command("override")
+def override_command(
+    lrn: Annotated[str, typer.Argument(help="declaration LRN")],
+    *,
+    lane: Annotated[str, typer.Option(help="red, yellow or green")],
+    reason: Annotated[str, typer.Option(help="why the supervisor overrides the lane")],
+    supervisor: Annotated[str, typer.Option("--by", help="who overrides")],
+) -> None:
+    """Sets a declaration's lane by hand; the reason and the superseded decision are kept."""
+    from borderwatch.lanes.service import override_lane
+
+    engine, factory = open_database(get_settings())
+    del engine
+    try:
+        with factory.begin() as session:
+            row = override_lane(session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor)
+            console.print(f"{row.lrn}: lane {row.lane} by {row.decided_by} (decision {row.id})")
+    except (BorderwatchError, NotFoundError) as error:
+        fail(str(error))
+
+
+@aeo_app.command("add")
+def aeo_add_command(
+    trader_id: Annotated[str, typer.Argument(help="trader (importer) id")],
+    *,
+    valid_from: Annotated[str, typer.Option("--from", help="YYYY-MM-DD")],
+    valid_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD (open-ended if omitted)")] = None,
+    certificate: Annotated[str | None, typer.Option(help="certificate number")] = None,
+) -> None:
+    """Registers an AEO certificate for a trader."""
+    from borderwatch.lanes.service import add_aeo
+
+    settings = get_settings()
+    start = _date(valid_from, "--from")
+    assert start is not None
+    engine, factory = open_database(settings)
+    del engine
+    try:
+        with factory.begin() as session:
+            row = add_aeo(
+                session=session,
+                trader_id=trader_id,
+                valid_from=start,
+                valid_to=_date(valid_to, "--to"),
+                certificate_no=certificate,
+                agency=settings.agency,
+            )
+            console.print(f"AEO {row.trader_id} from {row.valid_from} to {row.valid_to or 'open'}")
+    except BorderwatchError as error:
+        fail(str(error))
+
+
+@aeo_app.command("list")
+def aeo_list_command(
+    *, on: Annotated[str | None, typer.Option(help="only certificates valid on YYYY-MM-DD")] = None
+) -> None:
+    """Lists the AEO registry."""
+    from borderwatch.lanes.service import list_aeo
+
+    settings = get_settings()
+    engine, factory = open_database(settings)
+    del engine
+    with factory() as session:
+        rows = list_aeo(session=session, agency=settings.agency, valid_on=_date(on, "--on"))
+    table = Table(title="AEO registry")
+    for column in ("trader", "certificate", "valid from", "valid to"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.trader_id, row.certificate_no or "", str(row.valid_from), str(row.valid_to or ""))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lanes_app, name="lanes")
+    app.add_typer(aeo_app, name="aeo")

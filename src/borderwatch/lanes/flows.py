@@ -1,0 +1,51 @@
+"""Multi-step lane work: score stored declarations with a model, decide and store lanes, open cases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from borderwatch.core.errors import BorderwatchError
+from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.inspections.service import open_cases
+from borderwatch.lanes.policy import LanePolicy
+from borderwatch.lanes.service import assign_lanes
+from borderwatch.scoring.profiles import RiskProfile
+from borderwatch.scoring.service import RiskModel
+
+
+def score_and_assign_flow(
+    *,
+    engine: Engine,
+    session: Session,
+    model: RiskModel,
+    since: date | None = None,
+    until: date | None = None,
+    profiles: Sequence[RiskProfile] = (),
+    policy: LanePolicy | None = None,
+    agency: str = "default",
+    open_inspection_cases: bool = True,
+) -> pl.DataFrame:
+    """Scores the stored declarations dated in [since, until], stores their lanes and (by default) opens an
+    inspection case for every red and yellow one. Returns the decisions, best priority first."""
+    declarations = load_declarations(engine, agency=agency, since=since, until=until)
+    if declarations.height == 0:
+        raise BorderwatchError("no stored declarations in that period to assign lanes to")
+    history = load_declarations(engine, agency=agency, until=until)
+    outcomes = load_outcomes(engine, agency=agency)
+    scored = model.score(declarations=declarations, history=history, outcomes=outcomes, profiles=profiles)
+    keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
+    decisions = assign_lanes(
+        session=session,
+        scored=scored.join(keys, on="lrn", how="inner"),
+        policy=policy,
+        model_version=model.version,
+        agency=agency,
+    )
+    if open_inspection_cases:
+        open_cases(session=session, decisions=decisions, agency=agency)
+    return decisions.sort(["lane", "priority"], descending=[False, True])

@@ -1,0 +1,208 @@
+"""Lane decisions, overrides, the AEO registry and the case lifecycle, stored on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from borderwatch.core.errors import NotFoundError
+from borderwatch.ingest.models import OutcomeRow
+from borderwatch.ingest.store import load_outcomes
+from borderwatch.inspections.models import EvidenceRow
+from borderwatch.inspections.service import (
+    CaseError,
+    Evidence,
+    assign_case,
+    fingerprint,
+    get_case,
+    list_cases,
+    open_cases,
+    record_outcome,
+)
+from borderwatch.lanes.models import LaneDecisionRow
+from borderwatch.lanes.policy import Capacity, LanePolicy
+from borderwatch.lanes.service import (
+    LaneError,
+    add_aeo,
+    assign_lanes,
+    current_decision,
+    decisions_frame,
+    list_aeo,
+    override_lane,
+)
+
+DAY = date(2024, 5, 6)
+
+
+def scored(n: int = 30) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "lrn": [f"D{i:03d}" for i in range(n)],
+            "declared_on": [DAY] * n,
+            "office": ["030"] * n,
+            "importer_id": [f"I{i % 5}" for i in range(n)],
+            "score": [float(100 - i) for i in range(n)],
+            "fraud_probability": [1 - i / n for i in range(n)],
+            "expected_duty": [1000.0] * n,
+            "forced_lane": [None] * n,
+            "reasons": [[f"reason {i}"] for i in range(n)],
+        },
+        schema_overrides={"forced_lane": pl.String},
+    )
+
+
+POLICY = LanePolicy(
+    version="test-1",
+    red=Capacity(default=3),
+    yellow=Capacity(default=4),
+    control_rate=0.0,
+    objective="probability",
+)
+
+
+def test_decisions_are_stored_with_score_reasons_policy_and_model(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        decisions = assign_lanes(session=session, scored=scored(), policy=POLICY, model_version="rm-7")
+    assert decisions.filter(pl.col("lane") == "red")["lrn"].to_list() == ["D000", "D001", "D002"]
+    with session_factory() as session:
+        row = current_decision(session=session, lrn="D001")
+        assert (row.lane, row.policy_version, row.model_version) == ("red", "test-1", "rm-7")
+        assert row.reasons == ["reason 1"] and row.score == 99.0
+        assert row.basis == "expected value within red capacity"
+        stored = decisions_frame(session=session)
+    assert stored.height == 30
+    assert stored.group_by("lane").len().sort("lane").to_dict(as_series=False) == {
+        "lane": ["green", "red", "yellow"],
+        "len": [23, 3, 4],
+    }
+
+
+def test_reassigning_supersedes_and_override_keeps_the_reason(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        assign_lanes(session=session, scored=scored(), policy=POLICY)
+        assign_lanes(session=session, scored=scored(), policy=POLICY)
+    with session_factory.begin() as session:
+        row = override_lane(
+            session=session, lrn="D020", lane="red", reason="tip-off from port police", supervisor="chief"
+        )
+        override_id = row.id
+    with session_factory() as session:
+        current = current_decision(session=session, lrn="D020")
+        assert current.id == override_id
+        assert (current.lane, current.basis, current.decided_by) == ("red", "supervisor override", "chief")
+        assert current.override_reason == "tip-off from port police"
+        history = session.scalars(select(LaneDecisionRow).where(LaneDecisionRow.lrn == "D020")).all()
+        assert len(history) == 3
+        assert sum(r.is_current for r in history) == 1
+        assert current.supersedes_id is not None
+        assert session.get(LaneDecisionRow, current.supersedes_id).lane == "green"  # type: ignore[union-attr]
+    with session_factory() as session:
+        with pytest.raises(LaneError, match="reason"):
+            override_lane(session=session, lrn="D020", lane="green", reason=" ", supervisor="chief")
+        with pytest.raises(LaneError, match="unknown lane"):
+            override_lane(session=session, lrn="D020", lane="blue", reason="x", supervisor="chief")
+        with pytest.raises(NotFoundError):
+            override_lane(session=session, lrn="nope", lane="red", reason="x", supervisor="chief")
+
+
+def test_aeo_registry_lowers_selection(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        add_aeo(session=session, trader_id="I0", valid_from=date(2024, 1, 1), certificate_no="KR-AEO-1")
+        add_aeo(session=session, trader_id="I1", valid_from=date(2023, 1, 1), valid_to=date(2023, 12, 31))
+        with pytest.raises(LaneError, match="before it starts"):
+            add_aeo(session=session, trader_id="I2", valid_from=date(2024, 2, 1), valid_to=date(2024, 1, 1))
+    with session_factory.begin() as session:
+        assert [r.trader_id for r in list_aeo(session=session, valid_on=DAY)] == ["I0"]
+        decisions = assign_lanes(session=session, scored=scored(), policy=POLICY)
+    aeo = decisions.filter(pl.col("aeo"))
+    assert set(aeo["importer_id"]) == {"I0"}
+    # D000 (I0) has the best probability but is an AEO trader: it drops out of red.
+    assert "D000" not in decisions.filter(pl.col("lane") == "red")["lrn"].to_list()
+
+
+def test_case_lifecycle_and_the_outcome_becomes_a_label(
+    session_factory: sessionmaker[Session], engine: Engine, tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"container 7 interior")
+    with session_factory.begin() as session:
+        decisions = assign_lanes(session=session, scored=scored(), policy=POLICY)
+        cases = open_cases(session=session, decisions=decisions)
+        again = open_cases(session=session, decisions=decisions)
+        case_ids = [c.id for c in cases]
+    assert len(case_ids) == 7 and again == []
+    with session_factory.begin() as session:
+        assign_case(session=session, case_id=case_ids[0], officer="kim", actor="chief")
+        outcome = record_outcome(
+            session=session,
+            case_id=case_ids[0],
+            result="seizure",
+            officer="kim",
+            recorded_on=date(2024, 5, 7),
+            goods="counterfeit trainers",
+            quantity=240,
+            quantity_unit="pairs",
+            concealment="behind declared cotton shirts",
+            duty_recovered=1_250_000,
+            notes="brand holder notified",
+            evidence=[fingerprint(photo)],
+        )
+        outcome_id = outcome.id
+        record_outcome(
+            session=session,
+            case_id=case_ids[1],
+            result="no_finding",
+            officer="lee",
+            recorded_on=date(2024, 5, 7),
+        )
+    with session_factory() as session:
+        case = get_case(session=session, case_id=case_ids[0])
+        assert case.status == "closed" and case.outcome_id == outcome_id and case.officer == "kim"
+        assert [h.status for h in case.history] == ["open", "assigned", "closed"]
+        finding = case.findings[0]
+        assert (finding.result, finding.goods, finding.quantity) == ("seizure", "counterfeit trainers", 240)
+        evidence = session.scalars(select(EvidenceRow)).one()
+        assert evidence.sha256 == hashlib.sha256(b"container 7 interior").hexdigest()
+        stored = session.get(OutcomeRow, outcome_id)
+        assert stored is not None and stored.source == f"case:{case_ids[0]}"
+        assert stored.findings is not None and "counterfeit trainers" in stored.findings
+        assert [c.id for c in list_cases(session=session, status="open")] == case_ids[2:]
+    labels = load_outcomes(engine).sort("lrn")
+    assert labels.select("lrn", "fraud", "critical_fraud").to_dicts() == [
+        {"lrn": "D000", "fraud": 1, "critical_fraud": 2},
+        {"lrn": "D001", "fraud": 0, "critical_fraud": 0},
+    ]
+    with session_factory() as session:
+        with pytest.raises(CaseError, match="already closed"):
+            record_outcome(
+                session=session, case_id=case_ids[0], result="no_finding", officer="kim", recorded_on=DAY
+            )
+        with pytest.raises(CaseError, match="closed"):
+            assign_case(session=session, case_id=case_ids[0], officer="park", actor="chief")
+        with pytest.raises(CaseError, match="unknown result"):
+            record_outcome(
+                session=session, case_id=case_ids[2], result="maybe", officer="kim", recorded_on=DAY
+            )
+        with pytest.raises(CaseError, match="name the goods"):
+            record_outcome(
+                session=session, case_id=case_ids[2], result="seizure", officer="kim", recorded_on=DAY
+            )
+        with pytest.raises(CaseError, match="SHA-256"):
+            record_outcome(
+                session=session,
+                case_id=case_ids[2],
+                result="irregularity",
+                officer="kim",
+                recorded_on=DAY,
+                evidence=[Evidence(name="x.pdf", sha256="not-a-hash")],
+            )
+        with pytest.raises(NotFoundError):
+            get_case(session=session, case_id=99_999)
