@@ -127,7 +127,8 @@ def score_week(
 
 def demo_policy(week: pl.DataFrame) -> LanePolicy:
     """A lane policy sized to the demo's volume: each office can inspect about ``RED_SHARE`` of its average
-    daily declarations (at least one) and check ``YELLOW_SHARE`` of them on documents."""
+    daily declarations (at least one) and check ``YELLOW_SHARE`` of them on documents; the most probable
+    frauds go first."""
     daily = (
         week.unique("lrn")
         .group_by("office", "declared_on")
@@ -144,6 +145,7 @@ def demo_policy(week: pl.DataFrame) -> LanePolicy:
         yellow=Capacity(
             default=1, per_office={r["office"]: max(1, round(r["daily"] * YELLOW_SHARE)) for r in rows}
         ),
+        objective="probability",
         min_red_probability=0.2,
     )
 
@@ -237,6 +239,23 @@ def _lanes_table(lanes: pl.DataFrame) -> Table:
     return table
 
 
+def _red_table(lanes: pl.DataFrame, limit: int = 12) -> Table:
+    red = lanes.filter(pl.col("lane") == "red").sort("declared_on", "office", pl.col("score").neg())
+    table = Table(title=f"red lane: physical inspections ({min(limit, red.height)} of {red.height} shown)")
+    for name in ("day", "office", "LRN", "score", "why red", "fraud (truth)"):
+        table.add_column(name, justify="right" if name == "score" else "left")
+    for row in red.head(limit).iter_rows(named=True):
+        table.add_row(
+            str(row["declared_on"]),
+            row["office"],
+            row["lrn"],
+            f"{row['score']:.0f}",
+            row["basis"],
+            "yes" if row["fraud"] else "no",
+        )
+    return table
+
+
 def _look_further(settings: Settings, directory: Path, seconds: float) -> Panel:
     lines = [
         f"export BORDERWATCH_DATABASE_URL={settings.database_url}",
@@ -316,6 +335,7 @@ def run_demo(
         lanes = decide_lanes(settings=settings, scored=scored, week=week_rows, model_version=version)
     result.lanes = lanes.join(truth.select("lrn", "fraud"), on="lrn", how="left")
     console.print(_lanes_table(result.lanes))
+    console.print(_red_table(result.lanes))
 
     result.seconds = time.perf_counter() - began
     console.print(_look_further(settings, directory, result.seconds))
