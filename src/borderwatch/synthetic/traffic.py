@@ -130,7 +130,8 @@ class GeneratedTraffic:
     ``frame``: the KCS layout plus the agreed extra columns, one row per declaration in date order, with
     Fraud/Critical Fraud. ``truth``: JSON-able ground truth (config, seasonality, ``patterns`` with their
     parameters, party ids and ``lrns``, ``corrupt_lines``). ``labels``: (``lrn``, ``pattern``: null for
-    background traffic, ``fraud``, ``critical_fraud``), kept when ``without_outcomes`` empties the frame's. ``corrupt_lines``: the invalid lines ``write_traffic`` inserts (not in ``frame``).
+    background traffic, ``fraud``, ``critical_fraud``), kept when ``without_outcomes`` empties the frame's.
+    ``corrupt_lines``: the invalid lines ``write_traffic`` inserts (not in ``frame``).
     """
 
     config: GeneratorConfig
