@@ -23,11 +23,11 @@ from pydantic import ValidationError
 
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.ingest.mapping import PARTY_ROLES, ColumnMapping
-from borderwatch.ingest.schemas import Declaration, Outcome, reason_of
+from borderwatch.ingest.schemas import Declaration, Outcome, reason_of, too_long
 
 # A multi-line quoted field may span at most this many physical lines; beyond it the quote is broken.
 MAX_RECORD_LINES = 20
-OUTCOME_FIELDS = ("lrn", "recorded_on", "fraud", "critical_fraud", "duty_recovered", "findings", "source")
+OUTCOME_SOURCE_LENGTH = 64  # outcomes.source column
 
 
 class SourceError(BorderwatchError):
@@ -311,7 +311,10 @@ class JsonLinesReader:
         is_outcome = "items" not in data and "recorded_on" in data
         try:
             if is_outcome:
-                return Outcome.model_validate(data)
+                outcome = Outcome.model_validate(data)
+                if len(outcome.source) > OUTCOME_SOURCE_LENGTH:
+                    return Problem(number, "source", too_long(OUTCOME_SOURCE_LENGTH), text, key)
+                return outcome
             return flatten(Declaration.model_validate(data))
         except ValidationError as error:
             where, reason = reason_of(error.errors()[0])

@@ -371,14 +371,6 @@ def _outcomes_of(validated: Validated, outcome_lines: list[Outcome], reader: str
     return pl.concat([from_records.cast(_OUTCOME_FRAME), given])  # type: ignore[arg-type]
 
 
-def _too_long_outcomes(outcomes: list[Outcome], lines: list[int], raws: dict[int, str]) -> list[Problem]:
-    return [
-        Problem(line, "source", "is longer than 64 characters", raws.get(line, ""), o.lrn)
-        for o, line in zip(outcomes, lines, strict=True)
-        if len(o.source) > 64
-    ]
-
-
 def store_batch(
     connection: Connection,
     *,
@@ -396,26 +388,18 @@ def store_batch(
         defaults=mapping.defaults,
         labels=labels,
     )
-    raw_of = dict(zip(batch.records["line"].to_list(), batch.records["raw"].to_list(), strict=True))
-    key_of = (
-        dict(zip(batch.records["line"].to_list(), batch.records["lrn"].to_list(), strict=True))
-        if "lrn" in batch.records.columns
-        else {}
-    )
-    problems = batch.problems + [
-        Problem(line, field_name, reason, raw_of[line], key_of.get(line))
-        for line, field_name, reason in validated.problems.iter_rows()
-    ]
-    outcome_problems = _too_long_outcomes(batch.outcomes, batch.outcome_lines, {})
-    keep = [(o, n) for o, n in zip(batch.outcomes, batch.outcome_lines, strict=True) if len(o.source) <= 64]
-    problems += outcome_problems
-    summary.read = validated.rows["line"].n_unique() + len(problems) + len(keep)
-    summary.outcome_lines = len(keep)
+    problems = list(batch.problems)
+    if not validated.problems.is_empty():
+        originals = batch.records.select(
+            "line", "raw", pl.col("lrn") if "lrn" in batch.records.columns else pl.lit(None).alias("lrn")
+        ).unique(subset="line", keep="first")
+        for line, field_name, reason, raw, key in validated.problems.join(originals, on="line").iter_rows():
+            problems.append(Problem(line, field_name, reason, raw, key))
+    summary.read = validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes)
+    summary.outcome_lines = len(batch.outcomes)
     _quarantine(connection, context, problems, summary)
     _store_declarations(connection, context, validated.rows, summary)
-    _store_outcomes(
-        connection, context, _outcomes_of(validated, [o for o, _ in keep], context.reader), summary
-    )
+    _store_outcomes(connection, context, _outcomes_of(validated, batch.outcomes, context.reader), summary)
     return summary
 
 
