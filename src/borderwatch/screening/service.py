@@ -80,7 +80,7 @@ def _active_hashes(session: Session, list_name: str) -> tuple[WatchlistVersionRo
             WatchlistEntryRow.version_id == version.id
         )
     )
-    return version, dict(rows.tuples().all())
+    return version, {str(entity_id): str(digest) for entity_id, digest in rows}
 
 
 def store_entries(
