@@ -26,6 +26,7 @@ from rich.panel import Panel
 from rich.table import Table
 from sqlalchemy import Engine
 
+from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory, session_scope
 from borderwatch.ingest.service import IngestSummary, ingest_file, list_quarantine
@@ -44,6 +45,7 @@ DEMO_CORRUPT = 5
 DEMO_SEED = 20250106
 RED_SHARE = 0.08  # the demo offices can inspect about 8 % of their declarations and check 12 % on papers
 YELLOW_SHARE = 0.12
+DEMO_MARKER = ".borderwatch-demo"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"  # a local account on a throwaway database, printed for the person at the desk
 
@@ -73,9 +75,20 @@ def demo_settings(directory: Path) -> Settings:
     )
 
 
+class DemoError(BorderwatchError):
+    """The demo cannot run where it was asked to."""
+
+
 def fresh_database(directory: Path) -> tuple[Settings, Engine]:
-    """A new, migrated SQLite database in ``directory`` (a previous demo's database is removed)."""
+    """A new, migrated SQLite database in ``directory``; a previous demo's database there is replaced, but a
+    database the demo did not create is never touched."""
     directory.mkdir(parents=True, exist_ok=True)
+    marker = directory / DEMO_MARKER
+    if (directory / "borderwatch.db").exists() and not marker.exists():
+        raise DemoError(
+            f"{directory} already holds a borderwatch.db that the demo did not create; choose another --dir"
+        )
+    marker.write_text("created by python -m borderwatch.demo; its files are replaced on every run\n")
     for leftover in ("borderwatch.db", "borderwatch.db-wal", "borderwatch.db-shm", "data"):
         path = directory / leftover
         if path.is_dir():
@@ -373,7 +386,11 @@ def main(
 ) -> None:
     """Run the borderwatch demo."""
     console = Console()
-    result = run_demo(directory, console=console)
+    try:
+        result = run_demo(directory, console=console)
+    except DemoError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(2) from error
     if serve:
         serve_workspace(demo_settings(result.directory), console)
 

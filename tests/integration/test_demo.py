@@ -11,7 +11,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 
 from borderwatch.db.session import make_engine
-from borderwatch.demo import DEMO_CORRUPT, run_demo
+from borderwatch.demo import DEMO_CORRUPT, DemoError, fresh_database, run_demo
 from borderwatch.ingest.models import DeclarationRow, OutcomeRow, QuarantineRow
 from borderwatch.lanes.models import LaneDecisionRow
 
@@ -62,3 +62,25 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
     assert result.riskiest["lrn"][0] in printed
     assert "borderwatch quarantine list" in printed
     assert result.seconds < 120
+
+
+def test_demo_never_replaces_a_database_it_did_not_create(tmp_path: Path) -> None:
+    database = tmp_path / "borderwatch.db"
+    database.write_bytes(b"an agency's own data")
+
+    with pytest.raises(DemoError, match="did not create"):
+        fresh_database(tmp_path)
+
+    assert database.read_bytes() == b"an agency's own data"
+
+
+def test_demo_replaces_its_own_database(tmp_path: Path) -> None:
+    _, engine = fresh_database(tmp_path)
+    engine.dispose()
+    (tmp_path / "borderwatch.db").write_bytes(b"")  # left over from an earlier demo
+
+    settings, engine = fresh_database(tmp_path)
+    engine.dispose()
+
+    assert settings.database_url.endswith(str(tmp_path / "borderwatch.db"))
+    assert (tmp_path / "borderwatch.db").stat().st_size > 0  # migrated afresh
