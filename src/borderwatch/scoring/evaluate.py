@@ -33,6 +33,7 @@ class Evaluation:
     report: dict[str, Any]
     curves: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=dict)
     model: RiskModel | None = None
+    scores: pl.DataFrame | None = None
     test_rows: int = 0
     test_frauds: int = 0
 
@@ -180,12 +181,15 @@ def evaluate_files(
     }
     curves = {}
     for name, ranking in (("borderwatch", ours), ("baseline", baseline_scores)):
+        if not 0 < labels.sum() < len(labels):
+            break  # no curve without both classes
         precision, recall, _ = precision_recall_curve(labels, ranking)
         curves[name] = (recall, precision)
     return Evaluation(
         report=report,
         curves=curves,
         model=model,
+        scores=scored,
         test_rows=len(labels),
         test_frauds=int(labels.sum()),
     )

@@ -274,9 +274,18 @@ class _ProfileFile(BaseModel):
 def _first_error(error: ValidationError) -> tuple[str | None, str]:
     """The field path and message of the first validation error, in words a person can act on."""
     first = error.errors()[0]
-    location = [str(part) for part in first["loc"] if not str(part).startswith(("Leaf", "AllOf", "AnyOf"))]
+    # Drop pydantic's internal steps (union members, validator wrappers): keep the path a person wrote.
+    location = [
+        str(part)
+        for part in first["loc"]
+        if str(part) not in {"Leaf", "AllOf", "AnyOf"} and "[" not in str(part)
+    ]
     field = ".".join(location) or None
-    return field, str(first["msg"]).removeprefix("Value error, ")
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    given = first.get("input")
+    if isinstance(given, str | int | float) and first["type"] in {"literal_error", "string_type", "enum"}:
+        reason += f" (got {given!r})"
+    return field, reason
 
 
 def parse_profiles(documents: Any, *, source: str) -> list[RiskProfile]:

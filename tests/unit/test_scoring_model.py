@@ -1,0 +1,201 @@
+"""The risk model: reproducible by seed, saved and loaded losslessly, scores with checkable reasons, and the
+evaluation harness writes exactly the agreed shape while never using the test file's outcomes."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from borderwatch.features.build import build_features
+from borderwatch.scoring.evaluate import RATES, evaluate_files, ranking_report
+from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.service import RiskModel, ScoringError, train_risk_model
+from tests.unit.scoring_support import generated_csv, traffic_frames
+
+CUT = date(2024, 4, 1)
+FAST = ModelParams(fraud_rounds=60, duty_rounds=30, learning_rate=0.1)
+
+
+@pytest.fixture(scope="module")
+def split() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    declarations, outcomes = traffic_frames()
+    train = declarations.filter(pl.col("declared_on") < CUT)
+    test = declarations.filter(pl.col("declared_on") >= CUT)
+    return train, outcomes.filter(pl.col("recorded_on") < CUT), test
+
+
+@pytest.fixture(scope="module")
+def model(split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> RiskModel:
+    train, outcomes, _ = split
+    return train_risk_model(declarations=train, outcomes=outcomes, seed=7, params=FAST)
+
+
+@pytest.fixture(scope="module")
+def scored(model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> pl.DataFrame:
+    train, outcomes, test = split
+    return model.score(declarations=test, history=pl.concat([train, test]), outcomes=outcomes)
+
+
+def test_same_seed_same_model_other_seed_other_model(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    again = train_risk_model(declarations=train, outcomes=outcomes, seed=7, params=FAST)
+    assert again.version == model.version
+    rescored = again.score(declarations=test, history=pl.concat([train, test]), outcomes=outcomes)
+    assert_frame_equal(rescored, scored)
+    other = train_risk_model(declarations=train, outcomes=outcomes, seed=8, params=FAST)
+    assert other.version != model.version
+
+
+def test_save_and_load_give_identical_scores(
+    model: RiskModel,
+    split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame],
+    scored: pl.DataFrame,
+    tmp_path: Path,
+) -> None:
+    train, outcomes, test = split
+    model.save(tmp_path / "m.json")
+    loaded = RiskModel.load(tmp_path / "m.json")
+    assert (loaded.version, loaded.trained_until, loaded.metrics) == (
+        model.version,
+        model.trained_until,
+        model.metrics,
+    )
+    assert_frame_equal(
+        loaded.score(declarations=test, history=pl.concat([train, test]), outcomes=outcomes), scored
+    )
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(ScoringError, match="not a borderwatch risk model"):
+        RiskModel.load(tmp_path / "bad.json")
+
+
+def test_scores_are_one_row_per_declaration_in_range(
+    scored: pl.DataFrame, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+) -> None:
+    _, _, test = split
+    assert scored.columns == ["lrn", "score", "fraud_probability", "expected_duty", "forced_lane", "reasons"]
+    assert scored.height == test["lrn"].n_unique()
+    assert scored["score"].is_between(0, 100).all()
+    assert scored["fraud_probability"].is_between(0, 1).all()
+
+
+def test_model_ranks_frauds_first(scored: pl.DataFrame) -> None:
+    _, outcomes = traffic_frames()
+    graded = scored.join(outcomes, on="lrn")
+    labels = graded["fraud"].to_numpy()
+    report = ranking_report(labels, graded["score"].to_numpy(), np.ones(len(labels)))
+    assert report["auc"] > 0.65
+    assert report["at"]["5"]["precision"] > 2 * labels.mean()
+
+
+def test_reasons_quote_the_declarations_real_values(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    features = build_features(declarations=test, history=pl.concat([train, test]), outcomes=outcomes)
+    by_lrn = {row["lrn"]: row for row in features.to_dicts()}
+    checked = 0
+    for row in scored.sort("score", descending=True).head(60).iter_rows(named=True):
+        facts = by_lrn[row["lrn"]]
+        assert row["reasons"], "a top-ranked declaration needs at least one reason"
+        for reason in row["reasons"]:
+            if reason.startswith("importer ") and "/" not in reason and "earlier inspections" in reason:
+                assert reason.startswith(f"importer {facts['importer_id']}: ")
+                found = re.search(r"fraud found in (\d+) of (\d+) earlier inspections", reason)
+                assert found is not None
+                assert (int(found[1]), int(found[2])) == (
+                    facts["importer_frauds"],
+                    facts["importer_inspected"],
+                )
+                checked += 1
+            if reason.startswith("unit value") and "median" in reason:
+                assert f"HS {facts['hs_code']}" in reason
+                pct = int(re.search(r"unit value (\d+) %", reason)[1])  # type: ignore[index]
+                assert pct == round(abs(facts["unit_value_ratio"] - 1) * 100)
+                checked += 1
+            if reason.startswith("duty at stake"):
+                assert str(round(facts["duty_at_stake"])) in reason
+                checked += 1
+            if reason.startswith("anomaly: first declaration seen for importer"):
+                assert facts["importer_count"] == 0 and facts["importer_id"] in reason
+                checked += 1
+    assert checked >= 5
+
+
+def test_explanations_can_be_skipped_without_changing_scores(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    quick = model.score(declarations=test, history=pl.concat([train, test]), outcomes=outcomes, explain=False)
+    assert_frame_equal(quick.drop("reasons"), scored.drop("reasons"))
+    assert all(not r.startswith(("importer ", "unit value")) for rs in quick["reasons"] for r in rs)
+
+
+def test_multi_item_declaration_takes_its_riskiest_item(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+) -> None:
+    train, outcomes, test = split
+    two = test.head(2).with_columns(
+        pl.lit("MULTI").alias("lrn"), pl.Series("item_no", [1, 2], dtype=pl.Int32)
+    )
+    single = model.score(declarations=test.head(2), history=train, outcomes=outcomes)
+    combined = model.score(declarations=two, history=train, outcomes=outcomes)
+    assert combined.height == 1
+    assert combined["score"][0] == pytest.approx(single["score"].max())
+    assert combined["expected_duty"][0] == pytest.approx(single["expected_duty"].sum())
+
+
+def test_training_needs_both_outcomes(split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> None:
+    train, outcomes, _ = split
+    with pytest.raises(ScoringError, match="both kinds"):
+        train_risk_model(
+            declarations=train, outcomes=outcomes.with_columns(pl.lit(0, pl.Int8).alias("fraud"))
+        )
+
+
+def test_ranking_report_by_hand() -> None:
+    labels = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 1] * 10)
+    ranking = np.arange(100, 0, -1, dtype=float)  # the first rows first
+    duty = np.where(np.arange(100) == 0, 90.0, 1.0)
+    report = ranking_report(labels, ranking, duty)
+    assert report["at"]["1"] == {
+        "precision": 1.0,
+        "recall": pytest.approx(1 / 30),
+        "duty_recall": pytest.approx(90 / 119),
+    }
+    assert report["at"]["10"]["precision"] == pytest.approx(3 / 10)
+    assert set(report["at"]) == {str(r) for r in RATES}
+
+
+def test_evaluate_writes_the_agreed_shape_and_ignores_test_outcomes(tmp_path: Path) -> None:
+    train = generated_csv(tmp_path / "train.csv", declarations=1500, seed=5, start=date(2024, 1, 1), days=90)
+    test = generated_csv(tmp_path / "test.csv", declarations=400, seed=6, start=date(2024, 3, 31), days=20)
+    evaluation = evaluate_files(train=[train], test=test, seed=1, params=FAST)
+    report = json.loads(json.dumps(evaluation.report))
+    assert list(report) == ["rates", "models"]
+    assert report["rates"] == [1, 2, 5, 10, 20]
+    assert set(report["models"]) == {"borderwatch", "baseline"}
+    for metrics in report["models"].values():
+        assert set(metrics) == {"auc", "at"}
+        assert isinstance(metrics["auc"], float)
+        assert list(metrics["at"]) == ["1", "2", "5", "10", "20"]
+        for cell in metrics["at"].values():
+            assert set(cell) == {"precision", "recall", "duty_recall"}
+            assert all(0.0 <= value <= 1.0 for value in cell.values())
+
+    # The same test file with its outcome columns blanked gets exactly the same scores.
+    raw = pl.read_csv(test, infer_schema=False)
+    blank = tmp_path / "blank.csv"
+    raw.with_columns(pl.lit("0").alias("Fraud"), pl.lit("0").alias("Critical Fraud")).write_csv(blank)
+    blanked = evaluate_files(train=[train], test=blank, seed=1, params=FAST)
+    assert evaluation.scores is not None and blanked.scores is not None
+    assert_frame_equal(evaluation.scores, blanked.scores)
+    assert blanked.report["models"]["borderwatch"]["at"]["5"]["precision"] == 0.0
