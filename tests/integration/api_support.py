@@ -141,3 +141,32 @@ def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path, day: in
         decisions = assign_lanes(session=session, scored=scored, policy=policy, agency=agency)
         open_cases(session=session, decisions=decisions, agency=agency)
     engine.dispose()
+
+
+def train_model(folder: Path) -> Path:
+    """A small risk model trained on generated traffic (H2's generator, H3's trainer), saved in ``folder``."""
+    from borderwatch.ingest.frame import read_kcs_frames
+    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
+
+    traffic = generate_traffic(GeneratorConfig(declarations=1500, seed=3, start=date(2026, 1, 1), days=40))
+    csv = folder / "traffic.csv"
+    write_traffic(traffic, csv)
+    declarations, outcomes = read_kcs_frames(csv, agency="a")
+    model = train_risk_model(declarations=declarations, outcomes=outcomes, seed=1)
+    path = folder / "model.json"
+    model.save(path)
+    return path
+
+
+def register(settings: Settings, model_path: Path, agency: str) -> str:
+    """Register the saved model for ``agency``; returns its version."""
+    from borderwatch.scoring.registry import register_model
+    from borderwatch.scoring.service import RiskModel
+
+    model = RiskModel.load(model_path)
+    engine = make_engine(settings.database_url)
+    with session_scope(session_factory(engine)) as session:
+        register_model(session=session, model=model, path=model_path, agency=agency)
+    engine.dispose()
+    return model.version

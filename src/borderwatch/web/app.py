@@ -15,7 +15,16 @@ from fastapi.staticfiles import StaticFiles
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory
 from borderwatch.web import errors
-from borderwatch.web.api import cases, declarations, me, monitoring, profiles, screening, uploads
+from borderwatch.web.api import (
+    cases,
+    declarations,
+    me,
+    models,
+    monitoring,
+    profiles,
+    screening,
+    uploads,
+)
 from borderwatch.web.deps import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -26,6 +35,7 @@ API_ROUTERS = [
     screening.router,
     profiles.router,
     monitoring.router,
+    models.router,
     uploads.router,
     me.router,
 ]

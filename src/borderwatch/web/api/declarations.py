@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
+from pydantic import BaseModel
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.ingest.schemas import Declaration
 from borderwatch.web.api import records
-from borderwatch.web.deps import Guard, Paging, require
+from borderwatch.web.api.profiles import agency_profiles
+from borderwatch.web.api.uploads import upload_dir
+from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
+from borderwatch.web.scoring import score_stored, scoring_context
 
 router = APIRouter(tags=["declarations"], responses=ERROR_RESPONSES)
 
@@ -53,3 +59,97 @@ def worklist(
     )
     guard.log(detail={"lane": lane, "office": office, "returned": len(items)})
     return Paginated[records.WorklistItem](items=items, total=total, limit=paging.limit, offset=paging.offset)
+
+
+class ScoreOut(BaseModel):
+    lrn: str
+    status: Literal["stored", "amended", "duplicate"]
+    score: float | None
+    fraud_probability: float | None
+    forced_lane: str | None
+    reasons: list[str]
+    model_version: str | None
+    note: str | None = None
+
+
+class SubmissionOut(BaseModel):
+    items: list[ScoreOut]
+    stored: int
+    amended: int
+    duplicates: int
+
+
+MAX_BATCH = 1000
+
+
+def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) -> SubmissionOut:
+    """Store declarations through the ingest service, then score them with the agency's current model."""
+    from borderwatch.ingest.service import ingest_file
+
+    folder = upload_dir(state.settings)
+    path = folder / f"api-{uuid.uuid4().hex}.jsonl"
+    path.write_text(
+        "\n".join(d.model_dump_json(exclude_none=True) for d in declarations) + "\n", encoding="utf-8"
+    )
+    try:
+        summary = ingest_file(engine=state.engine, path=path, fmt="jsonl", agency=guard.agency)
+    finally:
+        path.unlink(missing_ok=True)
+    if summary.quarantined or summary.already_quarantined:
+        reason = ", ".join(f"{n} × {r}" for r, n in summary.reasons.most_common(3)) or "invalid record"
+        raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
+    lrns = [d.lrn for d in declarations]
+    guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})
+    context = scoring_context(
+        cache=state.cache,
+        engine=state.engine,
+        db=guard.db,
+        agency=guard.agency,
+        profiles=agency_profiles(state.settings, guard.agency),
+    )
+    scores = (
+        score_stored(context=context, engine=state.engine, db=guard.db, agency=guard.agency, lrns=lrns)
+        if context is not None
+        else None
+    )
+    by_lrn = {row["lrn"]: row for row in scores.iter_rows(named=True)} if scores is not None else {}
+    status = "stored" if summary.stored else "amended" if summary.amended else "duplicate"
+    items = [
+        ScoreOut(
+            lrn=lrn,
+            status=status if len(lrns) == 1 else "stored",
+            score=by_lrn[lrn]["score"] if lrn in by_lrn else None,
+            fraud_probability=by_lrn[lrn]["fraud_probability"] if lrn in by_lrn else None,
+            forced_lane=by_lrn[lrn]["forced_lane"] if lrn in by_lrn else None,
+            reasons=list(by_lrn[lrn]["reasons"] or []) if lrn in by_lrn else [],
+            model_version=context.model.version if context is not None else None,
+            note=None
+            if context is not None
+            else "stored; not scored: no model is registered for this agency",
+        )
+        for lrn in lrns
+    ]
+    return SubmissionOut(
+        items=items, stored=summary.stored, amended=summary.amended, duplicates=summary.duplicates
+    )
+
+
+@router.post("/declarations", status_code=201, summary="Submit one declaration: stored, then scored")
+def submit_one(
+    body: Declaration,
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION))],
+    state: State,
+) -> ScoreOut:
+    return submit(guard=guard, state=state, declarations=[body]).items[0]
+
+
+@router.post("/declarations/batch", status_code=201, summary="Submit up to 1000 declarations at once")
+def submit_batch(
+    body: Annotated[list[Declaration], Body(min_length=1, max_length=MAX_BATCH)],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION))],
+    state: State,
+) -> SubmissionOut:
+    lrns = [d.lrn for d in body]
+    if len(set(lrns)) != len(lrns):
+        raise ApiError(422, "a batch may hold each declaration (lrn) once", field="lrn")
+    return submit(guard=guard, state=state, declarations=body)

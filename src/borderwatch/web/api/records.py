@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from borderwatch.ingest.models import DeclarationRow, OutcomeRow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
+from borderwatch.scoring.registry import latest_scores
 
 
 class ItemOut(BaseModel):
@@ -81,6 +82,14 @@ class CaseSummary(BaseModel):
     closed_at: datetime | None
 
 
+class StoredScore(BaseModel):
+    score: float
+    fraud_probability: float
+    forced_lane: str | None
+    reasons: list[str]
+    model_version: str
+
+
 class DeclarationOut(BaseModel):
     lrn: str
     version: int
@@ -93,6 +102,7 @@ class DeclarationOut(BaseModel):
     items: list[ItemOut]
     documents: list[Any]
     decision: DecisionOut | None
+    latest_score: StoredScore | None
     outcomes: list[OutcomeOut]
     cases: list[CaseSummary]
 
@@ -196,6 +206,7 @@ def declaration_out(*, db_session: Session, row: DeclarationRow) -> DeclarationO
         ],
         documents=list(row.documents or []),
         decision=DecisionOut.of(decision) if decision else None,
+        latest_score=_latest_score(db_session=db_session, lrn=row.lrn, agency=row.agency),
         outcomes=[
             OutcomeOut(
                 recorded_on=o.recorded_on,
@@ -208,6 +219,20 @@ def declaration_out(*, db_session: Session, row: DeclarationRow) -> DeclarationO
             for o in outcomes
         ],
         cases=[case_summary(c) for c in cases_of(db_session=db_session, lrn=row.lrn, agency=row.agency)],
+    )
+
+
+def _latest_score(*, db_session: Session, lrn: str, agency: str) -> StoredScore | None:
+    scores = latest_scores(session=db_session, agency=agency, lrns=[lrn])
+    if scores.is_empty():
+        return None
+    row = scores.row(0, named=True)
+    return StoredScore(
+        score=row["score"],
+        fraud_probability=row["fraud_probability"],
+        forced_lane=row["forced_lane"],
+        reasons=list(row["reasons"] or []),
+        model_version=row["model_version"],
     )
 
 

@@ -1,0 +1,59 @@
+"""The model registry of the scoring stage: versions, training windows, features and metrics."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, ConfigDict
+
+from borderwatch.access.policy import Action, Resource
+from borderwatch.core.errors import NotFoundError
+from borderwatch.scoring import registry
+from borderwatch.web.deps import Guard, Paging, require
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.schemas import Paginated
+
+router = APIRouter(tags=["models"], responses=ERROR_RESPONSES)
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: str
+    agency: str
+    trained_from: date | None
+    trained_until: date | None
+    seed: int
+    features: list[str]
+    metrics: dict[str, Any]
+    created_at: datetime
+
+
+@router.get("/models", summary="Registered risk models of my agency, newest first")
+def list_models(
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.MODEL))], paging: Paging
+) -> Paginated[ModelOut]:
+    rows = registry.list_models(session=guard.db, agency=guard.agency)
+    guard.log()
+    window = rows[paging.offset : paging.offset + paging.limit]
+    return Paginated[ModelOut](
+        items=[ModelOut.model_validate(r) for r in window],
+        total=len(rows),
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.get("/models/{version}", summary="One registered model version")
+def get_model(
+    version: Annotated[str, Path(min_length=1, max_length=64)],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.MODEL))],
+) -> ModelOut:
+    try:
+        row = registry.get_model_row(session=guard.db, version=version)
+    except NotFoundError:
+        raise ApiError(404, f"no model version {version!r}") from None
+    guard.record(record_agency=row.agency, resource_id=version)
+    return ModelOut.model_validate(row)

@@ -1,0 +1,113 @@
+"""Submitting declarations over HTTP: stored through the ingest service, scored with the registered model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from borderwatch.core.settings import Settings
+from tests.integration.api_support import (
+    World,
+    assert_error,
+    build_world,
+    client_for,
+    declaration_json,
+    register,
+    train_model,
+)
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_model(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def world(settings: Settings) -> World:
+    return build_world(settings)
+
+
+def test_submitted_declaration_is_stored_and_scored_with_reasons(world: World, model_path: Path) -> None:
+    version = register(world.settings, model_path, "a")
+    with client_for(world.settings) as client:
+        response = client.post(
+            "/api/declarations", json=declaration_json("S-001", value=10.0), headers=world.auth("analyst_a")
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["status"] == "stored" and body["model_version"] == version
+        assert 0 <= body["score"] <= 100 and 0 <= body["fraud_probability"] <= 1
+        assert isinstance(body["reasons"], list)
+        stored = client.get("/api/declarations/S-001", headers=world.auth("analyst_a")).json()
+        assert stored["latest_score"]["score"] == pytest.approx(body["score"])
+        assert stored["latest_score"]["model_version"] == version
+        again = client.post(
+            "/api/declarations", json=declaration_json("S-001", value=10.0), headers=world.auth("analyst_a")
+        )
+        assert again.json()["status"] == "duplicate"
+        amended = client.post(
+            "/api/declarations", json=declaration_json("S-001", value=99.0), headers=world.auth("analyst_a")
+        )
+        assert amended.json()["status"] == "amended"
+        assert client.get("/api/declarations/S-001", headers=world.auth("analyst_a")).json()["version"] == 2
+        assert_error(client.get("/api/models", headers=world.auth("inspector_a")), 403)
+        models = client.get("/api/models", headers=world.auth("supervisor_a")).json()
+        assert [m["version"] for m in models["items"]] == [version]
+        assert client.get(f"/api/models/{version}", headers=world.auth("analyst_a")).json()["features"]
+        assert_error(client.get(f"/api/models/{version}", headers=world.auth("analyst_b")), 404)
+        assert client.get("/api/models", headers=world.auth("analyst_b")).json()["total"] == 0
+
+
+def test_batch_submission_scores_each_declaration(world: World, model_path: Path) -> None:
+    register(world.settings, model_path, "a")
+    batch = [declaration_json(f"S-{i:03d}", value=100.0 * (i + 1)) for i in range(25)]
+    with client_for(world.settings) as client:
+        response = client.post("/api/declarations/batch", json=batch, headers=world.auth("analyst_a"))
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["stored"] == 25 and len(body["items"]) == 25
+        assert all(item["score"] is not None for item in body["items"])
+        duplicate_lrn = [declaration_json("X-1"), declaration_json("X-1")]
+        assert_error(
+            client.post("/api/declarations/batch", json=duplicate_lrn, headers=world.auth("analyst_a")), 422
+        )
+        assert_error(client.post("/api/declarations/batch", json=[], headers=world.auth("analyst_a")), 422)
+
+
+def test_without_a_model_the_declaration_is_stored_but_not_scored(world: World) -> None:
+    with client_for(world.settings) as client:
+        body = client.post(
+            "/api/declarations", json=declaration_json("N-001"), headers=world.auth("analyst_b")
+        ).json()
+        assert body["score"] is None and "no model" in body["note"]
+        assert client.get("/api/declarations/N-001", headers=world.auth("analyst_b")).json()["agency"] == "b"
+        assert_error(client.get("/api/declarations/N-001", headers=world.auth("analyst_a")), 404)
+
+
+INVALID = [
+    ({"items": [{"hs_code": "12", "customs_value": 1, "currency": "KRW"}]}, "items.0.hs_code"),
+    ({"transport": {"origin_country": "QQ"}}, "transport.origin_country"),
+    ({"items": [{"hs_code": "610910", "customs_value": -5, "currency": "KRW"}]}, "items.0.customs_value"),
+    ({"date": "2026-13-01"}, "date"),
+    ({"items": []}, "items"),
+    ({"unexpected": 1}, "unexpected"),
+]
+
+
+def test_invalid_declarations_get_the_error_body_with_the_field(world: World) -> None:
+    with client_for(world.settings) as client:
+        for change, field in INVALID:
+            response = client.post(
+                "/api/declarations",
+                json={**declaration_json("BAD-1"), **change},
+                headers=world.auth("analyst_a"),
+            )
+            error = assert_error(response, 422, "validation_error")
+            assert error["field"] == field, error
+        assert_error(client.get("/api/declarations/BAD-1", headers=world.auth("analyst_a")), 404)
+        assert_error(
+            client.post("/api/declarations", json=declaration_json("Z"), headers=world.auth("inspector_a")),
+            403,
+        )
+        assert_error(client.post("/api/declarations", json=declaration_json("Z")), 401)
