@@ -1,0 +1,99 @@
+"""The loop from the command line: lanes assign, cases, outcome, retrain, monitor (both databases)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from borderwatch.cli.main import app
+from borderwatch.core.settings import get_settings
+from borderwatch.ingest.frame import read_kcs_frames
+from borderwatch.scoring.service import train_risk_model
+from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("BORDERWATCH_DATABASE_URL", database_url)
+    monkeypatch.setenv("BORDERWATCH_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def text(output: str) -> str:
+    return " ".join(output.split())
+
+
+def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None:
+    traffic = tmp_path / "traffic.csv"
+    write_traffic(generate_traffic(GeneratorConfig(declarations=900, seed=9, days=35)), traffic)
+    assert cli.invoke(app, ["ingest", str(traffic)]).exit_code == 0
+    declarations, outcomes = read_kcs_frames(traffic)
+    first = declarations["declared_on"].min()
+    assert first is not None
+    cut = first + timedelta(days=28)  # type: ignore[operator]
+    model = train_risk_model(
+        declarations=declarations.filter(pl.col("declared_on") < cut),
+        outcomes=outcomes.join(declarations.filter(pl.col("declared_on") < cut).select("lrn"), on="lrn"),
+    )
+    model_path = tmp_path / "model.json"
+    model.save(model_path)
+    importer = declarations.filter(pl.col("declared_on") >= cut)["importer_id"][0]
+    added = cli.invoke(app, ["aeo", "add", importer, "--from", str(first), "--certificate", "AEO-1"])
+    assert added.exit_code == 0, added.output
+    assert importer in cli.invoke(app, ["aeo", "list"]).output
+    bad_date = cli.invoke(app, ["aeo", "add", "X", "--from", "yesterday"])
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in text(bad_date.output)
+
+    assigned = cli.invoke(app, ["lanes", "assign", "--model", str(model_path), "--since", str(cut)])
+    assert assigned.exit_code == 0, assigned.output
+    assert "lane decisions" in assigned.output and "red" in assigned.output
+    missing_model = cli.invoke(app, ["lanes", "assign", "--model", str(tmp_path / "none.json")])
+    assert missing_model.exit_code == 2
+
+    listed = cli.invoke(app, ["cases", "list", "--status", "open"])
+    assert listed.exit_code == 0 and "inspection cases" in listed.output
+    assert cli.invoke(app, ["cases", "assign", "1", "--officer", "kim"]).exit_code == 0
+    photo = tmp_path / "seal.jpg"
+    photo.write_bytes(b"broken seal")
+    recorded = cli.invoke(
+        app,
+        ["cases", "record", "1", "--result", "seizure", "--officer", "kim", "--goods", "cigarettes",
+         "--quantity", "40", "--unit", "cartons", "--duty", "1200", "--evidence", str(photo)],
+    )  # fmt: skip
+    assert recorded.exit_code == 0, recorded.output
+    shown = cli.invoke(app, ["cases", "show", "1"])
+    assert "seizure" in shown.output and "closed" in shown.output
+    again = cli.invoke(app, ["cases", "record", "1", "--result", "no_finding", "--officer", "kim"])
+    assert again.exit_code == 2 and "already closed" in text(again.output)
+
+    lrn = declarations.filter(pl.col("declared_on") >= cut)["lrn"][-1]
+    override = cli.invoke(
+        app, ["lanes", "override", lrn, "--lane", "red", "--reason", "tip-off", "--by", "chief"]
+    )
+    assert override.exit_code == 0, override.output
+    no_decision = cli.invoke(
+        app, ["lanes", "override", "nope", "--lane", "red", "--reason", "x", "--by", "c"]
+    )
+    assert no_decision.exit_code == 2
+
+    retrained = cli.invoke(app, ["retrain", "--out", str(tmp_path / "retrained.json")])
+    assert retrained.exit_code == 0, retrained.output
+    assert (tmp_path / "retrained.json").exists()
+
+    monitored = cli.invoke(app, ["monitor", "--out", str(tmp_path / "monitor")])
+    assert monitored.exit_code == 0, monitored.output
+    report = json.loads((tmp_path / "monitor" / "monitor.json").read_text())
+    lanes = {row["lane"]: row for row in report["lanes"]}
+    assert "red" in lanes and lanes["red"]["inspected"] > 0
+    assert 0 <= lanes["red"]["hit_rate"] <= 1
+    assert report["labelled"] == sum(row["inspected"] for row in report["lanes"])
+    assert (tmp_path / "monitor" / "hit_rate_per_lane.png").exists()
+    assert (tmp_path / "monitor" / "calibration.png").exists()
