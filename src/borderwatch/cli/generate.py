@@ -63,7 +63,7 @@ def generate(
     if config.corrupt:
         table.add_row("corrupt lines", f"{config.corrupt:,}", "")
     console.print(table)
-    console.print(f"Ground truth: {truth_path(out)}")
+    console.print(f"Ground truth: {truth_path(out)}", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
