@@ -3,6 +3,8 @@
     from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
     traffic = generate_traffic(GeneratorConfig(declarations=10_000, seed=7, drift_at=0.5, corrupt=5))
     write_traffic(traffic, Path("traffic.csv"))      # + traffic.truth.json
+    history, week = traffic.split(date(2024, 11, 1))  # e.g. training history and the period to score
+    write_traffic(week.without_outcomes().with_corrupt_lines(5, seed=1), Path("week.csv"))
 
 The file has the 22 KCS columns with their conventions (8-digit Declaration ID, 7-character party ids,
 6-character courier ids, HS6 codes, ISO 3166 alpha-2 countries, Item Price in KRW, Net Mass in kg, Tax Rate
@@ -17,7 +19,8 @@ Background fraud (about 8-9 % of declarations) depends on latent risky importers
 courier shipments and the goods; a third of those frauds are also moderately undervalued.
 
 Planted patterns (each in ``truth["patterns"][name]`` with its parameters, party ids and ``lrns``; the
-per-declaration label is ``GeneratedTraffic.labels``). Together with the background the fraud rate is about
+per-declaration truth, kept even when the outcomes are withheld, is ``GeneratedTraffic.labels``: lrn,
+pattern, fraud, critical_fraud). Together with the background the fraud rate is about
 13-16 %:
 
 1. ``undervaluation`` — 3 % of declarations: a small group of importers declares HS 610910, 640299 and 420292
