@@ -45,7 +45,12 @@ def test_shipped_profiles_load_and_evaluate() -> None:
             "when.all.0.field",
             "colour",
         ),
-        ("      all:\n        - {field: tax_rate, op: like, value: 3}", "{add_points: 5}", "when.all.0.op", "like"),
+        (
+            "      all:\n        - {field: tax_rate, op: like, value: 3}",
+            "{add_points: 5}",
+            "when.all.0.op",
+            "like",
+        ),
         ("      all:\n        - {field: tax_rate, op: gt}", "{add_points: 5}", "when", "needs a value"),
         (
             "      all:\n        - {field: tax_rate, op: between, value: [1]}",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import BorderwatchError, ConfigError
@@ -241,7 +241,8 @@ def models_list_command() -> None:
     if not rows:
         console.print("no trained models yet; run 'borderwatch train'")
         return
-    table = Table("version", "trained from", "until", "seed", "features", "holdout AUC", "P@5%", "file")
+    table = Table("trained from", "until", "seed", "features", "holdout AUC", "P@5%", "file")
+    table.columns.insert(0, Column("version", no_wrap=True))
     for row in rows:
         metrics = row.metrics or {}
         table.add_row(
@@ -269,7 +270,8 @@ def profiles_list_command(
     path: Annotated[Path | None, typer.Argument(help="YAML file or folder (default: shipped)")] = None,
 ) -> None:
     """Lists risk profiles with their effect and validity."""
-    table = Table("id", "name", "effect", "valid", "enabled", "author")
+    table = Table("name", "effect", "valid", "enabled", "author")
+    table.columns.insert(0, Column("id", no_wrap=True))
     for profile in _profiles(path, defaults=True):
         effect = ", ".join(
             part
