@@ -211,7 +211,8 @@ def _foreign_parties(rng: np.random.Generator, countries: IntArray, ids: pl.Seri
         }
     )
     names = frame.select(pl.format("{}{} {} {}", "stem", "ending", "industry", "form")).to_series()
-    addresses = frame.select(pl.format("{} {}, {}", "no", "street", "city")).to_series()
+    unit = pl.Series(rng.integers(1, 80, size=count))
+    addresses = frame.select(pl.format("Unit {}, {} {}, {}", unit, "no", "street", "city")).to_series()
     return _Parties(ids=ids, names=names, addresses=addresses, countries=_gather(codes, countries))
 
 
@@ -313,12 +314,19 @@ class _Generator:
         importer_country = np.full(imp, kr)
         foreign = rng.random(imp) < 0.02
         importer_country[foreign] = self.importer_source[foreign]
+        # A few importers of record are established abroad: their names and addresses are foreign too.
+        abroad = _foreign_parties(rng, importer_country, importer_ids[:imp])
+        foreign_mask = pl.Series(foreign)
+        names = pl.select(
+            pl.when(foreign_mask).then(abroad.names).otherwise(_korean_company_names(rng, imp))
+        ).to_series()
+        addresses = pl.select(
+            pl.when(foreign_mask).then(abroad.addresses).otherwise(_korean_addresses(rng, imp))
+        ).to_series()
         self.importers = _Parties(
             ids=pl.concat([importer_ids[:imp], ring_ids]),
-            names=pl.concat([_korean_company_names(rng, imp), pl.Series(tables.RING_NAMES)]),
-            addresses=pl.concat(
-                [_korean_addresses(rng, imp), pl.Series([tables.RING_ADDRESS] * len(ring_ids))]
-            ),
+            names=pl.concat([names, pl.Series(tables.RING_NAMES)]),
+            addresses=pl.concat([addresses, pl.Series([tables.RING_ADDRESS] * len(ring_ids))]),
             countries=pl.concat(
                 [_gather(self.country_codes, importer_country), pl.Series(["KR"] * len(ring_ids))]
             ),
