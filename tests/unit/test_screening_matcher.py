@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +112,16 @@ def test_candidate_index_never_scans_the_whole_list() -> None:
 def test_empty_and_unknown_queries(matcher: Matcher) -> None:
     assert matcher.screen(Query(name="")) == []
     assert matcher.screen(Query(name="Zzyzx Qwerty")) == []
+
+
+def test_generated_sanctioned_sellers_are_found_on_the_real_lists(shared_data: Path) -> None:
+    from borderwatch.screening.parsers import read_list
+    from borderwatch.synthetic import tables
+
+    lists = shared_data / "watchlists"
+    real = Matcher(read_list(lists / "ofac_sdn.csv") + read_list(lists / "un_consolidated.xml"))
+    for _, _, ofac_number, variant, _ in tables.SANCTIONED:
+        matches = real.screen(Query(name=variant, kind="organization"))
+        assert f"ofac:{ofac_number}" in [m.entity_id for m in matches], variant
+    for ring_name in tables.RING_NAMES:  # an ordinary trader's name is not a hit
+        assert real.screen(Query(name=ring_name, kind="organization")) == []

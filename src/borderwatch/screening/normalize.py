@@ -56,6 +56,23 @@ ORG_STOPWORDS = _words(
     industries general
     """
 )
+# Abbreviations common in company names, written out so both forms compare equal.
+ORG_ABBREVIATIONS = {
+    "mgmt": "management",
+    "mgt": "management",
+    "intl": "international",
+    "int": "international",
+    "mfg": "manufacturing",
+    "bros": "brothers",
+    "svc": "services",
+    "svcs": "services",
+    "assn": "association",
+    "dev": "development",
+    "natl": "national",
+    "ind": "industrial",
+    "eng": "engineering",
+    "hk": "hong kong",
+}
 PARTICLES = _words(
     """
     al el ul ad ar as at az ash bin ibn bint ben ould von van der den de da di del della la le du
@@ -113,7 +130,7 @@ def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     folded = ascii_fold(value)
     tokens = folded.split()
     if is_org(kind):
-        tokens = _join_letter_runs(tokens)
+        tokens = " ".join(ORG_ABBREVIATIONS.get(t, t) for t in _join_letter_runs(tokens)).split()
     drop = LEGAL_FORMS if is_org(kind) else HONORIFICS
     kept = [t for t in tokens if t not in drop]
     if not kept:  # a name made only of such words is still a name
