@@ -69,7 +69,7 @@ def _relevant(frame: pl.DataFrame, targets: pl.DataFrame | None, keys: Sequence[
     """Rows of ``frame`` with a key; when ``targets`` are few, only keys occurring among them (scoring a few
     declarations against a long history then aggregates only what can matter: same result, less work)."""
     present = frame.filter(_key_present(keys))
-    if targets is None or targets.height * 4 >= frame.height:
+    if targets is None or targets.height * 10 >= frame.height:
         return present
     return present.join(targets.select(keys).unique(), on=list(keys), how="semi")
 
