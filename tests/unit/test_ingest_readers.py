@@ -233,3 +233,37 @@ def test_mapping_file_errors_name_the_problem(tmp_path: Path) -> None:
     path.write_text("columns: [unclosed\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_mapping(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=60),
+            st.builds(
+                json.dumps,
+                st.dictionaries(
+                    st.sampled_from(["lrn", "date", "items", "recorded_on"]), st.text(max_size=5)
+                ),
+            ),
+            st.just(json.dumps(_declaration())),
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_fuzz_jsonl_every_line_is_a_record_or_a_problem(
+    tmp_path_factory: pytest.TempPathFactory, body: list[bytes | str]
+) -> None:
+    chunks = [(item if isinstance(item, bytes) else item.encode()).replace(b"\n", b" ") for item in body]
+    if not any(chunk.strip() for chunk in chunks):
+        return
+    path = tmp_path_factory.mktemp("fuzz") / "fuzz.jsonl"
+    path.write_bytes(b"\n".join(chunks) + b"\n")
+    reader, lines = JsonLinesReader.open(path)
+    seen: list[int] = []
+    for batch in reader.batches(lines, size=4):
+        seen.extend(batch.records["line"].unique().to_list())
+        seen.extend(p.line for p in batch.problems)
+        seen.extend(batch.outcome_lines)
+    assert sorted(seen) == [n for n, chunk in enumerate(chunks, start=1) if chunk.strip()]

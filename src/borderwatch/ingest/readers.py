@@ -28,6 +28,8 @@ from borderwatch.ingest.schemas import Declaration, Outcome, reason_of, too_long
 # A multi-line quoted field may span at most this many physical lines; beyond it the quote is broken.
 MAX_RECORD_LINES = 20
 OUTCOME_SOURCE_LENGTH = 64  # outcomes.source column
+# Only ASCII whitespace makes a line blank: a line of U+001C separators is garbage to quarantine, not skip.
+_BLANK = " \t\r\n\f\v"
 
 
 class SourceError(BorderwatchError):
@@ -124,7 +126,7 @@ class CsvReader:
             if text is None:
                 raise SourceError(source=str(path), reason=f"has a header line that {why}")
             text = text.removeprefix("\ufeff")
-            if text.strip():
+            if text.strip(_BLANK):
                 return cls(source=str(path), header=text, mapping=mapping), lines
         raise SourceError(source=str(path), reason="is empty")
 
@@ -193,7 +195,7 @@ class CsvReader:
             text, why = _decode(_strip_eol(data), encoding)
             if text is None:
                 problems.append(Problem(number, None, f"line {why}", _printable(_strip_eol(data), encoding)))
-            elif text.strip():
+            elif text.strip(_BLANK):
                 parts = self._split(text)
                 if parts == "has an unclosed quote":
                     joined, taken = text, list[tuple[int, bytes]]()
@@ -293,7 +295,7 @@ class JsonLinesReader:
         if not path.is_file():
             raise SourceError(source=str(path), reason="does not exist or is not a file")
         lines = numbered_lines(path)
-        first = next(((n, b) for n, b in lines if b.strip()), None)
+        first = next(((n, b) for n, b in lines if b.strip(_BLANK.encode())), None)
         if first is None:
             raise SourceError(source=str(path), reason="is empty")
         return cls(source=str(path)), chain([first], lines)
@@ -331,7 +333,7 @@ class JsonLinesReader:
                 batch.problems.append(
                     Problem(number, None, f"line {why}", _printable(_strip_eol(data), "utf-8"))
                 )
-            elif text.strip():
+            elif text.strip(_BLANK):
                 result = self._record(number, text)
                 if isinstance(result, Problem):
                     batch.problems.append(result)
