@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.errors import BorderwatchError, IngestError
 from borderwatch.ingest.mapping import PARTY_ROLES, ColumnMapping
 from borderwatch.ingest.schemas import Declaration, Outcome, reason_of, too_long
 
@@ -50,6 +50,10 @@ class Problem:
     reason: str
     raw: str
     record_key: str | None = None
+
+    def error(self) -> IngestError:
+        """This problem as the typed error a caller raises when one record is submitted on its own."""
+        return IngestError(record=self.record_key, field=self.field, reason=self.reason)
 
 
 @dataclass

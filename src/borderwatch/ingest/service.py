@@ -13,7 +13,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -609,9 +609,9 @@ def release_quarantined(
     first = batch.problems[0] if batch.problems else None
     if first is None and not validated.problems.is_empty():
         _, field_name, reason = validated.problems.row(0)
-        first = Problem(0, field_name, reason, text)
+        first = Problem(0, field_name, reason, text, record.record_key)
     if first is not None:
-        raise IngestError(record=record.record_key, field=first.field, reason=first.reason)
+        raise replace(first, record_key=record.record_key).error()
     context = _Context(
         source=record.source_file, reader=record.reader, agency=record.agency, context=record.context
     )
