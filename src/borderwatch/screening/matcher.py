@@ -101,7 +101,7 @@ class Matcher:
         entries: Iterable[WatchEntry],
         *,
         candidates: int = 12,
-        min_coverage: float = 0.4,
+        min_coverage: float = 0.5,
         max_postings: int = 1500,
     ) -> None:
         self.entries: list[WatchEntry] = list(entries)
