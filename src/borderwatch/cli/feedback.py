@@ -12,7 +12,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from borderwatch.cli.common import console, fail, open_database
-from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.errors import BorderwatchError, ConfigError
 from borderwatch.core.settings import get_settings
 
 
@@ -29,10 +29,14 @@ def simulate_command(
     control_rate: Annotated[float, typer.Option(help="borderwatch's control sample share")] = 0.01,
     seed: Annotated[int, typer.Option()] = 42,
     plot: Annotated[Path | None, typer.Option(help="PNG of the windows' precision per strategy")] = None,
+    profiles_path: Annotated[
+        Path | None, typer.Option("--profiles", help="risk profile YAML (default: the shipped profiles)")
+    ] = None,
 ) -> None:
     """Replays the declarations in date order and compares selection strategies window by window."""
     from borderwatch.feedback.simulation import STRATEGIES, SimulationConfig, plot_precision, simulate
     from borderwatch.ingest.frame import read_kcs_frames
+    from borderwatch.scoring.profiles import load_profiles
 
     for path in data:
         if not path.is_file():
@@ -44,8 +48,17 @@ def simulate_command(
         fail(f"cannot read the data as KCS layout: {error}")
     declarations = pl.concat([d for d, _ in frames], how="vertical_relaxed")
     outcomes = pl.concat([o for _, o in frames], how="vertical_relaxed")
+    try:
+        profiles = tuple(load_profiles(profiles_path)) if profiles_path else None
+    except ConfigError as error:
+        fail(str(error))
     config = SimulationConfig(
-        rate=rate, window=window, history_days=history_days, seed=seed, control_rate=control_rate
+        rate=rate,
+        window=window,
+        history_days=history_days,
+        seed=seed,
+        control_rate=control_rate,
+        profiles=profiles,
     )
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replaying", total=len(names))

@@ -45,7 +45,7 @@ from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA, conform
 from borderwatch.lanes.engine import assign_lanes_frame
 from borderwatch.lanes.policy import LanePolicy
 from borderwatch.scoring.model import CATEGORICAL, ModelParams, feature_matrix, fit_vocabulary, lgb_params
-from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
+from borderwatch.scoring.profiles import RiskProfile, default_profiles, evaluate_profiles
 
 _FORCED_ORDER = {"red": 3.0, "yellow": 2.0, "green": 0.0}
 STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "hybrid", "borderwatch", "exploit-features")
@@ -82,14 +82,14 @@ class SimulationConfig:
     seed: int = 42
     hybrid_share: float = 0.1
     control_rate: float = 0.01
-    ipw_clip: float = 5.0
+    ipw_clip: float = 2.0
     rounds: int = 80
     params: ModelParams = field(
         default_factory=lambda: ModelParams(
             learning_rate=0.1, num_leaves=15, min_data_in_leaf=20, extra={"max_bin": 63}
         )
     )
-    profiles: tuple[RiskProfile, ...] = ()
+    profiles: tuple[RiskProfile, ...] | None = None  # None: the shipped default profiles
 
 
 @dataclass
@@ -331,6 +331,7 @@ def simulate(
     if unknown:
         raise SimulationError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
     replay = _prepare(declarations, outcomes, config)
+    profiles = default_profiles() if config.profiles is None else list(config.profiles)
     n_total = replay.fraud.size
     document: dict[str, Any] = {"strategies": {}}
     replayed = np.concatenate([rows for _, rows in replay.windows])
@@ -352,14 +353,14 @@ def simulate(
         uses_features = name not in {"random", *PLAIN_MODEL}
         if uses_features:
             # History rows see history outcomes day by day, exactly like later rows.
-            _fill_features(replay, state, replay.history, config.profiles)
+            _fill_features(replay, state, replay.history, profiles)
         for index, (first, rows) in enumerate(replay.windows):
             if progress:
                 progress(name, index, len(replay.windows))
             n = int(rows.size)
             k = min(n, math.floor(config.rate / 100 * n + 0.5))
             if uses_features:
-                _fill_features(replay, state, rows, config.profiles)
+                _fill_features(replay, state, rows, profiles)
             if uses_model:
                 state.model = _train(
                     replay, state, config, plain=name in PLAIN_MODEL, weighted=name == "borderwatch"
