@@ -126,7 +126,7 @@ def build_features(
             hit_rates_lookup(rows, snapshot)
             if small
             else hit_rates(rows, snapshot.overall, snapshot.rates, latest=True),
-            unit_value_from_snapshot(rows, snapshot.unit_values),
+            unit_value_from_snapshot(rows, snapshot.unit_values, snapshot.unit_values_index),
         )
     pool = _pool(history, targets)
     rows = order.join(pool, on=["lrn", "item_no"], how="left", maintain_order="left")

@@ -51,6 +51,7 @@ PRIOR_STRENGTH = 5.0
 UNIT_VALUE_MIN_PEERS = 5
 UNIT_VALUE_GROUPS: dict[str, tuple[str, ...]] = {"o": ("hs_code", "origin_country"), "h": ("hs_code",)}
 UNIT_VALUE_FEATURES = ["unit_value_z", "unit_value_ratio", "unit_value_peers"]
+UV_STATS = ("_med", "_iqr", "_peers")
 
 
 def count_feature_names() -> list[str]:
@@ -295,6 +296,7 @@ class HistorySnapshot:
     unit_values: dict[str, pl.DataFrame]
     counts_index: dict[str, dict[Key, tuple[int, dt.date]]]
     rates_index: dict[str, dict[Key, tuple[int, int]]]
+    unit_values_index: dict[str, dict[Key, tuple[float, float, int]]]
 
 
 def _index(table: pl.DataFrame, keys: Sequence[str], values: Sequence[str]) -> dict[Key, Any]:
@@ -351,21 +353,43 @@ def snapshot(pool: pl.DataFrame, labelled: pl.DataFrame) -> HistorySnapshot:
     known = [d for d in days if isinstance(d, dt.date)]
     counts = {n: _last_per_key(t, ENTITY_KEYS[n]) for n, t in count_tables(pool).items()}
     last_rates = {n: _last_per_key(t, HIT_RATE_KEYS[n]) for n, t in rates.items()}
+    unit_values = unit_value_tables(pool)
     return HistorySnapshot(
         as_of=max(known) if known else None,
         counts=counts,
         overall=_last_per_key(overall, None),
         rates=last_rates,
-        unit_values=unit_value_tables(pool),
+        unit_values=unit_values,
+        unit_values_index={
+            suffix: _index(
+                table, UNIT_VALUE_GROUPS[suffix], [f"_med_{suffix}", f"_iqr_{suffix}", f"_peers_{suffix}"]
+            )
+            for suffix, table in unit_values.items()
+        },
         counts_index={n: _index(t, ENTITY_KEYS[n], ["_cum", "_day"]) for n, t in counts.items()},
         rates_index={n: _index(t, HIT_RATE_KEYS[n], ["_cn", "_cf"]) for n, t in last_rates.items()},
     )
 
 
-def unit_value_from_snapshot(targets: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    rows = targets.select(
-        "row_id", "log_unit_value", *{k for keys in UNIT_VALUE_GROUPS.values() for k in keys}
-    )
+def unit_value_from_snapshot(
+    targets: pl.DataFrame, tables: dict[str, pl.DataFrame], index: dict[str, dict[Key, Any]] | None = None
+) -> pl.DataFrame:
+    """Unit-value features of targets dated after the snapshot: joins, or dict look-ups for a few rows."""
+    columns = ["row_id", "log_unit_value", *{k for keys in UNIT_VALUE_GROUPS.values() for k in keys}]
+    if index is not None and targets.height <= SMALL_BATCH:
+        records = targets.select(columns).to_dicts()
+        data: dict[str, list[Any]] = {n: [r[n] for r in records] for n in ("row_id", "log_unit_value")}
+        for suffix, keys in UNIT_VALUE_GROUPS.items():
+            found = [index[suffix].get(tuple(r[k] for k in keys), (None, None, None)) for r in records]
+            for position, stat in enumerate(UV_STATS):
+                data[f"{stat}_{suffix}"] = [f[position] for f in found]
+        schema = {
+            "row_id": pl.UInt32,
+            "log_unit_value": pl.Float64,
+            **{f"{stat}_{s}": pl.Float64 for s in UNIT_VALUE_GROUPS for stat in UV_STATS},
+        }
+        return _unit_value_position(pl.DataFrame(data, schema=schema))
+    rows = targets.select(columns)
     for suffix, keys in UNIT_VALUE_GROUPS.items():
         rows = rows.join(tables[suffix], on=list(keys), how="left", maintain_order="left")
     return _unit_value_position(rows)

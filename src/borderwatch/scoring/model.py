@@ -36,6 +36,7 @@ CATEGORICAL = [
     "origin_indicator",
 ]
 MIN_CATEGORY_ROWS = 3
+SMALL_FRAME = 16
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,25 @@ class Encoder:
             )
             for name, mapping in vocabulary.items()
         }
+        self.lookup = {
+            name: {k: float(v) for k, v in mapping.items()} for name, mapping in vocabulary.items()
+        }
 
     def matrix(self, features: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Numeric features then category codes, as one float matrix (nulls → NaN, LightGBM's missing)."""
+        if features.height <= SMALL_FRAME:
+            # A few rows (live scoring): plain look-ups beat building a hash table per column.
+            numbers = features.select(self.numeric).cast(pl.Float64).to_numpy()
+            lookups = [self.lookup[name] for name in self.codes]
+            columns = [features[name].cast(pl.String).to_list() for name in self.codes]
+            codes = np.array(
+                [
+                    [lookup.get(value, np.nan) for value in column]
+                    for lookup, column in zip(lookups, columns, strict=True)
+                ],
+                dtype=np.float64,
+            ).reshape(len(columns), features.height)
+            return np.hstack([numbers.astype(np.float64), codes.T])
         selected = features.select(
             *[pl.col(name).cast(pl.Float64) for name in self.numeric],
             *[

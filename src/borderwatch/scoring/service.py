@@ -113,9 +113,11 @@ class RiskModel:
         as ``score(..., snapshot=...)``; earlier-dated declarations fall back to the full computation)."""
         return prepare_snapshot(history=history, outcomes=outcomes)
 
-    def predict(self, features: pl.DataFrame) -> pl.DataFrame:
+    def predict(
+        self, features: pl.DataFrame, *, matrix: np.ndarray[Any, np.dtype[np.float64]] | None = None
+    ) -> pl.DataFrame:
         """Model outputs per feature row: fraud_probability, duty_rank (0..1) and the blended ``ranking``."""
-        matrix = self.encoder.matrix(features)
+        matrix = self.encoder.matrix(features) if matrix is None else matrix
         probability = np.asarray(self.fraud_booster.predict(matrix, num_threads=1), dtype=np.float64)
         duty = np.asarray(self.duty_booster.predict(matrix, num_threads=1), dtype=np.float64)
         duty_rank = np.searchsorted(self.duty_reference, duty, side="right") / max(
@@ -162,11 +164,11 @@ class RiskModel:
         top_reasons: int = 3,
     ) -> pl.DataFrame:
         """``score`` on an already built feature frame (see :meth:`features`)."""
-        predicted = self.predict(features)
+        matrix = self.encoder.matrix(features)
+        predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
         rules = evaluate_profiles(features, profiles)
         if explain:
-            matrix = self.encoder.matrix(features)
             contributions = np.asarray(
                 self.fraud_booster.predict(matrix, pred_contrib=True, num_threads=1), dtype=np.float64
             )
@@ -196,6 +198,8 @@ class RiskModel:
             (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
+        if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
+            return items.select(list(SCORE_COLUMNS))
         # A declaration with several goods items takes its riskiest item's score and reasons.
         return (
             items.sort(["score", "ranking"], descending=True, maintain_order=True)
