@@ -169,6 +169,7 @@ def main() -> None:
         f"{recall_correct:.4f}",
         f"{fpr:.4%}",
         f"{qps:,.0f} ({args.workers} proc), {qps_single:,.0f} (1)",
+        f"{qps_per_cpu:,.0f}",
     )
     table.add_row(
         "token_sort_ratio",
@@ -177,6 +178,7 @@ def main() -> None:
         "-",
         f"{base_fpr:.4%}",
         f"{base_qps:,.0f}",
+        f"{base_qps_per_cpu:,.0f}",
     )
     table.add_row(
         "token_sort_ratio @FPR<=0.5%",
@@ -185,6 +187,7 @@ def main() -> None:
         "-",
         f"{base_fpr_at:.4%}",
         f"{base_qps:,.0f}",
+        f"{base_qps_per_cpu:,.0f}",
     )
     console.print(table)
     console.print(
