@@ -116,7 +116,7 @@ def test_train_score_explain_and_list_from_the_command_line(
     listed = cli.invoke(app, ["models", "list"])
     assert listed.exit_code == 0 and "2024-01-" in _text(listed)
 
-    scored = cli.invoke(app, ["score", "--since", "2024-02-20", "--show", "3"])
+    scored = cli.invoke(app, ["score", "--since", "2024-02-20", "--show", "3", "--screen"])
     assert scored.exit_code == 0, _text(scored)
     week = pl.read_csv(path, infer_schema=False).filter(pl.col("Date") >= "2024-02-20")
     assert f"stored {week.height} scores" in _text(scored)

@@ -199,3 +199,33 @@ def test_evaluate_writes_the_agreed_shape_and_ignores_test_outcomes(tmp_path: Pa
     assert evaluation.scores is not None and blanked.scores is not None
     assert_frame_equal(evaluation.scores, blanked.scores)
     assert blanked.report["models"]["borderwatch"]["at"]["5"]["precision"] == 0.0
+
+
+def test_screening_hits_become_points_and_reasons(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    target = scored.sort("score").row(0, named=True)  # the least risky: room for the points
+    hits = pl.DataFrame(
+        {
+            "lrn": [target["lrn"]] * 2,
+            "role": ["seller", "seller"],
+            "party_id": ["S1", "S1"],
+            "party_name": ["Banco Nacionl de Cuba", "Banco Nacionl de Cuba"],
+            "entity_id": [None, None],
+            "list": ["ofac", "un"],
+            "name": ["BANCO NACIONAL DE CUBA", "Banco Nacional de Cuba"],
+            "score": [0.92, 0.81],
+            "explanation": ["", ""],
+        }
+    )
+    history = pl.concat([train, test])
+    screened = model.score(declarations=test, history=history, outcomes=outcomes, screening_hits=hits)
+    row = screened.filter(pl.col("lrn") == target["lrn"]).row(0, named=True)
+    assert row["score"] == pytest.approx(min(100.0, target["score"] + 15 * 0.92))
+    assert row["reasons"][0] == (
+        "screening: seller Banco Nacionl de Cuba resembles BANCO NACIONAL DE CUBA on ofac (match 0.92)"
+    )
+    assert any("on un (match 0.81)" in reason for reason in row["reasons"])
+    others = screened.filter(pl.col("lrn") != target["lrn"]).drop("reasons")
+    assert_frame_equal(others, scored.filter(pl.col("lrn") != target["lrn"]).drop("reasons"))

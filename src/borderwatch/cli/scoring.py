@@ -109,6 +109,7 @@ def score_command(
         Path | None, typer.Option("--profiles", help="risk profile YAML file or folder (default: shipped)")
     ] = None,
     show: Annotated[int, typer.Option(help="how many of the riskiest to print")] = 10,
+    screen: Annotated[bool, typer.Option(help="screen the parties against loaded watchlists")] = False,
 ) -> None:
     """Scores the stored declarations of a period and stores their scores and reasons."""
     from borderwatch.ingest.store import load_declarations, load_outcomes
@@ -131,10 +132,23 @@ def score_command(
         outcomes = load_outcomes(engine, agency=settings.agency)
     if targets.height == 0:
         fail("no stored declarations in that period")
+    hits = None
+    if screen:
+        from borderwatch.screening.service import screen_declarations
+
+        with _progress() as progress, factory() as session:
+            progress.add_task("screening parties against the watchlists", total=None)
+            hits = screen_declarations(engine=engine, session=session, declarations=targets)
     with _progress() as progress:
         progress.add_task(f"scoring {targets['lrn'].n_unique()} declarations", total=None)
         try:
-            scores = model.score(declarations=targets, history=history, outcomes=outcomes, profiles=profiles)
+            scores = model.score(
+                declarations=targets,
+                history=history,
+                outcomes=outcomes,
+                profiles=profiles,
+                screening_hits=hits,
+            )
         except BorderwatchError as error:
             fail(str(error))
     with factory.begin() as session:

@@ -3,9 +3,9 @@
     model = train_risk_model(declarations=decl, outcomes=out, seed=42)
     scores = model.score(declarations=new, history=decl, outcomes=out, profiles=load_profiles(path))
 
-``score`` returns one row per declaration: lrn, score (0-100), fraud_probability, expected_duty (fraud
-probability × duty at stake), forced_lane (from risk profiles), reasons (best first): the model's top
-contributions as sentences, then risk-profile hits, then anomaly flags.
+``score`` returns one row per declaration, riskiest first: lrn, score (0-100), fraud_probability,
+expected_duty (fraud probability × duty at stake), forced_lane (from risk profiles), reasons (best first):
+watchlist hits when given, the model's top contributions as sentences, risk-profile hits, anomaly flags.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from borderwatch.scoring.model import (
 from borderwatch.scoring.profiles import LANES, RiskProfile, evaluate_profiles
 
 FORMAT_VERSION = 2
+SCREENING_POINTS = 15.0
 DUTY_REFERENCE_POINTS = 1001
 SCORE_COLUMNS: dict[str, pl.DataType] = {
     "lrn": pl.String(),
@@ -142,6 +143,7 @@ class RiskModel:
         explain: bool = True,
         top_reasons: int = 3,
         snapshot: HistorySnapshot | None = None,
+        screening_hits: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
@@ -153,7 +155,13 @@ class RiskModel:
         features = self.features(
             declarations=declarations, history=history, outcomes=outcomes, snapshot=snapshot
         )
-        return self.score_features(features, profiles=profiles, explain=explain, top_reasons=top_reasons)
+        return self.score_features(
+            features,
+            profiles=profiles,
+            explain=explain,
+            top_reasons=top_reasons,
+            screening_hits=screening_hits,
+        )
 
     def score_features(
         self,
@@ -162,8 +170,13 @@ class RiskModel:
         profiles: Sequence[RiskProfile] = (),
         explain: bool = True,
         top_reasons: int = 3,
+        screening_hits: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
-        """``score`` on an already built feature frame (see :meth:`features`)."""
+        """``score`` on an already built feature frame (see :meth:`features`).
+
+        ``screening_hits``: watchlist hits of the declarations' parties (``screening.service.HIT_SCHEMA``
+        rows, e.g. from ``screen_declarations``); each declaration with hits gets up to
+        ``SCREENING_POINTS`` × the best match score and one reason per hit."""
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
@@ -176,6 +189,7 @@ class RiskModel:
         else:
             learned = pl.Series("model_reasons", [[]] * features.height, dtype=pl.List(pl.String))
         rule_text = _rule_sentences(rules["rule_hits"], profiles)
+        screened = _screening_evidence(features.select("lrn"), screening_hits)
         lane_rank = {lane: rank for rank, lane in enumerate(LANES, start=1)}
         items = pl.DataFrame(
             {
@@ -189,17 +203,24 @@ class RiskModel:
                 "_model": learned,
                 "_rules": rule_text,
                 "_anomalies": anomalies["anomaly_reasons"],
+                "_screening": screened["screening_reasons"],
+                "screening_points": screened["screening_points"],
             }
         ).with_columns(
-            pl.concat_list("_model", "_rules", "_anomalies").alias("reasons"),
-            (pl.col("ranking") * 100 + pl.col("anomaly_points") + pl.col("rule_points"))
+            pl.concat_list("_screening", "_model", "_rules", "_anomalies").alias("reasons"),
+            (
+                pl.col("ranking") * 100
+                + pl.col("anomaly_points")
+                + pl.col("rule_points")
+                + pl.col("screening_points")
+            )
             .clip(0, 100)
             .alias("score"),
             (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
         if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
-            return items.select(list(SCORE_COLUMNS))
+            return items.sort("score", descending=True, maintain_order=True).select(list(SCORE_COLUMNS))
         # A declaration with several goods items takes its riskiest item's score and reasons.
         return (
             items.sort(["score", "ranking"], descending=True, maintain_order=True)
@@ -263,6 +284,38 @@ class RiskModel:
             trained_until=day(document["trained_until"]),
             metrics={k: float(v) for k, v in document["metrics"].items()},
         )
+
+
+def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:
+    """Per row of ``lrns``: points and reason sentences from watchlist hits of the declaration's parties."""
+    if hits is None or hits.height == 0:
+        return pl.DataFrame(
+            {
+                "screening_points": pl.Series([0.0] * lrns.height, dtype=pl.Float64),
+                "screening_reasons": pl.Series([[]] * lrns.height, dtype=pl.List(pl.String)),
+            }
+        )
+    per_lrn = (
+        hits.sort("score", descending=True)
+        .group_by("lrn", maintain_order=True)
+        .agg(
+            (pl.col("score").max() * SCREENING_POINTS).alias("screening_points"),
+            pl.format(
+                "screening: {} {} resembles {} on {} (match {})",
+                pl.col("role"),
+                pl.col("party_name"),
+                pl.col("name"),
+                pl.col("list"),
+                pl.col("score").round(2).cast(pl.String),
+            )
+            .unique(maintain_order=True)
+            .alias("screening_reasons"),
+        )
+    )
+    return lrns.join(per_lrn, on="lrn", how="left", maintain_order="left").select(
+        pl.col("screening_points").fill_null(0.0),
+        pl.col("screening_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+    )
 
 
 def _rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
