@@ -188,3 +188,26 @@ def test_policy_file_errors_name_the_file_and_field(tmp_path: Path) -> None:
     typo.write_text("controll_rate: 0.1\n")
     with pytest.raises(ConfigError, match="controll_rate"):
         load_policy(typo)
+
+
+def test_forced_yellow_is_a_floor_not_a_ceiling() -> None:
+    frame = scored(200, 8, offices=1).with_columns(
+        pl.lit(DAYS[0]).alias("declared_on"),
+        pl.when(pl.int_range(pl.len()) < 20).then(pl.lit("yellow")).otherwise(None).alias("forced_lane"),
+        pl.when(pl.int_range(pl.len()) < 10)
+        .then(1.0)
+        .when(pl.int_range(pl.len()) < 20)
+        .then(0.0)
+        .otherwise(pl.col("fraud_probability") * 0.9)
+        .alias("fraud_probability"),
+    )
+    policy = LanePolicy(
+        red=Capacity(default=15), yellow=Capacity(default=5), control_rate=0.0, objective="probability"
+    )
+    decisions = assign_lanes_frame(frame, policy=policy)
+    forced = decisions.head(20)
+    # The ten forced-yellow declarations with the best probability are red; the others stay yellow.
+    assert forced.head(10)["lane"].to_list() == ["red"] * 10
+    assert forced.tail(10)["lane"].to_list() == ["yellow"] * 10
+    assert (forced.tail(10)["basis"] == "mandatory rule").all()
+    assert (decisions["lane"] == "red").sum() == 15

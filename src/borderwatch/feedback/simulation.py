@@ -82,7 +82,7 @@ class SimulationConfig:
     seed: int = 42
     hybrid_share: float = 0.1
     control_rate: float = 0.01
-    ipw_clip: float = 2.0
+    ipw_clip: float = 5.0
     rounds: int = 80
     params: ModelParams = field(
         default_factory=lambda: ModelParams(

@@ -2,7 +2,8 @@
 
 Order of precedence inside each capacity group (office x day, or one batch with an explicit budget):
 
-1. a mandatory rule (``forced_lane`` from a risk profile) decides the lane, whatever the score;
+1. a mandatory rule (``forced_lane`` from a risk profile) decides the lane, whatever the score: red and green
+   are final, yellow is a floor (the declaration still competes for red on its value, else goes yellow);
 2. the random control sample (``control_rate`` of everything, drawn from a seeded hash of the LRN, so the
    draw is reproducible and independent of the score, of AEO status and of the order of rows) goes red;
 3. the remaining red capacity goes to the best expected value (``aeo_factor`` lowers an AEO trader's value,
@@ -153,25 +154,29 @@ def assign_lanes_frame(
                 "_yellow_cap"
             ),
         )
-    forced = pl.col("forced_lane").is_not_null()
-    control = ~forced & pl.col("control")
-    candidate = ~forced & ~pl.col("control")
+    # A forced red or green is final; a forced yellow is a floor (at least a documentary check): such a
+    # declaration still competes for red on its expected value.
+    forced_red = pl.col("forced_lane").fill_null("") == "red"
+    forced_green = pl.col("forced_lane").fill_null("") == "green"
+    forced_yellow = pl.col("forced_lane").fill_null("") == "yellow"
+    fixed = forced_red | forced_green
+    control = ~fixed & pl.col("control")
+    candidate = ~fixed & ~pl.col("control")
     red_eligible = candidate & (pl.col("fraud_probability") >= policy.min_red_probability)
     ranked = prepared.with_columns(
-        (
-            pl.col("_red_cap")
-            - (forced & (pl.col("forced_lane") == "red")).sum().over(group)
-            - control.sum().over(group)
-        )
+        (pl.col("_red_cap") - forced_red.sum().over(group) - control.sum().over(group))
         .clip(lower_bound=0)
         .alias("_red_left"),
         pl.when(red_eligible).then(_rank_among(red_eligible, group)).alias("_red_rank"),
     )
     is_red = red_eligible & (pl.col("_red_rank") <= pl.col("_red_left"))
-    ranked = ranked.with_columns(is_red.fill_null(False).alias("_score_red")).with_columns(
-        pl.when(candidate & ~pl.col("_score_red"))
-        .then(_rank_among(candidate & ~pl.col("_score_red"), group))
-        .alias("_yellow_rank"),
+    ranked = ranked.with_columns(is_red.fill_null(False).alias("_score_red"))
+    band = candidate & ~pl.col("_score_red") & ~forced_yellow
+    ranked = ranked.with_columns(
+        pl.when(band).then(_rank_among(band, group)).alias("_yellow_rank"),
+        (pl.col("_yellow_cap") - (forced_yellow & ~pl.col("_score_red")).sum().over(group))
+        .clip(lower_bound=0)
+        .alias("_yellow_left"),
         pl.when(pl.col("_score_red"))
         .then(pl.col("priority"))
         .otherwise(None)
@@ -179,30 +184,35 @@ def assign_lanes_frame(
         .over(group)
         .alias("_red_floor"),
     )
+    in_band = band & (pl.col("_yellow_rank") <= pl.col("_yellow_left"))
     lane = (
-        pl.when(forced)
+        pl.when(fixed)
         .then(pl.col("forced_lane"))
         .when(control | pl.col("_score_red"))
         .then(pl.lit("red"))
-        .when(candidate & (pl.col("_yellow_rank") <= pl.col("_yellow_cap")))
+        .when(forced_yellow | in_band)
         .then(pl.lit("yellow"))
         .otherwise(pl.lit("green"))
     )
     basis = (
-        pl.when(forced)
+        pl.when(fixed)
         .then(pl.lit("mandatory rule"))
         .when(control)
         .then(pl.lit("control sample"))
         .when(pl.col("_score_red"))
         .then(pl.lit("expected value within red capacity"))
-        .when(pl.col("_yellow_rank") <= pl.col("_yellow_cap"))
+        .when(forced_yellow)
+        .then(pl.lit("mandatory rule"))
+        .when(in_band)
         .then(pl.lit("next band within yellow capacity"))
         .otherwise(pl.lit("below the selected bands"))
     )
     would_be_red = pl.col("_red_floor").is_not_null() & (pl.col("priority") >= pl.col("_red_floor"))
     propensity = (
-        pl.when(forced)
-        .then(pl.when(pl.col("forced_lane") == "red").then(1.0).otherwise(0.0))
+        pl.when(forced_red)
+        .then(1.0)
+        .when(forced_green)
+        .then(0.0)
         .when(pl.col("_score_red"))
         .then(1.0)
         .when(control & would_be_red)
