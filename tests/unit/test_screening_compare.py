@@ -67,6 +67,8 @@ def test_normalisation_is_idempotent(value: str) -> None:
         ("Alpha Trading GmbH", "Alpha Trading Ltd.", "organization"),
         ("Haneul Bridge Trading Co., Ltd.", "Haneulbridge Trading Company", "organization"),
         ("Xi Jinping", "习近平", "person"),
+        ("ООО Ромашка", "Romashka LLC", "organization"),
+        ("Ocean Maritime Mgmt Company Ltd.", "OCEAN MARITIME MANAGEMENT COMPANY LIMITED", "organization"),
     ],
 )
 def test_variants_of_one_name_are_the_same(a: str, b: str, kind: str) -> None:
@@ -83,6 +85,7 @@ def test_variants_of_one_name_are_the_same(a: str, b: str, kind: str) -> None:
         ("Alpha Trading LLC", "Beta Trading LLC", "organization"),
         ("Vessel Star 1", "Vessel Star 2", "vessel"),
         ("Smith", "John Smith", "person"),
+        ("John A. Smith", "John B. Smith", "person"),
     ],
 )
 def test_different_names_are_kept_apart(a: str, b: str, kind: str) -> None:

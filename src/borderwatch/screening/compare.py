@@ -178,6 +178,15 @@ def _joined_similarity(left: tuple[str, ...], right: tuple[str, ...]) -> float:
     return max(Levenshtein.normalized_similarity(a, b) for a in orders_l for b in orders_r)
 
 
+def _conflicting_initials(
+    left: tuple[str, ...], sim_l: list[float], right: tuple[str, ...], sim_r: list[float]
+) -> bool:
+    """Both names keep an unmatched initial (``John A. Smith`` / ``John B. Smith``)."""
+    return any(len(t) == 1 and s == 0.0 for t, s in zip(left, sim_l, strict=True)) and any(
+        len(t) == 1 and s == 0.0 for t, s in zip(right, sim_r, strict=True)
+    )
+
+
 def _align(left: tuple[str, ...], right: tuple[str, ...]) -> list[tuple[int, int, float, str]]:
     scored = []
     for i, a in enumerate(left):
@@ -234,6 +243,9 @@ def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameCompa
         agreeing = sum(1 for i, _j, sim, _how in aligned if sim >= 0.9 and len(lt[i]) >= 2)
         raw *= 0.9 if agreeing >= 4 and len(lost_l) == len(lost_r) == 1 else 0.6
         notes.append("conflicting parts")
+    elif kind == PERSON and _conflicting_initials(lt, sim_l, rt, sim_r):
+        raw *= 0.75
+        notes.append("different initials")
     significant = min(sum(1 for w in w_l if w >= 2), sum(1 for w in w_r if w >= 2))
     if significant <= 1 and max(len(lt), len(rt)) >= 2 and (lost_l or lost_r):
         raw *= 0.75

@@ -46,7 +46,9 @@ LEGAL_FORMS = _words(
     srl spa bv nv oy oyj ab asa aps pte pty jsc ojsc cjsc pjsc ooo zao oao pao tov fze fzco fzc
     fzllc llp lp sdn bhd kft zrt doo ad ead eood sro as spzoo sp zoo ltda eireli cia cie sl slu lda
     kk yk gk pvt
-    """
+    obshchestvo ogranichennoi ogranichennoy otvetstvennostiu otvetstvennostyu aktsionernoe aktsionernoye
+    publichnoe zakrytoe otkrytoe tovarystvo sociedad anonima responsabilidad limitada gesellschaft
+    beschrankter haftung aktiengesellschaft societe anonyme sirketi    """
 )
 # Words that never identify an organisation on their own; low weight rather than removed.
 ORG_STOPWORDS = _words(
