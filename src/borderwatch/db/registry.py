@@ -5,12 +5,12 @@ This is the one module of ``db`` that knows the stages; each stage adds its ``mo
 
 from __future__ import annotations
 
-import borderwatch.access.models  # noqa: F401
-import borderwatch.entities.models  # noqa: F401
-import borderwatch.ingest.models  # noqa: F401
-import borderwatch.inspections.models  # noqa: F401
-import borderwatch.lanes.models  # noqa: F401
-import borderwatch.scoring.models  # noqa: F401
+import borderwatch.access.models
+import borderwatch.entities.models
+import borderwatch.ingest.models
+import borderwatch.inspections.models
+import borderwatch.lanes.models
+import borderwatch.scoring.models
 import borderwatch.screening.models  # noqa: F401
 from borderwatch.db.base import Base
 
