@@ -229,3 +229,17 @@ def test_screening_hits_become_points_and_reasons(
     assert any("on un (match 0.81)" in reason for reason in row["reasons"])
     others = screened.filter(pl.col("lrn") != target["lrn"]).drop("reasons")
     assert_frame_equal(others, scored.filter(pl.col("lrn") != target["lrn"]).drop("reasons"))
+
+
+def test_reason_sentences_follow_the_contributions() -> None:
+    from borderwatch.scoring.explain import model_reasons
+
+    features = pl.DataFrame({"a": [1.5, 2.5, 3.5], "b": [10.0, 20.0, 30.0]})
+    nothing = np.zeros((3, 3))  # a, b, bias: nothing pushes the risk up
+    assert model_reasons(features, nothing, ["a", "b"]).to_list() == [[], [], []]
+    pushes = np.array([[0.4, 0.9, 0.0], [0.0, -0.3, 0.0], [0.2, 0.01, 0.0]])
+    assert model_reasons(features, pushes, ["a", "b"]).to_list() == [
+        ["b = 10.0", "a = 1.5"],
+        [],
+        ["a = 3.5"],
+    ]

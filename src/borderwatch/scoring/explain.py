@@ -233,7 +233,8 @@ def model_reasons(
     keep = strength >= MIN_CONTRIBUTION
     ranked = pl.DataFrame(
         {
-            f"r{j}": pl.Series(np.where(keep[:, j], picked[:, j], np.array(None)), dtype=pl.String)
+            # via a list: an all-None object array would otherwise become a polars Object column
+            f"r{j}": pl.Series(np.where(keep[:, j], picked[:, j], np.array(None)).tolist(), dtype=pl.String)
             for j in range(order.shape[1])
         }
     )
