@@ -416,7 +416,7 @@ def detect_format(path: Path, fmt: str, mapping: ColumnMapping | None) -> str:
 
 def _open(
     path: Path, fmt: str, mapping: ColumnMapping | None
-) -> tuple[Any, Iterator[tuple[int, bytes]], ColumnMapping]:
+) -> tuple[CsvReader | JsonLinesReader, Iterator[tuple[int, bytes]], ColumnMapping]:
     kind = detect_format(path, fmt, mapping)
     if kind == "jsonl":
         reader, lines = JsonLinesReader.open(path)
@@ -437,7 +437,7 @@ _JSON_COLUMNS = {
 }
 
 
-def _context_of(reader: Any, mapping: ColumnMapping, agency: str) -> _Context:
+def _context_of(reader: CsvReader | JsonLinesReader, mapping: ColumnMapping, agency: str) -> _Context:
     if isinstance(reader, CsvReader):
         context = json.dumps({"header": reader.header_line, "mapping": mapping.model_dump()})
         return _Context(
@@ -588,7 +588,7 @@ def release_quarantined(
     text = corrected_raw(record, raw=raw, changes=changes)
     lines = iter([(record.line or 0, text.encode("utf-8"))])
     if record.reader == "jsonl":
-        reader: Any = JsonLinesReader(source=record.source_file)
+        reader: CsvReader | JsonLinesReader = JsonLinesReader(source=record.source_file)
         mapping = ColumnMapping(name="jsonl", columns=_JSON_COLUMNS)
         labels: dict[str, str] = {}
     else:
