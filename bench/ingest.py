@@ -48,6 +48,8 @@ POSTGRES_URL = os.environ.get(
     "BORDERWATCH_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BATCH = 5000
+ALL_DATASETS = "kcs,small,large"
+ALL_DATABASES = "sqlite,postgresql"
 
 
 # ------------------------------------------------------------------------------------------ child processes
@@ -188,6 +190,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="small generated files")
+    parser.add_argument(
+        "--datasets", default=ALL_DATASETS, help="subset of kcs,small,large (partial results)"
+    )
+    parser.add_argument("--databases", default=ALL_DATABASES, help="subset of sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (not for files > 50 MB)")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
@@ -209,15 +215,20 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bw-bench-ingest-"))
     datasets: dict[str, list[Path]] = {}
     try:
-        if all((KCS_DIR / name).exists() for name in KCS_FILES):
+        wanted = set(args.datasets.split(","))
+        if "kcs" in wanted and all((KCS_DIR / name).exists() for name in KCS_FILES):
             datasets["kcs train+valid"] = [KCS_DIR / name for name in KCS_FILES]
-        for count in (small, large):
+        for count in [n for n, key in ((small, "small"), (large, "large")) if key in wanted]:
             path = scratch / f"generated_{count}.csv"
             console.print(f"generating {count:,} declarations …")
             _run_child(["--generate", str(count), str(path)])
             console.print(f"  {path.stat().st_size / 1e6:.0f} MB")
             datasets[f"generated {count:,}"] = [path]
-        databases = ["sqlite"] + (["postgresql"] if _postgres_reachable() else [])
+        databases = [
+            kind
+            for kind in args.databases.split(",")
+            if kind == "sqlite" or (kind == "postgresql" and _postgres_reachable())
+        ]
         results: list[dict[str, Any]] = []
         for name, files in datasets.items():
             size = sum(path.stat().st_size for path in files)
@@ -280,7 +291,8 @@ def main() -> None:
                 f"{sizes[1]['ingest']['max_rss_mb']:.0f} MB for {sizes[1]['dataset']} "
                 f"({sizes[1]['bytes'] / sizes[0]['bytes']:.0f}x the bytes)"
             )
-    out = BENCH_DIR / "results" / "ingest.json"
+    partial = args.datasets != ALL_DATASETS or args.databases != ALL_DATABASES
+    out = BENCH_DIR / "results" / ("ingest.partial.json" if partial else "ingest.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(
         json.dumps(
