@@ -8,6 +8,10 @@ unless ``BORDERWATCH_REQUIRE_POSTGRES=1`` (as in CI), where that is an error.
 from __future__ import annotations
 
 import os
+
+# Rich sizes its tables from COLUMNS when there is no terminal (as in CI); give the CLI tests a wide one so
+# that what they look for is not cut to "…". Set before any console is created.
+os.environ["COLUMNS"] = "200"
 import uuid
 from collections.abc import Iterator
 from pathlib import Path

@@ -25,5 +25,5 @@ def open_database(settings: Settings | None = None) -> tuple[Engine, sessionmake
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear sentence and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
