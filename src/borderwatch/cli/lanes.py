@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -70,11 +71,8 @@ def assign_command(
     print_decisions(decisions, show=show)
 
 
-def print_decisions(decisions: object, *, show: int = 10) -> None:
-    """Counts per lane and the top red decisions with their reasons (also used by the demo)."""
-    import polars as pl
-
-    assert isinstance(decisions, pl.DataFrame)
+def print_decisions(decisions: pl.DataFrame, *, show: int = 10) -> None:
+    """Counts per lane and the top red decisions with their reasons."""
     counts = decisions.group_by("lane", "basis").len().sort("lane", "basis")
     table = Table(title="lane decisions")
     for column in ("lane", "basis", "declarations"):
