@@ -243,3 +243,27 @@ def test_reason_sentences_follow_the_contributions() -> None:
         [],
         ["a = 3.5"],
     ]
+
+
+def test_reasons_for_the_riskiest_only(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    history = pl.concat([train, test])
+    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=False)
+    top = model.score(declarations=test, history=history, outcomes=outcomes, explain_top=5)
+    assert_frame_equal(top.drop("reasons"), scored.drop("reasons"))
+    full = dict(zip(scored["lrn"], scored["reasons"].to_list(), strict=True))
+    bare = dict(zip(quick["lrn"], quick["reasons"].to_list(), strict=True))
+    explained = [
+        lrn for lrn, reasons in zip(top["lrn"], top["reasons"].to_list(), strict=True) if reasons != bare[lrn]
+    ]
+    assert 1 <= len(explained) <= 5
+    assert all(
+        full[lrn] == reasons
+        for lrn, reasons in zip(top["lrn"], top["reasons"].to_list(), strict=True)
+        if lrn in explained
+    )
+    assert set(explained) <= set(
+        top["lrn"].head(8).to_list()
+    )  # the riskiest (anomaly points may reorder a little)
