@@ -68,11 +68,11 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = True) -> None:
     """Migrate the database and serve the workspace until interrupted."""
     import uvicorn
 
     engine = engine_from_settings(settings)
     migrate(engine)
     engine.dispose()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)

@@ -15,7 +15,7 @@ class Cache:
     def __init__(self, *, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
         self._values: dict[Hashable, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # builders may ask the cache for their inputs
 
     def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
         now = time.monotonic()
@@ -24,6 +24,8 @@ class Cache:
             if found is not None and now - found[0] < self.ttl:
                 return found[1]
             value = build()
+            # drop what has expired, so that keys that are never asked again do not pile up
+            self._values = {k: v for k, v in self._values.items() if now - v[0] < self.ttl}
             self._values[key] = (now, value)
             return value
 

@@ -1,13 +1,17 @@
 """Scoring of declarations submitted over HTTP with the agency's current registered model.
 
-The model, the risk profiles and the history snapshot are costly to build and change rarely, so they are kept
-in the application's cache (rebuilt when a newer model is registered or after the cache's time-to-live).
+The model and the history it scores against are costly to build and change rarely, so they are kept in the
+application's cache. Features may only use what was known strictly before a declaration's date, so the
+history snapshot (``RiskModel.prepare``) is built per scoring day from the declarations and outcomes dated
+before that day: every declaration of that day is then scored from the snapshot, exactly and fast.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from sqlalchemy import Engine
@@ -24,53 +28,62 @@ from borderwatch.web.caches import Cache
 
 @dataclass(frozen=True)
 class ScoringContext:
+    agency: str
     model: RiskModel
     profiles: list[RiskProfile]
-    history: pl.DataFrame
-    outcomes: pl.DataFrame
-    snapshot: HistorySnapshot
 
 
 def scoring_context(
-    *, cache: Cache, engine: Engine, db: Session, agency: str, profiles: Sequence[RiskProfile]
+    *, cache: Cache, db: Session, agency: str, profiles: Sequence[RiskProfile]
 ) -> ScoringContext | None:
-    """The agency's newest model with its history snapshot, or None when no model is registered yet."""
+    """The agency's newest registered model, or None when no model is registered yet."""
     try:
         row = registry.get_model_row(session=db, agency=agency)
     except NotFoundError:
         return None
-    version, path = row.version, row.path
+    version, path = row.version, Path(row.path)
+    model: RiskModel = cache.get(("model", version), lambda: RiskModel.load(path))
+    return ScoringContext(agency=agency, model=model, profiles=list(profiles))
 
-    def build() -> ScoringContext:
-        from pathlib import Path
 
-        model = RiskModel.load(Path(path))
-        history = load_declarations(engine, agency=agency)
-        outcomes = load_outcomes(engine, agency=agency)
-        snapshot = RiskModel.prepare(history=history, outcomes=outcomes)
-        return ScoringContext(model, list(profiles), history, outcomes, snapshot)
+def _snapshot(
+    *, cache: Cache, engine: Engine, agency: str, day: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
+    def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
+        return load_declarations(engine, agency=agency), load_outcomes(engine, agency=agency)
 
-    context: ScoringContext = cache.get(("scoring", agency, version, len(profiles)), build)
-    if context.profiles != list(profiles):
-        context = ScoringContext(
-            context.model, list(profiles), context.history, context.outcomes, context.snapshot
-        )
-    return context
+    def build() -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
+        declarations, outcomes = cache.get(("history", agency), frames)
+        before = declarations.filter(pl.col("declared_on") < day)
+        known = outcomes.filter(pl.col("recorded_on") < day)
+        return before, known, RiskModel.prepare(history=before, outcomes=known)
+
+    built: tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot] = cache.get(("snapshot", agency, day), build)
+    return built
 
 
 def score_stored(
-    *, context: ScoringContext, engine: Engine, db: Session, agency: str, lrns: Sequence[str]
+    *, context: ScoringContext, cache: Cache, engine: Engine, db: Session, lrns: Sequence[str]
 ) -> pl.DataFrame:
-    """Score the stored current versions of ``lrns`` and store the scores (scoring stage's registry)."""
-    declarations = load_declarations(engine, agency=agency, lrns=list(lrns))
+    """Score the stored current versions of ``lrns`` and store the scores (the scoring stage's registry)."""
+    declarations = load_declarations(engine, agency=context.agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()
-    scores = context.model.score(
-        declarations=declarations,
-        history=context.history,
-        outcomes=context.outcomes,
-        profiles=context.profiles,
-        snapshot=context.snapshot,
+    parts = []
+    for (day,), group in declarations.group_by("declared_on", maintain_order=True):
+        assert isinstance(day, dt.date)
+        history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=context.agency, day=day)
+        parts.append(
+            context.model.score(
+                declarations=group,
+                history=history,
+                outcomes=outcomes,
+                profiles=context.profiles,
+                snapshot=snapshot,
+            )
+        )
+    scores = pl.concat(parts)
+    registry.store_scores(
+        session=db, scores=scores, model_version=context.model.version, agency=context.agency
     )
-    registry.store_scores(session=db, scores=scores, model_version=context.model.version, agency=agency)
     return scores

@@ -102,13 +102,12 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
     guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})
     context = scoring_context(
         cache=state.cache,
-        engine=state.engine,
         db=guard.db,
         agency=guard.agency,
-        profiles=agency_profiles(state.settings, guard.agency),
+        profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
     )
     scores = (
-        score_stored(context=context, engine=state.engine, db=guard.db, agency=guard.agency, lrns=lrns)
+        score_stored(context=context, cache=state.cache, engine=state.engine, db=guard.db, lrns=lrns)
         if context is not None
         else None
     )

@@ -21,6 +21,7 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings
 from borderwatch.scoring.profiles import DEFAULT_PROFILES_DIR, RiskProfile, load_profiles, parse_profiles
+from borderwatch.web.caches import Cache
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
@@ -59,8 +60,16 @@ def profiles_dir(settings: Settings, agency: str) -> Path:
     return path
 
 
-def agency_profiles(settings: Settings, agency: str) -> list[RiskProfile]:
-    return load_profiles(profiles_dir(settings, agency))
+def agency_profiles(settings: Settings, agency: str, *, cache: Cache | None = None) -> list[RiskProfile]:
+    """The agency's rules; with ``cache``, parsed again only when a file changed."""
+    directory = profiles_dir(settings, agency)
+    if cache is None:
+        return load_profiles(directory)
+    signature = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml")))
+    loaded: list[RiskProfile] = cache.get(
+        ("profiles", str(directory), signature), lambda: load_profiles(directory)
+    )
+    return loaded
 
 
 def _file(directory: Path, profile_id: str) -> Path:
