@@ -6,8 +6,8 @@ Set-up (not timed): generated traffic (``borderwatch.synthetic``) split by date 
 period; the history is ingested into a fresh SQLite database, a risk model is trained on it and registered,
 and an API token is created. Then, in the same run:
 
-- api single:     one ``POST /api/declarations`` per declaration (stored through the ingest service, scored with
-                  the registered model, audited), sequential, over loopback to uvicorn in a subprocess;
+- api single:     one ``POST /api/declarations`` per declaration (stored through the ingest service, scored
+                  with the registered model, audited), sequential, over loopback to uvicorn in a subprocess;
 - api batch:      ``POST /api/declarations/batch`` with 100 declarations a request;
 - in-process:     the same path without HTTP: ``borderwatch.web.api.declarations.submit`` called directly
                   (ingest service, scoring, audit), one declaration and 100 a call — the baseline.

@@ -111,3 +111,55 @@ def test_invalid_declarations_get_the_error_body_with_the_field(world: World) ->
             403,
         )
         assert_error(client.post("/api/declarations", json=declaration_json("Z")), 401)
+
+
+def test_supervisor_assigns_lanes_and_overrides_one_with_a_reason(world: World, model_path: Path) -> None:
+    register(world.settings, model_path, "a")
+    batch = [declaration_json(f"L-{i:03d}", value=50.0 * (i + 1), day=3) for i in range(30)]
+    period = {"since": "2026-03-03", "until": "2026-03-03"}
+    with client_for(world.settings) as client:
+        client.post("/api/declarations/batch", json=batch, headers=world.auth("analyst_a"))
+        assert_error(client.post("/api/lanes/assign", json=period, headers=world.auth("analyst_a")), 403)
+        assigned = client.post("/api/lanes/assign", json=period, headers=world.auth("supervisor_a"))
+        assert assigned.status_code == 200, assigned.text
+        counts = assigned.json()
+        assert counts["decisions"] == 30 and counts["red"] + counts["yellow"] + counts["green"] == 30
+        worklist = client.get("/api/worklist", headers=world.auth("inspector_a")).json()
+        assert worklist["total"] == counts["red"] + counts["yellow"]
+        scores = [item["score"] for item in worklist["items"] if item["lane"] == "red"]
+        assert scores == sorted(scores, reverse=True)
+        target = next(i["lrn"] for i in worklist["items"])
+        override = {"lane": "green", "reason": "known trusted consignment, checked by phone"}
+        assert_error(
+            client.post(f"/api/declarations/{target}/lane", json=override, headers=world.auth("inspector_a")),
+            403,
+        )
+        assert_error(
+            client.post(
+                f"/api/declarations/{target}/lane", json=override, headers=world.auth("supervisor_b")
+            ),
+            404,
+        )
+        changed = client.post(
+            f"/api/declarations/{target}/lane", json=override, headers=world.auth("supervisor_a")
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["lane"] == "green" and changed.json()["basis"] == "supervisor override"
+        decision = client.get(f"/api/declarations/{target}", headers=world.auth("analyst_a")).json()[
+            "decision"
+        ]
+        assert decision["override_reason"] == override["reason"] and decision["decided_by"] == "supervisor_a"
+        short = {"lane": "red", "reason": ""}
+        assert (
+            assert_error(
+                client.post(
+                    f"/api/declarations/{target}/lane", json=short, headers=world.auth("supervisor_a")
+                ),
+                422,
+            )["field"]
+            == "reason"
+        )
+        backwards = {"since": "2026-03-04", "until": "2026-03-01"}
+        assert_error(
+            client.post("/api/lanes/assign", json=backwards, headers=world.auth("supervisor_a")), 422
+        )

@@ -31,6 +31,7 @@ class Action(StrEnum):
 class Resource(StrEnum):
     DECLARATION = "declaration"
     WORKLIST = "worklist"
+    LANE = "lane"
     CASE = "case"
     OUTCOME = "outcome"
     SCREENING = "screening"

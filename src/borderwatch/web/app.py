@@ -18,6 +18,7 @@ from borderwatch.web import errors
 from borderwatch.web.api import (
     cases,
     declarations,
+    lanes,
     me,
     models,
     monitoring,
@@ -31,6 +32,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 API_ROUTERS = [
     declarations.router,
+    lanes.router,
     cases.router,
     screening.router,
     profiles.router,

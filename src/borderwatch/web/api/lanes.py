@@ -1,0 +1,95 @@
+"""Lanes: decide the lanes of a period (the lanes stage's flow) and a supervisor's override with a reason."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from borderwatch.access.policy import Action, Resource
+from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.lanes import service as lanes
+from borderwatch.lanes.flows import score_and_assign_flow
+from borderwatch.web.api.declarations import Lrn
+from borderwatch.web.api.profiles import agency_profiles
+from borderwatch.web.api.records import DecisionOut, current_decision
+from borderwatch.web.deps import Guard, State, require
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.scoring import scoring_context
+
+router = APIRouter(tags=["lanes"], responses=ERROR_RESPONSES)
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: date
+    until: date
+
+
+class AssignOut(BaseModel):
+    decisions: int
+    red: int
+    yellow: int
+    green: int
+    model_version: str
+
+
+class OverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lane: Literal["red", "yellow", "green"]
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+@router.post("/lanes/assign", summary="Score the declarations of a period and decide their lanes")
+def assign(
+    body: AssignIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.LANE))], state: State
+) -> AssignOut:
+    if body.until < body.since:
+        raise ApiError(422, "until is before since", field="until")
+    context = scoring_context(
+        cache=state.cache,
+        db=guard.db,
+        agency=guard.agency,
+        profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
+    )
+    if context is None:
+        raise ApiError(409, "no model is registered for this agency; train one first")
+    try:
+        decisions = score_and_assign_flow(
+            engine=state.engine,
+            session=guard.db,
+            model=context.model,
+            since=body.since,
+            until=body.until,
+            profiles=context.profiles,
+            agency=guard.agency,
+        )
+    except BorderwatchError as error:
+        raise ApiError(409, str(error)) from None
+    counts = {lane: int((decisions["lane"] == lane).sum()) for lane in ("red", "yellow", "green")}
+    guard.log(detail={"since": body.since.isoformat(), "until": body.until.isoformat(), **counts})
+    return AssignOut(decisions=decisions.height, model_version=context.model.version, **counts)
+
+
+@router.post("/declarations/{lrn}/lane", summary="A supervisor overrides a declaration's lane, with a reason")
+def override(
+    lrn: Lrn, body: OverrideIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE))]
+) -> DecisionOut:
+    decision = current_decision(db_session=guard.db, lrn=lrn, agency=guard.agency)
+    if decision is None:
+        # not decided in this agency: refuse without telling whether another agency has it
+        raise ApiError(404, f"no lane decision for declaration {lrn!r}")
+    guard.record(
+        record_agency=decision.agency, resource_id=lrn, detail={"lane": body.lane, "reason": body.reason}
+    )
+    try:
+        row = lanes.override_lane(
+            session=guard.db, lrn=lrn, lane=body.lane, reason=body.reason, supervisor=guard.principal.username
+        )
+    except (lanes.LaneError, NotFoundError) as error:
+        raise ApiError(422, str(error)) from None
+    return DecisionOut.of(row)
