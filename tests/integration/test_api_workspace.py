@@ -79,3 +79,32 @@ def test_profile_editor_refuses_inspectors_and_upload_page(world: World) -> None
         assert denied.status_code == 403
         assert client.get("/upload", headers={"accept": "text/html"}).status_code == 403
         assert client.get("/screening-nothing", headers={"accept": "text/html"}).status_code == 404
+
+
+def test_analyst_uploads_with_progress_and_edits_a_profile(settings: Settings) -> None:
+    import json
+
+    from tests.integration.api_support import declaration_json
+
+    world = build_world(settings, with_password=("analyst_a",))
+    with client_for(world.settings) as client:
+        csrf = login(client, "analyst_a")
+        assert 'hx-encoding="multipart/form-data"' in client.get("/upload").text
+        content = "\n".join(json.dumps(declaration_json(f"W-{i}")) for i in range(5)).encode()
+        files = {"file": ("week.jsonl", content, "application/x-ndjson")}
+        assert client.post("/upload", files=files, data={"format": "jsonl"}).status_code == 403  # no CSRF
+        started = client.post("/upload", files=files, data={"format": "jsonl", "csrf_token": csrf})
+        job_id = re.search(r'id="job-([0-9a-f]+)"', started.text)
+        assert job_id is not None
+        fragment = client.get(f"/jobs/{job_id.group(1)}").text
+        assert "done" in fragment and "stored 5" in fragment and 'aria-valuenow="100"' in fragment
+        text = "id: RP-UI\nname: Textiles\nrationale: undervaluation\nauthor: ana\n"
+        bad = client.post(
+            "/profiles", data={"text": text + "effect: {}\nwhen: {all: []}\n", "csrf_token": csrf}
+        )
+        assert bad.status_code == 422 and "effect" in bad.text
+        good = text + "when: {all: [{field: hs2, op: eq, value: '61'}]}\neffect: {add_points: 5}\n"
+        saved = client.post("/profiles", data={"text": good, "csrf_token": csrf}, follow_redirects=False)
+        assert saved.status_code == 303 and "RP-UI" in saved.headers["location"]
+        assert "RP-UI" in client.get("/profiles").text
+        assert client.get("/api/profiles/RP-UI").json()["effect"]["add_points"] == 5
