@@ -37,6 +37,7 @@ from borderwatch.ingest.validate import Validated, content_hashes, validate_reco
 
 FORMATS = ("auto", "kcs", "csv", "jsonl")
 _IN_CHUNK = 2000
+_PG_IN_CHUNK = 50_000
 
 DECLARATION_COLUMNS = (
     "lrn",
@@ -155,10 +156,10 @@ def bulk_insert(connection: Connection, table: str, frame: pl.DataFrame) -> None
     connection.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
 
 
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterator[list[str]]:
     unique = list(dict.fromkeys(values))
-    for start in range(0, len(unique), _IN_CHUNK):
-        yield unique[start : start + _IN_CHUNK]
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
 
 
 def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
@@ -170,7 +171,8 @@ def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[t
     found: list[tuple[Any, ...]] = []
     params: tuple[Any, ...]
     postgres = connection.dialect.name == "postgresql"
-    for chunk in _chunks(values):
+    # A PostgreSQL array is one parameter, so a whole batch is one query; SQLite binds each value.
+    for chunk in _chunks(values, _PG_IN_CHUNK if postgres else _IN_CHUNK):
         if postgres:
             statement, params = sql.format(keys="= ANY(%s)"), (chunk,)
         else:
