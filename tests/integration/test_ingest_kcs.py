@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import Engine, func, select
 
+from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.service import ingest_file
+from borderwatch.ingest.store import load_declarations, load_outcomes
 
 TRAIN, VALID = "df_syn_train_eng.csv", "df_syn_valid_eng.csv"
 HS, DEPARTURE, NET_MASS = 12, 13, 18  # KCS column positions
@@ -33,6 +36,11 @@ def test_kcs_train_and_valid_store_every_declaration_and_outcome(engine: Engine,
         "outcomes": 45_519,
         "quarantine": 0,
     }
+    # What the loaders give back is exactly what the unvalidated direct reader makes of the same files.
+    direct = [read_kcs_frames(kcs_dir / name) for name in (TRAIN, VALID)]
+    stored = load_declarations(engine).sort("declared_on", "lrn")
+    assert stored.equals(pl.concat([d for d, _ in direct]).sort("declared_on", "lrn"))
+    assert load_outcomes(engine).sort("lrn").equals(pl.concat([o for _, o in direct]).sort("lrn"))
     again = ingest_file(engine=engine, path=kcs_dir / VALID)
     assert (again.stored, again.amended, again.duplicates, again.outcomes) == (0, 0, valid.read, 0)
     assert _counts(engine)["declarations"] == 45_519
