@@ -222,7 +222,7 @@ def make_corrupt_lines(rng: np.random.Generator, frame: pl.DataFrame, count: int
         if kind == "bad_hs_code":
             where, values["HS6 Code"] = "HS6 Code", ("12AB56", "9", "HS6109", "61-09-10")[number % 4]
         elif kind == "bad_country":
-            where, values["Country of Origin"] = "Country of Origin", ("ZZ", "QQ", "XY", "C1")[number % 4]
+            where, values["Country of Origin"] = "Country of Origin", ("QQ", "XY", "C1", "1A")[number % 4]
         elif kind == "negative_mass":
             mass = abs(float(values["Net Mass"] or 1.0)) or 1.0
             where, values["Net Mass"] = "Net Mass", str(-mass)
