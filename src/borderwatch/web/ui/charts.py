@@ -165,7 +165,9 @@ def dashboard_specs(data: Any) -> dict[str, dict[str, Any]]:
                 "x": {"field": "week", "type": "ordinal", "title": "week (Monday)"},
                 "y": {"field": "duty_recovered", "type": "quantitative", "title": "duty recovered"},
                 "tooltip": [
-                    {"field": "week", "type": "temporal"},
+                    # ordinal, like the axis: a temporal use anywhere makes Vega-Lite parse the field into
+                    # timestamps, and the axis would then print milliseconds.
+                    {"field": "week", "type": "ordinal"},
                     {"field": "duty_recovered", "format": ",.0f"},
                 ],
             },
