@@ -31,8 +31,10 @@ from borderwatch.ingest.readers import (
     Problem,
     RawBatch,
     SourceError,
+    _rows_frame,
+    flatten,
 )
-from borderwatch.ingest.schemas import Outcome
+from borderwatch.ingest.schemas import Declaration, Outcome
 from borderwatch.ingest.validate import Validated, content_hashes, validate_records
 
 FORMATS = ("auto", "kcs", "csv", "jsonl")
@@ -422,7 +424,7 @@ def _open(
     kind = detect_format(path, fmt, mapping)
     if kind == "jsonl":
         reader, lines = JsonLinesReader.open(path)
-        return reader, lines, ColumnMapping(name="jsonl", constants={}, defaults={}, columns=_JSON_COLUMNS)
+        return reader, lines, _JSON_MAPPING
     if kind == "csv" and mapping is None:
         raise SourceError(
             source=str(path), reason="needs a column mapping (--mapping FILE.yaml) to be read as CSV"
@@ -437,6 +439,7 @@ def _open(
 _JSON_COLUMNS = {
     name: name for name in ("lrn", "declared_on", "office", "hs_code", "customs_value", "currency")
 }
+_JSON_MAPPING = ColumnMapping(name="jsonl", constants={}, defaults={}, columns=_JSON_COLUMNS)
 
 
 def _context_of(reader: CsvReader | JsonLinesReader, mapping: ColumnMapping, agency: str) -> _Context:
@@ -477,6 +480,25 @@ def ingest_file(
     if summary.read == 0:
         raise SourceError(source=str(path), reason="holds no records")
     return summary
+
+
+def ingest_declarations(
+    *, engine: Engine, declarations: Sequence[Declaration], agency: str = "default", source: str = "api"
+) -> IngestSummary:
+    """Ingest canonical declarations already parsed in memory (an API request body) in one transaction.
+
+    The same path as a JSON Lines file through ``ingest_file`` — the records are flattened as that reader
+    does, then validated, versioned, deduplicated and bulk-inserted by ``store_batch`` — without writing and
+    re-reading a file. ``source`` names them in the store and in the quarantine.
+    """
+    rows: list[dict[str, str | None]] = []
+    for number, declaration in enumerate(declarations, start=1):
+        raw = declaration.model_dump_json(exclude_none=True)
+        rows.extend(row | {"line": str(number), "raw": raw} for row in flatten(declaration))
+    batch = RawBatch(records=_rows_frame(rows))
+    context = _Context(source=source, reader="jsonl", agency=agency, context=None)
+    with engine.begin() as connection:
+        return store_batch(connection, batch=batch, context=context, mapping=_JSON_MAPPING, labels={})
 
 
 # ---------------------------------------------------------------------------------------------- quarantine

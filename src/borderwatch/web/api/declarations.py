@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated, Literal
 
@@ -11,9 +10,9 @@ from pydantic import BaseModel
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.ingest.schemas import Declaration
+from borderwatch.ingest.service import ingest_declarations
 from borderwatch.web.api import records
 from borderwatch.web.api.profiles import agency_profiles
-from borderwatch.web.api.uploads import upload_dir
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
@@ -84,17 +83,9 @@ MAX_BATCH = 1000
 
 def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) -> SubmissionOut:
     """Store declarations through the ingest service, then score them with the agency's current model."""
-    from borderwatch.ingest.service import ingest_file
-
-    folder = upload_dir(state.settings)
-    path = folder / f"api-{uuid.uuid4().hex}.jsonl"
-    path.write_text(
-        "\n".join(d.model_dump_json(exclude_none=True) for d in declarations) + "\n", encoding="utf-8"
+    summary = ingest_declarations(
+        engine=state.engine, declarations=declarations, agency=guard.agency, source="api"
     )
-    try:
-        summary = ingest_file(engine=state.engine, path=path, fmt="jsonl", agency=guard.agency)
-    finally:
-        path.unlink(missing_ok=True)
     if summary.quarantined or summary.already_quarantined:
         reason = ", ".join(f"{n} × {r}" for r, n in summary.reasons.most_common(3)) or "invalid record"
         raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
