@@ -51,11 +51,14 @@ def load(args: argparse.Namespace) -> tuple[pl.DataFrame, pl.DataFrame, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", type=int, default=2, help="strategies replayed in parallel")
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "kcs")
     args = parser.parse_args()
     declarations, outcomes, label = load(args)
     started = time.perf_counter()
-    document = simulate(declarations=declarations, outcomes=outcomes, strategies=list(STRATEGIES))
+    document = simulate(
+        declarations=declarations, outcomes=outcomes, strategies=list(STRATEGIES), workers=args.workers
+    )
     seconds = time.perf_counter() - started
     baseline = document["strategies"]["random"]["summary"]["precision"] or 1e-9
     table = Table(title=f"Replay at 10 % per week: {label} ({seconds:.0f} s)")

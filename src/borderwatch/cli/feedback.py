@@ -28,6 +28,7 @@ def simulate_command(
     history_days: Annotated[int, typer.Option(help="fully labelled days at the start")] = 30,
     control_rate: Annotated[float, typer.Option(help="borderwatch's control sample share")] = 0.01,
     seed: Annotated[int, typer.Option()] = 42,
+    workers: Annotated[int, typer.Option(help="strategies replayed in parallel processes")] = 2,
     plot: Annotated[Path | None, typer.Option(help="PNG of the windows' precision per strategy")] = None,
     profiles_path: Annotated[
         Path | None, typer.Option("--profiles", help="risk profile YAML (default: the shipped profiles)")
@@ -64,13 +65,21 @@ def simulate_command(
         task = progress.add_task("replaying", total=len(names))
 
         def report(name: str, index: int, total: int) -> None:
-            progress.update(
-                task, description=f"{name}: window {index + 1}/{total}", completed=names.index(name)
-            )
+            if workers > 1:
+                progress.update(task, description=f"{name} done", completed=index + 1)
+            else:
+                progress.update(
+                    task, description=f"{name}: window {index + 1}/{total}", completed=names.index(name)
+                )
 
         try:
             document = simulate(
-                declarations=declarations, outcomes=outcomes, strategies=names, config=config, progress=report
+                declarations=declarations,
+                outcomes=outcomes,
+                strategies=names,
+                config=config,
+                progress=report,
+                workers=workers,
             )
         except (BorderwatchError, ValueError) as error:
             fail(str(error))

@@ -27,7 +27,9 @@ change afterwards and are reused for training (incremental).
 from __future__ import annotations
 
 import math
+import multiprocessing
 from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -82,13 +84,9 @@ class SimulationConfig:
     seed: int = 42
     hybrid_share: float = 0.1
     control_rate: float = 0.01
-    ipw_clip: float = 5.0
-    rounds: int = 80
-    params: ModelParams = field(
-        default_factory=lambda: ModelParams(
-            learning_rate=0.1, num_leaves=15, min_data_in_leaf=20, extra={"max_bin": 63}
-        )
-    )
+    ipw_clip: float = 10.0
+    # The production model's hyper-parameters (scoring.model.ModelParams), for every learning strategy.
+    params: ModelParams = field(default_factory=ModelParams)
     profiles: tuple[RiskProfile, ...] | None = None  # None: the shipped default profiles
 
 
@@ -232,7 +230,7 @@ def _train(
         feature_name=names if names else "auto",
         categorical_feature=categorical,
     )
-    return lgb.train(lgb_params(config.params, config.seed, "binary"), dataset, config.rounds)
+    return lgb.train(lgb_params(config.params, config.seed, "binary"), dataset, config.params.fraud_rounds)
 
 
 def _top(rows: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], k: int, rng: np.random.Generator) -> Any:
@@ -310,6 +308,70 @@ def _borderwatch(
     return selected, red.filter(pl.col("control"))["_row"].to_numpy()
 
 
+def _run_strategy(
+    name: str,
+    replay: _Replay,
+    *,
+    profiles: Sequence[RiskProfile],
+    config: SimulationConfig,
+    watched: np.ndarray[Any, Any] | None,
+    progress: Callable[[str, int, int], None] | None,
+) -> dict[str, Any]:
+    n_total = replay.fraud.size
+    rng = np.random.default_rng(config.seed)
+    state = _State(
+        name=name,
+        revealed=np.zeros(n_total, dtype=bool),
+        recorded=np.full(n_total, -1, dtype=np.int64),
+        weight=np.ones(n_total, dtype=np.float64),
+        features=replay.static.copy() if name not in {"random", *PLAIN_MODEL} else replay.static[:0],
+        points=np.zeros(n_total, dtype=np.float64),
+        forced=[None] * n_total,
+    )
+    state.revealed[replay.history] = True
+    state.recorded[replay.history] = replay.days[replay.history]
+    uses_model = name not in {"random", "rules"}
+    uses_features = name not in {"random", *PLAIN_MODEL}
+    if uses_features:
+        # History rows see history outcomes day by day, exactly like later rows.
+        _fill_features(replay, state, replay.history, profiles)
+    for index, (first, rows) in enumerate(replay.windows):
+        if progress:
+            progress(name, index, len(replay.windows))
+        n = int(rows.size)
+        k = min(n, math.floor(config.rate / 100 * n + 0.5))
+        if uses_features:
+            _fill_features(replay, state, rows, profiles)
+        if uses_model:
+            state.model = _train(
+                replay, state, config, plain=name in PLAIN_MODEL, weighted=name == "borderwatch"
+            )
+        selected, control = _select(name, replay, state, rows=rows, k=k, config=config, rng=rng)
+        state.revealed[selected] = True
+        state.recorded[selected] = int(replay.days[rows].max())
+        state.control.extend(int(r) for r in control)
+        metrics = _window_metrics(replay, first, rows, selected)
+        if watched is not None:
+            metrics["watched_frauds"] = int((replay.fraud[rows] * watched[rows]).sum())
+            metrics["watched_found"] = int((replay.fraud[selected] * watched[selected]).sum())
+        state.windows.append(metrics)
+    return {"windows": state.windows, "summary": _summary(replay, state, name)}
+
+
+def _worker(
+    name: str,
+    declarations: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    config: SimulationConfig,
+    watch: Collection[str],
+) -> dict[str, Any]:
+    """One strategy in a worker process (each prepares its own replay: cheap next to the retraining)."""
+    replay = _prepare(declarations, outcomes, config)
+    profiles = default_profiles() if config.profiles is None else list(config.profiles)
+    watched = replay.decl["lrn"].is_in(list(watch)).to_numpy() if watch else None
+    return _run_strategy(name, replay, profiles=profiles, config=config, watched=watched, progress=None)
+
+
 def simulate(
     *,
     declarations: pl.DataFrame,
@@ -318,6 +380,7 @@ def simulate(
     config: SimulationConfig | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     watch: Collection[str] = (),
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Runs the replay for each strategy and returns the result document (see module docstring).
 
@@ -325,6 +388,8 @@ def simulate(
     the ``borderwatch`` and ``hybrid`` summaries add ``control_estimate`` (fraud rate among their random
     draws, with a 95 % Wilson interval). With ``watch`` (LRNs of a pattern of interest), every window also
     reports ``watched_frauds`` and ``watched_found``: how many of its frauds are watched, and found.
+    ``workers`` > 1 replays strategies in parallel processes (same results: each strategy has its own seeded
+    random generator); ``progress`` then reports each strategy once, when it finishes.
     """
     config = config or SimulationConfig()
     unknown = [name for name in strategies if name not in STRATEGIES]
@@ -332,52 +397,28 @@ def simulate(
         raise SimulationError(f"unknown strategy {unknown[0]!r}; choose from {', '.join(STRATEGIES)}")
     replay = _prepare(declarations, outcomes, config)
     profiles = default_profiles() if config.profiles is None else list(config.profiles)
-    n_total = replay.fraud.size
     document: dict[str, Any] = {"strategies": {}}
     replayed = np.concatenate([rows for _, rows in replay.windows])
     watched = replay.decl["lrn"].is_in(list(watch)).to_numpy() if watch else None
+    results: dict[str, dict[str, Any]] = {}
+    if workers > 1 and len(strategies) > 1:
+        # Spawned, not forked: Polars' thread pool does not survive a fork.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {
+                pool.submit(_worker, name, declarations, outcomes, config, watch): name for name in strategies
+            }
+            for done, future in enumerate(as_completed(futures)):
+                results[futures[future]] = future.result()
+                if progress:
+                    progress(futures[future], done, len(strategies))
+    else:
+        for name in strategies:
+            results[name] = _run_strategy(
+                name, replay, profiles=profiles, config=config, watched=watched, progress=progress
+            )
     for name in strategies:
-        rng = np.random.default_rng(config.seed)
-        state = _State(
-            name=name,
-            revealed=np.zeros(n_total, dtype=bool),
-            recorded=np.full(n_total, -1, dtype=np.int64),
-            weight=np.ones(n_total, dtype=np.float64),
-            features=replay.static.copy() if name not in {"random", *PLAIN_MODEL} else replay.static[:0],
-            points=np.zeros(n_total, dtype=np.float64),
-            forced=[None] * n_total,
-        )
-        state.revealed[replay.history] = True
-        state.recorded[replay.history] = replay.days[replay.history]
-        uses_model = name not in {"random", "rules"}
-        uses_features = name not in {"random", *PLAIN_MODEL}
-        if uses_features:
-            # History rows see history outcomes day by day, exactly like later rows.
-            _fill_features(replay, state, replay.history, profiles)
-        for index, (first, rows) in enumerate(replay.windows):
-            if progress:
-                progress(name, index, len(replay.windows))
-            n = int(rows.size)
-            k = min(n, math.floor(config.rate / 100 * n + 0.5))
-            if uses_features:
-                _fill_features(replay, state, rows, profiles)
-            if uses_model:
-                state.model = _train(
-                    replay, state, config, plain=name in PLAIN_MODEL, weighted=name == "borderwatch"
-                )
-            selected, control = _select(name, replay, state, rows=rows, k=k, config=config, rng=rng)
-            state.revealed[selected] = True
-            state.recorded[selected] = int(replay.days[rows].max())
-            state.control.extend(int(r) for r in control)
-            metrics = _window_metrics(replay, first, rows, selected)
-            if watched is not None:
-                metrics["watched_frauds"] = int((replay.fraud[rows] * watched[rows]).sum())
-                metrics["watched_found"] = int((replay.fraud[selected] * watched[selected]).sum())
-            state.windows.append(metrics)
-        document["strategies"][name] = {
-            "windows": state.windows,
-            "summary": _summary(replay, state, name),
-        }
+        document["strategies"][name] = results[name]
     document["true_fraud_rate"] = float(replay.fraud[replayed].mean())
     document["config"] = {
         "rate": config.rate,
@@ -386,7 +427,7 @@ def simulate(
         "seed": config.seed,
         "control_rate": config.control_rate,
         "hybrid_share": config.hybrid_share,
-        "declarations": int(n_total),
+        "declarations": int(replay.fraud.size),
         "replayed": int(replayed.size),
     }
     return document
