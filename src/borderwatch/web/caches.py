@@ -1,5 +1,6 @@
 """Per-application caches of things that are costly to build and change rarely (the watchlist matcher, the
-trader network). Each is rebuilt when its source changes or after a short time, never shared between apps."""
+trader network, the scoring model and history snapshot). Each is rebuilt when its source changes or after a
+time, never shared between apps."""
 
 from __future__ import annotations
 
@@ -14,20 +15,54 @@ class Cache:
 
     def __init__(self, *, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds
-        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._values: dict[Hashable, tuple[float, float, Any]] = {}  # key -> (built at, ttl, value)
+        self._refreshing: set[Hashable] = set()
         self._lock = threading.RLock()  # builders may ask the cache for their inputs
 
-    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+    def get(
+        self,
+        key: Hashable,
+        build: Callable[[], Any],
+        *,
+        ttl: float | None = None,
+        refresh_after: float | None = None,
+    ) -> Any:
+        """The value of ``key``, built by ``build`` when missing or older than ``ttl`` (default: the cache's).
+
+        With ``refresh_after`` (< ``ttl``), a value older than that is still returned at once while one
+        background thread rebuilds it: callers never wait for a rebuild of a value they already had.
+        """
         now = time.monotonic()
         with self._lock:
             found = self._values.get(key)
-            if found is not None and now - found[0] < self.ttl:
-                return found[1]
+            if found is not None and now - found[0] < found[1]:
+                if (
+                    refresh_after is not None
+                    and now - found[0] >= refresh_after
+                    and key not in self._refreshing
+                ):
+                    self._refreshing.add(key)
+                    life = found[1]
+                    threading.Thread(target=self._refresh, args=(key, build, life), daemon=True).start()
+                return found[2]
             value = build()
-            # drop what has expired, so that keys that are never asked again do not pile up
-            self._values = {k: v for k, v in self._values.items() if now - v[0] < self.ttl}
-            self._values[key] = (now, value)
+            self._store(key, value, self.ttl if ttl is None else ttl)
             return value
+
+    def _refresh(self, key: Hashable, build: Callable[[], Any], ttl: float) -> None:
+        try:
+            value = build()  # outside the lock: requests keep being answered from the old value meanwhile
+            with self._lock:
+                self._store(key, value, ttl)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def _store(self, key: Hashable, value: Any, ttl: float) -> None:
+        now = time.monotonic()
+        # drop what has expired, so that keys that are never asked again do not pile up
+        self._values = {k: v for k, v in self._values.items() if now - v[0] < v[1]}
+        self._values[key] = (now, ttl, value)
 
     def clear(self) -> None:
         with self._lock:

@@ -25,6 +25,12 @@ from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel
 from borderwatch.web.caches import Cache
 
+# A day's snapshot only changes when declarations or outcomes dated before that day arrive late: it is
+# refreshed in the background every few minutes (requests keep using the previous one meanwhile) and kept
+# for the day.
+SNAPSHOT_REFRESH_SECONDS = 300.0
+SNAPSHOT_TTL_SECONDS = 26 * 3600.0
+
 
 @dataclass(frozen=True)
 class ScoringContext:
@@ -42,23 +48,27 @@ def scoring_context(
     except NotFoundError:
         return None
     version, path = row.version, Path(row.path)
-    model: RiskModel = cache.get(("model", version), lambda: RiskModel.load(path))
+    # a version names one immutable model file: kept as long as a day's snapshot, never reloaded per request
+    model: RiskModel = cache.get(("model", version), lambda: RiskModel.load(path), ttl=SNAPSHOT_TTL_SECONDS)
     return ScoringContext(agency=agency, model=model, profiles=list(profiles))
 
 
 def _snapshot(
     *, cache: Cache, engine: Engine, agency: str, day: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
-    def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
-        return load_declarations(engine, agency=agency), load_outcomes(engine, agency=agency)
-
     def build() -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
-        declarations, outcomes = cache.get(("history", agency), frames)
+        # read from the store, not from a cache: what was stored since the last build must be seen
+        declarations, outcomes = (
+            load_declarations(engine, agency=agency),
+            load_outcomes(engine, agency=agency),
+        )
         before = declarations.filter(pl.col("declared_on") < day)
         known = outcomes.filter(pl.col("recorded_on") < day)
         return before, known, RiskModel.prepare(history=before, outcomes=known)
 
-    built: tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot] = cache.get(("snapshot", agency, day), build)
+    built: tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot] = cache.get(
+        ("snapshot", agency, day), build, ttl=SNAPSHOT_TTL_SECONDS, refresh_after=SNAPSHOT_REFRESH_SECONDS
+    )
     return built
 
 
