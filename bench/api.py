@@ -2,9 +2,11 @@
 
     .venv/bin/python bench/api.py [--quick]
 
-Set-up (not timed): generated traffic (``borderwatch.synthetic``) split by date into history and a new
-period; the history is ingested into a fresh SQLite database, a risk model is trained on it and registered,
-and an API token is created. Then, in the same run:
+Set-up (not timed): generated traffic (``borderwatch.synthetic``) split by date into history and new
+declarations, dated as one day of live traffic (the first day after the history); the history is ingested
+into a fresh SQLite database, a risk model is trained on it and registered, and an API token is created.
+The first call of each server/process loads the model and builds that day's history snapshot (once a day in
+service): it is timed apart (``first_call_s``). Then, in the same run:
 
 - api single:     one ``POST /api/declarations`` per declaration (stored through the ingest service, scored
                   with the registered model, audited), sequential, over loopback to uvicorn in a subprocess;
