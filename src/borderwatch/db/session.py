@@ -26,10 +26,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A web request may hold SQLite's single write lock for as long as it scores (seconds on a busy laptop);
+# other writers queue for this long before giving up with "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL and foreign keys, PostgreSQL fast executemany."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and patient writers; PostgreSQL pre-ping."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+            **kwargs,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)

@@ -56,7 +56,9 @@ def db_session(state: State) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(db_session)]
+# "function" scope commits before the response leaves: otherwise a browser that follows a redirect at once
+# (after log-in, after recording an outcome) could arrive before the write it depends on is committed.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 @dataclass(frozen=True, slots=True)
