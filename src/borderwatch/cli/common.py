@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import NoReturn
 
 import typer
@@ -27,3 +28,13 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear sentence and exit with ``code``."""
     err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def parse_date_option(value: str | None, option: str) -> date | None:
+    """The date an option such as ``--since`` names (YYYY-MM-DD); None when not given, else exit 2."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date as YYYY-MM-DD, not {value!r}")

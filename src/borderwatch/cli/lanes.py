@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -10,21 +9,12 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import console, fail, open_database, parse_date_option
 from borderwatch.core.errors import BorderwatchError, ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 
 lanes_app = typer.Typer(help="Turn scores into red / yellow / green lanes.", no_args_is_help=True)
 aeo_app = typer.Typer(help="The registry of AEO-certified traders.", no_args_is_help=True)
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} must be a date as YYYY-MM-DD, not {value!r}")
 
 
 @lanes_app.command("assign")
@@ -39,7 +29,7 @@ def assign_command(
     show: Annotated[int, typer.Option(help="how many red decisions to print")] = 10,
 ) -> None:
     """Scores the stored declarations of a period and stores their lanes."""
-    from borderwatch.lanes.flows import score_and_assign_flow
+    from borderwatch.inspections.flows import score_and_assign_flow
     from borderwatch.lanes.policy import LanePolicy, load_policy
     from borderwatch.scoring.profiles import load_profiles
     from borderwatch.scoring.service import RiskModel
@@ -59,8 +49,8 @@ def assign_command(
                 engine=engine,
                 session=session,
                 model=RiskModel.load(model_path),
-                since=_date(since, "--since"),
-                until=_date(until, "--until"),
+                since=parse_date_option(since, "--since"),
+                until=parse_date_option(until, "--until"),
                 profiles=profiles,
                 policy=policy,
                 agency=settings.agency,
@@ -128,7 +118,7 @@ def aeo_add_command(
     from borderwatch.lanes.service import add_aeo
 
     settings = get_settings()
-    start = _date(valid_from, "--from")
+    start = parse_date_option(valid_from, "--from")
     assert start is not None
     engine, factory = open_database(settings)
     del engine
@@ -138,7 +128,7 @@ def aeo_add_command(
                 session=session,
                 trader_id=trader_id,
                 valid_from=start,
-                valid_to=_date(valid_to, "--to"),
+                valid_to=parse_date_option(valid_to, "--to"),
                 certificate_no=certificate,
                 agency=settings.agency,
             )
@@ -158,7 +148,7 @@ def aeo_list_command(
     engine, factory = open_database(settings)
     del engine
     with factory() as session:
-        rows = list_aeo(session=session, agency=settings.agency, valid_on=_date(on, "--on"))
+        rows = list_aeo(session=session, agency=settings.agency, valid_on=parse_date_option(on, "--on"))
     table = Table(title="AEO registry")
     for column in ("trader", "certificate", "valid from", "valid to"):
         table.add_column(column)

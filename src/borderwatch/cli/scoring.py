@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,21 +11,12 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import console, fail, open_database, parse_date_option
 from borderwatch.core.errors import BorderwatchError, ConfigError
 from borderwatch.core.settings import get_settings
 
 models_app = typer.Typer(help="The registry of trained risk models.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Risk profiles (analyst rules in YAML).", no_args_is_help=True)
-
-
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} must be a date as YYYY-MM-DD, not {value!r}")
 
 
 def _progress() -> Progress:
@@ -62,7 +52,7 @@ def train_command(
     from borderwatch.scoring.service import train_risk_model
 
     settings = get_settings()
-    first, last = _date(since, "--since"), _date(until, "--until")
+    first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     if not 0 <= holdout < 0.9:
         fail("--holdout must be between 0 and 0.9")
     engine, factory = open_database(settings)
@@ -116,7 +106,7 @@ def score_command(
     from borderwatch.scoring.registry import load_model, store_scores
 
     settings = get_settings()
-    first, last = _date(since, "--since"), _date(until, "--until")
+    first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     profiles = _profiles(profiles_path, defaults=True)
     engine, factory = open_database(settings)
     try:

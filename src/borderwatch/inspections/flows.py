@@ -1,4 +1,7 @@
-"""Multi-step lane work: score stored declarations with a model, decide and store lanes, open cases."""
+"""Selection to inspection in one flow: score stored declarations, decide and store lanes, open cases.
+
+It lives in ⑤ inspections because it ends by opening cases; ④ lanes stays unaware of cases.
+"""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.inspections.flows import score_and_assign_flow
 from borderwatch.lanes import service as lanes
-from borderwatch.lanes.flows import score_and_assign_flow
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.api.records import DecisionOut, current_decision
