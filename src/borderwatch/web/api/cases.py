@@ -12,7 +12,7 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import NotFoundError
 from borderwatch.inspections import service as inspections
 from borderwatch.inspections.models import CaseRow
-from borderwatch.web.api.records import CaseSummary, case_summary
+from borderwatch.web.api.records import CaseSummary, RowOut, case_summary
 from borderwatch.web.deps import Guard, Paging, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
@@ -23,13 +23,13 @@ CaseStatus = Literal["open", "assigned", "closed"]
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the case number")]
 
 
-class StatusOut(BaseModel):
+class StatusOut(RowOut):
     status: str
     actor: str
     note: str | None
 
 
-class FindingOut(BaseModel):
+class FindingOut(RowOut):
     result: str
     goods: str | None
     quantity: float | None
@@ -78,21 +78,8 @@ class AssignIn(BaseModel):
 def case_out(row: CaseRow) -> CaseOut:
     return CaseOut(
         **case_summary(row).model_dump(),
-        history=[StatusOut(status=h.status, actor=h.actor, note=h.note) for h in row.history],
-        findings=[
-            FindingOut(
-                result=f.result,
-                goods=f.goods,
-                quantity=f.quantity,
-                quantity_unit=f.quantity_unit,
-                concealment=f.concealment,
-                duty_recovered=f.duty_recovered,
-                notes=f.notes,
-                recorded_by=f.recorded_by,
-                recorded_on=f.recorded_on,
-            )
-            for f in row.findings
-        ],
+        history=[StatusOut.model_validate(h) for h in row.history],
+        findings=[FindingOut.model_validate(f) for f in row.findings],
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -18,7 +18,13 @@ from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.scoring.registry import latest_scores
 
 
-class ItemOut(BaseModel):
+class RowOut(BaseModel):
+    """A response read straight from an ORM row's attributes of the same names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ItemOut(RowOut):
     item_no: int
     hs_code: str
     description: str | None
@@ -63,7 +69,7 @@ class DecisionOut(BaseModel):
         )
 
 
-class OutcomeOut(BaseModel):
+class OutcomeOut(RowOut):
     recorded_on: date
     fraud: bool
     critical_fraud: int
@@ -191,33 +197,11 @@ def declaration_out(*, db_session: Session, row: DeclarationRow) -> DeclarationO
             "container_ids": (row.container_ids or "").split(),
         },
         parties=dict(row.parties or {}),
-        items=[
-            ItemOut(
-                item_no=i.item_no,
-                hs_code=i.hs_code,
-                description=i.description,
-                net_mass=i.net_mass,
-                quantity=i.quantity,
-                customs_value=i.customs_value,
-                currency=i.currency,
-                tax_rate=i.tax_rate,
-            )
-            for i in row.items
-        ],
+        items=[ItemOut.model_validate(i) for i in row.items],
         documents=list(row.documents or []),
         decision=DecisionOut.of(decision) if decision else None,
         latest_score=_latest_score(db_session=db_session, lrn=row.lrn, agency=row.agency),
-        outcomes=[
-            OutcomeOut(
-                recorded_on=o.recorded_on,
-                fraud=o.fraud,
-                critical_fraud=o.critical_fraud,
-                duty_recovered=o.duty_recovered,
-                findings=o.findings,
-                source=o.source,
-            )
-            for o in outcomes
-        ],
+        outcomes=[OutcomeOut.model_validate(o) for o in outcomes],
         cases=[case_summary(c) for c in cases_of(db_session=db_session, lrn=row.lrn, agency=row.agency)],
     )
 
