@@ -23,8 +23,9 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
+from borderwatch.db.base import Base
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
-from borderwatch.ingest.models import QuarantineRow
+from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.readers import (
     CsvReader,
     JsonLinesReader,
@@ -41,56 +42,21 @@ FORMATS = ("auto", "kcs", "csv", "jsonl")
 _IN_CHUNK = 2000
 _PG_IN_CHUNK = 50_000
 
-DECLARATION_COLUMNS = (
-    "lrn",
-    "version",
-    "is_current",
-    "content_hash",
-    "agency",
-    "declared_on",
-    "office",
-    "process_type",
-    "import_type",
-    "import_use",
-    "payment_type",
-    "transport_mode",
-    "departure_country",
-    "transit_countries",
-    "origin_country",
-    "origin_indicator",
-    "means_id",
-    "container_ids",
-    "importer_id",
-    "declarant_id",
-    "seller_id",
-    "courier_id",
-    "parties",
-    "documents",
-    "source",
-)
-ITEM_COLUMNS = (
-    "declaration_id",
-    "item_no",
-    "hs_code",
-    "description",
-    "net_mass",
-    "quantity",
-    "quantity_unit",
-    "customs_value",
-    "currency",
-    "tax_rate",
-    "tax_type",
-)
-OUTCOME_COLUMNS = (
-    "lrn",
-    "agency",
-    "recorded_on",
-    "fraud",
-    "critical_fraud",
-    "duty_recovered",
-    "findings",
-    "source",
-)
+
+def _insert_columns(model: type[Base]) -> tuple[str, ...]:
+    """The columns a bulk insert fills, from the table itself: all but the primary key and what the
+    database stamps on its own (server defaults), so a new model column cannot be left out silently."""
+    return tuple(
+        column.name
+        for column in model.__table__.columns
+        if not column.primary_key and column.server_default is None
+    )
+
+
+DECLARATION_COLUMNS = _insert_columns(DeclarationRow)
+ITEM_COLUMNS = _insert_columns(GoodsItemRow)
+OUTCOME_COLUMNS = _insert_columns(OutcomeRow)
+# Spelled out because quarantined records are built as tuples in this order (see _quarantine).
 QUARANTINE_COLUMNS = (
     "agency",
     "source_file",
