@@ -215,22 +215,69 @@ def _quarantine(
     )
 
 
+_NO_RAW = pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String})
+FOREIGN_LRN = "is already used by another agency's declaration; an agency can only submit and amend its own"
+
+
 def _existing_versions(connection: Connection, lrns: Sequence[str]) -> pl.DataFrame:
-    rows = _fetch_in(connection, "SELECT lrn, version, content_hash FROM declarations WHERE lrn {keys}", lrns)
+    """(lrn, agency, version, content_hash) of every stored version of ``lrns``, whichever agency."""
+    rows = _fetch_in(
+        connection, "SELECT lrn, agency, version, content_hash FROM declarations WHERE lrn {keys}", lrns
+    )
     return pl.DataFrame(
-        rows, schema={"lrn": pl.String, "version": pl.Int64, "content_hash": pl.String}, orient="row"
+        rows,
+        schema={"lrn": pl.String, "agency": pl.String, "version": pl.Int64, "content_hash": pl.String},
+        orient="row",
     )
 
 
+def _refuse_foreign_lrns(
+    *,
+    context: _Context,
+    existing: pl.DataFrame,
+    rows: pl.DataFrame,
+    raw_lines: pl.DataFrame,
+    outcomes: list[tuple[int, Outcome]],
+    problems: list[Problem],
+) -> tuple[pl.DataFrame, list[Outcome]]:
+    """Quarantine declarations and outcomes whose LRN another agency's declarations already use.
+
+    An LRN names one agency's declaration: without this, agency B could amend agency A's declaration (a new
+    version under A's LRN) or record outcomes on it. The error does not say which agency holds it."""
+    foreign = set(existing.filter(pl.col("agency") != context.agency)["lrn"].to_list())
+    if not foreign:
+        return rows, [outcome for _, outcome in outcomes]
+    refused = (
+        rows.filter(pl.col("lrn").is_in(list(foreign)))
+        .unique(subset="line", keep="first", maintain_order=True)
+        .select("line", "lrn")
+        .join(raw_lines, on="line", how="left")
+    )
+    for line, lrn, raw in refused.iter_rows():
+        problems.append(Problem(line, "lrn", f"'{lrn}' {FOREIGN_LRN}", raw or "", lrn))
+    kept: list[Outcome] = []
+    for line, outcome in outcomes:
+        if outcome.lrn in foreign:
+            problems.append(
+                Problem(line, "lrn", f"'{outcome.lrn}' {FOREIGN_LRN}", outcome.model_dump_json(), outcome.lrn)
+            )
+        else:
+            kept.append(outcome)
+    return rows.filter(~pl.col("lrn").is_in(list(foreign))), kept
+
+
 def _store_declarations(
-    connection: Connection, context: _Context, rows: pl.DataFrame, summary: IngestSummary
+    connection: Connection,
+    context: _Context,
+    rows: pl.DataFrame,
+    existing: pl.DataFrame,
+    summary: IngestSummary,
 ) -> None:
     if rows.is_empty():
         return
     hashes = content_hashes(rows)
     first = hashes.unique(subset=["lrn", "content_hash"], keep="first", maintain_order=True)
     summary.duplicates += hashes.height - first.height
-    existing = _existing_versions(connection, first["lrn"].to_list())
     fresh = first.join(existing.select("lrn", "content_hash"), on=["lrn", "content_hash"], how="anti")
     summary.duplicates += first.height - fresh.height
     if fresh.is_empty():
@@ -366,10 +413,26 @@ def store_batch(
         for line, field_name, reason, raw, key in validated.problems.join(originals, on="line").iter_rows():
             problems.append(Problem(line, field_name, reason, raw, key))
     summary.read = validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes)
-    summary.outcome_lines = len(batch.outcomes)
+    existing = _existing_versions(
+        connection, validated.rows["lrn"].to_list() + [outcome.lrn for outcome in batch.outcomes]
+    )
+    rows, outcome_lines = _refuse_foreign_lrns(
+        context=context,
+        existing=existing,
+        rows=validated.rows,
+        raw_lines=batch.records.select("line", "raw") if "raw" in batch.records.columns else _NO_RAW,
+        outcomes=list(zip(batch.outcome_lines, batch.outcomes, strict=True)),
+        problems=problems,
+    )
+    summary.outcome_lines = len(outcome_lines)
     _quarantine(connection, context, problems, summary)
-    _store_declarations(connection, context, validated.rows, summary)
-    _store_outcomes(connection, context, _outcomes_of(validated, batch.outcomes, context.reader), summary)
+    _store_declarations(connection, context, rows, existing, summary)
+    _store_outcomes(
+        connection,
+        context,
+        _outcomes_of(replace(validated, rows=rows), outcome_lines, context.reader),
+        summary,
+    )
     return summary
 
 
@@ -607,6 +670,11 @@ def release_quarantined(
     )
     with engine.begin() as connection:
         summary = store_batch(connection, batch=batch, context=context, mapping=mapping, labels=labels)
+        if summary.quarantined or summary.already_quarantined:
+            # Leaving the block by an exception rolls the batch back: nothing is stored, nothing released.
+            raise IngestError(
+                record=record.record_key, field="lrn", reason=f"'{record.record_key}' {FOREIGN_LRN}"
+            )
         connection.execute(
             update(QuarantineRow)
             .where(QuarantineRow.id == record_id)
