@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +34,8 @@ from borderwatch.ingest.service import IngestSummary, ingest_file, list_quaranti
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.lanes.policy import Capacity, LanePolicy
 from borderwatch.lanes.service import assign_lanes
-from borderwatch.scoring.profiles import default_profiles
+from borderwatch.scoring.profile_store import load_agency_profiles
+from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import train_risk_model
 from borderwatch.synthetic import GeneratedTraffic, GeneratorConfig, generate_traffic, write_traffic
 
@@ -124,14 +126,18 @@ def ingest_files(engine: Engine, paths: list[Path], *, agency: str) -> list[Inge
 
 
 def score_week(
-    *, declarations: pl.DataFrame, outcomes: pl.DataFrame, week: pl.DataFrame, seed: int
+    *,
+    declarations: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    week: pl.DataFrame,
+    profiles: Sequence[RiskProfile],
+    seed: int,
 ) -> tuple[pl.DataFrame, str]:
     """③ Train on the stored history (the declarations with outcomes), score the new week.
 
     Returns the scores (one row per lrn: score, fraud_probability, expected_duty, forced_lane, reasons) and
     the model version.
     """
-    profiles = default_profiles()
     history = declarations.filter(~pl.col("lrn").is_in(week["lrn"].implode()))
     model = train_risk_model(declarations=history, outcomes=outcomes, profiles=profiles, seed=seed)
     scored = model.score(declarations=week, history=declarations, outcomes=outcomes, profiles=profiles)
@@ -332,7 +338,14 @@ def run_demo(
 
     week_rows = stored.filter(pl.col("declared_on") >= DEMO_START + timedelta(days=HISTORY_DAYS))
     with console.status("③ training on the history and scoring the new week…"):
-        scored, version = score_week(declarations=stored, outcomes=outcomes, week=week_rows, seed=seed)
+        scored, version = score_week(
+            declarations=stored,
+            outcomes=outcomes,
+            week=week_rows,
+            # the agency's rules, seeded from the shipped ones: what the workspace shows and edits
+            profiles=load_agency_profiles(settings.data_dir, settings.agency),
+            seed=seed,
+        )
     truth = week.labels  # what the generator planted; the week's file carries no outcomes
     ranked = scored.join(truth, on="lrn", how="left").sort("score", descending=True)
     result.riskiest = ranked.head(10)

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from borderwatch.cli.main import app
-from borderwatch.core.errors import NotFoundError
+from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.profile_store import agency_profiles_dir, profile_file, write_profile
+from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.registry import (
     get_model_row,
     latest_scores,
@@ -116,14 +118,33 @@ def test_train_score_explain_and_list_from_the_command_line(
     listed = cli.invoke(app, ["models", "list"])
     assert listed.exit_code == 0 and "2024-01-" in _text(listed)
 
+    week = pl.read_csv(path, infer_schema=False).filter(pl.col("Date") >= "2024-02-20")
+    chapter = week["HS6 Code"][0][:2]
+    # A rule the agency added (as the workspace's editor does) applies to `score` without --profiles.
+    agency_rules = agency_profiles_dir(get_settings().data_dir, get_settings().agency)
+    write_profile(
+        agency_rules,
+        RiskProfile.model_validate(
+            {
+                "id": "RP-AGENCY-EDIT",
+                "name": "Every declaration of one HS chapter goes red",
+                "rationale": "test",
+                "author": "tester",
+                "when": {"all": [{"field": "hs2", "op": "in", "value": [chapter]}]},
+                "effect": {"force_lane": "red"},
+            }
+        ),
+    )
     scored = cli.invoke(app, ["score", "--since", "2024-02-20", "--show", "3", "--screen"])
     assert scored.exit_code == 0, _text(scored)
-    week = pl.read_csv(path, infer_schema=False).filter(pl.col("Date") >= "2024-02-20")
     assert f"stored {week.height} scores" in _text(scored)
 
     with session_scope(session_factory) as session:
         stored = latest_scores(session=session)
     assert set(stored["lrn"].to_list()) == set(week["Declaration ID"].to_list())
+    in_chapter = set(week.filter(pl.col("HS6 Code").str.starts_with(chapter))["Declaration ID"].to_list())
+    forced = stored.filter(pl.col("forced_lane") == "red")["lrn"].to_list()
+    assert in_chapter and in_chapter <= set(forced)
     assert stored["reasons"].list.len().sum() > 0
     top = stored["lrn"][0]
     assert top in scored.output  # the riskiest is printed
@@ -137,17 +158,27 @@ def test_train_score_explain_and_list_from_the_command_line(
     assert "has no stored score" in _text(missing)
 
 
-def test_profiles_check_names_the_problem(tmp_path: Path) -> None:
+def test_profiles_check_names_the_problem(cli: CliRunner, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         "profiles:\n  - id: X1\n    name: n\n    rationale: r\n    author: a\n"
         "    when: {all: [{field: colour, op: eq, value: red}]}\n    effect: {add_points: 1}\n"
     )
-    result = CliRunner().invoke(app, ["profiles", "check", str(bad)])
+    result = cli.invoke(app, ["profiles", "check", str(bad)])
     assert result.exit_code == 2
     assert "entry 'X1'" in _text(result) and "colour" in _text(result)
-    shipped = CliRunner().invoke(app, ["profiles", "list"])
+    # The agency's profiles are seeded from the shipped ones the first time they are needed.
+    shipped = cli.invoke(app, ["profiles", "list"])
     assert shipped.exit_code == 0 and "RP-REPEAT-OFFENDER" in shipped.output.replace("\n", "")
+    seeded = agency_profiles_dir(tmp_path / "data", "default")
+    assert (seeded / "RP-REPEAT-OFFENDER.yaml").is_file()
+
+
+def test_profile_ids_cannot_escape_the_agency_directory(tmp_path: Path) -> None:
+    for unsafe in ("../passwd", "a/b", ".hidden", ""):
+        with pytest.raises(ConfigError, match="profile id"):
+            profile_file(tmp_path, unsafe)
+    assert profile_file(tmp_path, "RP-1.v2") == tmp_path / "RP-1.v2.yaml"
 
 
 def test_evaluate_command_writes_report_and_plot(tmp_path: Path) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings, get_settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory
 
@@ -22,6 +24,31 @@ def open_database(settings: Settings | None = None) -> tuple[Engine, sessionmake
     engine = engine_from_settings(settings or get_settings())
     migrate(engine)
     return engine, session_factory(engine)
+
+
+if TYPE_CHECKING:
+    from borderwatch.scoring.profiles import RiskProfile
+
+AGENCY_PROFILES_HELP = "risk profile YAML file or folder (default: the agency's, data_dir/profiles/AGENCY)"
+
+
+def load_profiles_option(path: Path | None, *, agency_default: bool) -> list[RiskProfile]:
+    """The risk profiles of a ``--profiles`` option: that file or folder; without it, the agency's own
+    profiles (those the workspace edits) when ``agency_default``, else none."""
+    from borderwatch.scoring.profile_store import load_agency_profiles
+    from borderwatch.scoring.profiles import load_profiles
+
+    try:
+        if path is not None:
+            if not path.exists():
+                fail(f"risk profile path {path} does not exist")
+            return load_profiles(path)
+        if agency_default:
+            settings = get_settings()
+            return load_agency_profiles(settings.data_dir, settings.agency)
+        return []
+    except ConfigError as error:
+        fail(str(error))
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

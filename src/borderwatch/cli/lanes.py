@@ -9,7 +9,14 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from borderwatch.cli.common import console, fail, open_database, parse_date_option
+from borderwatch.cli.common import (
+    AGENCY_PROFILES_HELP,
+    console,
+    fail,
+    load_profiles_option,
+    open_database,
+    parse_date_option,
+)
 from borderwatch.core.errors import BorderwatchError, ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 
@@ -24,22 +31,21 @@ def assign_command(
     since: Annotated[str | None, typer.Option(help="first declaration date, YYYY-MM-DD")] = None,
     until: Annotated[str | None, typer.Option(help="last declaration date, YYYY-MM-DD")] = None,
     policy_path: Annotated[Path | None, typer.Option("--policy", help="lane policy YAML")] = None,
-    profiles_path: Annotated[Path | None, typer.Option("--profiles", help="risk profile YAML")] = None,
+    profiles_path: Annotated[Path | None, typer.Option("--profiles", help=AGENCY_PROFILES_HELP)] = None,
     cases: Annotated[bool, typer.Option(help="open an inspection case per red/yellow")] = True,
     show: Annotated[int, typer.Option(help="how many red decisions to print")] = 10,
 ) -> None:
     """Scores the stored declarations of a period and stores their lanes."""
     from borderwatch.inspections.flows import score_and_assign_flow
     from borderwatch.lanes.policy import LanePolicy, load_policy
-    from borderwatch.scoring.profiles import load_profiles
     from borderwatch.scoring.service import RiskModel
 
     if not model_path.is_file():
         fail(f"model file {model_path} does not exist")
     settings = get_settings()
+    profiles = load_profiles_option(profiles_path, agency_default=True)
     try:
         policy = load_policy(policy_path) if policy_path else LanePolicy()
-        profiles = load_profiles(profiles_path) if profiles_path else []
     except ConfigError as error:
         fail(str(error))
     engine, factory = open_database(settings)

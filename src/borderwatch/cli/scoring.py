@@ -11,8 +11,15 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from borderwatch.cli.common import console, fail, open_database, parse_date_option
-from borderwatch.core.errors import BorderwatchError, ConfigError
+from borderwatch.cli.common import (
+    AGENCY_PROFILES_HELP,
+    console,
+    fail,
+    load_profiles_option,
+    open_database,
+    parse_date_option,
+)
+from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
 
 models_app = typer.Typer(help="The registry of trained risk models.", no_args_is_help=True)
@@ -21,19 +28,6 @@ profiles_app = typer.Typer(help="Risk profiles (analyst rules in YAML).", no_arg
 
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
-
-
-def _profiles(path: Path | None, *, defaults: bool) -> list[Any]:
-    from borderwatch.scoring.profiles import default_profiles, load_profiles
-
-    try:
-        if path is not None:
-            if not path.exists():
-                fail(f"risk profile path {path} does not exist")
-            return load_profiles(path)
-        return default_profiles() if defaults else []
-    except ConfigError as error:
-        fail(str(error))
 
 
 def train_command(
@@ -95,9 +89,7 @@ def score_command(
     model_version: Annotated[
         str | None, typer.Option("--model", help="model version (default: newest)")
     ] = None,
-    profiles_path: Annotated[
-        Path | None, typer.Option("--profiles", help="risk profile YAML file or folder (default: shipped)")
-    ] = None,
+    profiles_path: Annotated[Path | None, typer.Option("--profiles", help=AGENCY_PROFILES_HELP)] = None,
     show: Annotated[int, typer.Option(help="how many of the riskiest to print")] = 10,
     screen: Annotated[bool, typer.Option(help="screen the parties against loaded watchlists")] = False,
 ) -> None:
@@ -107,7 +99,7 @@ def score_command(
 
     settings = get_settings()
     first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")
-    profiles = _profiles(profiles_path, defaults=True)
+    profiles = load_profiles_option(profiles_path, agency_default=True)
     engine, factory = open_database(settings)
     try:
         with factory() as session:
@@ -202,7 +194,7 @@ def evaluate_command(
     for path in [*train, test]:
         if not path.is_file():
             fail(f"file {path} does not exist")
-    profiles = _profiles(profiles_path, defaults=False)
+    profiles = load_profiles_option(profiles_path, agency_default=False)
     with _progress() as progress:
         progress.add_task("training borderwatch and the baseline, scoring the test file", total=None)
         try:
@@ -265,18 +257,18 @@ def models_list_command() -> None:
 @profiles_app.command("check")
 def profiles_check_command(path: Annotated[Path, typer.Argument(help="YAML file or folder")]) -> None:
     """Validates risk profile files; prints the first error naming file, rule and field."""
-    profiles = _profiles(path, defaults=False)
+    profiles = load_profiles_option(path, agency_default=False)
     console.print(f"{path}: {len(profiles)} valid risk profiles")
 
 
 @profiles_app.command("list")
 def profiles_list_command(
-    path: Annotated[Path | None, typer.Argument(help="YAML file or folder (default: shipped)")] = None,
+    path: Annotated[Path | None, typer.Argument(help="YAML file or folder (default: the agency's)")] = None,
 ) -> None:
     """Lists risk profiles with their effect and validity."""
     table = Table("name", "effect", "valid", "enabled", "author")
     table.columns.insert(0, Column("id", no_wrap=True))
-    for profile in _profiles(path, defaults=True):
+    for profile in load_profiles_option(path, agency_default=True):
         effect = ", ".join(
             part
             for part in (

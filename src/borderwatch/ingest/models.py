@@ -1,8 +1,8 @@
 """Storage of declarations, their goods items, inspection outcomes and quarantined records.
 
-A declaration's identity is its LRN, which belongs to the agency that first submitted it (ingest refuses another
-agency's use of it); every amendment is a new row (``version`` + 1) and only the newest row
-has ``is_current`` set, so history is never overwritten. Parties are kept as flat id columns (what scoring
+A declaration's identity is its LRN, which belongs to the agency that first submitted it (ingest refuses
+another agency's use of it); every amendment is a new row (``version`` + 1) and only the newest row has
+``is_current`` set, so history is never overwritten. Parties are kept as flat id columns (what scoring
 and network queries join on) plus their full details as JSON.
 """
 

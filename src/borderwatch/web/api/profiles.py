@@ -2,25 +2,23 @@
 
 Every change is validated by the scoring stage's own parser (``parse_profiles``) before it is written, so
 the API accepts exactly what ``borderwatch score`` will load. An agency's rules are YAML files, one per rule,
-in ``<data_dir>/profiles/<agency>/`` (seeded from the shipped profiles on first use).
+in ``<data_dir>/profiles/<agency>/`` (``scoring.profile_store``: seeded from the shipped profiles on first
+use; ``borderwatch score`` and the demo read the same directory).
 """
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Body, Depends
 from fastapi import Path as PathParam
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings
-from borderwatch.scoring.profiles import DEFAULT_PROFILES_DIR, RiskProfile, load_profiles, parse_profiles
+from borderwatch.scoring.profile_store import agency_profiles_dir, profile_file, write_profile
+from borderwatch.scoring.profiles import RiskProfile, load_profiles, parse_profiles
 from borderwatch.web.caches import Cache
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
@@ -28,7 +26,6 @@ from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["risk profiles"], responses=ERROR_RESPONSES)
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ProfileId = Annotated[str, PathParam(min_length=1, max_length=64)]
 ProfileBody = Annotated[
     dict[str, Any],
@@ -50,14 +47,8 @@ ProfileBody = Annotated[
 
 
 def profiles_dir(settings: Settings, agency: str) -> Path:
-    """The agency's rule directory, created with the shipped profiles the first time it is needed."""
-    path = settings.data_dir / "profiles" / agency
-    if not path.exists():
-        path.mkdir(parents=True)
-        for shipped in sorted(DEFAULT_PROFILES_DIR.glob("*.yaml")):
-            for profile in load_profiles(shipped):
-                _write(path, profile)
-    return path
+    """The agency's rule directory (``scoring.profile_store``), seeded on first use."""
+    return agency_profiles_dir(settings.data_dir, agency)
 
 
 def agency_profiles(settings: Settings, agency: str, *, cache: Cache | None = None) -> list[RiskProfile]:
@@ -73,22 +64,15 @@ def agency_profiles(settings: Settings, agency: str, *, cache: Cache | None = No
 
 
 def _file(directory: Path, profile_id: str) -> Path:
-    if not SAFE_ID.match(profile_id):
-        raise ApiError(
-            422,
-            "a profile id is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-            field="id",
-        )
-    return directory / f"{profile_id}.yaml"
+    try:
+        return profile_file(directory, profile_id)
+    except ConfigError as error:
+        raise ApiError(422, error.reason, field="id") from None
 
 
 def _write(directory: Path, profile: RiskProfile) -> None:
-    document = {"profiles": [profile.model_dump(mode="json", exclude_none=True)]}
-    target = _file(directory, profile.id)
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        yaml.safe_dump(document, stream, sort_keys=False, allow_unicode=True)
-    Path(temporary).replace(target)  # atomic: a reader never sees half a rule
+    _file(directory, profile.id)
+    write_profile(directory, profile)
 
 
 def _validate(body: dict[str, Any]) -> RiskProfile:
