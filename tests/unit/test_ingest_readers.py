@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -160,6 +161,31 @@ def _validate_one(**fields: str) -> tuple[str | None, str | None]:
 )
 def test_validation_messages(fields: dict[str, str], field: str | None, reason: str | None) -> None:
     assert _validate_one(**fields) == (field, reason)
+
+
+def test_batches_of_one_shape_validated_with_different_mappings_keep_their_own_rules() -> None:
+    # the checks are built once per batch shape and mapping: each mapping must still get its own
+    row = {"line": "2", "lrn": "X1", "declared_on": "02/01/2024", "office": "30", "hs_code": "440890"}
+    frame = pl.DataFrame([row], schema=dict.fromkeys(row, pl.String)).with_columns(
+        pl.col("line").cast(pl.Int64)
+    )
+    first = validate_records(
+        frame, date_format="%d/%m/%Y", defaults={"currency": "KRW"}, constants={"customs_value": "5"}
+    )
+    assert first.problems.is_empty()
+    assert first.rows.select("declared_on", "currency", "customs_value").row(0) == (
+        date(2024, 1, 2),
+        "KRW",
+        5.0,
+    )
+    labelled = validate_records(frame, date_format="%d/%m/%Y", labels={"customs_value": "Value"})
+    assert labelled.problems.select("field", "reason").row(0) == ("Value", "is missing")
+    strict = validate_records(frame, defaults={"currency": "KRW"}, constants={"customs_value": "5"})
+    assert strict.rows.is_empty()
+    assert strict.problems.select("field", "reason").row(0) == (
+        "declared_on",
+        "'02/01/2024' is not a date in the format %Y-%m-%d",
+    )
 
 
 def _declaration(**changes: object) -> dict[str, object]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import polars as pl
 from sqlalchemy import String
@@ -93,8 +94,8 @@ def _quoted(column: str) -> pl.Expr:
     return pl.concat_str(pl.lit("'"), pl.col(column), pl.lit("'"))
 
 
-def _text(frame: pl.DataFrame, field: str, default: str | None) -> pl.Expr:
-    value = pl.col(field).str.strip_chars() if field in frame.columns else pl.lit(None, dtype=pl.String)
+def _text(present: bool, field: str, default: str | None) -> pl.Expr:
+    value = pl.col(field).str.strip_chars() if present else pl.lit(None, dtype=pl.String)
     value = pl.when(value == "").then(None).otherwise(value)
     if default is not None:
         value = value.fill_null(pl.lit(default))
@@ -120,47 +121,51 @@ def parties_json() -> pl.Expr:
     return pl.concat_str(pl.lit("{"), pl.concat_str(entries, separator=",", ignore_nulls=True), pl.lit("}"))
 
 
-def validate_records(
-    raw: pl.DataFrame,
-    *,
-    date_format: str = "%Y-%m-%d",
-    constants: Mapping[str, str] | None = None,
-    defaults: Mapping[str, str] | None = None,
-    labels: Mapping[str, str] | None = None,
-) -> Validated:
-    """Check and type a batch of raw text records.
+@dataclass(frozen=True)
+class _Plan:
+    """The expressions that validate one shape of batch, in the order ``validate_records`` applies them."""
 
-    ``raw`` has a ``line`` column and a String column per record field it carries (missing fields are null);
-    several rows may share a ``line`` (the goods items of one declaration): a problem in any of them rejects
-    the whole record. ``labels`` names each field as the person knows it (the source column).
-    """
-    constants = constants or {}
-    defaults = defaults or {}
-    labels = labels or {}
+    texts: list[pl.Expr]
+    normalise: list[pl.Expr]
+    typed: list[pl.Expr]
+    failed: pl.Expr
+    field: pl.Expr
+    reason: pl.Expr
+    rows: list[pl.Expr]
+    staged: list[pl.Expr]
+
+
+_Pairs = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=64)
+def _plan(
+    columns: frozenset[str], date_format: str, constants: _Pairs, defaults: _Pairs, labels: _Pairs
+) -> _Plan:
+    """Built once per batch shape (columns, mapping): building the few hundred expressions costs about as
+    much as running them on a batch of a hundred records, and a source sends batch after batch alike."""
+    fixed, default_of, label_of = dict(constants), dict(defaults), dict(labels)
     texts = [
-        pl.lit(constants[field]).alias(field)
-        if field in constants
-        else _text(raw, field, defaults.get(field))
+        pl.lit(fixed[field]).alias(field)
+        if field in fixed
+        else _text(field in columns, field, default_of.get(field))
         for field in RECORD_FIELDS
     ]
-    extra = (
-        [pl.col("documents")]
-        if "documents" in raw.columns
-        else [pl.lit(None, dtype=pl.String).alias("documents")]
+    texts.append(
+        pl.col("documents") if "documents" in columns else pl.lit(None, dtype=pl.String).alias("documents")
     )
-    frame = raw.select(pl.col("line").cast(pl.Int64), *texts, *extra)
-    frame = frame.with_columns(
+    normalise = [
         pl.col("hs_code").str.replace_all(r"[.\s]", ""),
         pl.col("currency").str.to_uppercase(),
         *(pl.col(c).str.to_uppercase() for c in COUNTRY_FIELDS),
         pl.col("transit_countries").str.to_uppercase().str.replace_all(r"\s+", " "),
-    )
-    typed = frame.with_columns(
+    ]
+    typed = [
         pl.col("declared_on").str.to_date(date_format, strict=False).alias("_date"),
         *(pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in NUMBER_FIELDS),
         pl.col("item_no").cast(pl.Int64, strict=False).alias("_item_no"),
         pl.col("fraud").str.to_lowercase().alias("_fraud"),
-    )
+    ]
     country_set = pl.Series(sorted(schemas.country_codes())).implode()
     currency_set = pl.Series(sorted(schemas.currency_codes())).implode()
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
@@ -231,40 +236,74 @@ def validate_records(
         pl.col("critical_fraud").is_not_null() & ~pl.col("critical_fraud").is_in(["0", "1", "2"]),
         pl.concat_str(_quoted("critical_fraud"), pl.lit(" is not a critical-fraud level (0, 1 or 2)")),
     )
-    # First find which check (if any) each row fails — cheap integers — and word the reason only for the
-    # few failing rows: building every message for every row would cost more than all the checks.
-    failed = pl.coalesce([pl.when(bad).then(pl.lit(index)) for index, (_, bad, _) in enumerate(checks)])
-    judged = typed.with_columns(failed.alias("_check"))
+    return _Plan(
+        texts=texts,
+        normalise=normalise,
+        typed=typed,
+        # which check (if any) each row fails — cheap integers; the reason is worded for failing rows only
+        failed=pl.coalesce([pl.when(bad).then(pl.lit(index)) for index, (_, bad, _) in enumerate(checks)]),
+        field=pl.coalesce(
+            [
+                pl.when(pl.col("_check") == i).then(pl.lit(label_of.get(f, f)))
+                for i, (f, _, _) in enumerate(checks)
+            ]
+        ),
+        reason=pl.coalesce(
+            [pl.when(pl.col("_check") == i).then(why) for i, (_, _, why) in enumerate(checks)]
+        ),
+        rows=[
+            pl.col("_date").alias("declared_on"),
+            *(pl.col(f"_{c}").alias(c) for c in NUMBER_FIELDS),
+            pl.col("_item_no").fill_null(1).cast(pl.Int32).alias("item_no"),
+            pl.when(pl.col("_fraud").is_in(_TRUE))
+            .then(1)
+            .when(pl.col("_fraud").is_in(_FALSE))
+            .then(0)
+            .cast(pl.Int8)
+            .alias("fraud"),
+            pl.col("critical_fraud").cast(pl.Int8),
+            parties_json().alias("parties"),
+        ],
+        staged=[pl.col(name).cast(dtype) for name, dtype in STAGED_SCHEMA.items()],
+    )
+
+
+def _pairs(mapping: Mapping[str, str] | None) -> _Pairs:
+    return tuple(sorted((mapping or {}).items()))
+
+
+def validate_records(
+    raw: pl.DataFrame,
+    *,
+    date_format: str = "%Y-%m-%d",
+    constants: Mapping[str, str] | None = None,
+    defaults: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> Validated:
+    """Check and type a batch of raw text records.
+
+    ``raw`` has a ``line`` column and a String column per record field it carries (missing fields are null);
+    several rows may share a ``line`` (the goods items of one declaration): a problem in any of them rejects
+    the whole record. ``labels`` names each field as the person knows it (the source column).
+    """
+    plan = _plan(frozenset(raw.columns), date_format, _pairs(constants), _pairs(defaults), _pairs(labels))
+    judged = (
+        raw.select(pl.col("line").cast(pl.Int64), *plan.texts)
+        .with_columns(plan.normalise)
+        .with_columns(plan.typed)
+        .with_columns(plan.failed.alias("_check"))
+    )
     bad_rows = judged.filter(pl.col("_check").is_not_null())
+    if bad_rows.is_empty():
+        rows = judged.with_columns(plan.rows).select(plan.staged)
+        return Validated(rows=rows, problems=pl.DataFrame(schema=PROBLEM_SCHEMA))
     problems = (
-        bad_rows.with_columns(
-            pl.coalesce(
-                [
-                    pl.when(pl.col("_check") == i).then(pl.lit(labels.get(f, f)))
-                    for i, (f, _, _) in enumerate(checks)
-                ]
-            ).alias("field"),
-            pl.coalesce(
-                [pl.when(pl.col("_check") == i).then(why) for i, (_, _, why) in enumerate(checks)]
-            ).alias("reason"),
-        )
+        bad_rows.with_columns(plan.field.alias("field"), plan.reason.alias("reason"))
         .group_by("line", maintain_order=True)
         .agg(pl.col("field").first(), pl.col("reason").first())
     )
     good = judged.filter(~pl.col("line").is_in(bad_rows["line"].unique().implode()))
-    rows = good.with_columns(
-        pl.col("_date").alias("declared_on"),
-        *(pl.col(f"_{c}").alias(c) for c in NUMBER_FIELDS),
-        pl.col("_item_no").fill_null(1).cast(pl.Int32).alias("item_no"),
-        pl.when(pl.col("_fraud").is_in(_TRUE))
-        .then(1)
-        .when(pl.col("_fraud").is_in(_FALSE))
-        .then(0)
-        .cast(pl.Int8)
-        .alias("fraud"),
-        pl.col("critical_fraud").cast(pl.Int8),
-        parties_json().alias("parties"),
-    ).select([pl.col(name).cast(dtype) for name, dtype in STAGED_SCHEMA.items()])
+    rows = good.with_columns(plan.rows).select(plan.staged)
     return Validated(rows=rows, problems=problems.select(PROBLEM_SCHEMA.keys()).cast(PROBLEM_SCHEMA))  # type: ignore[arg-type]
 
 
