@@ -102,7 +102,7 @@ def test_reasons_quote_the_declarations_real_values(
     train, outcomes, test = split
     features = build_features(declarations=test, history=pl.concat([train, test]), outcomes=outcomes)
     by_lrn = {row["lrn"]: row for row in features.to_dicts()}
-    checked = 0
+    checked = revenue = 0
     for row in scored.sort("score", descending=True).head(60).iter_rows(named=True):
         facts = by_lrn[row["lrn"]]
         assert row["reasons"], "a top-ranked declaration needs at least one reason"
@@ -124,10 +124,18 @@ def test_reasons_quote_the_declarations_real_values(
             if reason.startswith("duty at stake"):
                 assert str(round(facts["duty_at_stake"])) in reason
                 checked += 1
+            if reason.startswith("revenue at risk"):
+                found = re.search(r"P\(fraud\) (\d+) % × duty at stake (\d+) ≈ (\d+)", reason)
+                assert found is not None
+                assert int(found[1]) == round(row["fraud_probability"] * 100)
+                assert int(found[2]) == round(facts["duty_at_stake"])
+                assert int(found[3]) == round(row["fraud_probability"] * facts["duty_at_stake"])
+                revenue += 1
             if reason.startswith("anomaly: first declaration seen for importer"):
                 assert facts["importer_count"] == 0 and facts["importer_id"] in reason
                 checked += 1
     assert checked >= 5
+    assert revenue >= 1, "some of the riskiest are there for their revenue at risk, and say so"
 
 
 def test_explanations_can_be_skipped_without_changing_scores(

@@ -4,9 +4,8 @@
 - duty: LightGBM Tweedie regressor on the duty at stake of the declarations found fraudulent (0 otherwise),
   i.e. the expected evaded duty, following the DATE paper's idea of learning illicitness and revenue together.
 
-The ranking blends both: ``p_fraud × (1 − w) + w × duty_rank``, where ``duty_rank`` is the expected duty's
-position (0..1) among the training rows, so a high-revenue suspect moves up without a low-probability one
-taking its place.
+``scoring.ranking`` turns both into one ranking: most of any top-k by fraud probability, a share
+(``revenue_share``) by the revenue at risk.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ class ModelParams:
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
     cat_smooth: float = 20.0
-    duty_weight: float = 0.05
+    revenue_share: float = 0.12
     outcome_lag_days: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
