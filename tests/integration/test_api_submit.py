@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from borderwatch.core.settings import Settings
+from borderwatch.db.session import make_engine, session_factory
+from borderwatch.scoring.registry import latest_scores
 from tests.integration.api_support import (
     World,
     assert_error,
@@ -162,4 +164,41 @@ def test_supervisor_assigns_lanes_and_overrides_one_with_a_reason(world: World, 
         backwards = {"since": "2026-03-04", "until": "2026-03-01"}
         assert_error(
             client.post("/api/lanes/assign", json=backwards, headers=world.auth("supervisor_a")), 422
+        )
+
+
+def test_model_reasons_left_to_the_first_read_are_the_ones_scoring_would_give(
+    world: World, model_path: Path
+) -> None:
+    register(world.settings, model_path, "a")
+    lazy = world.settings.model_copy(update={"explain_min_score": 101.0})  # no score reaches it
+    eager = world.settings.model_copy(update={"explain_min_score": 0.0})
+    auth = world.auth("analyst_a")
+    with client_for(lazy) as client:
+        posted = client.post("/api/declarations", json=declaration_json("R-LAZY", value=5.0), headers=auth)
+        assert posted.status_code == 201, posted.text
+        short = posted.json()
+        assert short["explained"] is False
+    with client_for(eager) as client:
+        # the same content under another LRN, explained at once: the reference
+        twin = client.post("/api/declarations", json=declaration_json("R-EAGER", value=5.0), headers=auth)
+        full = twin.json()
+        assert full["explained"] is True and full["score"] == pytest.approx(short["score"])
+        model_sentences = [r for r in full["reasons"] if r not in short["reasons"]]
+        assert model_sentences, "the model gives this declaration reasons of its own"
+        first_read = client.get("/api/declarations/R-LAZY", headers=auth).json()["latest_score"]
+        assert first_read["reasons"] == full["reasons"]
+        assert first_read["score"] == pytest.approx(short["score"])
+        # stored then: a second read returns them without computing again
+        engine = make_engine(world.settings.database_url)
+        with session_factory(engine)() as session:
+            stored = latest_scores(session=session, agency="a", lrns=["R-LAZY"]).row(0, named=True)
+        engine.dispose()
+        assert stored["explained"] is True and stored["reasons"] == full["reasons"]
+        again = client.get("/api/declarations/R-LAZY", headers=auth).json()["latest_score"]
+        assert again["reasons"] == full["reasons"]
+    with client_for(lazy) as client:
+        assert (
+            client.get("/api/declarations/R-LAZY", headers=auth).json()["latest_score"]["reasons"]
+            == (full["reasons"])
         )

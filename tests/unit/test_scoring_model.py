@@ -16,7 +16,7 @@ from polars.testing import assert_frame_equal
 from borderwatch.features.build import build_features
 from borderwatch.scoring.evaluate import RATES, evaluate_files, ranking_report
 from borderwatch.scoring.model import ModelParams
-from borderwatch.scoring.service import RiskModel, ScoringError, train_risk_model
+from borderwatch.scoring.service import RiskModel, ScoringError, explained, train_risk_model
 from tests.unit.scoring_support import generated_csv, traffic_frames
 
 CUT = date(2024, 4, 1)
@@ -275,3 +275,33 @@ def test_reasons_for_the_riskiest_only(
     assert set(explained) <= set(
         top["lrn"].head(8).to_list()
     )  # the riskiest (anomaly points may reorder a little)
+
+
+def test_reasons_above_a_score_only(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
+) -> None:
+    train, outcomes, test = split
+    history = pl.concat([train, test])
+    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=False)
+    cut = float(scored["score"].quantile(0.8))
+    some = model.score(declarations=test, history=history, outcomes=outcomes, explain_min_score=cut)
+    assert_frame_equal(some.drop("reasons"), scored.drop("reasons"))
+    flags = explained(some, min_score=cut)
+    assert 0 < int(flags.sum()) < some.height
+    expected = [
+        full if keep else bare
+        for full, bare, keep in zip(
+            scored["reasons"].to_list(), quick["reasons"].to_list(), flags.to_list(), strict=True
+        )
+    ]
+    assert some["reasons"].to_list() == expected
+    # a declaration explained is one scoring at least the cut (no profile forces a lane here)
+    assert flags.to_list() == (some["score"] >= cut).to_list()
+    # some explained declarations do gain the model's sentences
+    assert any(
+        full != bare
+        for full, bare, keep in zip(
+            scored["reasons"].to_list(), quick["reasons"].to_list(), flags.to_list(), strict=True
+        )
+        if keep
+    )

@@ -157,9 +157,21 @@ def _print_scores(scores: Any) -> None:
 def explain_command(lrn: Annotated[str, typer.Argument(help="declaration LRN")]) -> None:
     """Prints a declaration's stored score and the reasons behind it."""
     from borderwatch.scoring.registry import latest_scores
+    from borderwatch.web.caches import Cache
+    from borderwatch.web.scoring import complete_reasons
 
     settings = get_settings()
-    _, factory = open_database(settings)
+    engine, factory = open_database(settings)
+    with factory.begin() as session:
+        # a score submitted over the API may have left the model's reasons to its first read: this one
+        complete_reasons(
+            cache=Cache(ttl_seconds=60),
+            engine=engine,
+            db=session,
+            agency=settings.agency,
+            lrn=lrn,
+            profiles=load_profiles_option(None, agency_default=True),
+        )
     with factory() as session:
         found = latest_scores(session=session, agency=settings.agency, lrns=[lrn])
     if found.height == 0:

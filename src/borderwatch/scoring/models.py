@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, Index, Integer, String, func
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from borderwatch.db.base import Base
@@ -44,4 +44,10 @@ class RiskScoreRow(Base):
     expected_duty: Mapped[float] = mapped_column(Float)
     forced_lane: Mapped[str | None] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSON)
+    explained: Mapped[bool] = mapped_column(
+        Boolean,
+        server_default=true(),
+        doc="False while the model's own reasons are left to the first read (reasons then hold rule hits "
+        "and anomaly flags only)",
+    )
     scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -67,9 +67,18 @@ def load_model(*, session: Session, version: str | None = None, agency: str = "d
 
 
 def store_scores(
-    *, session: Session, scores: pl.DataFrame, model_version: str, agency: str = "default"
+    *,
+    session: Session,
+    scores: pl.DataFrame,
+    model_version: str,
+    agency: str = "default",
+    unexplained: Collection[str] = (),
 ) -> int:
-    """Stores ``RiskModel.score`` output rows (score, probability, expected duty, lane, reasons)."""
+    """Stores ``RiskModel.score`` output rows (score, probability, expected duty, lane, reasons).
+
+    ``unexplained``: the LRNs scored without the model's reasons (``explain_min_score``); they are stored as
+    such and completed by :func:`store_reasons` when first read.
+    """
     rows = [
         {
             "lrn": row["lrn"],
@@ -80,6 +89,7 @@ def store_scores(
             "expected_duty": float(row["expected_duty"] or 0.0),
             "forced_lane": row["forced_lane"],
             "reasons": list(row["reasons"] or []),
+            "explained": row["lrn"] not in unexplained,
         }
         for row in scores.select(list(SCORE_COLUMNS)).iter_rows(named=True)
     ]
@@ -88,10 +98,28 @@ def store_scores(
     return len(rows)
 
 
+def unexplained_score(*, session: Session, lrn: str, agency: str = "default") -> RiskScoreRow | None:
+    """The newest stored score of ``lrn`` if its model reasons are still to be computed, else None."""
+    newest = session.scalars(
+        select(RiskScoreRow)
+        .where(RiskScoreRow.agency == agency, RiskScoreRow.lrn == lrn)
+        .order_by(RiskScoreRow.id.desc())
+        .limit(1)
+    ).first()
+    return newest if newest is not None and not newest.explained else None
+
+
+def store_reasons(*, row: RiskScoreRow, reasons: Sequence[str]) -> None:
+    """Completes a score stored without the model's reasons (``unexplained_score``) with its full reasons."""
+    row.reasons = list(reasons)
+    row.explained = True
+
+
 def latest_scores(
     *, session: Session, agency: str = "default", lrns: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    """The newest stored score per declaration, in the ``RiskModel.score`` columns plus model_version."""
+    """The newest stored score per declaration, in the ``RiskModel.score`` columns plus model_version and
+    explained (False: reasons still lack the model's own, see ``unexplained_score``)."""
     newest = (
         select(RiskScoreRow.lrn, func.max(RiskScoreRow.id).label("id"))
         .where(RiskScoreRow.agency == agency)
@@ -101,7 +129,7 @@ def latest_scores(
         newest = newest.where(RiskScoreRow.lrn.in_(list(lrns)))
     ids = newest.subquery()
     found = session.scalars(select(RiskScoreRow).join(ids, RiskScoreRow.id == ids.c.id)).all()
-    schema = {**SCORE_COLUMNS, "model_version": pl.String()}
+    schema = {**SCORE_COLUMNS, "model_version": pl.String(), "explained": pl.Boolean()}
     return pl.DataFrame(
         [
             {
@@ -112,6 +140,7 @@ def latest_scores(
                 "forced_lane": r.forced_lane,
                 "reasons": list(r.reasons),
                 "model_version": r.model_version,
+                "explained": r.explained,
             }
             for r in found
         ],

@@ -152,12 +152,15 @@ class RiskModel:
         snapshot: HistorySnapshot | None = None,
         screening_hits: pl.DataFrame | None = None,
         explain_top: int | None = None,
+        explain_min_score: float | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
         ``explain=False`` skips the TreeSHAP sentences (reasons then hold rule hits and anomaly flags only),
         for bulk re-scoring where only the ranking is needed; ``explain_top=N`` writes them for the N
-        riskiest goods items only (TreeSHAP costs milliseconds per row, the ranking microseconds).
+        riskiest goods items only (TreeSHAP costs milliseconds per row, the ranking microseconds);
+        ``explain_min_score=S`` only for declarations scoring at least S or forced to yellow or red
+        (:func:`explained` tells which).
         """
         if declarations.height == 0:
             return pl.DataFrame(schema=SCORE_COLUMNS)
@@ -171,6 +174,7 @@ class RiskModel:
             top_reasons=top_reasons,
             screening_hits=screening_hits,
             explain_top=explain_top,
+            explain_min_score=explain_min_score,
         )
 
     def score_features(
@@ -182,6 +186,7 @@ class RiskModel:
         top_reasons: int = 3,
         screening_hits: pl.DataFrame | None = None,
         explain_top: int | None = None,
+        explain_min_score: float | None = None,
     ) -> pl.DataFrame:
         """``score`` on an already built feature frame (see :meth:`features`).
 
@@ -225,7 +230,14 @@ class RiskModel:
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
         learned = (
-            self._explain(features, matrix, items, explain_top=explain_top, top_reasons=top_reasons)
+            self._explain(
+                features,
+                matrix,
+                items,
+                explain_top=explain_top,
+                explain_min_score=explain_min_score,
+                top_reasons=top_reasons,
+            )
             if explain
             else pl.Series("_model", [[]] * features.height, dtype=pl.List(pl.String))
         )
@@ -261,6 +273,7 @@ class RiskModel:
         items: pl.DataFrame,
         *,
         explain_top: int | None,
+        explain_min_score: float | None,
         top_reasons: int,
     ) -> pl.Series:
         """TreeSHAP sentences for the goods items whose reasons are returned: each declaration's riskiest item
@@ -278,6 +291,16 @@ class RiskModel:
         if explain_top is not None and explain_top < features.height:
             ranking = items["ranking"].to_numpy()
             chosen = np.intersect1d(chosen, np.argsort(-ranking, kind="stable")[: max(explain_top, 0)])
+        if explain_min_score is not None:
+            wanted = (
+                items.select(
+                    (pl.col("score").max().over("lrn") >= explain_min_score)
+                    | (pl.col("_lane").max().over("lrn") >= LANES.index("yellow") + 1)
+                )
+                .to_series()
+                .to_numpy()
+            )
+            chosen = chosen[wanted[chosen]]
         chosen = np.sort(chosen)
         reasons: list[list[str]] = [[] for _ in range(features.height)]
         if chosen.size:
@@ -332,6 +355,14 @@ class RiskModel:
             trained_until=day(document["trained_until"]),
             metrics={k: float(v) for k, v in document["metrics"].items()},
         )
+
+
+def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
+    """Per row of ``score(..., explain_min_score=min_score)`` output: whether its reasons include the
+    model's sentences (the same rule as the scorer's)."""
+    return scores.select(
+        (pl.col("score") >= min_score) | pl.col("forced_lane").is_in(["yellow", "red"]).fill_null(False)
+    ).to_series()
 
 
 REVENUE_REASON_POSITION = 0.9

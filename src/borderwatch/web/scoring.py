@@ -4,6 +4,12 @@ The model and the history it scores against are costly to build and change rarel
 application's cache. Features may only use what was known strictly before a declaration's date, so the
 history snapshot (``RiskModel.prepare``) is built per scoring day from the declarations and outcomes dated
 before that day: every declaration of that day is then scored from the snapshot, exactly and fast.
+
+The model's own reasons (TreeSHAP sentences, about a millisecond per declaration, more than all the rest of
+its scoring) are written at once only for the declarations an inspector is likely to see: those scoring at
+least ``Settings.explain_min_score`` or forced to yellow or red by a risk profile. The others' scores are
+stored without them and completed on the declaration's first read (:func:`complete_reasons`), from the same
+day's history snapshot and the model version that scored it.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from borderwatch.core.errors import NotFoundError
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.scoring import registry
+from borderwatch.scoring.models import RiskModelRow
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel
+from borderwatch.scoring.service import RiskModel, explained
 from borderwatch.web.caches import Cache
 
 # A day's snapshot only changes when declarations or outcomes dated before that day arrive late: it is
@@ -47,10 +54,16 @@ def scoring_context(
         row = registry.get_model_row(session=db, agency=agency)
     except NotFoundError:
         return None
-    version, path = row.version, Path(row.path)
+    return ScoringContext(agency=agency, model=_model(cache, row), profiles=list(profiles))
+
+
+def _model(cache: Cache, row: RiskModelRow) -> RiskModel:
+    path = Path(row.path)
     # a version names one immutable model file: kept as long as a day's snapshot, never reloaded per request
-    model: RiskModel = cache.get(("model", version), lambda: RiskModel.load(path), ttl=SNAPSHOT_TTL_SECONDS)
-    return ScoringContext(agency=agency, model=model, profiles=list(profiles))
+    model: RiskModel = cache.get(
+        ("model", row.version), lambda: RiskModel.load(path), ttl=SNAPSHOT_TTL_SECONDS
+    )
+    return model
 
 
 def _snapshot(
@@ -73,9 +86,19 @@ def _snapshot(
 
 
 def score_stored(
-    *, context: ScoringContext, cache: Cache, engine: Engine, db: Session, lrns: Sequence[str]
+    *,
+    context: ScoringContext,
+    cache: Cache,
+    engine: Engine,
+    db: Session,
+    lrns: Sequence[str],
+    explain_min_score: float = 0.0,
 ) -> pl.DataFrame:
-    """Score the stored current versions of ``lrns`` and store the scores (the scoring stage's registry)."""
+    """Score the stored current versions of ``lrns`` and store the scores (the scoring stage's registry).
+
+    Returns ``RiskModel.score`` rows plus ``explained``: False where the model's reasons are left to the
+    declaration's first read (score below ``explain_min_score``, no yellow or red forced by a profile).
+    """
     declarations = load_declarations(engine, agency=context.agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()
@@ -90,10 +113,42 @@ def score_stored(
                 outcomes=outcomes,
                 profiles=context.profiles,
                 snapshot=snapshot,
+                explain_min_score=explain_min_score,
             )
         )
     scores = pl.concat(parts)
+    scores = scores.with_columns(explained(scores, min_score=explain_min_score).alias("explained"))
     registry.store_scores(
-        session=db, scores=scores, model_version=context.model.version, agency=context.agency
+        session=db,
+        scores=scores,
+        model_version=context.model.version,
+        agency=context.agency,
+        unexplained=set(scores.filter(~pl.col("explained"))["lrn"].to_list()),
     )
     return scores
+
+
+def complete_reasons(
+    *, cache: Cache, engine: Engine, db: Session, agency: str, lrn: str, profiles: Sequence[RiskProfile]
+) -> None:
+    """Adds the model's reasons to ``lrn``'s newest score when they were left to this first read.
+
+    They come from the model version that gave the score and the history snapshot of the declaration's day
+    (the one it was scored against, unless late records dated before that day arrived since); the rule
+    hits and anomaly flags stored with the score stay as they were. ``profiles`` only choose, as when it was
+    scored, which goods item of a multi-item declaration is explained.
+    """
+    row = registry.unexplained_score(session=db, lrn=lrn, agency=agency)
+    if row is None:
+        return
+    declaration = load_declarations(engine, agency=agency, lrns=[lrn])
+    if declaration.height == 0:
+        return
+    day = declaration["declared_on"][0]
+    model = _model(cache, registry.get_model_row(session=db, version=row.model_version))
+    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
+    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    with_model = model.score_features(features, profiles=profiles)["reasons"][0].to_list()
+    without = model.score_features(features, profiles=profiles, explain=False)["reasons"][0].to_list()
+    # API scores carry no screening reasons, so the model's sentences lead (``RiskModel.score``'s order)
+    registry.store_reasons(row=row, reasons=with_model[: len(with_model) - len(without)] + list(row.reasons))

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.ingest.schemas import Declaration
@@ -16,7 +16,7 @@ from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
-from borderwatch.web.scoring import score_stored, scoring_context
+from borderwatch.web.scoring import complete_reasons, score_stored, scoring_context
 
 router = APIRouter(tags=["declarations"], responses=ERROR_RESPONSES)
 
@@ -25,13 +25,26 @@ Lrn = Annotated[str, Path(min_length=1, max_length=64)]
 
 @router.get("/declarations/{lrn}", summary="A declaration with its score, reasons, lane, outcomes and cases")
 def get_declaration(
-    lrn: Lrn, guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))]
+    lrn: Lrn, guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))], state: State
 ) -> records.DeclarationOut:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
         raise ApiError(404, f"no declaration {lrn!r}")
     guard.record(record_agency=row.agency, resource_id=lrn)
+    read_with_reasons(guard=guard, state=state, lrn=lrn)
     return records.declaration_out(db_session=guard.db, row=row)
+
+
+def read_with_reasons(*, guard: Guard, state: AppState, lrn: str) -> None:
+    """Before a declaration is shown: complete its score's reasons if they were left to the first read."""
+    complete_reasons(
+        cache=state.cache,
+        engine=state.engine,
+        db=guard.db,
+        agency=guard.agency,
+        lrn=lrn,
+        profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
+    )
 
 
 @router.get("/worklist", summary="Red and yellow declarations of my agency, riskiest first")
@@ -67,6 +80,11 @@ class ScoreOut(BaseModel):
     fraud_probability: float | None
     forced_lane: str | None
     reasons: list[str]
+    explained: bool = Field(
+        description="whether reasons include the model's own (its top contributions as sentences); false "
+        "for a declaration scoring below the agency's explain threshold (and not forced to yellow or red): "
+        "they are computed on its first read, GET /api/declarations/{lrn} always returns them"
+    )
     model_version: str | None
     note: str | None = None
 
@@ -98,7 +116,14 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
     )
     scores = (
-        score_stored(context=context, cache=state.cache, engine=state.engine, db=guard.db, lrns=lrns)
+        score_stored(
+            context=context,
+            cache=state.cache,
+            engine=state.engine,
+            db=guard.db,
+            lrns=lrns,
+            explain_min_score=state.settings.explain_min_score,
+        )
         if context is not None
         else None
     )
@@ -112,6 +137,7 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
             fraud_probability=by_lrn[lrn]["fraud_probability"] if lrn in by_lrn else None,
             forced_lane=by_lrn[lrn]["forced_lane"] if lrn in by_lrn else None,
             reasons=list(by_lrn[lrn]["reasons"] or []) if lrn in by_lrn else [],
+            explained=bool(by_lrn[lrn]["explained"]) if lrn in by_lrn else False,
             model_version=context.model.version if context is not None else None,
             note=None
             if context is not None
