@@ -29,6 +29,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # A web request may hold SQLite's single write lock for as long as it scores (seconds on a busy laptop);
 # other writers queue for this long before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 60.0
+SQLITE_ANALYSIS_LIMIT = 1000  # rows sampled per index by ANALYZE
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -56,8 +57,17 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema up to date (every migration branch: ``upgrade heads``)."""
+    """Bring the schema up to date (every migration branch: ``upgrade heads``); on SQLite, also refresh
+    the query planner's table statistics."""
     command.upgrade(alembic_config(engine), "heads")
+    if engine.dialect.name == "sqlite":
+        # SQLite gathers no statistics on its own (PostgreSQL's autovacuum does). Without them its planner
+        # looks declarations up by LRN through the agency or (is_current, date) index, walking every one of
+        # them (15 ms instead of 3 ms for 100 LRNs on 20 000 declarations). Sampled: tens of milliseconds,
+        # at every start of the server or of a command.
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
+            connection.exec_driver_sql("ANALYZE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
