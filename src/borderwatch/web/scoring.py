@@ -150,5 +150,8 @@ def complete_reasons(
     features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
     with_model = model.score_features(features, profiles=profiles)["reasons"][0].to_list()
     without = model.score_features(features, profiles=profiles, explain=False)["reasons"][0].to_list()
-    # API scores carry no screening reasons, so the model's sentences lead (``RiskModel.score``'s order)
-    registry.store_reasons(row=row, reasons=with_model[: len(with_model) - len(without)] + list(row.reasons))
+    # The model's sentences go where ``RiskModel.score`` puts them: after the reasons that lead both lists.
+    at = next((i for i, (a, b) in enumerate(zip(with_model, without, strict=False)) if a != b), len(without))
+    sentences = with_model[at : at + len(with_model) - len(without)]
+    stored = list(row.reasons)
+    registry.store_reasons(row=row, reasons=[*stored[:at], *sentences, *stored[at:]])
