@@ -56,20 +56,6 @@ def _insert_columns(model: type[Base]) -> tuple[str, ...]:
 DECLARATION_COLUMNS = _insert_columns(DeclarationRow)
 ITEM_COLUMNS = _insert_columns(GoodsItemRow)
 OUTCOME_COLUMNS = _insert_columns(OutcomeRow)
-# Spelled out because quarantined records are built as tuples in this order (see _quarantine).
-QUARANTINE_COLUMNS = (
-    "agency",
-    "source_file",
-    "line",
-    "record_key",
-    "field",
-    "reason",
-    "raw",
-    "reader",
-    "status",
-    "raw_hash",
-    "context",
-)
 
 
 @dataclass
@@ -188,31 +174,25 @@ def _quarantine(
     fresh = [(digest, p) for digest, p in keyed.items() if digest not in known]
     summary.quarantined += len(fresh)
     summary.reasons.update(reason_kind(p.reason) for _, p in fresh)
-    rows = [
-        (
-            context.agency,
-            context.source[:1024],
-            p.line,
-            (p.record_key or "")[:64] or None,
-            (p.field or "")[:128] or None,
-            p.reason,
-            p.raw,
-            context.reader,
-            "open",
-            digest,
-            context.context,
-        )
-        for digest, p in fresh
-    ]
-    bulk_insert(
-        connection,
-        "quarantine",
-        pl.DataFrame(
-            rows,
-            schema={name: pl.Int64 if name == "line" else pl.String for name in QUARANTINE_COLUMNS},
-            orient="row",
-        ),
+    fresh_problems = [p for _, p in fresh]
+    records = pl.DataFrame(
+        {
+            "line": [p.line for p in fresh_problems],
+            "record_key": [(p.record_key or "")[:64] or None for p in fresh_problems],
+            "field": [(p.field or "")[:128] or None for p in fresh_problems],
+            "reason": [p.reason for p in fresh_problems],
+            "raw": [p.raw for p in fresh_problems],
+            "raw_hash": [digest for digest, _ in fresh],
+        },
+        schema_overrides={"line": pl.Int64, "record_key": pl.String, "field": pl.String},
+    ).with_columns(
+        pl.lit(context.agency).alias("agency"),
+        pl.lit(context.source[:1024]).alias("source_file"),
+        pl.lit(context.reader).alias("reader"),
+        pl.lit("open").alias("status"),
+        pl.lit(context.context, dtype=pl.String).alias("context"),
     )
+    bulk_insert(connection, "quarantine", records)
 
 
 _NO_RAW = pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String})

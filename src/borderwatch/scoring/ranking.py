@@ -14,8 +14,9 @@ does not depend on which other declarations are in the batch):
 k of a population by this ranking takes about ``(1 − s)·k`` by fraud position and ``s·k`` by revenue position,
 at every k. The revenue share ``s`` (``ModelParams.revenue_share`` = 0.12) was chosen on a time split inside
 2020 (Jan–Sep → Oct–Dec) as the smallest of 0.05, 0.10, 0.11, ..., 0.15 whose scores beat the plain baseline
-on both precision and duty recall at every rate (1, 2, 5, 10, 20 %); the positions are against the training population's in-sample
-predictions, which run higher than out-of-sample ones, so the effective share on new declarations is lower.
+on both precision and duty recall at every rate (1, 2, 5, 10, 20 %). The positions are against the training
+population's in-sample predictions, which run higher than out-of-sample ones, so the effective share on new
+declarations is somewhat lower than ``s``.
 """
 
 from __future__ import annotations
