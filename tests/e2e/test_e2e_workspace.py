@@ -128,8 +128,10 @@ def test_seizure_recorded_in_the_browser_changes_the_dashboard_hit_rate(live_ser
             rows.first.locator("a.lrn").click()
             expect(page).to_have_url(f"{live_server}/declarations/D2-001")
             expect(page.locator("#reasons")).to_contain_text("reason 0a")
-            expect(page.locator("#explanation svg")).to_have_count(1)  # Vega-Lite chart rendered
-            expect(page.locator("#network canvas").first).to_be_attached()  # Cytoscape.js network drawn
+            # Both are drawn on the window's load event, after the vendored libraries (megabytes of
+            # JavaScript) are parsed: on a loaded 2-core machine that has taken over 20 s.
+            expect(page.locator("#explanation svg")).to_have_count(1, timeout=60_000)  # Vega-Lite chart
+            expect(page.locator("#network canvas").first).to_be_attached(timeout=60_000)  # Cytoscape.js
             expect(page.locator("#screening")).to_contain_text("No party")
             page.screenshot(path=str(SCREENSHOTS / "03-declaration.png"), full_page=True)
 
