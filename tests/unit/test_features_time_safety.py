@@ -10,7 +10,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from borderwatch.features.build import build_features, numeric_feature_names, prepare_snapshot
+from borderwatch.features.build import (
+    advance_snapshot,
+    build_features,
+    numeric_feature_names,
+    prepare_snapshot,
+)
 from tests.unit.scoring_support import traffic_frames
 
 CUT = date(2024, 3, 1)
@@ -136,3 +141,115 @@ def test_snapshot_gives_the_same_features_as_the_full_computation(
         one = day.slice(start, 1)
         alone = build_features(declarations=one, history=history, outcomes=known, snapshot=snapshot)
         _assert_same(full.slice(start, 1), alone)
+
+
+def _varied(frames: tuple[pl.DataFrame, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The generated traffic with what a snapshot must also get right: missing origins and values,
+    declarations of two goods items, and outcomes recorded up to three weeks after the declaration."""
+    declarations, outcomes = frames
+    numbered = declarations.with_row_index("_i").with_columns(
+        pl.when(pl.col("_i") % 17 == 0)
+        .then(None)
+        .otherwise(pl.col("origin_country"))
+        .alias("origin_country"),
+        pl.when(pl.col("_i") % 23 == 0).then(None).otherwise(pl.col("customs_value")).alias("customs_value"),
+    )
+    second_items = numbered.filter(pl.col("_i") % 5 == 0).with_columns(
+        pl.lit(2, dtype=pl.Int32).alias("item_no"),
+        pl.col("hs_code").shuffle(seed=3),
+        (pl.col("customs_value") * 0.4).alias("customs_value"),
+    )
+    late = outcomes.with_columns(
+        (pl.col("recorded_on") + pl.duration(days=(pl.col("lrn").hash(7) % 22).cast(pl.Int64))).alias(
+            "recorded_on"
+        )
+    )
+    return pl.concat([numbered, second_items]).drop("_i"), late
+
+
+def test_a_snapshot_scores_a_multi_day_batch_with_the_full_features(
+    frames: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    declarations, outcomes = _varied(frames)
+    as_of, now = CUT, CUT + timedelta(days=15)
+    batch = declarations.filter(pl.col("declared_on").is_between(as_of + timedelta(days=1), now))
+    known = outcomes.filter(pl.col("recorded_on") < now)
+    # late results: of declarations the snapshot holds, and of the batch's own earlier days
+    assert known.filter(pl.col("recorded_on") > as_of).height > 50
+    assert batch["declared_on"].n_unique() > 10
+    full = build_features(declarations=batch, history=declarations, outcomes=known)
+    snapshot = prepare_snapshot(history=declarations, outcomes=outcomes, as_of=as_of)
+    # The snapshot stands for everything up to as_of: the history of those days is not read again, but for
+    # the declarations whose results came later.
+    pending = known.filter(pl.col("recorded_on") > as_of)["lrn"].implode()
+    blurred = declarations.with_columns(
+        pl.when((pl.col("declared_on") <= as_of) & ~pl.col("lrn").is_in(pending))
+        .then(pl.lit("someone else"))
+        .otherwise(pl.col("importer_id"))
+        .alias("importer_id")
+    )
+    fast = build_features(declarations=batch, history=blurred, outcomes=known, snapshot=snapshot)
+    _assert_same(full, fast)
+    assert fast["lrn"].to_list() == batch["lrn"].to_list()
+    for day in (as_of + timedelta(days=1), now):  # one day, then a handful of declarations (look-ups)
+        one_day = batch.filter(pl.col("declared_on") == day)
+        expected = build_features(declarations=one_day, history=declarations, outcomes=known)
+        _assert_same(
+            expected, build_features(declarations=one_day, history=blurred, outcomes=known, snapshot=snapshot)
+        )
+        few = one_day.head(3)
+        _assert_same(
+            expected.head(3),
+            build_features(declarations=few, history=blurred, outcomes=known, snapshot=snapshot),
+        )
+
+
+def test_a_snapshot_defers_to_the_full_computation_for_an_amended_declaration(
+    frames: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    declarations, outcomes = _varied(frames)
+    batch = declarations.filter(
+        pl.col("declared_on").is_between(CUT + timedelta(days=1), CUT + timedelta(days=6))
+    )
+    # an amendment of a declaration the snapshot holds, lodged again in the batch with another value
+    amended = (
+        declarations.filter(pl.col("declared_on") < CUT)
+        .head(1)
+        .with_columns(pl.lit(CUT + timedelta(days=3)).alias("declared_on"), pl.col("customs_value") * 3)
+    )
+    batch = pl.concat([batch, amended])
+    known = outcomes.filter(pl.col("recorded_on") <= CUT + timedelta(days=6))
+    full = build_features(declarations=batch, history=declarations, outcomes=known)
+    snapshot = prepare_snapshot(history=declarations, outcomes=known, as_of=CUT)
+    _assert_same(
+        full, build_features(declarations=batch, history=declarations, outcomes=known, snapshot=snapshot)
+    )
+
+
+def test_an_advanced_snapshot_equals_one_prepared_at_the_later_day(
+    frames: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    declarations, outcomes = _varied(frames)
+    later = CUT + timedelta(days=9)
+    batch = declarations.filter(
+        pl.col("declared_on").is_between(later + timedelta(days=1), later + timedelta(days=5))
+    )
+    known = outcomes.filter(pl.col("recorded_on") < later + timedelta(days=5))
+    full = build_features(declarations=batch, history=declarations, outcomes=known)
+    advanced = prepare_snapshot(history=declarations, outcomes=known, as_of=CUT)
+    for day in range(1, 10):  # one day at a time, as a service would
+        advanced = advance_snapshot(
+            advanced, history=declarations, outcomes=known, until=CUT + timedelta(days=day)
+        )
+    prepared = prepare_snapshot(history=declarations, outcomes=known, as_of=later)
+    assert advanced.totals == prepared.totals
+    assert advanced.lrns == prepared.lrns
+    # what a snapshot as of ``later`` still needs: later declarations, and those with later results
+    pending = known.filter(pl.col("recorded_on") > later)["lrn"].implode()
+    recent = declarations.filter((pl.col("declared_on") > later) | pl.col("lrn").is_in(pending))
+    for snapshot in (advanced, prepared):
+        _assert_same(
+            full, build_features(declarations=batch, history=recent, outcomes=known, snapshot=snapshot)
+        )
+    with pytest.raises(ValueError, match="cannot be advanced"):
+        advance_snapshot(prepared, history=declarations, outcomes=known, until=CUT)

@@ -11,6 +11,7 @@ from borderwatch.features.history import (
     SMALL_BATCH,
     UNIT_VALUE_FEATURES,
     HistorySnapshot,
+    advance,
     count_feature_names,
     count_tables,
     history_counts,
@@ -60,11 +61,91 @@ def _labelled(pool: pl.DataFrame, outcomes: pl.DataFrame) -> pl.DataFrame:
     return pool.join(latest_outcomes(outcomes).select("lrn", "recorded_on", "fraud"), on="lrn", how="inner")
 
 
-def prepare_snapshot(*, history: pl.DataFrame, outcomes: pl.DataFrame) -> HistorySnapshot:
-    """Aggregates ``history`` and ``outcomes`` once, to score many later declarations fast (see
-    :func:`build_features`'s ``snapshot``)."""
+def _latest_day(*columns: pl.Series) -> dt.date | None:
+    days = [column.max() for column in columns]
+    known = [day for day in days if isinstance(day, dt.date)]
+    return max(known) if known else None
+
+
+def prepare_snapshot(
+    *, history: pl.DataFrame, outcomes: pl.DataFrame, as_of: dt.date | None = None
+) -> HistorySnapshot:
+    """Aggregates the declarations of ``history`` dated on or before ``as_of`` and the ``outcomes`` recorded
+    on or before it (default: the latest day of either), to score later declarations fast (see
+    :func:`build_features`'s ``snapshot``) and to be moved forward by :func:`advance_snapshot`."""
+    if as_of is not None:
+        history = history.filter(pl.col("declared_on") <= as_of)
+        outcomes = outcomes.filter(pl.col("recorded_on") <= as_of)
     pool = _pool(history, conform(history.head(0), DECLARATION_SCHEMA))
-    return snapshot(pool, _labelled(pool, outcomes))
+    labelled = _labelled(pool, outcomes)
+    day = as_of if as_of is not None else _latest_day(pool["declared_on"], labelled["recorded_on"])
+    return snapshot(pool, labelled, as_of=day)
+
+
+def _after_snapshot(
+    snap: HistorySnapshot,
+    *,
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    targets: pl.DataFrame,
+    until: dt.date | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """What the full computation adds to ``snap``: the declarations dated after ``snap.as_of`` (up to
+    ``until``) from ``history`` and ``targets`` (targets winning, as in the full pool), and the goods items
+    whose first outcome ``snap`` lacks (recorded after ``snap.as_of``, or of one of those declarations).
+
+    None when one of those declarations re-declares one ``snap`` holds (an amendment): the full computation
+    then drops the old copy from everything, which a snapshot cannot undo."""
+    dated = pl.col("declared_on") > snap.as_of
+    if until is not None:
+        dated &= pl.col("declared_on") <= until
+    later = conform(history.filter(dated), DECLARATION_SCHEMA)
+    pool = pl.concat([later, targets], how="vertical").unique(
+        ["lrn", "item_no"], keep="last", maintain_order=True
+    )
+    lrns = pool["lrn"].unique()
+    if not snap.lrns.isdisjoint(lrns.to_list()):
+        return None
+    pool = add_basic(pool).with_row_index("row_id")
+    late_result = pl.col("recorded_on") > snap.as_of
+    own_result = pl.col("lrn").is_in(lrns.implode())
+    if until is not None:
+        late_result &= pl.col("recorded_on") <= until
+        own_result &= pl.col("recorded_on") <= until
+    recorded = outcomes.filter(late_result | own_result)
+    first = latest_outcomes(recorded).select("lrn", "recorded_on", "fraud")
+    own = pool.join(first, on="lrn", how="inner")
+    new = set(lrns.to_list())
+    late = [lrn for lrn in first["lrn"].to_list() if lrn not in new and lrn not in snap.labelled_lrns]
+    if not late:
+        return pool, own
+    earlier = conform(
+        history.filter((pl.col("declared_on") <= snap.as_of) & pl.col("lrn").is_in(late)), DECLARATION_SCHEMA
+    ).unique(["lrn", "item_no"], keep="last", maintain_order=True)
+    old = add_basic(earlier).with_row_index("row_id").join(first, on="lrn", how="inner")
+    return pool, pl.concat([own, old.select(own.columns)], how="vertical")
+
+
+def advance_snapshot(
+    snap: HistorySnapshot, *, history: pl.DataFrame, outcomes: pl.DataFrame, until: dt.date
+) -> HistorySnapshot:
+    """``snap`` moved forward to ``until``: the same as :func:`prepare_snapshot` of the whole history and
+    outcomes up to ``until``, at the cost of the days added. ``history`` needs the declarations dated after
+    ``snap.as_of`` (and those with an outcome recorded after it); earlier ones are read from ``snap``.
+    Re-declared declarations (amendments) need a new :func:`prepare_snapshot`: a ``ValueError`` says so."""
+    if snap.as_of is None or until <= snap.as_of:
+        raise ValueError(f"a snapshot as of {snap.as_of} cannot be advanced to {until}")
+    later = _after_snapshot(
+        snap,
+        history=history,
+        outcomes=outcomes,
+        targets=conform(history.head(0), DECLARATION_SCHEMA),
+        until=until,
+    )
+    if later is None:
+        raise ValueError("the history re-declares declarations the snapshot holds: prepare a new snapshot")
+    pool, labelled = later
+    return advance(snap, pool, labelled, as_of=until)
 
 
 def _finish(targets: pl.DataFrame, *parts: pl.DataFrame) -> pl.DataFrame:
@@ -83,6 +164,47 @@ def _finish(targets: pl.DataFrame, *parts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _from_snapshot(
+    snap: HistorySnapshot,
+    *,
+    targets: pl.DataFrame,
+    order: pl.DataFrame,
+    history: pl.DataFrame,
+    outcomes: pl.DataFrame,
+) -> pl.DataFrame | None:
+    """:func:`build_features` from ``snap`` plus what is dated after it; None when ``snap`` cannot serve."""
+    days = targets["declared_on"]
+    first_day, last_day = days.min(), days.max()
+    if (
+        snap.as_of is None
+        or days.null_count()
+        or not isinstance(first_day, dt.date)
+        or not isinstance(last_day, dt.date)
+        or first_day <= snap.as_of
+    ):
+        return None
+    later = _after_snapshot(snap, history=history, outcomes=outcomes, targets=targets)
+    if later is None:
+        return None
+    pool, labelled = later
+    rows = order.join(pool, on=["lrn", "item_no"], how="left", maintain_order="left")
+    # only what is dated before the last scored day can reach a feature
+    newer = pool.filter(pl.col("declared_on") < last_day)
+    results = labelled.filter(pl.col("recorded_on") < last_day)
+    small = rows.height <= SMALL_BATCH
+    if newer.height:
+        counts = history_counts(rows, count_tables(newer, rows), base=snap.counts)
+    else:
+        counts = history_counts_lookup(rows, snap) if small else history_counts(rows, None, base=snap.counts)
+    if results.height:
+        overall, tables = rate_tables(results, rows)
+        rates = hit_rates(rows, overall, tables, base=snap)
+    else:
+        rates = hit_rates_lookup(rows, snap) if small else hit_rates(rows, None, None, base=snap)
+    unit_values = unit_value_from_snapshot(rows, snap, newer if newer.height else None)
+    return _finish(rows, counts, rates, unit_values)
+
+
 def build_features(
     *,
     declarations: pl.DataFrame,
@@ -97,37 +219,19 @@ def build_features(
     ``history`` holds earlier declarations (it may include the scored ones); ``outcomes`` the inspection
     results known now. Each value for a row uses only declarations dated strictly before it and outcomes
     recorded strictly before it (or before a random lag of up to ``outcome_lag_days`` days earlier, which
-    training can use to mimic late results). With a ``snapshot`` (from :func:`prepare_snapshot`) and every
-    declaration dated after ``snapshot.as_of``, the history is read from the snapshot instead (same values).
+    training can use to mimic late results).
+
+    With a ``snapshot`` (from :func:`prepare_snapshot`) and every declaration dated after ``snapshot.as_of``,
+    the history dated on or before ``snapshot.as_of`` is read from the snapshot instead of ``history`` and
+    ``outcomes`` (which then need only what came after it): same values, and the cost of the batch's own days
+    only. Otherwise (earlier declarations, a re-declared one, a lag) the full computation runs.
     """
     targets = conform(declarations, DECLARATION_SCHEMA)
     order = targets.select("lrn", "item_no").with_row_index("_order")
-    first_day = targets["declared_on"].min()
-    if (
-        snapshot is not None
-        and isinstance(first_day, dt.date)
-        and isinstance(snapshot.as_of, dt.date)
-        and first_day > snapshot.as_of
-    ):
-        rows = order.join(
-            add_basic(targets.unique(["lrn", "item_no"], keep="last", maintain_order=True)).with_row_index(
-                "row_id"
-            ),
-            on=["lrn", "item_no"],
-            how="left",
-            maintain_order="left",
-        )
-        small = rows.height <= SMALL_BATCH
-        return _finish(
-            rows,
-            history_counts_lookup(rows, snapshot)
-            if small
-            else history_counts(rows, snapshot.counts, latest=True),
-            hit_rates_lookup(rows, snapshot)
-            if small
-            else hit_rates(rows, snapshot.overall, snapshot.rates, latest=True),
-            unit_value_from_snapshot(rows, snapshot.unit_values, snapshot.unit_values_index),
-        )
+    if snapshot is not None and outcome_lag_days == 0:
+        features = _from_snapshot(snapshot, targets=targets, order=order, history=history, outcomes=outcomes)
+        if features is not None:
+            return features
     pool = _pool(history, targets)
     rows = order.join(pool, on=["lrn", "item_no"], how="left", maintain_order="left")
     labelled = _labelled(pool, outcomes)

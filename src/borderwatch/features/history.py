@@ -10,8 +10,11 @@ Every value for a row comes from strictly earlier days, so a training row never 
 encodings are out-of-fold by construction, and training and production compute them the same way. The work is
 columnar: per-key daily tables with cumulative sums, then ``join_asof`` with exact matches excluded.
 
-The same tables reduced to their last row per key form a :class:`HistorySnapshot`, which scores declarations
-dated after all of its history with a few small joins (live scoring of one declaration in milliseconds).
+The same tables reduced to their last row per key, with the sorted unit values of each peer group, form a
+:class:`HistorySnapshot` of the history up to a day. A batch dated after that day then pays only for its own
+rows: the tables of the declarations and outcomes dated after the snapshot (its own days), joined as above,
+plus one hash join per key to the snapshot (``features.peers`` does the unit-value quantiles). The values are
+those of the full computation; one declaration is scored in milliseconds, months of declarations in one call.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+
+from borderwatch.features.peers import PeerReference, build_reference, peer_quantiles
 
 # name -> key columns. Counts/recency are computed for every key; hit rates for those in HIT_RATE_KEYS.
 ENTITY_KEYS: dict[str, tuple[str, ...]] = {
@@ -123,21 +128,9 @@ def rate_tables(
 
 
 def _before(
-    frame: pl.DataFrame,
-    table: pl.DataFrame,
-    on: str,
-    keys: Sequence[str] | None = None,
-    *,
-    latest: bool = False,
+    frame: pl.DataFrame, table: pl.DataFrame, on: str, keys: Sequence[str] | None = None
 ) -> pl.DataFrame:
-    """``frame`` with the latest ``table`` row of the same key dated strictly before ``frame[on]``.
-
-    ``latest``: ``table`` holds only the last row per key and every row of ``frame`` is dated after all of
-    it (a snapshot), so a plain hash join finds the same row."""
-    if latest:
-        if not keys:
-            return frame.join(table, how="cross")
-        return frame.join(table, on=list(keys), how="left", maintain_order="left")
+    """``frame`` with the latest ``table`` row of the same key dated strictly before ``frame[on]``."""
     return frame.join_asof(
         table,
         left_on=on,
@@ -149,65 +142,91 @@ def _before(
     )
 
 
+def _with_base(
+    frame: pl.DataFrame, base: pl.DataFrame, keys: Sequence[str], columns: dict[str, str]
+) -> pl.DataFrame:
+    """``frame`` with a snapshot's last row per key (``columns`` renamed), by a plain hash join: every row of
+    ``frame`` is dated after all of the snapshot."""
+    return frame.join(
+        base.select(*keys, *[pl.col(old).alias(new) for old, new in columns.items()]),
+        on=list(keys),
+        how="left",
+        maintain_order="left",
+    )
+
+
 def history_counts(
-    targets: pl.DataFrame, tables: dict[str, pl.DataFrame], *, latest: bool = False
+    targets: pl.DataFrame,
+    tables: dict[str, pl.DataFrame] | None,
+    *,
+    base: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """For each target: per key, the number of declarations dated strictly before it (``{name}_count``) and
-    the days since the latest of them (``{name}_days_since``, null when none); null count for no key."""
+    the days since the latest of them (``{name}_days_since``, null when none); null count for no key.
+
+    ``tables`` (from :func:`count_tables`) count the declarations by day; ``base`` (a snapshot's
+    ``counts``) adds what happened before all of them and all of the targets. Either may be None."""
     out = targets.select("row_id", "declared_on", *{k for keys in ENTITY_KEYS.values() for k in keys}).sort(
         "declared_on"
     )
     for name, keys in ENTITY_KEYS.items():
-        out = (
-            _before(out, tables[name], "declared_on", keys, latest=latest)
-            .with_columns(
-                pl.when(_key_present(keys))
-                .then(pl.col("_cum").fill_null(0).cast(pl.Float64))
-                .otherwise(None)
-                .alias(f"{name}_count"),
-                (pl.col("declared_on") - pl.col("_day"))
-                .dt.total_days()
-                .cast(pl.Float64)
-                .alias(f"{name}_days_since"),
-            )
-            .drop("_day", "_cum")
-        )
+        cum: pl.Expr = pl.lit(0)
+        day: pl.Expr = pl.lit(None, dtype=pl.Date)
+        if tables is not None:
+            out = _before(out, tables[name], "declared_on", keys)
+            cum, day = pl.col("_cum").fill_null(0), pl.col("_day")
+        if base is not None:
+            out = _with_base(out, base[name], keys, {"_cum": "_base_cum", "_day": "_base_day"})
+            cum, day = cum + pl.col("_base_cum").fill_null(0), pl.coalesce(day, pl.col("_base_day"))
+        out = out.with_columns(
+            pl.when(_key_present(keys)).then(cum.cast(pl.Float64)).otherwise(None).alias(f"{name}_count"),
+            (pl.col("declared_on") - day).dt.total_days().cast(pl.Float64).alias(f"{name}_days_since"),
+        ).drop("_day", "_cum", "_base_cum", "_base_day", strict=False)
     return out.select("row_id", *count_feature_names())
 
 
 def hit_rates(
     targets: pl.DataFrame,
-    overall: pl.DataFrame,
-    tables: dict[str, pl.DataFrame],
+    overall: pl.DataFrame | None,
+    tables: dict[str, pl.DataFrame] | None,
     *,
     as_of: pl.Expr | None = None,
-    latest: bool = False,
+    base: HistorySnapshot | None = None,
 ) -> pl.DataFrame:
     """For each target: per key, the smoothed fraud rate among outcomes recorded strictly before ``as_of``
-    (default: the declaration date), the number of those inspections and of frauds found."""
+    (default: the declaration date), the number of those inspections and of frauds found.
+
+    ``overall``/``tables`` (from :func:`rate_tables`, both or neither) count outcomes by recording day;
+    ``base`` (a snapshot) adds the outcomes recorded before all of them and all of the targets."""
     cutoff = as_of if as_of is not None else pl.col("declared_on")
     columns = {k for keys in HIT_RATE_KEYS.values() for k in keys}
     out = targets.select("row_id", *columns, cutoff.alias("_cutoff")).sort("_cutoff")
-    out = (
-        _before(out, overall, "_cutoff", latest=latest)
-        .with_columns(
-            ((pl.col("_all_f").fill_null(0) + 1) / (pl.col("_all_n").fill_null(0) + 2)).alias("_prior")
-        )
-        .drop("_day", "_all_n", "_all_f")
+    base_n, base_f = base.totals if base is not None else (0, 0)
+    all_n: pl.Expr = pl.lit(base_n)
+    all_f: pl.Expr = pl.lit(base_f)
+    if overall is not None:
+        out = _before(out, overall, "_cutoff")
+        all_n, all_f = all_n + pl.col("_all_n").fill_null(0), all_f + pl.col("_all_f").fill_null(0)
+    out = out.with_columns(((all_f + 1) / (all_n + 2)).alias("_prior")).drop(
+        "_day", "_all_n", "_all_f", strict=False
     )
     for name, keys in HIT_RATE_KEYS.items():
-        out = (
-            _before(out, tables[name], "_cutoff", keys, latest=latest)
-            .with_columns(
-                pl.col("_cn").fill_null(0).cast(pl.Float64).alias(f"{name}_inspected"),
-                pl.col("_cf").fill_null(0).cast(pl.Float64).alias(f"{name}_frauds"),
-                (
-                    (pl.col("_cf").fill_null(0) + PRIOR_STRENGTH * pl.col("_prior"))
-                    / (pl.col("_cn").fill_null(0) + PRIOR_STRENGTH)
-                ).alias(f"{name}_hit_rate"),
-            )
-            .drop("_day", "_cn", "_cf")
-        )
+        inspected: pl.Expr = pl.lit(0)
+        frauds: pl.Expr = pl.lit(0)
+        if tables is not None:
+            out = _before(out, tables[name], "_cutoff", keys)
+            inspected, frauds = pl.col("_cn").fill_null(0), pl.col("_cf").fill_null(0)
+        if base is not None:
+            out = _with_base(out, base.rates[name], keys, {"_cn": "_base_cn", "_cf": "_base_cf"})
+            inspected = inspected + pl.col("_base_cn").fill_null(0)
+            frauds = frauds + pl.col("_base_cf").fill_null(0)
+        out = out.with_columns(
+            inspected.cast(pl.Float64).alias(f"{name}_inspected"),
+            frauds.cast(pl.Float64).alias(f"{name}_frauds"),
+            ((frauds + PRIOR_STRENGTH * pl.col("_prior")) / (inspected + PRIOR_STRENGTH)).alias(
+                f"{name}_hit_rate"
+            ),
+        ).drop("_day", "_cn", "_cf", "_base_cn", "_base_cf", strict=False)
     return out.select("row_id", *rate_feature_names(), *[f"{name}_frauds" for name in HIT_RATE_KEYS])
 
 
@@ -262,22 +281,6 @@ def unit_value_reference(targets: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFr
     return _unit_value_position(rows)
 
 
-def unit_value_tables(pool: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Per unit-value group: median, IQR and count of all of ``pool`` (the snapshot's reference)."""
-    frame = pool.filter(pl.col("log_unit_value").is_not_null())
-    uv = pl.col("log_unit_value")
-    return {
-        suffix: frame.group_by(keys).agg(
-            uv.median().alias(f"_med_{suffix}"),
-            (uv.quantile(0.75, interpolation="linear") - uv.quantile(0.25, interpolation="linear")).alias(
-                f"_iqr_{suffix}"
-            ),
-            pl.len().alias(f"_peers_{suffix}"),
-        )
-        for suffix, keys in UNIT_VALUE_GROUPS.items()
-    }
-
-
 SMALL_BATCH = 16
 
 Key = tuple[object, ...]
@@ -285,15 +288,24 @@ Key = tuple[object, ...]
 
 @dataclass(frozen=True)
 class HistorySnapshot:
-    """Everything history features need, aggregated up to ``as_of`` (the latest day of its declarations and
-    outcomes). Valid only for declarations dated after ``as_of``; exact for them. The ``*_index`` dicts hold
-    the same rows keyed for direct look-up, which scores a handful of declarations without any join."""
+    """What history features need about the declarations dated on or before ``as_of`` and the outcomes
+    recorded on or before it, aggregated once: per key the last cumulative counts (``counts``: ``_day``,
+    ``_cum``; ``rates``: ``_day``, ``_cn``, ``_cf``), the outcome ``totals`` (inspections, frauds), and per
+    unit-value peer group the sorted log unit values (``peers``).
 
-    as_of: object
+    Declarations dated after ``as_of`` are scored from it plus the history dated after ``as_of`` (see
+    ``build_features``), with the values of the full computation; :func:`advance` moves it forward. ``lrns``
+    and ``labelled_lrns`` are the declarations it holds and those with an outcome: what a later batch may not
+    hold again and which late outcomes it still lacks. The ``*_index`` dicts hold the same rows keyed for
+    direct look-up, which scores a handful of declarations without any join."""
+
+    as_of: dt.date | None
     counts: dict[str, pl.DataFrame]
-    overall: pl.DataFrame
+    totals: tuple[int, int]
     rates: dict[str, pl.DataFrame]
-    unit_values: dict[str, pl.DataFrame]
+    peers: dict[str, PeerReference]
+    lrns: frozenset[str]
+    labelled_lrns: frozenset[str]
     counts_index: dict[str, dict[Key, tuple[int, dt.date]]]
     rates_index: dict[str, dict[Key, tuple[int, int]]]
     unit_values_index: dict[str, dict[Key, tuple[float, float, int]]]
@@ -306,7 +318,7 @@ def _index(table: pl.DataFrame, keys: Sequence[str], values: Sequence[str]) -> d
 
 
 def history_counts_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
-    """:func:`history_counts` for a few targets dated after ``snap.as_of``, by dict look-up."""
+    """:func:`history_counts` from ``snap`` alone, for a few targets, by dict look-up."""
     rows = targets.select("row_id", "declared_on", *{k for ks in ENTITY_KEYS.values() for k in ks}).to_dicts()
     data: dict[str, list[Any]] = {"row_id": [r["row_id"] for r in rows]}
     for name, keys in ENTITY_KEYS.items():
@@ -324,10 +336,10 @@ def history_counts_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.Da
 
 
 def hit_rates_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
-    """:func:`hit_rates` for a few targets dated after ``snap.as_of``, by dict look-up."""
+    """:func:`hit_rates` from ``snap`` alone, for a few targets, by dict look-up."""
     rows = targets.select("row_id", *{k for ks in HIT_RATE_KEYS.values() for k in ks}).to_dicts()
-    total = snap.overall.row(0, named=True) if snap.overall.height else {"_all_n": 0, "_all_f": 0}
-    prior = (total["_all_f"] + 1) / (total["_all_n"] + 2)
+    total_n, total_f = snap.totals
+    prior = (total_f + 1) / (total_n + 2)
     data: dict[str, list[Any]] = {"row_id": [r["row_id"] for r in rows]}
     for name, keys in HIT_RATE_KEYS.items():
         index = snap.rates_index[name]
@@ -341,46 +353,116 @@ def hit_rates_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFra
     )
 
 
-def _last_per_key(table: pl.DataFrame, keys: Sequence[str] | None) -> pl.DataFrame:
-    if not keys:
-        return table.tail(1)
+def _last_per_key(table: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
     return table.group_by(list(keys)).agg(pl.all().sort_by("_day").last())
 
 
-def snapshot(pool: pl.DataFrame, labelled: pl.DataFrame) -> HistorySnapshot:
-    overall, rates = rate_tables(labelled)
-    days = [pool["declared_on"].max(), labelled["recorded_on"].max()]
-    known = [d for d in days if isinstance(d, dt.date)]
-    counts = {n: _last_per_key(t, ENTITY_KEYS[n]) for n, t in count_tables(pool).items()}
-    last_rates = {n: _last_per_key(t, HIT_RATE_KEYS[n]) for n, t in rates.items()}
-    unit_values = unit_value_tables(pool)
+def _merge(base: pl.DataFrame, later: pl.DataFrame, keys: Sequence[str], sums: Sequence[str]) -> pl.DataFrame:
+    """Last rows per key of two consecutive periods → last rows per key of both (sums add up, latest day)."""
+    return (
+        pl.concat([base, later.select(base.columns)])
+        .group_by(list(keys))
+        .agg(pl.col("_day").max(), *[pl.col(name).sum() for name in sums])
+        .select(base.columns)
+    )
+
+
+def _assemble(
+    *,
+    as_of: dt.date | None,
+    counts: dict[str, pl.DataFrame],
+    totals: tuple[int, int],
+    rates: dict[str, pl.DataFrame],
+    peers: dict[str, PeerReference],
+    lrns: frozenset[str],
+    labelled_lrns: frozenset[str],
+) -> HistorySnapshot:
     return HistorySnapshot(
-        as_of=max(known) if known else None,
+        as_of=as_of,
         counts=counts,
-        overall=_last_per_key(overall, None),
-        rates=last_rates,
-        unit_values=unit_values,
-        unit_values_index={
-            suffix: _index(
-                table, UNIT_VALUE_GROUPS[suffix], [f"_med_{suffix}", f"_iqr_{suffix}", f"_peers_{suffix}"]
-            )
-            for suffix, table in unit_values.items()
-        },
+        totals=totals,
+        rates=rates,
+        peers=peers,
+        lrns=lrns,
+        labelled_lrns=labelled_lrns,
         counts_index={n: _index(t, ENTITY_KEYS[n], ["_cum", "_day"]) for n, t in counts.items()},
-        rates_index={n: _index(t, HIT_RATE_KEYS[n], ["_cn", "_cf"]) for n, t in last_rates.items()},
+        rates_index={n: _index(t, HIT_RATE_KEYS[n], ["_cn", "_cf"]) for n, t in rates.items()},
+        unit_values_index={
+            suffix: _index(reference.groups, reference.keys, ["_med", "_iqr", "_peers"])
+            for suffix, reference in peers.items()
+        },
+    )
+
+
+def _totals(labelled: pl.DataFrame) -> tuple[int, int]:
+    return labelled.height, int(labelled["fraud"].cast(pl.Int64).sum())
+
+
+def snapshot(pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date | None) -> HistorySnapshot:
+    """The snapshot of ``pool`` (declarations with :func:`add_basic` columns) and ``labelled`` (their goods
+    items joined to their first outcome), all dated on or before ``as_of``."""
+    _, rates = rate_tables(labelled)
+    return _assemble(
+        as_of=as_of,
+        counts={n: _last_per_key(t, ENTITY_KEYS[n]) for n, t in count_tables(pool).items()},
+        totals=_totals(labelled),
+        rates={n: _last_per_key(t, HIT_RATE_KEYS[n]) for n, t in rates.items()},
+        peers={suffix: build_reference(pool, keys) for suffix, keys in UNIT_VALUE_GROUPS.items()},
+        lrns=frozenset(pool["lrn"].to_list()),
+        labelled_lrns=frozenset(labelled["lrn"].to_list()),
+    )
+
+
+def advance(
+    snap: HistorySnapshot, pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date
+) -> HistorySnapshot:
+    """``snap`` moved forward to ``as_of``: ``pool`` holds the declarations dated after ``snap.as_of`` up to
+    ``as_of`` (none of them in ``snap``), ``labelled`` the goods items whose first outcome was recorded in
+    that period or belongs to one of those declarations."""
+    counts = count_tables(pool)
+    _, rates = rate_tables(labelled)
+    total_n, total_f = _totals(labelled)
+    return _assemble(
+        as_of=as_of,
+        counts={
+            n: _merge(snap.counts[n], _last_per_key(counts[n], keys), keys, ["_cum"])
+            for n, keys in ENTITY_KEYS.items()
+        },
+        totals=(snap.totals[0] + total_n, snap.totals[1] + total_f),
+        rates={
+            n: _merge(snap.rates[n], _last_per_key(rates[n], keys), keys, ["_cn", "_cf"])
+            for n, keys in HIT_RATE_KEYS.items()
+        },
+        peers={
+            suffix: build_reference(
+                pl.concat([reference.frame, pool.select(reference.frame.columns)]), reference.keys
+            )
+            for suffix, reference in snap.peers.items()
+        },
+        lrns=snap.lrns | frozenset(pool["lrn"].to_list()),
+        labelled_lrns=snap.labelled_lrns | frozenset(labelled["lrn"].to_list()),
     )
 
 
 def unit_value_from_snapshot(
-    targets: pl.DataFrame, tables: dict[str, pl.DataFrame], index: dict[str, dict[Key, Any]] | None = None
+    targets: pl.DataFrame, snap: HistorySnapshot, newer: pl.DataFrame | None
 ) -> pl.DataFrame:
-    """Unit-value features of targets dated after the snapshot: joins, or dict look-ups for a few rows."""
+    """Unit-value features of targets dated after ``snap.as_of``, whose peers are the snapshot's plus the
+    ``newer`` declarations (dated after ``snap.as_of``) dated before them. Without newer declarations, a few
+    targets are served by dict look-ups."""
     columns = ["row_id", "log_unit_value", *{k for keys in UNIT_VALUE_GROUPS.values() for k in keys}]
-    if index is not None and targets.height <= SMALL_BATCH:
+    if newer is None and targets.height <= SMALL_BATCH:
         records = targets.select(columns).to_dicts()
         data: dict[str, list[Any]] = {n: [r[n] for r in records] for n in ("row_id", "log_unit_value")}
+        missing = (None, None, None)
         for suffix, keys in UNIT_VALUE_GROUPS.items():
-            found = [index[suffix].get(tuple(r[k] for k in keys), (None, None, None)) for r in records]
+            index = snap.unit_values_index[suffix]
+            found = [
+                missing
+                if r["log_unit_value"] is None or r["hs_code"] is None
+                else index.get(tuple(r[k] for k in keys), (None, None, 0))
+                for r in records
+            ]
             for position, stat in enumerate(UV_STATS):
                 data[f"{stat}_{suffix}"] = [f[position] for f in found]
         schema = {
@@ -389,9 +471,11 @@ def unit_value_from_snapshot(
             **{f"{stat}_{s}": pl.Float64 for s in UNIT_VALUE_GROUPS for stat in UV_STATS},
         }
         return _unit_value_position(pl.DataFrame(data, schema=schema))
-    rows = targets.select(columns)
-    for suffix, keys in UNIT_VALUE_GROUPS.items():
-        rows = rows.join(tables[suffix], on=list(keys), how="left", maintain_order="left")
+    rows = targets.select(*columns, "declared_on")
+    later = newer if newer is not None else rows.head(0)
+    for suffix, reference in snap.peers.items():
+        quantiles = peer_quantiles(reference, rows, later)
+        rows = rows.with_columns(quantiles[stat].alias(f"{stat}_{suffix}") for stat in UV_STATS)
     return _unit_value_position(rows)
 
 

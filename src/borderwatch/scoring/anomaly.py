@@ -114,22 +114,31 @@ def detectors() -> list[Detector]:
 
 
 def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
-    """Per row: ``anomaly_points`` and ``anomaly_reasons`` (sentences of the detectors that fired)."""
+    """Per row: ``anomaly_points``, ``anomaly_reasons`` (sentences of the detectors that fired) and
+    ``anomaly_flags`` (their ids). Sentences are written only for the rows with a flag (a minority)."""
     found = detectors()
-    flags = features.select(
-        *[d.flag.fill_null(False).alias(f"flag_{d.id}") for d in found],
-        *[d.sentence.alias(f"text_{d.id}") for d in found],
+    flags = features.select(*[d.flag.fill_null(False).alias(d.id) for d in found])
+    flagged = flags.select(pl.any_horizontal(pl.all()).alias("_any")).to_series()
+    texts = features.filter(flagged).select(
+        pl.concat_list(
+            [pl.when(d.flag.fill_null(False)).then(d.sentence).otherwise(None) for d in found]
+        ).list.drop_nulls()
+    )
+    none: pl.Expr = pl.lit([], dtype=pl.List(pl.String))
+    reasons = (
+        pl.DataFrame({"_any": flagged})
+        .with_columns(pl.col("_any").cast(pl.Int64).cum_sum().alias("_position") - 1)
+        .select(
+            pl.when(pl.col("_any"))
+            .then(pl.lit(texts.to_series()).gather(pl.col("_position")) if texts.height else none)
+            .otherwise(none)
+            .alias("anomaly_reasons")
+        )
     )
     return flags.select(
-        pl.sum_horizontal([pl.col(f"flag_{d.id}").cast(pl.Float64) * d.points for d in found]).alias(
-            "anomaly_points"
-        ),
-        pl.concat_list(
-            [pl.when(pl.col(f"flag_{d.id}")).then(pl.col(f"text_{d.id}")).otherwise(None) for d in found]
-        )
-        .list.drop_nulls()
-        .alias("anomaly_reasons"),
-        pl.concat_list([pl.when(pl.col(f"flag_{d.id}")).then(pl.lit(d.id)).otherwise(None) for d in found])
+        pl.sum_horizontal([pl.col(d.id).cast(pl.Float64) * d.points for d in found]).alias("anomaly_points"),
+        reasons["anomaly_reasons"],
+        pl.concat_list([pl.when(pl.col(d.id)).then(pl.lit(d.id)).otherwise(None) for d in found])
         .list.drop_nulls()
         .alias("anomaly_flags"),
     )

@@ -197,53 +197,58 @@ class RiskModel:
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
         rules = evaluate_profiles(features, profiles)
-        rule_text = _rule_sentences(rules["rule_hits"], profiles)
-        screened = _screening_evidence(features.select("lrn"), screening_hits)
         lane_rank = {lane: rank for rank, lane in enumerate(LANES, start=1)}
-        items = pl.DataFrame(
-            {
-                "lrn": features["lrn"],
-                "duty_at_stake": features["duty_at_stake"],
-                "fraud_probability": predicted["fraud_probability"],
-                "ranking": predicted["ranking"],
-                "_revenue": _revenue_reasons(predicted, features["duty_at_stake"]),
-                "anomaly_points": anomalies["anomaly_points"],
-                "rule_points": rules["rule_points"],
-                "forced_lane": rules["forced_lane"],
-                "_rules": rule_text,
-                "_anomalies": anomalies["anomaly_reasons"],
-                "_screening": screened["screening_reasons"],
-                "screening_points": screened["screening_points"],
-            }
-        ).with_columns(
+        columns: dict[str, pl.Series] = {
+            "lrn": features["lrn"],
+            "duty_at_stake": features["duty_at_stake"],
+            "fraud_probability": predicted["fraud_probability"],
+            "ranking": predicted["ranking"],
+            "_revenue": _revenue_reasons(predicted, features["duty_at_stake"]),
+            "anomaly_points": anomalies["anomaly_points"],
+            "rule_points": rules["rule_points"],
+            "forced_lane": rules["forced_lane"],
+            "_anomalies": anomalies["anomaly_reasons"],
+        }
+        # parts of the reasons that cannot hold anything (no profiles, no hits) are left out
+        if profiles:
+            columns["_rules"] = _rule_sentences(rules["rule_hits"], profiles)
+        screening_points = pl.lit(0.0)
+        if screening_hits is not None and screening_hits.height:
+            screened = _screening_evidence(features.select("lrn"), screening_hits)
+            columns["_screening"] = screened["screening_reasons"]
+            columns["_screening_points"] = screened["screening_points"]
+            screening_points = pl.col("_screening_points")
+        items = pl.DataFrame(columns).with_columns(
             (
                 pl.col("ranking") * 100
                 # Anomaly flags weigh in where the model is unsure; the model has seen the same signals, and
                 # letting them overtake near-certain frauds lowered precision at 1-2 % (inner 2020 split).
                 + pl.col("anomaly_points") * (1 - pl.col("ranking"))
                 + pl.col("rule_points")
-                + pl.col("screening_points")
+                + screening_points
             )
             .clip(0, 100)
             .alias("score"),
             (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
-        learned = (
-            self._explain(
-                features,
-                matrix,
-                items,
-                explain_top=explain_top,
-                explain_min_score=explain_min_score,
-                top_reasons=top_reasons,
+        if explain:
+            items = items.with_columns(
+                self._explain(
+                    features,
+                    matrix,
+                    items,
+                    explain_top=explain_top,
+                    explain_min_score=explain_min_score,
+                    top_reasons=top_reasons,
+                )
             )
-            if explain
-            else pl.Series("_model", [[]] * features.height, dtype=pl.List(pl.String))
-        )
-        items = items.with_columns(
-            pl.concat_list("_screening", "_revenue", learned, "_rules", "_anomalies").alias("reasons")
-        )
+        reasons = [
+            name
+            for name in ("_screening", "_revenue", "_model", "_rules", "_anomalies")
+            if name in items.columns
+        ]
+        items = items.with_columns(pl.concat_list(reasons).alias("reasons"))
         if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
             return items.sort("score", descending=True, maintain_order=True).select(list(SCORE_COLUMNS))
         # A declaration with several goods items takes its riskiest item's score and reasons.
@@ -392,15 +397,8 @@ def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Se
     )
 
 
-def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:
+def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     """Per row of ``lrns``: points and reason sentences from watchlist hits of the declaration's parties."""
-    if hits is None or hits.height == 0:
-        return pl.DataFrame(
-            {
-                "screening_points": pl.Series([0.0] * lrns.height, dtype=pl.Float64),
-                "screening_reasons": pl.Series([[]] * lrns.height, dtype=pl.List(pl.String)),
-            }
-        )
     per_lrn = (
         hits.sort("score", descending=True)
         .group_by("lrn", maintain_order=True)
@@ -425,8 +423,6 @@ def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame | None) -> pl.Dat
 
 
 def _rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
-    if not profiles:
-        return pl.Series("rule_reasons", [[]] * hits.len(), dtype=pl.List(pl.String))
     text = {
         p.id: f"risk profile {p.id} ({p.name}): "
         + (f"{p.effect.add_points:+g} points" if p.effect.add_points else "")
