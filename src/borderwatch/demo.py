@@ -164,7 +164,6 @@ def demo_policy(week: pl.DataFrame) -> LanePolicy:
         yellow=Capacity(
             default=1, per_office={r["office"]: max(1, round(r["daily"] * YELLOW_SHARE)) for r in rows}
         ),
-        objective="probability",
         min_red_probability=0.2,
     )
 

@@ -72,14 +72,25 @@ def test_capacity_is_never_exceeded_beyond_mandatory_and_control(
         assert row["yellow"] <= yellow
 
 
-def test_red_goes_to_the_best_expected_value() -> None:
+@pytest.mark.parametrize(
+    ("objective", "column"),
+    [("score", "score"), ("probability", "fraud_probability"), ("expected_duty", "expected_duty")],
+)
+def test_red_goes_to_the_best_expected_value(objective: str, column: str) -> None:
     frame = scored(300, 1, offices=1).with_columns(pl.lit(DAYS[0]).alias("declared_on"))
-    policy = LanePolicy(red=Capacity(default=10), control_rate=0.0, objective="probability")
+    policy = LanePolicy(red=Capacity(default=10), control_rate=0.0, objective=objective)  # type: ignore[arg-type]
     decisions = assign_lanes_frame(frame, policy=policy)
-    red = decisions.filter(pl.col("lane") == "red")["fraud_probability"]
-    others = decisions.filter(pl.col("lane") != "red")["fraud_probability"]
+    red = decisions.filter(pl.col("lane") == "red")[column]
+    others = decisions.filter(pl.col("lane") != "red")[column]
     assert red.len() == 10
     assert red.min() > others.max()  # type: ignore[operator]
+
+
+def test_the_default_policy_follows_the_risk_score() -> None:
+    frame = scored(300, 4, offices=1).with_columns(pl.lit(DAYS[0]).alias("declared_on"))
+    decisions = assign_lanes_frame(frame, policy=LanePolicy(red=Capacity(default=10), control_rate=0.0))
+    red = decisions.filter(pl.col("lane") == "red")["lrn"].sort().to_list()
+    assert red == frame.sort("score", descending=True).head(10)["lrn"].sort().to_list()
 
 
 def test_forced_lanes_are_honoured_whatever_the_score() -> None:

@@ -91,11 +91,14 @@ def _prepare(frame: pl.DataFrame, policy: LanePolicy, aeo: pl.DataFrame | None) 
         )
     ).unique("lrn", keep="first", maintain_order=True)
     aeo_flags = mark_aeo(base, aeo)
-    value = (
-        pl.col("fraud_probability") * pl.col("expected_duty").fill_null(0.0).clip(lower_bound=0.0)
-        if policy.objective == "expected_duty"
-        else pl.col("fraud_probability")
-    )
+    value = {
+        # the scorer's ranking (fraud probability and revenue at risk, plus rule, watchlist and anomaly
+        # points): the order the worklist shows and the evaluation grades
+        "score": pl.col("score").cast(pl.Float64).fill_null(pl.col("fraud_probability") * 100),
+        "probability": pl.col("fraud_probability"),
+        # already fraud probability x duty at stake
+        "expected_duty": pl.col("expected_duty").cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0),
+    }[policy.objective]
     return base.with_columns(
         aeo_flags.alias("aeo"),
         control_draws(base["lrn"], seed=policy.seed).alias("_draw"),

@@ -45,9 +45,11 @@ class LanePolicy(BaseModel):
         le=1.0,
         description="multiplier on an AEO trader's expected value: lower selection odds, same control odds",
     )
-    objective: Literal["probability", "expected_duty"] = Field(
-        default="expected_duty",
-        description="what 'best expected value' ranks by: fraud probability or probability x duty at stake",
+    objective: Literal["score", "probability", "expected_duty"] = Field(
+        default="score",
+        description="what 'best expected value' ranks by: the risk score (fraud probability and revenue at "
+        "risk, with rule, watchlist and anomaly points), the fraud probability alone, or the expected duty "
+        "(probability x duty at stake)",
     )
     min_red_probability: float = Field(
         default=0.0, ge=0.0, le=1.0, description="never spend a red slot on a lower fraud probability"
