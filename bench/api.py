@@ -6,7 +6,7 @@ Set-up (not timed): generated traffic (``borderwatch.synthetic``) split by date 
 declarations, dated as one day of live traffic (the first day after the history); the history is ingested
 into a fresh SQLite database, a risk model is trained on it and registered, and an API token is created.
 The server (uvicorn, one process, ``borderwatch.web.app.serve``: default settings, so the model's own
-reasons are written at once only for declarations scoring >= ``explain_min_score`` = 50 or forced to
+reasons are written at once only for declarations scoring >= ``explain_min_score`` = 90 or forced to
 yellow/red, the others on first read) runs in a subprocess on loopback. The first call of each
 server/process loads the model and builds that day's history snapshot (once a day in service): it is timed
 apart (``first_call_s``). Then, in the same run, each on its own declarations:
