@@ -9,6 +9,7 @@ Sentence texts are built column-wise with Polars; only the choice of the top fam
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,11 @@ def _ids(keys: tuple[str, ...]) -> pl.Expr:
 
 def families(feature_names: list[str]) -> dict[str, list[int]]:
     """Family name → indexes (in ``feature_names``) of the features whose contributions it sums."""
+    return dict(_families(tuple(feature_names)))
+
+
+@lru_cache(maxsize=8)
+def _families(feature_names: tuple[str, ...]) -> dict[str, list[int]]:
     owner: dict[str, str] = {}
     for name in ("unit_value_z", "unit_value_ratio", "unit_value_peers", "log_unit_value", "unit_value"):
         owner[name] = "unit_value"
@@ -96,8 +102,10 @@ def families(feature_names: list[str]) -> dict[str, list[int]]:
     return grouped
 
 
+@lru_cache(maxsize=256)
 def sentence(family: str) -> pl.Expr:
-    """The sentence of one family, for every row, from the feature frame's real values."""
+    """The sentence of one family, for every row, from the feature frame's real values (built once per
+    family: building costs more than evaluating it on the few rows explained per request)."""
     currency = pl.col("currency").fill_null("")
     if family == "unit_value":
         where = pl.concat_str(
