@@ -14,7 +14,6 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
-from borderwatch.web.api.declarations import read_with_reasons
 from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
@@ -71,13 +70,11 @@ def declaration_page(
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
-    state: State,
 ) -> Response:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
         raise ApiError(404, f"no declaration {lrn!r}")
     guard.record(record_agency=row.agency, resource_id=lrn)
-    read_with_reasons(guard=guard, state=state, lrn=lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
     open_case = next((c for c in declaration.cases if c.status != "closed"), None)
     return render(
