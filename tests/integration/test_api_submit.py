@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,21 @@ def test_model_reasons_left_to_the_first_read_are_the_ones_scoring_would_give(
             client.get("/api/declarations/R-LAZY", headers=auth).json()["latest_score"]["reasons"]
             == (full["reasons"])
         )
+
+
+def test_a_declaration_whose_model_file_is_gone_is_shown_with_its_stored_reasons(
+    world: World, model_path: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "model.json"
+    shutil.copy(model_path, copy)
+    register(world.settings, copy, "a")
+    lazy = world.settings.model_copy(update={"explain_min_score": 101.0})
+    auth = world.auth("analyst_a")
+    with client_for(lazy) as client:
+        posted = client.post("/api/declarations", json=declaration_json("R-GONE", value=5.0), headers=auth)
+        assert posted.json()["explained"] is False
+    copy.unlink()
+    with client_for(lazy) as client:  # a new server: the model is not in its cache
+        response = client.get("/api/declarations/R-GONE", headers=auth)
+        assert response.status_code == 200, response.text
+        assert response.json()["latest_score"]["reasons"] == posted.json()["reasons"]

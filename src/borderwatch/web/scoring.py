@@ -15,6 +15,7 @@ day's history snapshot and the model version that scored it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from borderwatch.core.errors import NotFoundError
+from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.scoring import registry
@@ -31,6 +32,8 @@ from borderwatch.scoring.models import RiskModelRow
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel, explained
 from borderwatch.web.caches import Cache
+
+log = logging.getLogger(__name__)
 
 # A day's snapshot only changes when declarations or outcomes dated before that day arrive late: it is
 # refreshed in the background every few minutes (requests keep using the previous one meanwhile) and kept
@@ -145,7 +148,12 @@ def complete_reasons(
     if declaration.height == 0:
         return
     day = declaration["declared_on"][0]
-    model = _model(cache, registry.get_model_row(session=db, version=row.model_version))
+    try:
+        model = _model(cache, registry.get_model_row(session=db, version=row.model_version))
+    except BorderwatchError as error:
+        # the declaration is still shown, with the reasons stored with its score
+        log.warning("cannot explain %s with model %s: %s", lrn, row.model_version, error)
+        return
     history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
     features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
     with_model = model.score_features(features, profiles=profiles)["reasons"][0].to_list()
