@@ -28,7 +28,7 @@ from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.scoring import registry
-from borderwatch.scoring.models import RiskModelRow
+from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel, explained
 from borderwatch.web.caches import Cache
@@ -141,9 +141,24 @@ def complete_reasons(
     hits and anomaly flags stored with the score stay as they were. ``profiles`` only choose, as when it was
     scored, which goods item of a multi-item declaration is explained.
     """
-    row = registry.unexplained_score(session=db, lrn=lrn, agency=agency)
-    if row is None:
-        return
+    # No autoflush: what the request has pending (its audit row) is written with the reasons at its commit,
+    # so on SQLite the write lock is not held while the reasons are computed.
+    with db.no_autoflush:
+        row = registry.unexplained_score(session=db, lrn=lrn, agency=agency)
+        if row is not None:
+            _complete(cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, row=row, profiles=profiles)
+
+
+def _complete(
+    *,
+    cache: Cache,
+    engine: Engine,
+    db: Session,
+    agency: str,
+    lrn: str,
+    row: RiskScoreRow,
+    profiles: Sequence[RiskProfile],
+) -> None:
     declaration = load_declarations(engine, agency=agency, lrns=[lrn])
     if declaration.height == 0:
         return

@@ -108,7 +108,6 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         reason = ", ".join(f"{n} × {r}" for r, n in summary.reasons.most_common(3)) or "invalid record"
         raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
     lrns = [d.lrn for d in declarations]
-    guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})
     context = scoring_context(
         cache=state.cache,
         db=guard.db,
@@ -127,6 +126,9 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         if context is not None
         else None
     )
+    # Audited once scored, not before: on SQLite the request's transaction holds the one write lock from
+    # its first write to its commit, and other requests' ingests would queue behind the whole scoring.
+    guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})
     by_lrn = {row["lrn"]: row for row in scores.iter_rows(named=True)} if scores is not None else {}
     status = "stored" if summary.stored else "amended" if summary.amended else "duplicate"
     items = [
