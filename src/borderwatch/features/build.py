@@ -96,10 +96,16 @@ def _after_snapshot(
 
     None when one of those declarations re-declares one ``snap`` holds (an amendment): the full computation
     then drops the old copy from everything, which a snapshot cannot undo."""
-    dated = pl.col("declared_on") > snap.as_of
-    if until is not None:
-        dated &= pl.col("declared_on") <= until
-    later = conform(history.filter(dated), DECLARATION_SCHEMA)
+    as_of = snap.as_of
+    if as_of is None:
+        raise ValueError("an empty snapshot has no day to continue from")
+    later = conform(history.head(0), DECLARATION_SCHEMA)
+    newest = _latest_day(history["declared_on"])
+    if newest is not None and newest > as_of:  # not in live scoring, where history ends at as_of
+        dated = pl.col("declared_on") > as_of
+        if until is not None:
+            dated &= pl.col("declared_on") <= until
+        later = conform(history.filter(dated), DECLARATION_SCHEMA)
     pool = pl.concat([later, targets], how="vertical").unique(
         ["lrn", "item_no"], keep="last", maintain_order=True
     )
@@ -107,20 +113,22 @@ def _after_snapshot(
     if not snap.lrns.isdisjoint(lrns.to_list()):
         return None
     pool = add_basic(pool).with_row_index("row_id")
-    late_result = pl.col("recorded_on") > snap.as_of
+    late_result = pl.col("recorded_on") > as_of
     own_result = pl.col("lrn").is_in(lrns.implode())
     if until is not None:
         late_result &= pl.col("recorded_on") <= until
         own_result &= pl.col("recorded_on") <= until
     recorded = outcomes.filter(late_result | own_result)
-    first = latest_outcomes(recorded).select("lrn", "recorded_on", "fraud")
+    first = (latest_outcomes(recorded) if recorded.height else conform(recorded, OUTCOME_SCHEMA)).select(
+        "lrn", "recorded_on", "fraud"
+    )
     own = pool.join(first, on="lrn", how="inner")
     new = set(lrns.to_list())
     late = [lrn for lrn in first["lrn"].to_list() if lrn not in new and lrn not in snap.labelled_lrns]
     if not late:
         return pool, own
     earlier = conform(
-        history.filter((pl.col("declared_on") <= snap.as_of) & pl.col("lrn").is_in(late)), DECLARATION_SCHEMA
+        history.filter((pl.col("declared_on") <= as_of) & pl.col("lrn").is_in(late)), DECLARATION_SCHEMA
     ).unique(["lrn", "item_no"], keep="last", maintain_order=True)
     old = add_basic(earlier).with_row_index("row_id").join(first, on="lrn", how="inner")
     return pool, pl.concat([own, old.select(own.columns)], how="vertical")

@@ -317,22 +317,26 @@ def _index(table: pl.DataFrame, keys: Sequence[str], values: Sequence[str]) -> d
     return dict(zip(zip(*columns, strict=True), zip(*payload, strict=True), strict=True))
 
 
+def _as_frame(names: Sequence[str], rows: list[list[Any]]) -> pl.DataFrame:
+    """``rows`` (row id, then one value per name) as a frame, built row-wise in one conversion (a frame of
+    columns costs a Series construction per column, which dominates for a few rows)."""
+    schema = {"row_id": pl.UInt32, **dict.fromkeys(names, pl.Float64)}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def history_counts_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
     """:func:`history_counts` from ``snap`` alone, for a few targets, by dict look-up."""
     rows = targets.select("row_id", "declared_on", *{k for ks in ENTITY_KEYS.values() for k in ks}).to_dicts()
-    data: dict[str, list[Any]] = {"row_id": [r["row_id"] for r in rows]}
-    for name, keys in ENTITY_KEYS.items():
-        index = snap.counts_index[name]
-        counts: list[float | None] = []
-        since: list[float | None] = []
-        for row in rows:
+    values: list[list[Any]] = []
+    for row in rows:
+        found: list[Any] = [row["row_id"]]
+        for name, keys in ENTITY_KEYS.items():
             key = tuple(row[k] for k in keys)
-            found = index.get(key)
-            counts.append(None if None in key else float(found[0]) if found else 0.0)
-            since.append(float((row["declared_on"] - found[1]).days) if found else None)
-        data[f"{name}_count"], data[f"{name}_days_since"] = counts, since
-    schema = {"row_id": pl.UInt32, **dict.fromkeys(count_feature_names(), pl.Float64)}
-    return pl.DataFrame(data, schema=schema)
+            last = snap.counts_index[name].get(key)
+            found.append(None if None in key else float(last[0]) if last else 0.0)
+            found.append(float((row["declared_on"] - last[1]).days) if last else None)
+        values.append(found)
+    return _as_frame(count_feature_names(), values)
 
 
 def hit_rates_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
@@ -340,17 +344,16 @@ def hit_rates_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFra
     rows = targets.select("row_id", *{k for ks in HIT_RATE_KEYS.values() for k in ks}).to_dicts()
     total_n, total_f = snap.totals
     prior = (total_f + 1) / (total_n + 2)
-    data: dict[str, list[Any]] = {"row_id": [r["row_id"] for r in rows]}
-    for name, keys in HIT_RATE_KEYS.items():
-        index = snap.rates_index[name]
-        found = [index.get(tuple(row[k] for k in keys), (0, 0)) for row in rows]
-        data[f"{name}_inspected"] = [float(n) for n, _ in found]
-        data[f"{name}_frauds"] = [float(f) for _, f in found]
-        data[f"{name}_hit_rate"] = [(f + PRIOR_STRENGTH * prior) / (n + PRIOR_STRENGTH) for n, f in found]
-    names = [*rate_feature_names(), *[f"{name}_frauds" for name in HIT_RATE_KEYS]]
-    return pl.DataFrame(data, schema={"row_id": pl.UInt32, **dict.fromkeys(names, pl.Float64)}).select(
-        "row_id", *names
-    )
+    values: list[list[Any]] = []
+    for row in rows:
+        rates: list[Any] = [row["row_id"]]
+        frauds: list[Any] = []
+        for name, keys in HIT_RATE_KEYS.items():
+            inspected, fraud = snap.rates_index[name].get(tuple(row[k] for k in keys), (0, 0))
+            rates += [(fraud + PRIOR_STRENGTH * prior) / (inspected + PRIOR_STRENGTH), float(inspected)]
+            frauds.append(float(fraud))
+        values.append(rates + frauds)
+    return _as_frame([*rate_feature_names(), *[f"{name}_frauds" for name in HIT_RATE_KEYS]], values)
 
 
 def _last_per_key(table: pl.DataFrame, keys: Sequence[str]) -> pl.DataFrame:
@@ -473,10 +476,12 @@ def unit_value_from_snapshot(
         return _unit_value_position(pl.DataFrame(data, schema=schema))
     rows = targets.select(*columns, "declared_on")
     later = newer if newer is not None else rows.head(0)
-    for suffix, reference in snap.peers.items():
-        quantiles = peer_quantiles(reference, rows, later)
-        rows = rows.with_columns(quantiles[stat].alias(f"{stat}_{suffix}") for stat in UV_STATS)
-    return _unit_value_position(rows)
+    by_origin = peer_quantiles(snap.peers["o"], rows, later)
+    rows = rows.with_columns(by_origin[stat].alias(f"{stat}_o") for stat in UV_STATS)
+    # the HS6 reference is read only where HS6 × origin has too few peers (where the full computation uses it)
+    few = rows.filter(pl.col("_peers_o").fill_null(0) < UNIT_VALUE_MIN_PEERS)
+    by_code = peer_quantiles(snap.peers["h"], few, later).rename({stat: f"{stat}_h" for stat in UV_STATS})
+    return _unit_value_position(rows.join(by_code, on="row_id", how="left", maintain_order="left"))
 
 
 def lagged_cutoff(days: int, seed: int) -> pl.Expr:

@@ -7,6 +7,7 @@ and carries a sentence template a person can check against the declaration.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import polars as pl
 
@@ -31,7 +32,9 @@ def _num(expr: pl.Expr) -> pl.Expr:
     return expr.round(0).cast(pl.Int64).cast(pl.String)
 
 
-def detectors() -> list[Detector]:
+@cache
+def detectors() -> tuple[Detector, ...]:
+    """The detectors, built once (their expressions are immutable)."""
     peers = pl.col("unit_value_peers").fill_null(0) >= MIN_PEERS
     z = pl.col("unit_value_z")
     ratio = pl.col("unit_value_ratio")
@@ -42,7 +45,7 @@ def detectors() -> list[Detector]:
         .then(pl.lit(" from ") + pl.col("origin_country"))
         .otherwise(pl.lit("")),
     )
-    return [
+    return (
         Detector(
             id="unit_value_low",
             points=4.0,
@@ -110,35 +113,27 @@ def detectors() -> list[Detector]:
                 pl.col("departure_country").fill_null("?"),
             ),
         ),
-    ]
+    )
 
 
 def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
     """Per row: ``anomaly_points``, ``anomaly_reasons`` (sentences of the detectors that fired) and
-    ``anomaly_flags`` (their ids). Sentences are written only for the rows with a flag (a minority)."""
+    ``anomaly_flags`` (their ids)."""
     found = detectors()
-    flags = features.select(*[d.flag.fill_null(False).alias(d.id) for d in found])
-    flagged = flags.select(pl.any_horizontal(pl.all()).alias("_any")).to_series()
-    texts = features.filter(flagged).select(
-        pl.concat_list(
-            [pl.when(d.flag.fill_null(False)).then(d.sentence).otherwise(None) for d in found]
-        ).list.drop_nulls()
-    )
-    none: pl.Expr = pl.lit([], dtype=pl.List(pl.String))
-    reasons = (
-        pl.DataFrame({"_any": flagged})
-        .with_columns(pl.col("_any").cast(pl.Int64).cum_sum().alias("_position") - 1)
-        .select(
-            pl.when(pl.col("_any"))
-            .then(pl.lit(texts.to_series()).gather(pl.col("_position")) if texts.height else none)
-            .otherwise(none)
-            .alias("anomaly_reasons")
-        )
+    flags = features.select(
+        *[d.flag.fill_null(False).alias(f"flag_{d.id}") for d in found],
+        *[d.sentence.alias(f"text_{d.id}") for d in found],
     )
     return flags.select(
-        pl.sum_horizontal([pl.col(d.id).cast(pl.Float64) * d.points for d in found]).alias("anomaly_points"),
-        reasons["anomaly_reasons"],
-        pl.concat_list([pl.when(pl.col(d.id)).then(pl.lit(d.id)).otherwise(None) for d in found])
+        pl.sum_horizontal([pl.col(f"flag_{d.id}").cast(pl.Float64) * d.points for d in found]).alias(
+            "anomaly_points"
+        ),
+        pl.concat_list(
+            [pl.when(pl.col(f"flag_{d.id}")).then(pl.col(f"text_{d.id}")).otherwise(None) for d in found]
+        )
+        .list.drop_nulls()
+        .alias("anomaly_reasons"),
+        pl.concat_list([pl.when(pl.col(f"flag_{d.id}")).then(pl.lit(d.id)).otherwise(None) for d in found])
         .list.drop_nulls()
         .alias("anomaly_flags"),
     )

@@ -284,15 +284,17 @@ class RiskModel:
         """TreeSHAP sentences for the goods items whose reasons are returned: each declaration's riskiest item
         (the one ``score_features`` reports), among the ``explain_top`` riskiest by ranking when given; the
         other items get none (TreeSHAP costs about a millisecond per row, everything else microseconds)."""
-        # the same order and tie-breaking as the per-declaration combination in ``score_features``
-        chosen = (
-            items.select("lrn", "score", "ranking")
-            .with_row_index("_row")
-            .sort(["score", "ranking"], descending=True, maintain_order=True)
-            .unique("lrn", keep="first", maintain_order=True)["_row"]
-            .to_numpy()
-            .astype(np.int64)
-        )
+        if items["lrn"].n_unique() == items.height:  # one goods item each (live scoring): every row
+            chosen = np.arange(items.height, dtype=np.int64)
+        else:  # the same order and tie-breaking as the per-declaration combination in ``score_features``
+            chosen = (
+                items.select("lrn", "score", "ranking")
+                .with_row_index("_row")
+                .sort(["score", "ranking"], descending=True, maintain_order=True)
+                .unique("lrn", keep="first", maintain_order=True)["_row"]
+                .to_numpy()
+                .astype(np.int64)
+            )
         if explain_top is not None and explain_top < features.height:
             ranking = items["ranking"].to_numpy()
             chosen = np.intersect1d(chosen, np.argsort(-ranking, kind="stable")[: max(explain_top, 0)])
