@@ -6,6 +6,7 @@ and carries a sentence template a person can check against the declaration.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -14,6 +15,7 @@ import polars as pl
 UNIT_VALUE_Z_LIMIT = 3.5
 MASS_VALUE_Z_LIMIT = 6.0
 MIN_PEERS = 5
+SMALL_FRAME = 16  # up to this many rows, one select beats the per-detector plan
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,8 @@ def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
     """Per row: ``anomaly_points``, ``anomaly_reasons`` (sentences of the detectors that fired) and
     ``anomaly_flags`` (their ids)."""
     found = detectors()
+    if features.height > SMALL_FRAME:
+        return _detect_many(features, found)
     flags = features.select(
         *[d.flag.fill_null(False).alias(f"flag_{d.id}") for d in found],
         *[d.sentence.alias(f"text_{d.id}") for d in found],
@@ -136,4 +140,35 @@ def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
         pl.concat_list([pl.when(pl.col(f"flag_{d.id}")).then(pl.lit(d.id)).otherwise(None) for d in found])
         .list.drop_nulls()
         .alias("anomaly_flags"),
+    )
+
+
+def _detect_many(features: pl.DataFrame, found: Sequence[Detector]) -> pl.DataFrame:
+    """:func:`detect_anomalies` for many rows: each detector writes sentences for its flagged rows only, and
+    the (row, detector) pairs are grouped into lists (list concatenation over every row costs ten times
+    more than the sentences themselves)."""
+    flags = features.select(*[d.flag.fill_null(False).alias(d.id) for d in found]).with_row_index("_row")
+    rows = features.lazy().with_row_index("_row")
+    fired = (
+        pl.concat(
+            [
+                rows.filter(d.flag.fill_null(False)).select(
+                    "_row",
+                    pl.lit(position, dtype=pl.Int8).alias("_order"),
+                    d.sentence.alias("_text"),
+                    pl.lit(d.id).alias("_id"),
+                )
+                for position, d in enumerate(found)
+            ]
+        )
+        .sort("_row", "_order")
+        .group_by("_row", maintain_order=True)
+        .agg("_text", "_id")
+        .collect()
+    )
+    none = pl.lit([], dtype=pl.List(pl.String))
+    return flags.join(fired, on="_row", how="left", maintain_order="left").select(
+        pl.sum_horizontal([pl.col(d.id).cast(pl.Float64) * d.points for d in found]).alias("anomaly_points"),
+        pl.col("_text").fill_null(none).alias("anomaly_reasons"),
+        pl.col("_id").fill_null(none).alias("anomaly_flags"),
     )
