@@ -16,15 +16,19 @@ apart (``first_call_s``). Then, in the same run, each on its own declarations:
 - api batch:         ``POST /api/declarations/batch`` with 100 declarations a request, one client, sequential;
 - api batch x2:      the same with two client connections sending at once (two cores), requests split
                      between them; declarations/s counts both, latency is per request;
+- api batch 50:      50 declarations a request, one client, sequential (what a smaller request buys in
+                     latency and costs in throughput);
 - api first read:    ``GET /api/declarations/{lrn}`` of declarations from "api batch" whose model reasons were
                      left to their first read (it computes and stores them), one client, sequential;
-- in-process single / batch / batch x2: the same path without HTTP (the baseline):
+- in-process single / batch / batch x2 / batch 50: the same path without HTTP (the baseline):
                      ``borderwatch.web.api.declarations.submit`` called directly (ingest service, scoring,
-                     audit) with already parsed declarations, one a call, 100 a call, and 100 a call from two
-                     threads at once.
+                     audit) with already parsed declarations: one a call, 100 a call, 100 a call from two
+                     threads at once, and 50 a call.
 
-Reports declarations/s, per-request latency p50/p99, and each API run's ratio to its in-process
-counterpart; writes bench/results/api.json. Goal: >= 500 declarations/s with p99 < 100 ms (per request).
+Each API run and its in-process counterpart alternate in blocks of requests (``BLOCKS``), so a change
+in the shared machine's load weighs on both alike. Reports declarations/s (over the wall time of the run's
+own blocks), per-request latency p50/p99, and each API run's ratio to its in-process counterpart; writes
+bench/results/api.json. Goal: >= 500 declarations/s with p99 < 100 ms (per request).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,6 +56,8 @@ from rich.table import Table
 
 BENCH_DIR = Path(__file__).resolve().parent
 BATCH = 100
+BLOCKS = 5  # alternating blocks of API and in-process requests per pair of runs
+HALF = 50  # the latency/throughput trade-off: half the declarations a request
 
 
 def _declarations(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -200,14 +208,6 @@ class _ApiClient:
             raise SystemExit(f"API answered {response.status_code}: {response.text[:300]}")
 
 
-def _run_api(
-    url: str, token: str, items: list[dict[str, Any]], *, batch: int, clients: int = 1
-) -> dict[str, float]:
-    chunks = [items[i : i + batch] for i in range(0, len(items), batch)]
-    latencies, wall = _in_parallel(chunks, clients, lambda _: _ApiClient(url, token))
-    return _stats(latencies, len(items), wall)
-
-
 def _run_reads(url: str, token: str, lrns: list[str]) -> dict[str, float]:
     """First reads of declarations whose model reasons were left to them; checks they come back."""
     latencies = []
@@ -223,62 +223,89 @@ def _run_reads(url: str, token: str, lrns: list[str]) -> dict[str, float]:
     return _stats(latencies, len(lrns), elapsed)
 
 
-def _run_in_process(
-    url: str,
-    folder: Path,
-    items: list[dict[str, Any]],
-    *,
-    batch: int,
-    warm: list[dict[str, Any]],
-    clients: int = 1,
-) -> dict[str, float]:
+class _InProcess:
     """The same service path as the endpoint (``submit``), called directly: no HTTP, no JSON parsing.
 
     ``warm`` is submitted first, one call, timed apart as ``first_call_s``: it loads the model and builds
-    the day's history snapshot, as the API server's first request does. With ``clients`` > 1, that many
-    threads call at once, as the server's thread pool does for concurrent requests.
+    the day's history snapshot, as the API server's first request does. Calls from several threads at once
+    run as the server's thread pool runs concurrent requests.
     """
-    from contextlib import contextmanager
 
-    from borderwatch.access.policy import Action, Principal, Resource, Role
-    from borderwatch.core.settings import Settings
-    from borderwatch.db.session import make_engine, session_factory
-    from borderwatch.ingest.schemas import Declaration
-    from borderwatch.web.api.declarations import submit
-    from borderwatch.web.caches import Cache
-    from borderwatch.web.deps import AppState, Guard
+    def __init__(self, url: str, folder: Path, warm: list[dict[str, Any]]) -> None:
+        from borderwatch.access.policy import Principal, Role
+        from borderwatch.core.settings import Settings
+        from borderwatch.db.session import make_engine, session_factory
+        from borderwatch.ingest.schemas import Declaration
+        from borderwatch.web.caches import Cache
+        from borderwatch.web.deps import AppState
 
-    settings = Settings(database_url=url, data_dir=folder / "data", agency="bench")
-    engine = make_engine(url)
-    state = AppState(
-        settings=settings, engine=engine, factory=session_factory(engine), cache=Cache(ttl_seconds=600)
-    )
-    principal = Principal(user_id=1, username="bench", role=Role.ANALYST, agency="bench", via="token")
+        settings = Settings(database_url=url, data_dir=folder / "data", agency="bench")
+        self.engine = make_engine(url)
+        self.state = AppState(
+            settings=settings,
+            engine=self.engine,
+            factory=session_factory(self.engine),
+            cache=Cache(ttl_seconds=600),
+        )
+        self.principal = Principal(
+            user_id=1, username="bench", role=Role.ANALYST, agency="bench", via="token"
+        )
+        self.parse = Declaration.model_validate
+        started = time.perf_counter()
+        self.call([self.parse(item) for item in warm])
+        self.first_call_s = round(time.perf_counter() - started, 3)
 
-    def call(chunk: list[Declaration]) -> float:
-        t = time.perf_counter()
-        with state.factory() as db:
+    def call(self, chunk: list[Any]) -> None:
+        from borderwatch.access.policy import Action, Resource
+        from borderwatch.web.api.declarations import submit
+        from borderwatch.web.deps import Guard
+
+        with self.state.factory() as db:
             guard = Guard(
                 db=db,
-                factory=state.factory,
-                principal=principal,
+                factory=self.state.factory,
+                principal=self.principal,
                 action=Action.CREATE,
                 resource=Resource.DECLARATION,
             )
-            submit(guard=guard, state=state, declarations=chunk)
+            submit(guard=guard, state=self.state, declarations=chunk)
             db.commit()
-        return time.perf_counter() - t
 
     @contextmanager
-    def connect(_: object) -> Any:
-        yield call
+    def connect(self, _: object) -> Iterator[Any]:
+        yield self.call
 
-    first = call([Declaration.model_validate(item) for item in warm])
-    parsed: list[Any] = [Declaration.model_validate(item) for item in items]
-    chunks = [parsed[i : i + batch] for i in range(0, len(parsed), batch)]
-    latencies, wall = _in_parallel(chunks, clients, connect)
-    engine.dispose()
-    return {**_stats(latencies, len(parsed), wall), "first_call_s": round(first, 3)}
+
+def _paired(
+    api: tuple[str, str],
+    local: _InProcess,
+    api_items: list[dict[str, Any]],
+    local_items: list[dict[str, Any]],
+    *,
+    batch: int,
+    clients: int,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """An API run and its in-process counterpart, interleaved in BLOCKS alternating blocks of requests so
+    that a change in the machine's load (it is shared) weighs on both alike; each one's declarations/s is
+    its declarations over the wall time of its own blocks."""
+    url, token = api
+    parsed = [local.parse(item) for item in local_items]  # parsing is not part of the in-process path
+    api_chunks = [api_items[i : i + batch] for i in range(0, len(api_items), batch)]
+    local_chunks = [parsed[i : i + batch] for i in range(0, len(parsed), batch)]
+    size = -(-len(api_chunks) // BLOCKS)
+    times: dict[str, tuple[list[float], float]] = {"api": ([], 0.0), "local": ([], 0.0)}
+    for start in range(0, len(api_chunks), size):
+        for kind, chunks, connect in (
+            ("api", api_chunks, lambda _: _ApiClient(url, token)),
+            ("local", local_chunks, local.connect),
+        ):
+            latencies, wall = _in_parallel(chunks[start : start + size], clients, connect)
+            done, spent = times[kind]
+            times[kind] = (done + latencies, spent + wall)
+    return (
+        _stats(times["api"][0], len(api_items), times["api"][1]),
+        _stats(times["local"][0], len(local_items), times["local"][1]),
+    )
 
 
 def _unexplained(url: str, lrns: list[str]) -> list[str]:
@@ -305,6 +332,8 @@ RUNS = {
     "in-process batch": ("in-process", BATCH, 1),
     "api batch x2": ("api", BATCH, 2),
     "in-process batch x2": ("in-process", BATCH, 2),
+    "api batch 50": ("api", HALF, 1),
+    "in-process batch 50": ("in-process", HALF, 1),
 }
 READS = 200
 
@@ -314,7 +343,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a small run (about a minute)")
     args = parser.parse_args()
     history, singles, batched = (3000, 200, 1000) if args.quick else (20_000, 1000, 5000)
-    console = Console()
+    console = Console(width=max(Console().width, 110))  # the table unwrapped in logs too
     results: dict[str, Any] = {"quick": args.quick, "history": history}
     sizes = {name: singles if per == 1 else batched for name, (_, per, _) in RUNS.items()}
     with tempfile.TemporaryDirectory() as scratch:
@@ -350,24 +379,29 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise SystemExit("the API server did not start within 60 s")
                 time.sleep(0.2)
-            # the first request loads the model and builds the day's history snapshot: timed apart
-            first = _run_api(base, token, warm_api[:1], batch=1)["seconds"]
-            _run_api(base, token, warm_api[1:], batch=1)
+            # the first call of each loads the model and builds the day's history snapshot: timed apart
+            with _ApiClient(base, token) as client:
+                started = time.perf_counter()
+                client(warm_api[:1])
+                first = round(time.perf_counter() - started, 3)
+                for item in warm_api[1:]:
+                    client([item])
+            local = _InProcess(url, folder, warm_local)
             for name, (kind, per, clients) in RUNS.items():
                 if kind == "api":
-                    results[name] = _run_api(base, token, sets[name], batch=per, clients=clients)
+                    counterpart = name.replace("api", "in-process", 1)
+                    results[name], results[counterpart] = _paired(
+                        (base, token), local, sets[name], sets[counterpart], batch=per, clients=clients
+                    )
             results["api single"]["first_call_s"] = first
+            results["in-process single"]["first_call_s"] = local.first_call_s
+            local.engine.dispose()
             left = _unexplained(url, [item["lrn"] for item in sets["api batch"]])
             results["api first read"] = _run_reads(base, token, left[:READS])
             results["api first read"]["left_to_first_read"] = round(len(left) / len(sets["api batch"]), 3)
         finally:
             server.terminate()
             server.wait(timeout=30)
-        for name, (kind, per, clients) in RUNS.items():
-            if kind == "in-process":
-                results[name] = _run_in_process(
-                    url, folder, sets[name], batch=per, warm=warm_local, clients=clients
-                )
     for name, (kind, _, _) in RUNS.items():
         if kind == "api":
             counterpart = results[name.replace("api", "in-process", 1)]
@@ -389,8 +423,9 @@ def main() -> None:
         )
     console.print(table)
     console.print(
-        f"batch requests hold {BATCH} declarations; x2: two clients at once; goal: >= 500 decl/s, "
-        "p99 < 100 ms per request"
+        f"batch requests hold {BATCH} declarations (batch 50: {HALF}); x2: two clients at once; each API run "
+        f"alternates with its in-process counterpart in {BLOCKS} blocks; goal: >= 500 decl/s, p99 < 100 ms "
+        "per request"
     )
     console.print(
         f"{results['api first read']['left_to_first_read']:.0%} of the batch-submitted declarations had "
