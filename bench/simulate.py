@@ -1,10 +1,12 @@
 """Replay simulation on the KCS data (train + valid, date order) at 10 % per 7-day window.
 
-python bench/simulate.py [--quick] [--data-dir ../shared/data/kcs]
+python bench/simulate.py [--quick] [--data-dir ../shared/data/kcs] [--seeds 42 1 2 3]
 
 Baseline: the ``random`` strategy in the same run (ratios are precision / random's precision). Also reports
-wall time (goal: under 10 minutes on 2 cores), the control sample's non-compliance estimate against the
-true fraud rate, and writes bench/results/simulate.json (+ simulate.png). ``--quick`` replays 4,000
+wall time per replay (goal: under 10 minutes on 2 cores), the control sample's non-compliance estimate
+against the true fraud rate, and writes bench/results/simulate.json (+ simulate.png, of the first seed).
+With several ``--seeds`` (the seed draws the control sample, the random choices and the models' bagging),
+the table shows the mean over seeds and the spread (min-max) of each strategy. ``--quick`` replays 4,000
 generated declarations instead.
 """
 
@@ -12,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from borderwatch.feedback.simulation import STRATEGIES, plot_precision, simulate
+from borderwatch.feedback.simulation import STRATEGIES, SimulationConfig, plot_precision, simulate
 from borderwatch.ingest.frame import read_kcs_frames
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,56 +52,85 @@ def load(args: argparse.Namespace) -> tuple[pl.DataFrame, pl.DataFrame, str]:
     )
 
 
+def _spread(values: list[float]) -> str:
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} ({min(values):.3f}-{max(values):.3f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=2, help="strategies replayed in parallel")
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "kcs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="one replay per seed")
     args = parser.parse_args()
     declarations, outcomes, label = load(args)
-    started = time.perf_counter()
-    document = simulate(
-        declarations=declarations, outcomes=outcomes, strategies=list(STRATEGIES), workers=args.workers
+    documents: dict[int, dict[str, Any]] = {}
+    seconds: dict[int, float] = {}
+    for seed in args.seeds:
+        started = time.perf_counter()
+        documents[seed] = simulate(
+            declarations=declarations,
+            outcomes=outcomes,
+            strategies=list(STRATEGIES),
+            config=SimulationConfig(seed=seed),
+            workers=args.workers,
+        )
+        seconds[seed] = time.perf_counter() - started
+    runs = list(documents.values())
+    summaries = {name: [run["strategies"][name]["summary"] for run in runs] for name in STRATEGIES}
+    baseline = statistics.fmean(s["precision"] for s in summaries["random"]) or 1e-9
+    seeds = ", ".join(str(seed) for seed in args.seeds)
+    table = Table(
+        title=f"Replay at 10 % per week: {label}, seed(s) {seeds} "
+        f"({statistics.fmean(seconds.values()):.0f} s per replay)"
     )
-    seconds = time.perf_counter() - started
-    baseline = document["strategies"]["random"]["summary"]["precision"] or 1e-9
-    table = Table(title=f"Replay at 10 % per week: {label} ({seconds:.0f} s)")
     for column in ("strategy", "precision", "last 13", "recall", "duty recall", "x random"):
         table.add_column(column, justify="left" if column == "strategy" else "right")
-    for name, result in document["strategies"].items():
-        s = result["summary"]
+    for name, results in summaries.items():
         table.add_row(
             name,
-            f"{s['precision']:.3f}",
-            f"{s['precision_last13']:.3f}",
-            f"{s['recall']:.3f}",
-            f"{s['duty_recall']:.3f}",
-            f"{s['precision'] / baseline:.2f}",
+            _spread([s["precision"] for s in results]),
+            _spread([s["precision_last13"] for s in results]),
+            _spread([s["recall"] for s in results]),
+            _spread([s["duty_recall"] for s in results]),
+            f"{statistics.fmean(s['precision'] for s in results) / baseline:.2f}",
         )
-    console = Console()
+    console = Console(width=140)  # the spread columns wrap at the 80 columns of a pipe
     console.print(table)
-    control = document["strategies"]["borderwatch"]["summary"].get("control_estimate", {})
-    truth = document["true_fraud_rate"]
-    if control:
-        console.print(
-            f"borderwatch control sample (n={control['n']}): {control['rate']:.3f} "
-            f"[{control['low']:.3f}, {control['high']:.3f}] vs true {truth:.3f} "
-            f"(off by {abs(control['rate'] - truth) * 100:.1f} points)"
-        )
+    truth = runs[0]["true_fraud_rate"]
+    for seed, document in documents.items():
+        control = document["strategies"]["borderwatch"]["summary"].get("control_estimate", {})
+        if control:
+            console.print(
+                f"seed {seed}: borderwatch control sample (n={control['n']}): {control['rate']:.3f} "
+                f"[{control['low']:.3f}, {control['high']:.3f}] vs true {truth:.3f} "
+                f"(off by {abs(control['rate'] - truth) * 100:.1f} points)"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
+    first = runs[0]
     summary = {
         "data": label,
-        "seconds": seconds,
+        "seeds": args.seeds,
+        "seconds": seconds[args.seeds[0]],
+        "seconds_per_seed": {str(seed): value for seed, value in seconds.items()},
         "baseline": "random",
         "true_fraud_rate": truth,
-        "summaries": {name: r["summary"] for name, r in document["strategies"].items()},
-        "ratios_vs_random": {
-            name: r["summary"]["precision"] / baseline for name, r in document["strategies"].items()
+        "summaries": {name: first["strategies"][name]["summary"] for name in STRATEGIES},
+        "summaries_per_seed": {
+            str(seed): {name: r["summary"] for name, r in document["strategies"].items()}
+            for seed, document in documents.items()
         },
-        "document": document,
+        "ratios_vs_random": {
+            name: statistics.fmean(s["precision"] for s in results) / baseline
+            for name, results in summaries.items()
+        },
+        "document": first,
     }
     (RESULTS / "simulate.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    plot_precision(document, RESULTS / "simulate.png")
+    plot_precision(first, RESULTS / "simulate.png")
     console.print(f"written {RESULTS / 'simulate.json'}")
 
 
