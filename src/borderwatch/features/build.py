@@ -99,16 +99,14 @@ def _after_snapshot(
     as_of = snap.as_of
     if as_of is None:
         raise ValueError("an empty snapshot has no day to continue from")
-    later = conform(history.head(0), DECLARATION_SCHEMA)
+    pool = targets
     newest = _latest_day(history["declared_on"])
     if newest is not None and newest > as_of:  # not in live scoring, where history ends at as_of
         dated = pl.col("declared_on") > as_of
         if until is not None:
             dated &= pl.col("declared_on") <= until
-        later = conform(history.filter(dated), DECLARATION_SCHEMA)
-    pool = pl.concat([later, targets], how="vertical").unique(
-        ["lrn", "item_no"], keep="last", maintain_order=True
-    )
+        pool = pl.concat([conform(history.filter(dated), DECLARATION_SCHEMA), targets], how="vertical")
+    pool = pool.unique(["lrn", "item_no"], keep="last", maintain_order=True)
     lrns = pool["lrn"].unique()
     if not snap.lrns.isdisjoint(lrns.to_list()):
         return None

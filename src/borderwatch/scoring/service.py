@@ -203,14 +203,17 @@ class RiskModel:
             "duty_at_stake": features["duty_at_stake"],
             "fraud_probability": predicted["fraud_probability"],
             "ranking": predicted["ranking"],
-            "_revenue": _revenue_reasons(predicted, features["duty_at_stake"]),
             "anomaly_points": anomalies["anomaly_points"],
             "rule_points": rules["rule_points"],
             "forced_lane": rules["forced_lane"],
             "_anomalies": anomalies["anomaly_reasons"],
         }
-        # parts of the reasons that cannot hold anything (no profiles, no hits) are left out
-        if profiles:
+        # parts of the reasons that hold nothing for any row (no revenue-led row, no rule hit, no watchlist
+        # hit) are left out: list columns cost per row even when empty
+        revenue = _revenue_reasons(predicted, features["duty_at_stake"])
+        if revenue is not None:
+            columns["_revenue"] = revenue
+        if profiles and rules["rule_hits"].list.len().sum():
             columns["_rules"] = _rule_sentences(rules["rule_hits"], profiles)
         screening_points = pl.lit(0.0)
         if screening_hits is not None and screening_hits.height:
@@ -375,9 +378,13 @@ def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
 REVENUE_REASON_POSITION = 0.9
 
 
-def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Series:
+def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Series | None:
     """A sentence for the declarations placed by their revenue at risk (``scoring.ranking``) rather than by
-    their fraud probability, when that revenue is in the training population's top 10 %."""
+    their fraud probability, when that revenue is in the training population's top 10 %; None when no
+    declaration has one."""
+    shown = pl.col("revenue_led") & (pl.col("revenue_position") >= REVENUE_REASON_POSITION)
+    if not predicted.select(shown.any()).item():
+        return None
     frame = predicted.select("fraud_probability", "revenue_position", "revenue_led").with_columns(
         duty_at_stake.cast(pl.Float64).fill_null(0).alias("duty")
     )
@@ -389,7 +396,6 @@ def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Se
         (pl.col("fraud_probability") * pl.col("duty")).round(0).cast(pl.Int64),
         (pl.col("revenue_position") * 100).floor().cast(pl.Int64),
     )
-    shown = pl.col("revenue_led") & (pl.col("revenue_position") >= REVENUE_REASON_POSITION)
     return (
         frame.select(
             pl.when(shown).then(pl.concat_list(sentence)).otherwise(pl.lit([], dtype=pl.List(pl.String)))
