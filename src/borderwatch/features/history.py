@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from borderwatch.features.peers import PeerReference, build_reference, peer_quantiles
@@ -80,19 +81,40 @@ def _relevant(frame: pl.DataFrame, targets: pl.DataFrame | None, keys: Sequence[
     return present.join(targets.select(keys).unique(), on=list(keys), how="semi")
 
 
+def _running_totals(daily: pl.DataFrame, keys: Sequence[str], sums: dict[str, str]) -> pl.DataFrame:
+    """``daily`` (one row per key and ``_day``) with running totals per key in day order: column ``old`` of
+    ``sums`` summed into ``new``. Sorted by day, as ``join_asof`` needs.
+
+    A running sum per key as a Polars window (``cum_sum().over(keys)``) costs several times the group-by that
+    made the table; sorting by key and day and summing each key's run with NumPy gives the same totals."""
+    ordered = daily.sort([*keys, "_day"])
+    if ordered.height == 0:
+        return ordered.select(
+            *keys, "_day", *[pl.col(old).cast(pl.Int64).alias(new) for old, new in sums.items()]
+        )
+    first = ordered.select(pl.struct(keys).rle_id()).to_series().to_numpy()
+    starts = np.flatnonzero(np.r_[True, first[1:] != first[:-1]])
+    lengths = np.diff(np.r_[starts, ordered.height])
+    totals: list[pl.Series] = []
+    for old, new in sums.items():
+        values = ordered[old].cast(pl.Int64).to_numpy()
+        running = np.cumsum(values)
+        before_run = np.repeat(running[starts] - values[starts], lengths)
+        totals.append(pl.Series(new, running - before_run))
+    return ordered.select(*keys, "_day").with_columns(totals).sort("_day")
+
+
 def count_tables(pool: pl.DataFrame, targets: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Per key: one row per (key, day) with ``_cum``, the declarations up to and including that day."""
     tables: dict[str, pl.DataFrame] = {}
     for name, keys in ENTITY_KEYS.items():
-        tables[name] = (
+        daily = (
             _relevant(pool, targets, keys)
             .group_by([*keys, "declared_on"])
             .agg(pl.len().alias("_n"))
-            .sort("declared_on")
-            .select(
-                *keys, pl.col("declared_on").alias("_day"), pl.col("_n").cum_sum().over(keys).alias("_cum")
-            )
+            .rename({"declared_on": "_day"})
         )
+        tables[name] = _running_totals(daily, keys, {"_n": "_cum"})
     return tables
 
 
@@ -112,18 +134,13 @@ def rate_tables(
     )
     tables: dict[str, pl.DataFrame] = {}
     for name, keys in HIT_RATE_KEYS.items():
-        tables[name] = (
+        daily = (
             _relevant(labelled, targets, keys)
             .group_by([*keys, "recorded_on"])
             .agg(pl.len().alias("_n"), pl.col("fraud").sum().alias("_f"))
-            .sort("recorded_on")
-            .select(
-                *keys,
-                pl.col("recorded_on").alias("_day"),
-                pl.col("_n").cum_sum().over(keys).alias("_cn"),
-                pl.col("_f").cum_sum().over(keys).alias("_cf"),
-            )
+            .rename({"recorded_on": "_day"})
         )
+        tables[name] = _running_totals(daily, keys, {"_n": "_cn", "_f": "_cf"})
     return overall, tables
 
 
