@@ -108,29 +108,37 @@ def _codes(reference: PeerReference, frame: pl.DataFrame, extra: pl.DataFrame) -
     return code(frame), code(extra)
 
 
-def _order_statistic(
+def _neighbours(
     reference: PeerReference,
     *,
     group: Ints,
-    position: Ints,
+    low: Ints,
     owner: Ints,
     union_position: Ints,
     newer_value: Floats,
-) -> Floats:
-    """The value at ``position`` (one per combination of ``group`` and day) in the union of the group's
-    reference values and its newer values (one entry per newer value: ``owner`` combination, position in the
-    union, value)."""
-    before = np.bincount(
-        owner, weights=(union_position < position[owner]).astype(np.float64), minlength=position.size
-    ).astype(np.int64)
-    index = reference.start[np.minimum(group, reference.groups.height)] + position - before
-    result = np.full(position.size, np.nan)
-    usable = (group < reference.groups.height) & (index >= 0) & (index < reference.values.size)
-    result[usable] = reference.values[index[usable]]
-    # the position holds a newer value: it replaces whatever the reference index pointed at
-    hit = union_position == position[owner]
-    result[owner[hit]] = newer_value[hit]
-    return result
+) -> tuple[Floats, Floats]:
+    """The values at ``low`` and ``low + 1`` (one position per combination of ``group`` and day) in the union
+    of the group's reference values and its newer values (one entry per newer value: ``owner`` combination,
+    position in the union, value)."""
+    offset = union_position - low[owner]
+    hits = offset == 0
+    before = np.bincount(owner, weights=(offset < 0).astype(np.float64), minlength=low.size).astype(np.int64)
+    start = reference.start[np.minimum(group, reference.groups.height)]
+    known = group < reference.groups.height
+    values: list[Floats] = []
+    # the newer values before position low + 1: those before low, plus the one at low if any
+    for position, newer_before, at in (
+        (low, before, hits),
+        (low + 1, before + np.bincount(owner[hits], minlength=low.size), offset == 1),
+    ):
+        index = start + position - newer_before
+        result = np.full(low.size, np.nan)
+        usable = known & (index >= 0) & (index < reference.values.size)
+        result[usable] = reference.values[index[usable]]
+        # the position holds a newer value: it replaces whatever the reference index pointed at
+        result[owner[at]] = newer_value[at]
+        values.append(result)
+    return values[0], values[1]
 
 
 def peer_quantiles(reference: PeerReference, targets: pl.DataFrame, newer: pl.DataFrame) -> pl.DataFrame:
@@ -189,14 +197,15 @@ def peer_quantiles(reference: PeerReference, targets: pl.DataFrame, newer: pl.Da
     reference_count = np.append(np.diff(reference.start), 0)[np.minimum(combo_group, reference.groups.height)]
     total = reference_count + newer_count
     quantile: dict[float, Floats] = {}
+    pairs = {"owner": owner, "union_position": union_position, "newer_value": newer_value[index]}
     for q in QUARTILES:
         exact = (np.maximum(total, 1) - 1) * q
         low = np.floor(exact).astype(np.int64)
-        high = np.ceil(exact).astype(np.int64)
-        pairs = {"owner": owner, "union_position": union_position, "newer_value": newer_value[index]}
-        lower = _order_statistic(reference, group=combo_group, position=low, **pairs)
-        upper = _order_statistic(reference, group=combo_group, position=high, **pairs)
-        quantile[q] = np.where(total > 0, lower + (upper - lower) * (exact - low), np.nan)
+        lower, upper = _neighbours(reference, group=combo_group, low=low, **pairs)
+        # interpolate towards low + 1 only where the exact position lies past low (upper may not exist)
+        fraction = exact - low
+        upper = np.where(fraction > 0, upper, lower)
+        quantile[q] = np.where(total > 0, lower + (upper - lower) * fraction, np.nan)
     per_target = pl.DataFrame(
         {
             "row_id": scored["row_id"],
