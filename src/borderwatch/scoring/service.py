@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from borderwatch.core.errors import BorderwatchError
-from borderwatch.features.build import build_features, latest_outcomes, prepare_snapshot
+from borderwatch.features.build import advance_snapshot, build_features, latest_outcomes, prepare_snapshot
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.scoring.anomaly import detect_anomalies
 from borderwatch.scoring.explain import model_reasons
@@ -111,10 +111,22 @@ class RiskModel:
         )
 
     @staticmethod
-    def prepare(*, history: pl.DataFrame, outcomes: pl.DataFrame) -> HistorySnapshot:
-        """History aggregated once, for fast repeated scoring of declarations dated after all of it (pass it
-        as ``score(..., snapshot=...)``; earlier-dated declarations fall back to the full computation)."""
-        return prepare_snapshot(history=history, outcomes=outcomes)
+    def prepare(
+        *, history: pl.DataFrame, outcomes: pl.DataFrame, as_of: dt.date | None = None
+    ) -> HistorySnapshot:
+        """History aggregated once, up to ``as_of`` (default: its latest day), for fast repeated scoring of
+        declarations dated after it (pass it as ``score(..., snapshot=...)``): a call then pays only for the
+        days after the snapshot, over any number of days, with the features of the full computation.
+        Earlier-dated declarations fall back to the full computation."""
+        return prepare_snapshot(history=history, outcomes=outcomes, as_of=as_of)
+
+    @staticmethod
+    def advance(
+        snapshot: HistorySnapshot, *, history: pl.DataFrame, outcomes: pl.DataFrame, until: dt.date
+    ) -> HistorySnapshot:
+        """``snapshot`` moved forward to ``until`` at the cost of the days added (the same as ``prepare`` up
+        to ``until``); see ``features.build.advance_snapshot``."""
+        return advance_snapshot(snapshot, history=history, outcomes=outcomes, until=until)
 
     def predict(
         self, features: pl.DataFrame, *, matrix: np.ndarray[Any, np.dtype[np.float64]] | None = None
