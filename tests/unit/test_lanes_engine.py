@@ -222,35 +222,3 @@ def test_forced_yellow_is_a_floor_not_a_ceiling() -> None:
     assert forced.tail(10)["lane"].to_list() == ["yellow"] * 10
     assert (forced.tail(10)["basis"] == "mandatory rule").all()
     assert (decisions["lane"] == "red").sum() == 15
-
-
-def test_control_weights_give_unequal_known_odds_never_below_the_floor() -> None:
-    frame = scored(6000, 8, offices=1).with_columns(
-        # a tenth of the declarations carry ten times the weight, a few none at all
-        pl.when(pl.int_range(pl.len()) % 10 == 0)
-        .then(10.0)
-        .when(pl.int_range(pl.len()) % 97 == 0)
-        .then(0.0)
-        .otherwise(1.0)
-        .alias("control_weight")
-    )
-    policy = LanePolicy(control_rate=0.02, control_floor=0.25, seed=3)
-    decisions = assign_lanes_frame(frame, policy=policy)
-    odds = decisions["control_probability"]
-    assert odds.min() == pytest.approx(0.25 * 0.02)
-    assert odds.max() <= 1
-    by_day = decisions.group_by("declared_on").agg(pl.col("control_probability").mean())
-    assert by_day["control_probability"].to_list() == pytest.approx([0.02, 0.02], rel=1e-3)
-    heavy = decisions.filter(pl.int_range(pl.len()) % 10 == 0)
-    light = decisions.filter((pl.int_range(pl.len()) % 10 != 0) & (pl.int_range(pl.len()) % 97 != 0))
-    assert heavy["control"].mean() > 4 * light["control"].mean()
-    # the draw is still the LRN's hash: a declaration is drawn exactly when its draw is below its odds
-    draws = control_draws(decisions["lrn"], seed=3)
-    assert ((draws < odds) == decisions["control"]).all()
-    only_control = decisions.filter(pl.col("basis") == "control sample")
-    assert (only_control["selection_probability"] <= only_control["control_probability"] + 1e-12).all()
-
-
-def test_without_control_weights_every_declaration_has_the_control_rate() -> None:
-    decisions = assign_lanes_frame(scored(500, 9), policy=LanePolicy(control_rate=0.05))
-    assert (decisions["control_probability"] == 0.05).all()

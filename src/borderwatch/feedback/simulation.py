@@ -14,9 +14,7 @@ Strategies:
 - ``hybrid``: the same plain model, top (1 - share) of k plus a random share of exploration (epsilon-greedy);
 - ``borderwatch``: the production policy: borderwatch's time-safe features (scoring's feature builder), the
   lane engine with a budget of k (mandatory rules, the seeded control sample, red by expected value),
-  retrained with inverse-propensity weights. Its control draws favour goods lines (HS6 x origin) that recur
-  but were rarely inspected (:func:`borderwatch.lanes.engine.goods_line_information`): goods-line hit rates
-  are what its model lacks most, and the known, unequal odds keep the non-compliance estimate unbiased;
+  retrained with inverse-propensity weights;
 - ``exploit-features`` (ablation): borderwatch's features, top-k, no control sample: what the control sample
   costs in precision.
 
@@ -43,10 +41,10 @@ import polars as pl
 
 from borderwatch.features.build import build_features, numeric_feature_names
 from borderwatch.features.history import hit_rates, rate_feature_names, rate_tables
-from borderwatch.feedback.stats import weighted_rate
+from borderwatch.feedback.stats import wilson_interval
 from borderwatch.feedback.weights import ipw_weights
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA, conform
-from borderwatch.lanes.engine import GOODS_LINE_FEATURES, assign_lanes_frame, goods_line_information
+from borderwatch.lanes.engine import assign_lanes_frame
 from borderwatch.lanes.policy import LanePolicy
 from borderwatch.scoring.model import CATEGORICAL, ModelParams, feature_matrix, fit_vocabulary, lgb_params
 from borderwatch.scoring.profiles import RiskProfile, default_profiles, evaluate_profiles
@@ -123,7 +121,6 @@ class _State:
     forced: list[str | None]  # risk profile forced lane
     windows: list[dict[str, Any]] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
-    control_probability: list[float] = field(default_factory=list)  # each control draw's inclusion odds
     model: lgb.Booster | None = None
 
 
@@ -285,12 +282,7 @@ def _borderwatch(
     config: SimulationConfig,
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     window = replay.frame[rows].select("lrn", "declared_on", "office", "importer_id", "duty_at_stake")
-    columns = np.asarray([replay.names.index(name) for name in GOODS_LINE_FEATURES], dtype=np.intp)
-    line = state.features[np.ix_(rows, columns)]
     scored = window.with_columns(
-        *(pl.Series(name, line[:, i]) for i, name in enumerate(GOODS_LINE_FEATURES))
-    ).with_columns(
-        goods_line_information().alias("control_weight"),
         pl.Series("fraud_probability", probability),
         (pl.Series("fraud_probability", probability) * pl.col("duty_at_stake")).alias("expected_duty"),
         pl.Series("forced_lane", [state.forced[int(r)] for r in rows], dtype=pl.String),
@@ -313,9 +305,7 @@ def _borderwatch(
     weights = ipw_weights(red["selection_probability"], clip=config.ipw_clip).to_numpy()
     selected = red["_row"].to_numpy()
     state.weight[selected] = weights
-    control = red.filter(pl.col("control"))
-    state.control_probability.extend(control["control_probability"].to_list())
-    return selected, control["_row"].to_numpy()
+    return selected, red.filter(pl.col("control"))["_row"].to_numpy()
 
 
 def _run_strategy(
@@ -395,10 +385,9 @@ def simulate(
     """Runs the replay for each strategy and returns the result document (see module docstring).
 
     ``{"strategies": {NAME: {"windows": [...], "summary": {...}}}, "true_fraud_rate": ..., "config": ...}``;
-    the ``borderwatch`` and ``hybrid`` summaries add ``control_estimate`` (the fraud rate their random draws
-    estimate, each draw weighted by 1 / its odds, with a 95 % interval: ``feedback.stats.weighted_rate``).
-    With ``watch`` (LRNs of a pattern of interest), every window also reports ``watched_frauds`` and
-    ``watched_found``: how many of its frauds are watched, and found.
+    the ``borderwatch`` and ``hybrid`` summaries add ``control_estimate`` (fraud rate among their random
+    draws, with a 95 % Wilson interval). With ``watch`` (LRNs of a pattern of interest), every window also
+    reports ``watched_frauds`` and ``watched_found``: how many of its frauds are watched, and found.
     ``workers`` > 1 replays strategies in parallel processes (same results: each strategy has its own seeded
     random generator); ``progress`` then reports each strategy once, when it finishes.
     """
@@ -481,11 +470,10 @@ def _summary(replay: _Replay, state: _State, name: str) -> dict[str, Any]:
         "pooled_precision": found / selected if selected else 0.0,
     }
     if state.control:
-        # Borderwatch's draws have unequal known odds (hybrid's exploration: equal ones).
-        odds = state.control_probability or [1.0] * len(state.control)
-        rate, low, high = weighted_rate(replay.fraud[state.control], np.asarray(odds, dtype=np.float64))
+        hits = int(replay.fraud[state.control].sum())
+        low, high = wilson_interval(hits, len(state.control))
         summary["control_estimate"] = {
-            "rate": rate,
+            "rate": hits / len(state.control),
             "low": low,
             "high": high,
             "n": len(state.control),

@@ -17,44 +17,14 @@ def wilson_interval(hits: int, n: int, *, z: float = Z95) -> tuple[float, float]
         return 0.0, 1.0
     if not 0 <= hits <= n:
         raise ValueError(f"hits must be between 0 and n ({hits} of {n})")
-    low, high = _wilson(hits / n, n, z)
-    # At 0 or n the bound is exactly 0 or 1; the formula leaves a rounding error there.
-    return (0.0 if hits == 0 else low), (1.0 if hits == n else high)
-
-
-def _wilson(p: float, n: float, z: float) -> tuple[float, float]:
+    p = hits / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def weighted_rate(
-    labels: np.ndarray[Any, Any], probability: np.ndarray[Any, Any], *, z: float = Z95
-) -> tuple[float, float, float]:
-    """(rate, low, high): the share of 1s in a population, from a probability sample whose units were drawn
-    with the known, possibly unequal ``probability`` (all > 0).
-
-    The Hajek estimator sum(y / p) / sum(1 / p): each unit stands for 1 / p units of the population, so the
-    estimate is unbiased up to O(1/n) whatever the odds were (with equal odds it is the sample share). The
-    interval is Wilson's at the effective sample size of the estimate's linearised variance
-    sum((y - rate)^2 / p^2) / sum(1 / p)^2 (with equal odds exactly :func:`wilson_interval`).
-    """
-    y = np.asarray(labels, dtype=np.float64)
-    p = np.asarray(probability, dtype=np.float64)
-    if y.shape != p.shape:
-        raise ValueError("one inclusion probability per label")
-    if y.size == 0:
-        return 0.0, 0.0, 1.0
-    if (p <= 0).any() or (p > 1).any():
-        raise ValueError("inclusion probabilities must lie in (0, 1]")
-    weight = 1.0 / p
-    rate = float((weight * y).sum() / weight.sum())
-    variance = float((weight**2 * (y - rate) ** 2).sum() / weight.sum() ** 2)
-    if variance == 0:
-        return rate, *wilson_interval(round(rate * y.size), y.size, z=z)
-    low, high = _wilson(rate, rate * (1 - rate) / variance, z)
-    return rate, low, high
+    # At 0 or n the bound is exactly 0 or 1; the formula leaves a rounding error there.
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == n else min(1.0, centre + half)
+    return low, high
 
 
 def psi(

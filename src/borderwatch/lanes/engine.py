@@ -5,19 +5,14 @@ Order of precedence inside each capacity group (office x day, or one batch with 
 1. a mandatory rule (``forced_lane`` from a risk profile) decides the lane, whatever the score: red and green
    are final, yellow is a floor (the declaration still competes for red on its value, else goes yellow);
 2. the random control sample (``control_rate`` of everything, drawn from a seeded hash of the LRN, so the
-   draw is reproducible and independent of the score, of AEO status and of the order of rows) goes red. By
-   default every declaration has the same odds; an optional ``control_weight`` column (e.g.
-   :func:`goods_line_information`) makes them unequal but known (``control_probability``, never below
-   ``control_floor`` x ``control_rate``), so the sample stays a probability sample: weighting each draw by
-   1 / control_probability (:func:`borderwatch.feedback.stats.weighted_rate`) estimates non-compliance
-   without bias;
+   draw is reproducible and independent of the score, of AEO status and of the order of rows) goes red;
 3. the remaining red capacity goes to the best expected value (``aeo_factor`` lowers an AEO trader's value,
    so AEO traders are selected less often but keep the same odds in the control sample);
 4. yellow takes the next band within its own capacity; everything else is green.
 
 ``selection_probability`` is the probability that the policy sends the declaration to red (1 for mandatory
-and score-selected ones, ``control_probability`` for those only the control draw could reach);
-inverse-propensity weighting in :mod:`borderwatch.feedback.weights` uses it.
+and score-selected ones, ``control_rate`` for those only the control draw could reach); inverse-propensity
+weighting in :mod:`borderwatch.feedback.weights` uses it.
 """
 
 from __future__ import annotations
@@ -43,7 +38,6 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "reasons": pl.List(pl.String()),
     "aeo": pl.Boolean(),
     "control": pl.Boolean(),
-    "control_probability": pl.Float64(),
     "priority": pl.Float64(),
     "lane": pl.String(),
     "basis": pl.String(),
@@ -51,9 +45,6 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
 }
 
 _HASH_SPAN = float(2**64)
-GOODS_LINE_FEATURES = ("hs_origin_count", "hs_origin_inspected")
-# Rescaling after the floor and the cap of 1 moves the mean a little; a few rounds bring it back to the rate.
-_NORMALISE_ROUNDS = 4
 
 
 def control_draws(lrns: Sequence[str] | pl.Series, *, seed: int) -> pl.Series:
@@ -115,43 +106,11 @@ def _prepare(frame: pl.DataFrame, policy: LanePolicy, aeo: pl.DataFrame | None) 
         pl.col("expected_duty").cast(pl.Float64),
         pl.col("fraud_probability").cast(pl.Float64).fill_null(0.0),
     ).with_columns(
+        (pl.col("_draw") < policy.control_rate).alias("control"),
         (value.fill_null(0.0) * pl.when(pl.col("aeo")).then(policy.aeo_factor).otherwise(1.0)).alias(
             "priority"
         ),
     )
-
-
-def goods_line_information() -> pl.Expr:
-    """How much an inspection would teach about a goods line (HS6 x origin), from the feature columns
-    :data:`GOODS_LINE_FEATURES`: more for lines that recur (earlier declarations) and were rarely inspected
-    (earlier outcomes), sqrt(1 + count) / (1 + inspected).
-
-    The fraud rate of a goods line is what the model lacks most when labels come only from its own selections
-    (replayed on KCS data, goods-line hit rates from all outcomes lift precision from 0.56 to 0.72, party
-    hit rates nothing), so the control sample draws such declarations more often."""
-    count, inspected = (pl.col(name).cast(pl.Float64).fill_null(0.0) for name in GOODS_LINE_FEATURES)
-    return (count + 1).sqrt() / (inspected + 1)
-
-
-def _with_control_probability(frame: pl.DataFrame, policy: LanePolicy, group: list[str]) -> pl.DataFrame:
-    """Adds each declaration's odds of a control draw: ``control_rate``, or proportional to
-    ``control_weight`` within its group at a mean of ``control_rate``, at least ``control_floor`` x
-    ``control_rate`` and at most 1."""
-    rate = policy.control_rate
-    if "control_weight" not in frame.columns or rate == 0:
-        return frame.with_columns(pl.lit(rate, dtype=pl.Float64).alias("control_probability"))
-    floor = policy.control_floor * rate
-    weight = pl.col("control_weight").cast(pl.Float64).fill_null(0.0).clip(lower_bound=0.0)
-    odds = pl.col("control_probability")
-    frame = frame.with_columns(
-        pl.when(weight.mean().over(group) > 0)
-        .then(rate * weight / weight.mean().over(group))
-        .otherwise(rate)
-        .alias("control_probability")
-    )
-    for _ in range(_NORMALISE_ROUNDS):
-        frame = frame.with_columns(odds.clip(floor, 1.0)).with_columns(odds * rate / odds.mean().over(group))
-    return frame.with_columns(odds.clip(floor, 1.0))
 
 
 def _rank_among(eligible: pl.Expr, group: list[str]) -> pl.Expr:
@@ -169,8 +128,7 @@ def assign_lanes_frame(
     yellow_budget: int | None = None,
 ) -> pl.DataFrame:
     """Lanes for scored declarations (columns lrn, declared_on, office, fraud_probability; optional score,
-    expected_duty, forced_lane, reasons, importer_id, control_weight). Returns exactly
-    :data:`DECISION_SCHEMA`.
+    expected_duty, forced_lane, reasons, importer_id). Returns exactly :data:`DECISION_SCHEMA`.
 
     Capacity is per office per day from ``policy``; ``red_budget``/``yellow_budget`` instead give one budget
     for the whole frame (a batch or a replay window).
@@ -199,9 +157,6 @@ def assign_lanes_frame(
                 "_yellow_cap"
             ),
         )
-    prepared = _with_control_probability(prepared, policy, group).with_columns(
-        (pl.col("_draw") < pl.col("control_probability")).alias("control")
-    )
     # A forced red or green is final; a forced yellow is a floor (at least a documentary check): such a
     # declaration still competes for red on its expected value.
     forced_red = pl.col("forced_lane").fill_null("") == "red"
@@ -265,7 +220,7 @@ def assign_lanes_frame(
         .then(1.0)
         .when(control & would_be_red)
         .then(1.0)
-        .otherwise(pl.col("control_probability"))
+        .otherwise(pl.lit(policy.control_rate))
     )
     decided = ranked.with_columns(
         lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")

@@ -39,13 +39,6 @@ class LanePolicy(BaseModel):
     control_rate: float = Field(
         default=0.01, ge=0.0, le=1.0, description="share of all declarations drawn at random for inspection"
     )
-    control_floor: float = Field(
-        default=0.25,
-        gt=0.0,
-        le=1.0,
-        description="with unequal control odds (a control_weight column), no declaration's odds fall below "
-        "control_floor x control_rate: every declaration can still be drawn",
-    )
     aeo_factor: float = Field(
         default=0.3,
         ge=0.0,
