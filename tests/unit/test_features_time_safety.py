@@ -145,7 +145,8 @@ def test_snapshot_gives_the_same_features_as_the_full_computation(
 
 def _varied(frames: tuple[pl.DataFrame, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The generated traffic with what a snapshot must also get right: missing origins and values,
-    declarations of two goods items, and outcomes recorded up to three weeks after the declaration."""
+    declarations of two goods items, outcomes recorded up to three weeks after the declaration and a few
+    recorded before it."""
     declarations, outcomes = frames
     numbered = declarations.with_row_index("_i").with_columns(
         pl.when(pl.col("_i") % 17 == 0)
@@ -159,11 +160,10 @@ def _varied(frames: tuple[pl.DataFrame, pl.DataFrame]) -> tuple[pl.DataFrame, pl
         pl.col("hs_code").shuffle(seed=3),
         (pl.col("customs_value") * 0.4).alias("customs_value"),
     )
-    late = outcomes.with_columns(
-        (pl.col("recorded_on") + pl.duration(days=(pl.col("lrn").hash(7) % 22).cast(pl.Int64))).alias(
-            "recorded_on"
-        )
-    )
+    lag = (pl.col("lrn").hash(7) % 22).cast(pl.Int64)
+    # a few results dated before their declaration (a clerical error the features must still treat alike)
+    lag = pl.when(pl.col("lrn").hash(9) % 13 == 0).then(-6).otherwise(lag)
+    late = outcomes.with_columns((pl.col("recorded_on") + pl.duration(days=lag)).alias("recorded_on"))
     return pl.concat([numbered, second_items]).drop("_i"), late
 
 

@@ -79,7 +79,12 @@ def prepare_snapshot(
     pool = _pool(history, conform(history.head(0), DECLARATION_SCHEMA))
     labelled = _labelled(pool, outcomes)
     day = as_of if as_of is not None else _latest_day(pool["declared_on"], labelled["recorded_on"])
-    return snapshot(pool, labelled, as_of=day)
+    resulted = (
+        outcomes.filter(pl.col("recorded_on") <= day)["lrn"]
+        if day is not None
+        else pl.Series([], dtype=pl.String)
+    )
+    return snapshot(pool, labelled, as_of=day, resulted=frozenset(resulted.to_list()))
 
 
 def _after_snapshot(
@@ -111,17 +116,20 @@ def _after_snapshot(
     if not snap.lrns.isdisjoint(lrns.to_list()):
         return None
     pool = add_basic(pool).with_row_index("row_id")
-    late_result = pl.col("recorded_on") > as_of
-    own_result = pl.col("lrn").is_in(lrns.implode())
-    if until is not None:
-        late_result &= pl.col("recorded_on") <= until
-        own_result &= pl.col("recorded_on") <= until
-    recorded = outcomes.filter(late_result | own_result)
-    first = (latest_outcomes(recorded) if recorded.height else conform(recorded, OUTCOME_SCHEMA)).select(
-        "lrn", "recorded_on", "fraud"
-    )
-    own = pool.join(first, on="lrn", how="inner")
     new = set(lrns.to_list())
+    # outcomes the snapshot lacks: recorded after it, or recorded by then for a declaration it did not hold
+    unmatched = list(new & snap.unmatched_lrns)
+    newest = _latest_day(outcomes["recorded_on"])
+    first = conform(outcomes.head(0), OUTCOME_SCHEMA)
+    if unmatched or (newest is not None and newest > as_of):
+        late_result = pl.col("recorded_on") > as_of
+        own_result = pl.col("lrn").is_in(unmatched)
+        if until is not None:
+            late_result &= pl.col("recorded_on") <= until
+            own_result &= pl.col("recorded_on") <= until
+        first = latest_outcomes(outcomes.filter(late_result | own_result))
+    first = first.select("lrn", "recorded_on", "fraud")
+    own = pool.join(first, on="lrn", how="inner")
     late = [lrn for lrn in first["lrn"].to_list() if lrn not in new and lrn not in snap.labelled_lrns]
     if not late:
         return pool, own
@@ -151,23 +159,26 @@ def advance_snapshot(
     if later is None:
         raise ValueError("the history re-declares declarations the snapshot holds: prepare a new snapshot")
     pool, labelled = later
-    return advance(snap, pool, labelled, as_of=until)
+    resulted = outcomes.filter(pl.col("recorded_on").is_between(snap.as_of, until, closed="right"))["lrn"]
+    return advance(snap, pool, labelled, as_of=until, resulted=frozenset(resulted.to_list()))
 
 
-def _finish(targets: pl.DataFrame, *parts: pl.DataFrame) -> pl.DataFrame:
-    out = targets
-    for part in parts:
-        out = out.join(part, on="row_id", how="left", maintain_order="left")
-    return (
-        out.with_columns(
-            (pl.col("importer_count") == 0).cast(pl.Int8).alias("new_importer"),
-            (pl.col("importer_hs_count") == 0).cast(pl.Int8).alias("new_importer_hs"),
-            (pl.col("importer_route_count") == 0).cast(pl.Int8).alias("new_importer_route"),
-            (pl.col("declarant_importer_count") == 0).cast(pl.Int8).alias("new_declarant_importer"),
-        )
-        .sort("_order")
-        .drop("_order")
-    )
+def _finish(targets: pl.DataFrame, *parts: pl.DataFrame, aligned: bool = False) -> pl.DataFrame:
+    """``targets`` (in ``_order``) with the feature ``parts`` joined on ``row_id``, or, when ``aligned`` (the
+    parts hold the targets' rows in the same order), placed beside them."""
+    if aligned:
+        out = pl.concat([targets, *[part.drop("row_id") for part in parts]], how="horizontal")
+    else:
+        out = targets
+        for part in parts:
+            out = out.join(part, on="row_id", how="left", maintain_order="left")
+        out = out.sort("_order")
+    return out.with_columns(
+        (pl.col("importer_count") == 0).cast(pl.Int8).alias("new_importer"),
+        (pl.col("importer_hs_count") == 0).cast(pl.Int8).alias("new_importer_hs"),
+        (pl.col("importer_route_count") == 0).cast(pl.Int8).alias("new_importer_route"),
+        (pl.col("declarant_importer_count") == 0).cast(pl.Int8).alias("new_declarant_importer"),
+    ).drop("_order")
 
 
 def _from_snapshot(
@@ -197,16 +208,24 @@ def _from_snapshot(
     # only what is dated before the last scored day can reach a feature
     newer = pool.filter(pl.col("declared_on") < last_day)
     results = labelled.filter(pl.col("recorded_on") < last_day)
-    small = rows.height <= SMALL_BATCH
+    if rows.height <= SMALL_BATCH and newer.height == 0 and results.height == 0:
+        # live scoring: a few declarations of one day, nothing between the snapshot and them
+        return _finish(
+            rows,
+            history_counts_lookup(rows, snap),
+            hit_rates_lookup(rows, snap),
+            unit_value_from_snapshot(rows, snap, None),
+            aligned=True,
+        )
     if newer.height:
         counts = history_counts(rows, count_tables(newer, rows), base=snap.counts)
     else:
-        counts = history_counts_lookup(rows, snap) if small else history_counts(rows, None, base=snap.counts)
+        counts = history_counts(rows, None, base=snap.counts)
     if results.height:
         overall, tables = rate_tables(results, rows)
         rates = hit_rates(rows, overall, tables, base=snap)
     else:
-        rates = hit_rates_lookup(rows, snap) if small else hit_rates(rows, None, None, base=snap)
+        rates = hit_rates(rows, None, None, base=snap)
     unit_values = unit_value_from_snapshot(rows, snap, newer if newer.height else None)
     return _finish(rows, counts, rates, unit_values)
 

@@ -313,8 +313,10 @@ class HistorySnapshot:
     Declarations dated after ``as_of`` are scored from it plus the history dated after ``as_of`` (see
     ``build_features``), with the values of the full computation; :func:`advance` moves it forward. ``lrns``
     and ``labelled_lrns`` are the declarations it holds and those with an outcome: what a later batch may not
-    hold again and which late outcomes it still lacks. The ``*_index`` dicts hold the same rows keyed for
-    direct look-up, which scores a handful of declarations without any join."""
+    hold again and which late outcomes it still lacks; ``unmatched_lrns`` those with an outcome recorded by
+    ``as_of`` but no declaration in it (a later declaration of theirs takes that outcome along). The
+    ``*_index`` dicts hold the same rows keyed for direct look-up, which scores a handful of declarations
+    without any join."""
 
     as_of: dt.date | None
     counts: dict[str, pl.DataFrame]
@@ -323,6 +325,7 @@ class HistorySnapshot:
     peers: dict[str, PeerReference]
     lrns: frozenset[str]
     labelled_lrns: frozenset[str]
+    unmatched_lrns: frozenset[str]
     counts_index: dict[str, dict[Key, tuple[int, dt.date]]]
     rates_index: dict[str, dict[Key, tuple[int, int]]]
     unit_values_index: dict[str, dict[Key, tuple[float, float, int]]]
@@ -396,6 +399,7 @@ def _assemble(
     peers: dict[str, PeerReference],
     lrns: frozenset[str],
     labelled_lrns: frozenset[str],
+    unmatched_lrns: frozenset[str],
 ) -> HistorySnapshot:
     return HistorySnapshot(
         as_of=as_of,
@@ -405,6 +409,7 @@ def _assemble(
         peers=peers,
         lrns=lrns,
         labelled_lrns=labelled_lrns,
+        unmatched_lrns=unmatched_lrns - lrns,
         counts_index={n: _index(t, ENTITY_KEYS[n], ["_cum", "_day"]) for n, t in counts.items()},
         rates_index={n: _index(t, HIT_RATE_KEYS[n], ["_cn", "_cf"]) for n, t in rates.items()},
         unit_values_index={
@@ -418,9 +423,12 @@ def _totals(labelled: pl.DataFrame) -> tuple[int, int]:
     return labelled.height, int(labelled["fraud"].cast(pl.Int64).sum())
 
 
-def snapshot(pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date | None) -> HistorySnapshot:
+def snapshot(
+    pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date | None, resulted: frozenset[str]
+) -> HistorySnapshot:
     """The snapshot of ``pool`` (declarations with :func:`add_basic` columns) and ``labelled`` (their goods
-    items joined to their first outcome), all dated on or before ``as_of``."""
+    items joined to their first outcome), all dated on or before ``as_of``; ``resulted``: the declarations
+    with an outcome recorded by then."""
     _, rates = rate_tables(labelled)
     return _assemble(
         as_of=as_of,
@@ -430,15 +438,22 @@ def snapshot(pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date | Non
         peers={suffix: build_reference(pool, keys) for suffix, keys in UNIT_VALUE_GROUPS.items()},
         lrns=frozenset(pool["lrn"].to_list()),
         labelled_lrns=frozenset(labelled["lrn"].to_list()),
+        unmatched_lrns=resulted,
     )
 
 
 def advance(
-    snap: HistorySnapshot, pool: pl.DataFrame, labelled: pl.DataFrame, *, as_of: dt.date
+    snap: HistorySnapshot,
+    pool: pl.DataFrame,
+    labelled: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    resulted: frozenset[str],
 ) -> HistorySnapshot:
     """``snap`` moved forward to ``as_of``: ``pool`` holds the declarations dated after ``snap.as_of`` up to
     ``as_of`` (none of them in ``snap``), ``labelled`` the goods items whose first outcome was recorded in
-    that period or belongs to one of those declarations."""
+    that period or belongs to one of those declarations, ``resulted`` the declarations with an outcome
+    recorded in that period."""
     counts = count_tables(pool)
     _, rates = rate_tables(labelled)
     total_n, total_f = _totals(labelled)
@@ -461,6 +476,7 @@ def advance(
         },
         lrns=snap.lrns | frozenset(pool["lrn"].to_list()),
         labelled_lrns=snap.labelled_lrns | frozenset(labelled["lrn"].to_list()),
+        unmatched_lrns=snap.unmatched_lrns | resulted,
     )
 
 
