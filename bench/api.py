@@ -27,8 +27,10 @@ apart (``first_call_s``). Then, in the same run, each on its own declarations:
 
 Each API run and its in-process counterpart alternate in blocks of requests (``BLOCKS``), so a change
 in the shared machine's load weighs on both alike. Reports declarations/s (over the wall time of the run's
-own blocks), per-request latency p50/p99, and each API run's ratio to its in-process counterpart; writes
-bench/results/api.json. Goal: >= 500 declarations/s with p99 < 100 ms (per request).
+own blocks), per-request latency p50/p99, mean CPU time per request (the server process's for the API
+runs: other people's load does not inflate it as it does latencies), and each API run's ratio to its
+in-process counterpart; writes bench/results/api.json. Goal: >= 500 declarations/s with p99 < 100 ms (per
+request).
 """
 
 from __future__ import annotations
@@ -276,8 +278,14 @@ class _InProcess:
         yield self.call
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _paired(
-    api: tuple[str, str],
+    api: tuple[str, str, int],
     local: _InProcess,
     api_items: list[dict[str, Any]],
     local_items: list[dict[str, Any]],
@@ -287,25 +295,33 @@ def _paired(
 ) -> tuple[dict[str, float], dict[str, float]]:
     """An API run and its in-process counterpart, interleaved in BLOCKS alternating blocks of requests so
     that a change in the machine's load (it is shared) weighs on both alike; each one's declarations/s is
-    its declarations over the wall time of its own blocks."""
-    url, token = api
+    its declarations over the wall time of its own blocks. ``cpu_ms_per_request``: CPU time the server
+    process (API) or this process (in-process) spent per request during its blocks, which other people's
+    load on the machine does not inflate as it does latencies."""
+    url, token, server = api
     parsed = [local.parse(item) for item in local_items]  # parsing is not part of the in-process path
     api_chunks = [api_items[i : i + batch] for i in range(0, len(api_items), batch)]
     local_chunks = [parsed[i : i + batch] for i in range(0, len(parsed), batch)]
     size = -(-len(api_chunks) // BLOCKS)
-    times: dict[str, tuple[list[float], float]] = {"api": ([], 0.0), "local": ([], 0.0)}
+    latencies: dict[str, list[float]] = {"api": [], "local": []}
+    wall = {"api": 0.0, "local": 0.0}
+    cpu = {"api": 0.0, "local": 0.0}
     for start in range(0, len(api_chunks), size):
-        for kind, chunks, connect in (
-            ("api", api_chunks, lambda _: _ApiClient(url, token)),
-            ("local", local_chunks, local.connect),
+        for kind, chunks, connect, clock in (
+            ("api", api_chunks, lambda _: _ApiClient(url, token), lambda: _cpu_seconds(server)),
+            ("local", local_chunks, local.connect, time.process_time),
         ):
-            latencies, wall = _in_parallel(chunks[start : start + size], clients, connect)
-            done, spent = times[kind]
-            times[kind] = (done + latencies, spent + wall)
-    return (
-        _stats(times["api"][0], len(api_items), times["api"][1]),
-        _stats(times["local"][0], len(local_items), times["local"][1]),
-    )
+            before = clock()
+            block, seconds = _in_parallel(chunks[start : start + size], clients, connect)
+            cpu[kind] += clock() - before
+            latencies[kind] += block
+            wall[kind] += seconds
+    out = []
+    for kind, items in (("api", api_items), ("local", local_items)):
+        stats = _stats(latencies[kind], len(items), wall[kind])
+        stats["cpu_ms_per_request"] = round(cpu[kind] * 1000 / len(latencies[kind]), 1)
+        out.append(stats)
+    return out[0], out[1]
 
 
 def _unexplained(url: str, lrns: list[str]) -> list[str]:
@@ -391,7 +407,12 @@ def main() -> None:
                 if kind == "api":
                     counterpart = name.replace("api", "in-process", 1)
                     results[name], results[counterpart] = _paired(
-                        (base, token), local, sets[name], sets[counterpart], batch=per, clients=clients
+                        (base, token, server.pid),
+                        local,
+                        sets[name],
+                        sets[counterpart],
+                        batch=per,
+                        clients=clients,
                     )
             results["api single"]["first_call_s"] = first
             results["in-process single"]["first_call_s"] = local.first_call_s
@@ -409,7 +430,8 @@ def main() -> None:
                 results[name]["declarations_per_s"] / counterpart["declarations_per_s"], 3
             )
     table = Table(title="Declarations submitted and scored (SQLite, loopback)")
-    for column in ("run", "declarations", "decl/s", "p50 ms (request)", "p99 ms (request)", "vs in-process"):
+    columns = ("run", "declarations", "decl/s", "p50 ms", "p99 ms", "CPU ms", "vs in-process")
+    for column in columns:
         table.add_column(column, justify="right" if column != "run" else "left")
     for name in [*RUNS, "api first read"]:
         row = results[name]
@@ -419,13 +441,14 @@ def main() -> None:
             f"{row['declarations_per_s']:.0f}",
             f"{row['p50_ms']:.1f}",
             f"{row['p99_ms']:.1f}",
+            f"{row['cpu_ms_per_request']:.1f}" if "cpu_ms_per_request" in row else "",
             f"{row['vs_in_process']:.2f}" if "vs_in_process" in row else "",
         )
     console.print(table)
     console.print(
         f"batch requests hold {BATCH} declarations (batch 50: {HALF}); x2: two clients at once; each API run "
-        f"alternates with its in-process counterpart in {BLOCKS} blocks; goal: >= 500 decl/s, p99 < 100 ms "
-        "per request"
+        f"alternates with its in-process counterpart in {BLOCKS} blocks; p50/p99: latency per request; CPU: "
+        "mean CPU time per request (the server process for the API); goal: >= 500 decl/s, p99 < 100 ms"
     )
     console.print(
         f"{results['api first read']['left_to_first_read']:.0%} of the batch-submitted declarations had "
