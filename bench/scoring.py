@@ -88,8 +88,6 @@ def main() -> None:
     train_seconds = time.perf_counter() - started
 
     repeat = 2 if args.quick else 3
-    # the compared paths take well under a second: more runs, so that each gets an undisturbed one
-    compared = 7
     snapshot_time, snapshot = _best(lambda: RiskModel.prepare(history=train, outcomes=known), 1)
 
     def batch_score(**options: Any) -> pl.DataFrame:
@@ -97,22 +95,21 @@ def main() -> None:
             declarations=batch, history=declarations, outcomes=known, profiles=profiles, **options
         )
 
-    ranking_time, _ = _best(lambda: batch_score(explain=False, snapshot=snapshot), compared)
+    features = model.features(declarations=batch, history=declarations, outcomes=known)
+    matrix = model.encoder.matrix(features)
+    # The ceilings and the snapshot batch (each well under a second) run in turns, best of seven each: load
+    # from other users of the machine then weighs on all three alike, and each gets an undisturbed run.
+    # The product predicts with one thread (RiskModel.predict); so does the ceiling.
+    fraud_time = duty_time = ranking_time = float("inf")
+    for _ in range(7):
+        fraud_time = min(fraud_time, _best(lambda: model.fraud_booster.predict(matrix, num_threads=1), 1)[0])
+        duty_time = min(duty_time, _best(lambda: model.duty_booster.predict(matrix, num_threads=1), 1)[0])
+        ranking_time = min(ranking_time, _best(lambda: batch_score(explain=False, snapshot=snapshot), 1)[0])
+    ceiling_time = fraud_time + duty_time
     full_time, _ = _best(lambda: batch_score(explain=False), repeat)
     reasons_time, _ = _best(lambda: batch_score(snapshot=snapshot), 1)
     top_n = max(1, batch.height // 10)
     top_time, _ = _best(lambda: batch_score(explain_top=top_n, snapshot=snapshot), 1)
-    features = model.features(declarations=batch, history=declarations, outcomes=known)
-    matrix = model.encoder.matrix(features)
-    # the product predicts with one thread (RiskModel.predict); so does the ceiling
-    fraud_time, _ = _best(lambda: model.fraud_booster.predict(matrix, num_threads=1), compared)
-    ceiling_time, _ = _best(
-        lambda: (
-            model.fraud_booster.predict(matrix, num_threads=1),
-            model.duty_booster.predict(matrix, num_threads=1),
-        ),
-        compared,
-    )
 
     # Live: the history known before the first scored day, one declaration at a time.
     first_day = batch.filter(pl.col("declared_on") == cut)
