@@ -16,6 +16,7 @@ from polars.testing import assert_frame_equal
 from borderwatch.features.build import build_features
 from borderwatch.scoring.evaluate import RATES, evaluate_files, ranking_report
 from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel, ScoringError, explained, train_risk_model
 from tests.unit.scoring_support import generated_csv, traffic_frames
 
@@ -305,3 +306,36 @@ def test_reasons_above_a_score_only(
         )
         if keep
     )
+
+
+def test_declarations_forced_to_yellow_are_explained_whatever_their_score(
+    model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
+) -> None:
+    train, outcomes, test = split
+    history = pl.concat([train, test])
+    office = test["office"].mode()[0]
+    rule = RiskProfile.model_validate(
+        {
+            "id": "OFFICE-CHECK",
+            "name": "documentary check at one office",
+            "rationale": "test",
+            "author": "t",
+            "when": {"all": [{"field": "office", "op": "eq", "value": office}]},
+            "effect": {"force_lane": "yellow"},
+        }
+    )
+    args = {"declarations": test, "history": history, "outcomes": outcomes, "profiles": [rule]}
+    full = model.score(**args)
+    quick = model.score(**args, explain=False)
+    some = model.score(**args, explain_min_score=101.0)  # no score reaches it: only the rule decides
+    flags = explained(some, min_score=101.0)
+    assert flags.to_list() == (some["forced_lane"] == "yellow").fill_null(False).to_list()
+    assert 0 < int(flags.sum()) < some.height
+    for got, everything, bare, keep in zip(
+        some["reasons"].to_list(),
+        full["reasons"].to_list(),
+        quick["reasons"].to_list(),
+        flags.to_list(),
+        strict=True,
+    ):
+        assert got == (everything if keep else bare)
