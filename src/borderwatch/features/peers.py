@@ -33,7 +33,8 @@ class PeerReference:
     ``groups``: the key columns, ``_group`` (0..G−1, the segment's number), ``_peers``, ``_med`` and ``_iqr``
     (the whole segment's count, median and interquartile range). Group ``g`` holds
     ``values[start[g]:start[g + 1]]``. ``ranked`` orders (group, value) pairs as integers: group × (number of
-    distinct values + 1) + the value's rank among ``distinct``, so positions are found without float keys."""
+    distinct values + 1) + the value's rank among ``distinct``, so positions are found without float keys.
+    ``frame`` keeps the rows (keys and value) it was built from, to build the next day's reference."""
 
     keys: tuple[str, ...]
     groups: pl.DataFrame
@@ -42,10 +43,6 @@ class PeerReference:
     distinct: Floats
     ranked: Ints
     frame: pl.DataFrame
-
-    @property
-    def size(self) -> int:
-        return int(self.values.size)
 
 
 def build_reference(frame: pl.DataFrame, keys: Sequence[str]) -> PeerReference:
