@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+import re
 import shutil
 from pathlib import Path
 
@@ -221,3 +224,29 @@ def test_a_declaration_whose_model_file_is_gone_is_shown_with_its_stored_reasons
         response = client.get("/api/declarations/R-GONE", headers=auth)
         assert response.status_code == 200, response.text
         assert response.json()["latest_score"]["reasons"] == posted.json()["reasons"]
+
+
+def test_declaration_page_charts_the_models_own_contributions(settings: Settings, model_path: Path) -> None:
+    from tests.integration.test_api_workspace import login
+
+    world = build_world(settings, with_password=("inspector_a",))
+    register(world.settings, model_path, "a")
+    with client_for(world.settings) as client:
+        posted = client.post(
+            "/api/declarations", json=declaration_json("S-CHART", value=10.0), headers=world.auth("analyst_a")
+        ).json()
+        login(client, "inspector_a")
+        page = client.get("/declarations/S-CHART")
+    assert page.status_code == 200
+    found = re.search(r'<script type="application/json" id="explanation-spec">(.*?)</script>', page.text)
+    assert found is not None
+    spec = json.loads(found.group(1))
+    assert "TreeSHAP" in spec["title"]["subtitle"]
+    values = spec["data"]["values"]
+    assert 1 <= len(values) <= 9
+    assert all((v["log_odds"] >= 0) == (v["direction"] == "towards fraud") for v in values)
+    # TreeSHAP is additive: base + contributions = the model's log-odds of the probability it gave.
+    base = float(re.search(r"base ([+-][0-9.]+)", spec["title"]["subtitle"]).group(1))  # type: ignore[union-attr]
+    probability = posted["fraud_probability"]
+    log_odds = math.log(probability / (1 - probability))
+    assert base + sum(v["log_odds"] for v in values) == pytest.approx(log_odds, abs=0.02)

@@ -339,3 +339,18 @@ def test_declarations_forced_to_yellow_are_explained_whatever_their_score(
         strict=True,
     ):
         assert got == (everything if keep else bare)
+
+
+def test_family_contributions_add_up_and_read_as_words(model: RiskModel) -> None:
+    from borderwatch.scoring.explain import family_contributions
+
+    names = model.feature_names
+    row = np.linspace(-1.0, 1.0, len(names))
+    grouped = family_contributions(row, names)
+    assert sum(value for _, value in grouped) == pytest.approx(row.sum())
+    assert [abs(v) for _, v in grouped] == sorted((abs(v) for _, v in grouped), reverse=True)
+    labels = [label for label, _ in grouped]
+    assert len(set(labels)) == len(labels)
+    assert "importer: earlier inspection results" in labels
+    assert "unit value and its position among peers" in labels
+    assert not any(":" in label and label.split(":")[0] in {"hits", "seen", "category"} for label in labels)

@@ -102,6 +102,42 @@ def _families(feature_names: tuple[str, ...]) -> dict[str, list[int]]:
     return grouped
 
 
+_PLAIN_FAMILIES = {
+    "unit_value": "unit value and its position among peers",
+    "duty": "tax rate and duty at stake",
+    "value": "customs value",
+    "mass": "net mass",
+    "route": "route (origin vs departure, transits)",
+    "day": "day of the week",
+}
+
+
+def family_label(family: str) -> str:
+    """What a person calls a feature family (``families``), for charts."""
+    kind, _, key = family.partition(":")
+    if kind == "hits":
+        return f"{LABELS.get(key, key)}: earlier inspection results"
+    if kind == "seen":
+        return f"{LABELS.get(key, key)}: how often and how lately seen"
+    if kind == "category":
+        return CATEGORY_LABELS[key][0] if key in CATEGORY_LABELS else key
+    if kind == "feature":
+        return key.replace("_", " ")
+    return _PLAIN_FAMILIES.get(family, family)
+
+
+def family_contributions(
+    contributions: np.ndarray[Any, np.dtype[np.float64]], feature_names: list[str]
+) -> list[tuple[str, float]]:
+    """One row of ``pred_contrib``'s feature columns (the bias column left out) as (family label, summed
+    log-odds), the largest push either way first."""
+    summed = [
+        (family_label(name), float(contributions[indexes].sum()))
+        for name, indexes in families(feature_names).items()
+    ]
+    return sorted(summed, key=lambda pair: -abs(pair[1]))
+
+
 @lru_cache(maxsize=256)
 def sentence(family: str) -> pl.Expr:
     """The sentence of one family, for every row, from the feature frame's real values (built once per

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.scoring import registry
+from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel, explained
@@ -178,3 +180,42 @@ def _complete(
     sentences = with_model[at : at + len(with_model) - len(without)]
     stored = list(row.reasons)
     registry.store_reasons(row=row, reasons=[*stored[:at], *sentences, *stored[at:]])
+
+
+@dataclass(frozen=True)
+class ModelExplanation:
+    """Why the model gave a declaration its fraud probability: LightGBM's own TreeSHAP contributions of its
+    riskiest goods item, summed by feature family, in log-odds (positive: towards fraud)."""
+
+    base: float  # the model's log-odds before it looks at any feature
+    contributions: list[tuple[str, float]]  # (family, log-odds), the largest push either way first
+    probability: float
+
+
+def model_explanation(
+    *, cache: Cache, engine: Engine, db: Session, agency: str, lrn: str, model_version: str
+) -> ModelExplanation | None:
+    """The explanation behind ``lrn``'s score by ``model_version``, from its day's history snapshot; None when
+    the declaration or that model is gone (the page then shows the stored reasons only)."""
+    declaration = load_declarations(engine, agency=agency, lrns=[lrn])
+    if declaration.height == 0:
+        return None
+    try:
+        model = _model(cache, registry.get_model_row(session=db, version=model_version))
+    except BorderwatchError as error:
+        log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
+        return None
+    day = declaration["declared_on"][0]
+    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
+    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    matrix = model.encoder.matrix(features)
+    predicted = model.predict(features, matrix=matrix)
+    riskiest = int(np.argmax(predicted["ranking"].to_numpy()))
+    contributions = np.asarray(
+        model.fraud_booster.predict(matrix[[riskiest]], pred_contrib=True, num_threads=1), dtype=np.float64
+    )[0]
+    return ModelExplanation(
+        base=float(contributions[-1]),
+        contributions=family_contributions(contributions[:-1], model.feature_names),
+        probability=float(predicted["fraud_probability"][riskiest]),
+    )

@@ -5,46 +5,86 @@ from __future__ import annotations
 from typing import Any
 
 from borderwatch.web.api.records import DeclarationOut
+from borderwatch.web.scoring import ModelExplanation
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 LANE_COLOURS = {"domain": ["red", "yellow", "green"], "range": ["#c62828", "#d4a106", "#2e7d32"]}
 
 
-def explanation_spec(declaration: DeclarationOut) -> dict[str, Any] | None:
-    """How the 0-100 score is made: the model's part (fraud probability x 100) and the points that risk
-    profiles and anomaly flags added, next to the reasons in the order the scorer ranked them."""
+EXPLAINED_FAMILIES = 8
+
+
+def explanation_spec(
+    declaration: DeclarationOut, explanation: ModelExplanation | None
+) -> dict[str, Any] | None:
+    """Why the model scored the declaration as it did: TreeSHAP contributions by feature family (log-odds,
+    red towards fraud, green towards compliance). Without the model (gone, or never scored by one) the
+    chart shows the stored score beside the fraud probability."""
+    if explanation is not None:
+        return _contributions_spec(declaration.lrn, explanation)
     decision = declaration.decision
     if decision is None or decision.score is None:
         return None
-    model_part = round((decision.fraud_probability or 0.0) * 100, 1)
-    rules_part = round(decision.score - model_part, 1)
     values = [
-        {"part": "model (fraud probability × 100)", "points": model_part},
-        {"part": "risk profiles and anomaly flags", "points": rules_part},
-        {"part": "score", "points": round(decision.score, 1)},
+        {"part": "risk score (0-100)", "points": round(decision.score, 1)},
+        {"part": "fraud probability (%)", "points": round((decision.fraud_probability or 0.0) * 100, 1)},
     ]
     return {
         "$schema": SCHEMA,
-        "description": f"Score composition of declaration {declaration.lrn}",
+        "description": f"Score of declaration {declaration.lrn}",
         "width": "container",
-        "height": 120,
+        "height": 80,
         "data": {"values": values},
         "mark": {"type": "bar", "cornerRadiusEnd": 3},
         "encoding": {
             "y": {"field": "part", "type": "nominal", "sort": None, "title": None},
-            "x": {
-                "field": "points",
-                "type": "quantitative",
-                "title": "points (0-100)",
-                "scale": {"domain": [min(0, rules_part), 100]},
-            },
+            "x": {"field": "points", "type": "quantitative", "title": None, "scale": {"domain": [0, 100]}},
             "color": {
                 "field": "part",
                 "type": "nominal",
                 "legend": None,
-                "scale": {"range": ["#1f5fbf", "#8e44ad", "#14213d"]},
+                "scale": {"range": ["#14213d", "#1f5fbf"]},
             },
             "tooltip": [{"field": "part"}, {"field": "points"}],
+        },
+    }
+
+
+def _contributions_spec(lrn: str, explanation: ModelExplanation) -> dict[str, Any]:
+    shown = explanation.contributions[:EXPLAINED_FAMILIES]
+    rest = sum(value for _, value in explanation.contributions[EXPLAINED_FAMILIES:])
+    if explanation.contributions[EXPLAINED_FAMILIES:]:
+        shown = [*shown, ("all other features", rest)]
+    values = [
+        {
+            "family": name,
+            "log_odds": round(value, 3),
+            "direction": "towards fraud" if value >= 0 else "towards compliance",
+        }
+        for name, value in shown
+    ]
+    return {
+        "$schema": SCHEMA,
+        "description": f"TreeSHAP explanation of declaration {lrn}",
+        "title": {
+            "text": f"P(fraud) {explanation.probability:.0%}: what moved the model from its base rate",
+            "subtitle": f"log-odds by feature family (base {explanation.base:+.2f}; TreeSHAP)",
+            "anchor": "start",
+        },
+        "width": "container",
+        "height": {"step": 22},
+        "data": {"values": values},
+        "mark": {"type": "bar", "cornerRadiusEnd": 3},
+        "encoding": {
+            "y": {"field": "family", "type": "nominal", "sort": None, "title": None},
+            "x": {"field": "log_odds", "type": "quantitative", "title": "contribution (log-odds)"},
+            "color": {
+                "field": "direction",
+                "type": "nominal",
+                "scale": {"domain": ["towards fraud", "towards compliance"], "range": ["#c62828", "#2e7d32"]},
+                "legend": {"orient": "bottom", "title": None},
+            },
+            "tooltip": [{"field": "family"}, {"field": "log_odds", "format": "+.3f"}],
         },
     }
 

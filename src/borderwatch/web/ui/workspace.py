@@ -14,12 +14,14 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
+from borderwatch.web.api.declarations import read_with_reasons
 from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.scoring import ModelExplanation, model_explanation
 from borderwatch.web.ui import charts
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -70,12 +72,17 @@ def declaration_page(
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+    state: State,
 ) -> Response:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
         raise ApiError(404, f"no declaration {lrn!r}")
     guard.record(record_agency=row.agency, resource_id=lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
+    if declaration.decision is None and declaration.latest_score is not None:
+        # the page shows the score's own reasons then: complete them if they were left to the first read
+        read_with_reasons(guard=guard, state=state, lrn=lrn)
+        declaration = records.declaration_out(db_session=guard.db, row=row)
     open_case = next((c for c in declaration.cases if c.status != "closed"), None)
     return render(
         request,
@@ -83,8 +90,24 @@ def declaration_page(
         identity,
         d=declaration,
         open_case=open_case,
-        explanation=charts.explanation_spec(declaration),
+        explanation=charts.explanation_spec(declaration, _model_explanation(guard, state, declaration)),
         today=date.today().isoformat(),
+    )
+
+
+def _model_explanation(
+    guard: Guard, state: AppState, declaration: records.DeclarationOut
+) -> ModelExplanation | None:
+    scored = declaration.latest_score
+    if scored is None:
+        return None
+    return model_explanation(
+        cache=state.cache,
+        engine=state.engine,
+        db=guard.db,
+        agency=guard.agency,
+        lrn=declaration.lrn,
+        model_version=scored.model_version,
     )
 
 
