@@ -298,7 +298,10 @@ def unit_value_reference(targets: pl.DataFrame, pool: pl.DataFrame) -> pl.DataFr
     return _unit_value_position(rows)
 
 
-SMALL_BATCH = 16
+# Up to this many goods items of one day right after a snapshot, dict look-ups (about 0.1 ms a row) beat the
+# forty hash joins against the snapshot's tables (about 40 ms whatever the batch): 100 rows 14 vs 43 ms,
+# 800 rows 45 vs 51 ms (generated traffic, 24,000 declarations of history).
+SMALL_BATCH = 512
 
 Key = tuple[object, ...]
 
