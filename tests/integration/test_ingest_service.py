@@ -249,3 +249,18 @@ def test_generated_traffic_ingests(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as connection:
         parties = connection.execute(select(DeclarationRow.parties).limit(1)).scalar_one()
     assert parties["importer"]["name"]
+
+
+def test_an_ingested_file_leaves_sqlite_planner_statistics(engine: Engine, tmp_path: Path) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'declarations'")
+        assert before.scalar() == 0  # migrated while empty: nothing to learn from yet
+    ingest_file(engine=engine, path=_write(tmp_path / "s.csv", [_line("S1"), _line("S2"), _line("S3")]))
+    with engine.connect() as connection:
+        indexes = {
+            row[0]
+            for row in connection.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'declarations'")
+        }
+    assert {"ix_declarations_lrn_current", "ix_declarations_current_date"} <= indexes

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
 from borderwatch.db.base import Base
+from borderwatch.db.session import refresh_statistics
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.readers import (
@@ -488,6 +489,7 @@ def ingest_file(
             on_progress(batch.bytes_read)
     if summary.read == 0:
         raise SourceError(source=str(path), reason="holds no records")
+    refresh_statistics(engine)
     return summary
 
 
