@@ -11,7 +11,10 @@ from typing import Any
 
 
 class Cache:
-    """A small keyed cache with a time-to-live; ``get`` builds the value on a miss, one builder at a time."""
+    """A small keyed cache with a time-to-live; ``get`` builds the value on a miss, one builder at a time.
+
+    A builder runs under the cache's lock, so it must not write to the database (nor flush a request
+    session's pending rows): on SQLite a request holding the write lock may be waiting for this lock."""
 
     def __init__(self, *, ttl_seconds: float) -> None:
         self.ttl = ttl_seconds

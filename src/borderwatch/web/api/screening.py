@@ -78,7 +78,15 @@ class Graph(BaseModel):
 def matcher(state: AppState, db: Session) -> Matcher:
     """The matcher over the active list versions, rebuilt when a list is (re)loaded."""
     versions = tuple(v.id for v in screening.list_versions(session=db, active_only=True))
-    built: Matcher = state.cache.get(("matcher", versions), lambda: screening.build_matcher(session=db))
+
+    def build() -> Matcher:
+        # A builder holds the cache's lock: flushing the request's pending audit row here would wait for
+        # SQLite's write lock, which another request may hold while it waits for the cache (a deadlock
+        # that only SQLite's busy timeout ends).
+        with db.no_autoflush:
+            return screening.build_matcher(session=db)
+
+    built: Matcher = state.cache.get(("matcher", versions), build)
     return built
 
 
@@ -194,7 +202,8 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     engine = state.engine
 
     def build() -> Any:
-        own = set(guard.db.scalars(select(DeclarationRow.lrn).where(DeclarationRow.agency == agency)))
+        with guard.db.no_autoflush:  # see ``matcher``: no write while the cache's lock is held
+            own = set(guard.db.scalars(select(DeclarationRow.lrn).where(DeclarationRow.agency == agency)))
         records = records_from_db(engine)
         return build_graph(records.filter(pl.col("lrn").is_in(list(own))))
 
