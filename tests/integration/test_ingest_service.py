@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from borderwatch.core.errors import IngestError
+from borderwatch.db.session import make_engine, migrate
 from borderwatch.ingest.frame import KCS_COLUMNS
 from borderwatch.ingest.mapping import load_mapping
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
@@ -251,9 +252,10 @@ def test_generated_traffic_ingests(engine: Engine, tmp_path: Path) -> None:
     assert parties["importer"]["name"]
 
 
-def test_an_ingested_file_leaves_sqlite_planner_statistics(engine: Engine, tmp_path: Path) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's autovacuum keeps its own statistics")
+def test_an_ingested_file_leaves_sqlite_planner_statistics(tmp_path: Path) -> None:
+    # SQLite only: PostgreSQL's autovacuum keeps its own statistics.
+    engine = make_engine(f"sqlite:///{tmp_path / 'stats.db'}")
+    migrate(engine)
     with engine.connect() as connection:
         before = connection.exec_driver_sql("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'declarations'")
         assert before.scalar() == 0  # migrated while empty: nothing to learn from yet
@@ -264,3 +266,4 @@ def test_an_ingested_file_leaves_sqlite_planner_statistics(engine: Engine, tmp_p
             for row in connection.exec_driver_sql("SELECT idx FROM sqlite_stat1 WHERE tbl = 'declarations'")
         }
     assert {"ix_declarations_lrn_current", "ix_declarations_current_date"} <= indexes
+    engine.dispose()
