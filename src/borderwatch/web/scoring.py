@@ -151,6 +151,25 @@ def complete_reasons(
             _complete(cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, row=row, profiles=profiles)
 
 
+def _scored_features(
+    *, cache: Cache, engine: Engine, db: Session, agency: str, lrn: str, model_version: str
+) -> tuple[RiskModel, pl.DataFrame] | None:
+    """The model that scored ``lrn`` and the declaration's features as it scored them (its day's history
+    snapshot); None when the declaration or that model is gone: it is then shown with what was stored."""
+    declaration = load_declarations(engine, agency=agency, lrns=[lrn])
+    if declaration.height == 0:
+        return None
+    try:
+        model = _model(cache, registry.get_model_row(session=db, version=model_version))
+    except BorderwatchError as error:
+        log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
+        return None
+    day = declaration["declared_on"][0]
+    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
+    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    return model, features
+
+
 def _complete(
     *,
     cache: Cache,
@@ -161,18 +180,12 @@ def _complete(
     row: RiskScoreRow,
     profiles: Sequence[RiskProfile],
 ) -> None:
-    declaration = load_declarations(engine, agency=agency, lrns=[lrn])
-    if declaration.height == 0:
+    scored = _scored_features(
+        cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=row.model_version
+    )
+    if scored is None:
         return
-    day = declaration["declared_on"][0]
-    try:
-        model = _model(cache, registry.get_model_row(session=db, version=row.model_version))
-    except BorderwatchError as error:
-        # the declaration is still shown, with the reasons stored with its score
-        log.warning("cannot explain %s with model %s: %s", lrn, row.model_version, error)
-        return
-    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
-    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    model, features = scored
     with_model = model.score_features(features, profiles=profiles)["reasons"][0].to_list()
     without = model.score_features(features, profiles=profiles, explain=False)["reasons"][0].to_list()
     # The model's sentences go where ``RiskModel.score`` puts them: after the reasons that lead both lists.
@@ -197,17 +210,12 @@ def model_explanation(
 ) -> ModelExplanation | None:
     """The explanation behind ``lrn``'s score by ``model_version``, from its day's history snapshot; None when
     the declaration or that model is gone (the page then shows the stored reasons only)."""
-    declaration = load_declarations(engine, agency=agency, lrns=[lrn])
-    if declaration.height == 0:
+    scored = _scored_features(
+        cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=model_version
+    )
+    if scored is None:
         return None
-    try:
-        model = _model(cache, registry.get_model_row(session=db, version=model_version))
-    except BorderwatchError as error:
-        log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
-        return None
-    day = declaration["declared_on"][0]
-    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
-    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    model, features = scored
     matrix = model.encoder.matrix(features)
     predicted = model.predict(features, matrix=matrix)
     riskiest = int(np.argmax(predicted["ranking"].to_numpy()))
