@@ -196,7 +196,6 @@ def _quarantine(
     bulk_insert(connection, "quarantine", records)
 
 
-_NO_RAW = pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String})
 FOREIGN_LRN = "is already used by another agency's declaration; an agency can only submit and amend its own"
 
 
@@ -401,7 +400,7 @@ def store_batch(
         context=context,
         existing=existing,
         rows=validated.rows,
-        raw_lines=batch.records.select("line", "raw") if "raw" in batch.records.columns else _NO_RAW,
+        raw_lines=batch.records.select("line", "raw"),
         outcomes=list(zip(batch.outcome_lines, batch.outcomes, strict=True)),
         problems=problems,
     )
