@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
-from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.ingest.store import load_declarations, load_outcomes, stored_days
 
 
 def _declaration(
@@ -67,16 +67,40 @@ def test_load_declarations_current_versions_items_and_filters(
     assert set(load_declarations(engine, lrns=["B2", "nope"])["lrn"]) == {"B2"}
 
 
-def test_load_outcomes_schema_and_before(engine: Engine, session_factory: sessionmaker[Session]) -> None:
+def test_load_outcomes_schema_since_and_before(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
     _seed(session_factory)
     frame = load_outcomes(engine)
     assert frame.schema == OUTCOME_SCHEMA
     assert frame.sort("lrn")["fraud"].to_list() == [1, 0, 0]
     assert frame.sort("lrn")["critical_fraud"].to_list() == [2, 0, 0]
     assert load_outcomes(engine, before=date(2024, 1, 6))["lrn"].to_list() == ["A1"]
+    assert load_outcomes(engine, since=date(2024, 1, 6))["lrn"].to_list() == ["B2", "C3"]
     assert load_outcomes(engine, agency="b")["lrn"].to_list() == ["C3"]
+
+
+def test_stored_days_count_every_version_and_tell_what_changed(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    _seed(session_factory)
+    before = stored_days(engine, agency="a", before=date(2024, 1, 9))
+    assert before.declarations == {date(2024, 1, 1): (2, 1), date(2024, 1, 5): (1, 1)}
+    assert before.outcomes == {date(2024, 1, 3): 1, date(2024, 1, 6): 1}
+    assert before.changed_since(before) == set()
+    with session_factory() as session:
+        # B2 amended to a later day: its old day keeps its row but loses its current declaration
+        old = session.query(DeclarationRow).filter_by(lrn="B2").one()
+        old.is_current = False
+        session.add(_declaration("B2", 7, version=2))
+        session.add(OutcomeRow(lrn="A1", agency="a", recorded_on=date(2024, 1, 3), fraud=False))
+        session.commit()
+    after = stored_days(engine, agency="a", before=date(2024, 1, 9))
+    assert after.declarations[date(2024, 1, 5)] == (1, 0)
+    assert after.changed_since(before) == {date(2024, 1, 3), date(2024, 1, 5), date(2024, 1, 7)}
 
 
 def test_loaders_on_empty_database(engine: Engine) -> None:
     assert load_declarations(engine).schema == DECLARATION_SCHEMA
     assert load_outcomes(engine).is_empty()
+    assert stored_days(engine).changed_since(stored_days(engine, agency="a")) == set()

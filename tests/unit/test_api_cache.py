@@ -36,3 +36,13 @@ def test_refresh_returns_the_old_value_while_rebuilding() -> None:
     while cache.get("k", slow) != "new" and time.monotonic() < deadline:
         time.sleep(0.01)
     assert cache.get("k", slow) == "new"
+
+
+def test_refresh_updates_the_old_value_when_told_how() -> None:
+    cache = Cache(ttl_seconds=60.0)
+    assert cache.get("k", lambda: 1) == 1
+    assert cache.get("k", lambda: 1, refresh_after=0.0, update=lambda old: old + 10) == 1
+    deadline = time.monotonic() + 5
+    while cache.get("k", lambda: 1) == 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.get("k", lambda: 1) == 11  # updated from the old value, not built again

@@ -29,11 +29,14 @@ class Cache:
         *,
         ttl: float | None = None,
         refresh_after: float | None = None,
+        update: Callable[[Any], Any] | None = None,
     ) -> Any:
         """The value of ``key``, built by ``build`` when missing or older than ``ttl`` (default: the cache's).
 
         With ``refresh_after`` (< ``ttl``), a value older than that is still returned at once while one
-        background thread rebuilds it: callers never wait for a rebuild of a value they already had.
+        background thread rebuilds it: callers never wait for a rebuild of a value they already had. That
+        thread calls ``update(old value)`` when given (which may bring the old value up to date for less
+        than a build), else ``build()``.
         """
         now = time.monotonic()
         with self._lock:
@@ -45,8 +48,9 @@ class Cache:
                     and key not in self._refreshing
                 ):
                     self._refreshing.add(key)
-                    life = found[1]
-                    threading.Thread(target=self._refresh, args=(key, build, life), daemon=True).start()
+                    old, life = found[2], found[1]
+                    rebuild = build if update is None else lambda: update(old)
+                    threading.Thread(target=self._refresh, args=(key, rebuild, life), daemon=True).start()
                 return found[2]
             value = build()
             self._store(key, value, self.ttl if ttl is None else ttl)

@@ -3,7 +3,9 @@
 The model and the history it scores against are costly to build and change rarely, so they are kept in the
 application's cache. Features may only use what was known strictly before a declaration's date, so the
 history snapshot (``RiskModel.prepare``) is built per scoring day from the declarations and outcomes dated
-before that day: every declaration of that day is then scored from the snapshot, exactly and fast.
+before that day: every declaration of that day is then scored from the snapshot, exactly and fast. Records
+dated before the day that arrive later are taken in by a refresh in the background (:func:`day_history`),
+which moves the snapshot forward with them (``RiskModel.advance``) when they are all dated after it.
 
 The model's own reasons (TreeSHAP sentences, about a millisecond per declaration, more than all the rest of
 its scoring) are written at once only for the declarations an inspector is likely to see: those scoring at
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
-from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.ingest.store import StoredDays, load_declarations, load_outcomes, stored_days
 from borderwatch.scoring import registry
 from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
@@ -71,21 +73,76 @@ def _model(cache: Cache, row: RiskModelRow) -> RiskModel:
     return model
 
 
-def _snapshot(
-    *, cache: Cache, engine: Engine, agency: str, day: dt.date
-) -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
-    def build() -> tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot]:
-        # read from the store, not from a cache: what was stored since the last build must be seen
-        declarations, outcomes = (
-            load_declarations(engine, agency=agency),
-            load_outcomes(engine, agency=agency),
-        )
-        before = declarations.filter(pl.col("declared_on") < day)
-        known = outcomes.filter(pl.col("recorded_on") < day)
-        return before, known, RiskModel.prepare(history=before, outcomes=known)
+@dataclass(frozen=True)
+class DayHistory:
+    """What scoring the declarations of a day needs: the current declarations dated before it
+    (``history``) and the outcomes recorded before it (``outcomes``), as the store holds them, their
+    ``snapshot`` (as of a day on or after the latest declaration of ``history``), and the store's per-day
+    counts read before them (``stored``), which tell a refresh what was stored since."""
 
-    built: tuple[pl.DataFrame, pl.DataFrame, HistorySnapshot] = cache.get(
-        ("snapshot", agency, day), build, ttl=SNAPSHOT_TTL_SECONDS, refresh_after=SNAPSHOT_REFRESH_SECONDS
+    history: pl.DataFrame
+    outcomes: pl.DataFrame
+    snapshot: HistorySnapshot
+    stored: StoredDays
+
+
+def day_history(
+    engine: Engine, *, agency: str, day: dt.date, previous: DayHistory | None = None
+) -> DayHistory:
+    """``agency``'s history for scoring declarations dated ``day``, read from the store (never from a
+    cache: what was stored since the last read must be seen). ``previous``, an earlier read for the same
+    agency and day, is moved forward with what was stored since when it can be (:func:`advanced_history`);
+    otherwise everything is read and aggregated again."""
+    stored = stored_days(engine, agency=agency, before=day)
+    if previous is not None:
+        advanced = advanced_history(previous, engine=engine, agency=agency, day=day, stored=stored)
+        if advanced is not None:
+            return advanced
+    history = load_declarations(engine, agency=agency, until=day - dt.timedelta(days=1))
+    outcomes = load_outcomes(engine, agency=agency, before=day)
+    return DayHistory(history, outcomes, RiskModel.prepare(history=history, outcomes=outcomes), stored)
+
+
+def advanced_history(
+    previous: DayHistory, *, engine: Engine, agency: str, day: dt.date, stored: StoredDays
+) -> DayHistory | None:
+    """``previous`` brought up to ``stored`` (the store's counts now) by reading only the days after its
+    snapshot: the snapshot is advanced with the declarations dated after it, the outcomes recorded after
+    it, and so with the late outcomes of declarations it holds. The result equals a full read.
+
+    None when that cannot express what changed: a declaration or an outcome stored since, dated on or
+    before the snapshot's day, or a declaration it holds re-declared (amended) with a later date."""
+    snapshot = previous.snapshot
+    as_of = snapshot.as_of
+    changed = stored.changed_since(previous.stored)
+    if as_of is None or any(changed_day <= as_of for changed_day in changed):
+        return None
+    if not changed:
+        return DayHistory(previous.history, previous.outcomes, snapshot, stored)
+    after = as_of + dt.timedelta(days=1)
+    declarations = load_declarations(engine, agency=agency, since=after, until=day - dt.timedelta(days=1))
+    if not snapshot.lrns.isdisjoint(declarations["lrn"].to_list()):
+        return None
+    later = load_outcomes(engine, agency=agency, since=after, before=day)
+    # ``previous.history`` is all dated on or before ``as_of``; its outcomes may not be (an outcome of a
+    # declaration not stored yet does not move the snapshot's day), and those are read again with ``later``.
+    history = pl.concat([previous.history, declarations])
+    outcomes = pl.concat([previous.outcomes.filter(pl.col("recorded_on") <= as_of), later])
+    newest = (declarations["declared_on"].max(), later["recorded_on"].max())
+    days = [newest_day for newest_day in newest if isinstance(newest_day, dt.date)]
+    if not days:  # what changed were declarations that moved on to ``day`` or later
+        return DayHistory(history, outcomes, snapshot, stored)
+    advanced = RiskModel.advance(snapshot, history=history, outcomes=outcomes, until=max(days))
+    return DayHistory(history, outcomes, advanced, stored)
+
+
+def _snapshot(*, cache: Cache, engine: Engine, agency: str, day: dt.date) -> DayHistory:
+    built: DayHistory = cache.get(
+        ("snapshot", agency, day),
+        lambda: day_history(engine, agency=agency, day=day),
+        ttl=SNAPSHOT_TTL_SECONDS,
+        refresh_after=SNAPSHOT_REFRESH_SECONDS,
+        update=lambda previous: day_history(engine, agency=agency, day=day, previous=previous),
     )
     return built
 
@@ -110,14 +167,14 @@ def score_stored(
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
-        history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=context.agency, day=day)
+        known = _snapshot(cache=cache, engine=engine, agency=context.agency, day=day)
         parts.append(
             context.model.score(
                 declarations=group,
-                history=history,
-                outcomes=outcomes,
+                history=known.history,
+                outcomes=known.outcomes,
                 profiles=context.profiles,
-                snapshot=snapshot,
+                snapshot=known.snapshot,
                 explain_min_score=explain_min_score,
             )
         )
@@ -165,8 +222,10 @@ def _scored_features(
         log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
         return None
     day = declaration["declared_on"][0]
-    history, outcomes, snapshot = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
-    features = model.features(declarations=declaration, history=history, outcomes=outcomes, snapshot=snapshot)
+    known = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
+    features = model.features(
+        declarations=declaration, history=known.history, outcomes=known.outcomes, snapshot=known.snapshot
+    )
     return model, features
 
 
