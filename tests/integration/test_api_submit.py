@@ -6,7 +6,9 @@ import json
 import math
 import re
 import shutil
+from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -171,23 +173,38 @@ def test_supervisor_assigns_lanes_and_overrides_one_with_a_reason(world: World, 
         )
 
 
-def test_model_reasons_left_to_the_first_read_are_the_ones_scoring_would_give(
-    world: World, model_path: Path
-) -> None:
+def _deferred_and_explained_twins(
+    world: World, model_path: Path, prefix: str
+) -> tuple[Settings, Settings, dict[str, Any], dict[str, Any]]:
+    """Registers the model and submits ``{prefix}-LAZY`` to a server that leaves its model reasons to the
+    first read (``lazy`` settings), then the same content as ``{prefix}-EAGER`` to one that explains it at
+    once (``eager``): the reference. Returns both settings and both answers."""
     register(world.settings, model_path, "a")
     lazy = world.settings.model_copy(update={"explain_min_score": 101.0})  # no score reaches it
     eager = world.settings.model_copy(update={"explain_min_score": 0.0})
     auth = world.auth("analyst_a")
     with client_for(lazy) as client:
-        posted = client.post("/api/declarations", json=declaration_json("R-LAZY", value=5.0), headers=auth)
+        posted = client.post(
+            "/api/declarations", json=declaration_json(f"{prefix}-LAZY", value=5.0), headers=auth
+        )
         assert posted.status_code == 201, posted.text
-        short = posted.json()
+        short: dict[str, Any] = posted.json()
         assert short["explained"] is False
     with client_for(eager) as client:
-        # the same content under another LRN, explained at once: the reference
-        twin = client.post("/api/declarations", json=declaration_json("R-EAGER", value=5.0), headers=auth)
-        full = twin.json()
+        twin = client.post(
+            "/api/declarations", json=declaration_json(f"{prefix}-EAGER", value=5.0), headers=auth
+        )
+        full: dict[str, Any] = twin.json()
         assert full["explained"] is True and full["score"] == pytest.approx(short["score"])
+    return lazy, eager, short, full
+
+
+def test_model_reasons_left_to_the_first_read_are_the_ones_scoring_would_give(
+    world: World, model_path: Path
+) -> None:
+    lazy, eager, short, full = _deferred_and_explained_twins(world, model_path, "R")
+    auth = world.auth("analyst_a")
+    with client_for(eager) as client:
         model_sentences = [r for r in full["reasons"] if r not in short["reasons"]]
         assert model_sentences, "the model gives this declaration reasons of its own"
         first_read = client.get("/api/declarations/R-LAZY", headers=auth).json()["latest_score"]
@@ -250,3 +267,31 @@ def test_declaration_page_charts_the_models_own_contributions(settings: Settings
     probability = posted["fraud_probability"]
     log_odds = math.log(probability / (1 - probability))
     assert base + sum(v["log_odds"] for v in values) == pytest.approx(log_odds, abs=0.02)
+
+
+def _page_reasons_and_chart(html: str) -> tuple[list[str], dict[str, object]]:
+    listed = re.search(r'<ol class="reasons" id="reasons">(.*?)</ol>', html, re.S)
+    chart = re.search(r'<script type="application/json" id="explanation-spec">(.*?)</script>', html, re.S)
+    assert listed is not None and chart is not None
+    reasons = [unescape(r) for r in re.findall(r"<li>(.*?)</li>", listed.group(1))]
+    spec = json.loads(chart.group(1))
+    return reasons, {"subtitle": spec["title"]["subtitle"], "values": spec["data"]["values"]}
+
+
+def test_declaration_page_completes_deferred_reasons_as_scoring_gives_them_and_charts_the_same(
+    settings: Settings, model_path: Path
+) -> None:
+    from tests.integration.test_api_workspace import login
+
+    world = build_world(settings, with_password=("inspector_a",))
+    lazy, eager, short, full = _deferred_and_explained_twins(world, model_path, "P")
+    with client_for(eager) as client:
+        login(client, "inspector_a")
+        reference = _page_reasons_and_chart(client.get("/declarations/P-EAGER").text)
+    assert reference[0] == full["reasons"] and len(reference[0]) > len(short["reasons"])
+    with client_for(lazy) as client:  # a new server: nothing cached
+        login(client, "inspector_a")
+        first_view = _page_reasons_and_chart(client.get("/declarations/P-LAZY").text)
+        second_view = _page_reasons_and_chart(client.get("/declarations/P-LAZY").text)
+    assert first_view == reference
+    assert second_view == reference  # stored by the first view

@@ -205,7 +205,10 @@ def complete_reasons(
     with db.no_autoflush:
         row = registry.unexplained_score(session=db, lrn=lrn, agency=agency)
         if row is not None:
-            _complete(cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, row=row, profiles=profiles)
+            scored = _scored_features(
+                cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=row.model_version
+            )
+            _complete(row=row, scored=scored, profiles=profiles)
 
 
 def _scored_features(
@@ -230,18 +233,10 @@ def _scored_features(
 
 
 def _complete(
-    *,
-    cache: Cache,
-    engine: Engine,
-    db: Session,
-    agency: str,
-    lrn: str,
-    row: RiskScoreRow,
-    profiles: Sequence[RiskProfile],
+    *, row: RiskScoreRow, scored: tuple[RiskModel, pl.DataFrame] | None, profiles: Sequence[RiskProfile]
 ) -> None:
-    scored = _scored_features(
-        cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=row.model_version
-    )
+    """Stores ``row``'s reasons with the model's own, from ``scored`` (:func:`_scored_features` of its
+    model version); leaves them as they are without it."""
     if scored is None:
         return
     model, features = scored
@@ -265,13 +260,33 @@ class ModelExplanation:
 
 
 def model_explanation(
-    *, cache: Cache, engine: Engine, db: Session, agency: str, lrn: str, model_version: str
+    *,
+    cache: Cache,
+    engine: Engine,
+    db: Session,
+    agency: str,
+    lrn: str,
+    model_version: str,
+    complete_with: Sequence[RiskProfile] | None = None,
 ) -> ModelExplanation | None:
     """The explanation behind ``lrn``'s score by ``model_version``, from its day's history snapshot; None when
-    the declaration or that model is gone (the page then shows the stored reasons only)."""
-    scored = _scored_features(
-        cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=model_version
-    )
+    the declaration or that model is gone (the page then shows the stored reasons only).
+
+    With ``complete_with`` (the agency's risk profiles), ``lrn``'s newest score also gets the model's
+    reasons if they were left to this read, as :func:`complete_reasons` gives them, from the same features:
+    a page that shows both builds them once."""
+    with db.no_autoflush:  # as in complete_reasons
+        scored = _scored_features(
+            cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, model_version=model_version
+        )
+        if complete_with is not None:
+            row = registry.unexplained_score(session=db, lrn=lrn, agency=agency)
+            if row is not None and row.model_version == model_version:
+                _complete(row=row, scored=scored, profiles=complete_with)
+            elif row is not None:  # rescored by another model since the caller looked
+                complete_reasons(
+                    cache=cache, engine=engine, db=db, agency=agency, lrn=lrn, profiles=complete_with
+                )
     if scored is None:
         return None
     model, features = scored

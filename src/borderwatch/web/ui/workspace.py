@@ -14,7 +14,6 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
-from borderwatch.web.api.declarations import read_with_reasons
 from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
@@ -79,9 +78,11 @@ def declaration_page(
         raise ApiError(404, f"no declaration {lrn!r}")
     guard.record(record_agency=row.agency, resource_id=lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
-    if declaration.decision is None and declaration.latest_score is not None:
-        # the page shows the score's own reasons then: complete them if they were left to the first read
-        read_with_reasons(guard=guard, state=state, lrn=lrn)
+    # Without a lane the page shows the score's own reasons: they are completed, if they were left to the
+    # first read, from the features that explain the score.
+    complete = declaration.decision is None and declaration.latest_score is not None
+    explanation = _model_explanation(guard, state, declaration, complete=complete)
+    if complete:
         declaration = records.declaration_out(db_session=guard.db, row=row)
     open_case = next((c for c in declaration.cases if c.status != "closed"), None)
     return render(
@@ -90,13 +91,13 @@ def declaration_page(
         identity,
         d=declaration,
         open_case=open_case,
-        explanation=charts.explanation_spec(declaration, _model_explanation(guard, state, declaration)),
+        explanation=charts.explanation_spec(declaration, explanation),
         today=date.today().isoformat(),
     )
 
 
 def _model_explanation(
-    guard: Guard, state: AppState, declaration: records.DeclarationOut
+    guard: Guard, state: AppState, declaration: records.DeclarationOut, *, complete: bool
 ) -> ModelExplanation | None:
     scored = declaration.latest_score
     if scored is None:
@@ -108,6 +109,7 @@ def _model_explanation(
         agency=guard.agency,
         lrn=declaration.lrn,
         model_version=scored.model_version,
+        complete_with=agency_profiles(state.settings, guard.agency, cache=state.cache) if complete else None,
     )
 
 
