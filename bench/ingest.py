@@ -82,6 +82,8 @@ def _worker(mode: str, url: str, files: list[Path]) -> dict[str, Any]:
 
 def _bare_insert(engine: Any, path: Path) -> int:
     """The ceiling: Polars' batched CSV reader straight into the tables with the bulk primitive."""
+    from borderwatch.db.session import write_transaction
+
     mapping = kcs_mapping()
     rename = {source: field for field, source in {**mapping.optional_columns, **mapping.columns}.items()}
     count = 0
@@ -113,7 +115,7 @@ def _bare_insert(engine: Any, path: Path) -> int:
             pl.lit(None, dtype=pl.Float64).alias("duty_recovered"),
             pl.lit(None, dtype=pl.String).alias("findings"),
         )
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             frame = frame.with_columns(
                 pl.Series("id", reserve_ids(connection, "declarations", frame.height), dtype=pl.Int64)
             ).with_columns(pl.col("id").alias("declaration_id"), pl.col("recorded_on").str.to_date())

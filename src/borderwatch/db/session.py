@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.settings import Settings
@@ -24,6 +24,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+# The execution option that marks a transaction as a writer's: see ``write_transaction``.
+_WRITES = "borderwatch_writes"
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # pysqlite's own transaction control stays on for everything else: it emits BEGIN just before the first
+    # INSERT/UPDATE/DELETE, so a request that reads and then writes its audit row reads outside any
+    # transaction (never blocked, always the latest commit) and its transaction starts with a write, which
+    # waits for the lock. Emitting a plain BEGIN here for every transaction (SQLAlchemy's recipe) would
+    # instead make that write an upgrade of a read transaction, which SQLite refuses at once: "database is
+    # locked" on every request that meets a concurrent writer.
+    if connection.get_execution_options().get(_WRITES):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 # A web request may hold SQLite's single write lock for as long as it scores (seconds on a busy laptop);
@@ -41,8 +56,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """A transaction on ``engine`` for work that decides what to write from what it reads (the next version of
+    a declaration, whether a record is already quarantined); commits on success, rolls back on error.
+
+    On SQLite it begins IMMEDIATE: it takes the one write lock before its first read, waiting for it as
+    long as any writer (the busy timeout), so no other writer can commit between its reads and its writes.
+    Readers are not held up: WAL lets them read meanwhile. On PostgreSQL it is ``engine.begin()`` (READ
+    COMMITTED: there, two such transactions on the same rows can still both read before either writes)."""
+    return engine.execution_options(**{_WRITES: True}).begin()
 
 
 def engine_from_settings(settings: Settings) -> Engine:
@@ -70,7 +97,7 @@ def refresh_statistics(engine: Engine) -> None:
     100 LRNs on 20 000 declarations). Sampled: tens of milliseconds; run at every start of the server or of a
     command, and after a file is ingested (a new database holds no statistics until then)."""
     if engine.dialect.name == "sqlite":
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
             connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             connection.exec_driver_sql("ANALYZE")
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
 from borderwatch.db.base import Base
-from borderwatch.db.session import refresh_statistics
+from borderwatch.db.session import refresh_statistics, write_transaction
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.readers import (
@@ -137,13 +137,14 @@ def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[t
 
 
 def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
-    """Ids for ``count`` new rows of ``table``, so children can be inserted in bulk without reading back."""
+    """Ids for ``count`` new rows of ``table``, so children can be inserted in bulk without reading back.
+
+    ``connection`` must be in a ``write_transaction``: on SQLite the ids are read from the table itself."""
     if connection.dialect.name == "postgresql":
         sql = f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)"
         return [row[0] for row in connection.exec_driver_sql(sql, (count,))]
-    # SQLite gives a rowid table's new rows max(id) + 1, ... ; the batch's transaction holds the write lock
-    # from its first write (the quarantine/UPDATE before, or this statement's own lock) until commit.
-    connection.exec_driver_sql(f"UPDATE {table} SET id = id WHERE id = -1")
+    # SQLite gives a rowid table's new rows max(id) + 1, ... ; the batch's transaction (``write_transaction``)
+    # holds the write lock from its BEGIN until commit, so no other writer takes these ids meanwhile.
     start = connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()
     return list(range(start + 1, start + 1 + count))
 
@@ -368,16 +369,18 @@ def _outcomes_of(validated: Validated, outcome_lines: list[Outcome], reader: str
     return pl.concat([from_records.cast(_OUTCOME_FRAME), given])  # type: ignore[arg-type]
 
 
-def store_batch(
-    connection: Connection,
-    *,
-    batch: RawBatch,
-    context: _Context,
-    mapping: ColumnMapping,
-    labels: dict[str, str],
-) -> IngestSummary:
-    """Validate one raw batch and store it within ``connection``'s transaction."""
-    summary = IngestSummary(source=context.source)
+@dataclass(frozen=True)
+class CheckedBatch:
+    """A raw batch after validation, before any database access: the rows to store and every problem."""
+
+    batch: RawBatch
+    validated: Validated
+    problems: list[Problem]
+
+
+def check_batch(batch: RawBatch, *, mapping: ColumnMapping, labels: dict[str, str]) -> CheckedBatch:
+    """Validate one raw batch. Touches no database, so it runs before the batch's write transaction: on
+    SQLite that transaction holds the one write lock, which every other writer waits for."""
     validated = validate_records(
         batch.records.drop("raw"),
         date_format=mapping.date_format,
@@ -392,6 +395,13 @@ def store_batch(
         ).unique(subset="line", keep="first")
         for line, field_name, reason, raw, key in validated.problems.join(originals, on="line").iter_rows():
             problems.append(Problem(line, field_name, reason, raw, key))
+    return CheckedBatch(batch=batch, validated=validated, problems=problems)
+
+
+def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Context) -> IngestSummary:
+    """Store a checked batch within ``connection``'s transaction (a ``write_transaction``)."""
+    summary = IngestSummary(source=context.source)
+    batch, validated, problems = checked.batch, checked.validated, list(checked.problems)
     summary.read = validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes)
     existing = _existing_versions(
         connection, validated.rows["lrn"].to_list() + [outcome.lrn for outcome in batch.outcomes]
@@ -482,8 +492,9 @@ def ingest_file(
     labels = reader.labels() if isinstance(reader, CsvReader) else {}
     summary = IngestSummary(source=str(path))
     for batch in reader.batches(lines, size=batch_size):
-        with engine.begin() as connection:
-            summary.add(store_batch(connection, batch=batch, context=context, mapping=chosen, labels=labels))
+        checked = check_batch(batch, mapping=chosen, labels=labels)
+        with write_transaction(engine) as connection:
+            summary.add(store_batch(connection, checked=checked, context=context))
         if on_progress is not None:
             on_progress(batch.bytes_read)
     if summary.read == 0:
@@ -505,10 +516,10 @@ def ingest_declarations(
     for number, declaration in enumerate(declarations, start=1):
         raw = declaration.model_dump_json(exclude_none=True)
         rows.extend(row | {"line": str(number), "raw": raw} for row in flatten(declaration))
-    batch = RawBatch(records=_rows_frame(rows))
+    checked = check_batch(RawBatch(records=_rows_frame(rows)), mapping=_JSON_MAPPING, labels={})
     context = _Context(source=source, reader="jsonl", agency=agency, context=None)
-    with engine.begin() as connection:
-        return store_batch(connection, batch=batch, context=context, mapping=_JSON_MAPPING, labels={})
+    with write_transaction(engine) as connection:
+        return store_batch(connection, checked=checked, context=context)
 
 
 # ---------------------------------------------------------------------------------------------- quarantine
@@ -632,25 +643,14 @@ def release_quarantined(
     batches = list(reader.batches(lines, size=10))
     if not batches:
         raise IngestError(record=record.record_key, field=None, reason="the corrected text is empty")
-    batch = batches[0]
-    validated = validate_records(
-        batch.records.drop("raw"),
-        date_format=mapping.date_format,
-        constants=mapping.constants,
-        defaults=mapping.defaults,
-        labels=labels,
-    )
-    first = batch.problems[0] if batch.problems else None
-    if first is None and not validated.problems.is_empty():
-        _, field_name, reason = validated.problems.row(0)
-        first = Problem(0, field_name, reason, text, record.record_key)
-    if first is not None:
-        raise replace(first, record_key=record.record_key).error()
+    checked = check_batch(batches[0], mapping=mapping, labels=labels)
+    if checked.problems:
+        raise replace(checked.problems[0], record_key=record.record_key).error()
     context = _Context(
         source=record.source_file, reader=record.reader, agency=record.agency, context=record.context
     )
-    with engine.begin() as connection:
-        summary = store_batch(connection, batch=batch, context=context, mapping=mapping, labels=labels)
+    with write_transaction(engine) as connection:
+        summary = store_batch(connection, checked=checked, context=context)
         if summary.quarantined or summary.already_quarantined:
             # Leaving the block by an exception rolls the batch back: nothing is stored, nothing released.
             raise IngestError(

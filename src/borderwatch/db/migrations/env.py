@@ -6,13 +6,16 @@ from alembic import context
 from sqlalchemy import Engine
 
 from borderwatch.db.registry import metadata
+from borderwatch.db.session import write_transaction
 
 config = context.config
 engine = config.attributes.get("engine")
 if not isinstance(engine, Engine):
     raise RuntimeError("run migrations through borderwatch.db.session.migrate(engine)")
 
-with engine.begin() as connection:
+# One writer's transaction: on SQLite the DDL is transactional too (pysqlite alone would autocommit each
+# CREATE and ALTER), so a migration that fails leaves the schema as it was.
+with write_transaction(engine) as connection:
     context.configure(
         connection=connection,
         target_metadata=metadata,
