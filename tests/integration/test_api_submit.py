@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from borderwatch.core.settings import Settings
-from borderwatch.db.session import make_engine, session_factory
+from borderwatch.db.session import make_engine, migrate, session_factory
 from borderwatch.scoring.registry import latest_scores
 from tests.integration.api_support import (
     World,
@@ -295,3 +296,35 @@ def test_declaration_page_completes_deferred_reasons_as_scoring_gives_them_and_c
         second_view = _page_reasons_and_chart(client.get("/declarations/P-LAZY").text)
     assert first_view == reference
     assert second_view == reference  # stored by the first view
+
+
+def test_submissions_refresh_sqlite_planner_statistics_each_time_the_declarations_double(
+    tmp_path: Path,
+) -> None:
+    # SQLite only: PostgreSQL's autovacuum keeps its own statistics.
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'grow.db'}", data_dir=tmp_path / "data")
+    engine = make_engine(settings.database_url)
+    migrate(engine)  # while empty: no statistics of the declarations yet
+    world = build_world(settings)
+
+    def analysed() -> int | None:
+        with engine.connect() as connection:
+            counted = connection.exec_driver_sql(
+                "SELECT max(CAST(stat AS INTEGER)) FROM sqlite_stat1 WHERE tbl = 'declarations'"
+            )
+            return counted.scalar()
+
+    def submit(client: TestClient, first: int, count: int) -> None:
+        body = [declaration_json(f"G-{n:03d}") for n in range(first, first + count)]
+        response = client.post("/api/declarations/batch", json=body, headers=world.auth("analyst_a"))
+        assert response.status_code == 201, response.text
+
+    assert analysed() is None
+    with client_for(settings) as client:
+        submit(client, 0, 3)
+        assert analysed() == 3
+        submit(client, 3, 2)
+        assert analysed() == 3  # 5 declarations: not yet twice as many
+        submit(client, 5, 1)
+        assert analysed() == 6
+    engine.dispose()

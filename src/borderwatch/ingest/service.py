@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
 from borderwatch.db.base import Base
-from borderwatch.db.session import refresh_statistics, write_transaction
+from borderwatch.db.session import refresh_statistics, refresh_statistics_when_grown, write_transaction
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.readers import (
@@ -510,7 +510,8 @@ def ingest_declarations(
 
     The same path as a JSON Lines file through ``ingest_file`` — the records are flattened as that reader
     does, then validated, versioned, deduplicated and bulk-inserted by ``store_batch`` — without writing and
-    re-reading a file. ``source`` names them in the store and in the quarantine.
+    re-reading a file. ``source`` names them in the store and in the quarantine. On SQLite, the planner
+    statistics are refreshed after the submission that doubles the declarations.
     """
     rows: list[dict[str, str | None]] = []
     for number, declaration in enumerate(declarations, start=1):
@@ -519,7 +520,13 @@ def ingest_declarations(
     checked = check_batch(RawBatch(records=_rows_frame(rows)), mapping=_JSON_MAPPING, labels={})
     context = _Context(source=source, reader="jsonl", agency=agency, context=None)
     with write_transaction(engine) as connection:
-        return store_batch(connection, checked=checked, context=context)
+        summary = store_batch(connection, checked=checked, context=context)
+    if summary.stored or summary.amended:
+        # Unlike a file, a submission adds a few declarations: an ANALYZE after each would mostly take the
+        # write lock once more for nothing; never one leaves a server that started near-empty planning with
+        # the statistics of a few rows.
+        refresh_statistics_when_grown(engine, table="declarations")
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------- quarantine
