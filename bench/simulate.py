@@ -109,6 +109,11 @@ def main() -> None:
                 f"[{control['low']:.3f}, {control['high']:.3f}] vs true {truth:.3f} "
                 f"(off by {abs(control['rate'] - truth) * 100:.1f} points)"
             )
+            picks = document["strategies"]["borderwatch"]["summary"]["model_picks"]
+            console.print(
+                f"seed {seed}: borderwatch's model picks: precision {picks['precision']:.3f}; "
+                f"random draws took {picks['random_share']:.1%} of the budget"
+            )
     RESULTS.mkdir(parents=True, exist_ok=True)
     first = runs[0]
     summary = {

@@ -67,8 +67,16 @@ def test_simulate_writes_the_documented_shape(small_traffic: Path, tmp_path: Pat
             sum(precisions[-13:]) / len(precisions[-13:])
         )
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    control = document["strategies"]["borderwatch"]["summary"]["control_estimate"]
+    summary = document["strategies"]["borderwatch"]["summary"]
+    control = summary["control_estimate"]
     assert control["low"] <= control["rate"] <= control["high"]
+    # the budget splits into the model's picks and the random draws, whose hits add up to what was found
+    picks = summary["model_picks"]
+    found = sum(w["frauds_found"] for w in document["strategies"]["borderwatch"]["windows"])
+    selected = sum(w["k"] for w in document["strategies"]["borderwatch"]["windows"])
+    assert picks["random_share"] == pytest.approx(control["n"] / selected)
+    model_hits = picks["precision"] * (selected - control["n"])
+    assert model_hits + control["rate"] * control["n"] == pytest.approx(found)
     fraud = outcomes.join(declarations.select("lrn", "declared_on"), on="lrn")
     truth = fraud.filter(pl.col("declared_on") >= replay_start)["fraud"].mean()
     assert document["true_fraud_rate"] == pytest.approx(truth)

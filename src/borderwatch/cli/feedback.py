@@ -88,17 +88,20 @@ def simulate_command(
     if plot:
         plot_precision(document, plot)
     table = Table(title=f"Replay at {rate:g} % per {window}-day window")
-    for column in ("strategy", "precision", "last 13", "recall", "duty recall", "control estimate"):
+    columns = ("strategy", "precision", "last 13", "recall", "duty recall", "model picks", "control estimate")
+    for column in columns:
         table.add_column(column)
     for name, result in document["strategies"].items():
         summary = result["summary"]
         control = summary.get("control_estimate")
+        picks = summary.get("model_picks")
         table.add_row(
             name,
             f"{summary['precision']:.3f}",
             f"{summary['precision_last13']:.3f}",
             f"{summary['recall']:.3f}",
             f"{summary['duty_recall']:.3f}",
+            f"{picks['precision']:.3f} ({1 - picks['random_share']:.0%} of k)" if picks else "",
             f"{control['rate']:.3f} [{control['low']:.3f}, {control['high']:.3f}]" if control else "",
         )
     console.print(table)

@@ -386,8 +386,10 @@ def simulate(
 
     ``{"strategies": {NAME: {"windows": [...], "summary": {...}}}, "true_fraud_rate": ..., "config": ...}``;
     the ``borderwatch`` and ``hybrid`` summaries add ``control_estimate`` (fraud rate among their random
-    draws, with a 95 % Wilson interval). With ``watch`` (LRNs of a pattern of interest), every window also
-    reports ``watched_frauds`` and ``watched_found``: how many of its frauds are watched, and found.
+    draws, with a 95 % Wilson interval) and ``model_picks`` (the pooled precision of the rest of the budget,
+    and the share of the budget the random draws took). With ``watch`` (LRNs of a pattern of interest), every
+    window also reports ``watched_frauds`` and ``watched_found``: how many of its frauds are watched, and
+    found.
     ``workers`` > 1 replays strategies in parallel processes (same results: each strategy has its own seeded
     random generator); ``progress`` then reports each strategy once, when it finishes.
     """
@@ -477,6 +479,14 @@ def _summary(replay: _Replay, state: _State, name: str) -> dict[str, Any]:
             "low": low,
             "high": high,
             "n": len(state.control),
+        }
+        # What the budget's random draws cost: the precision of the picks the model made, and the share of
+        # the budget the draws took (their own precision is the control estimate).
+        summary["model_picks"] = {
+            "precision": (found - hits) / (selected - len(state.control))
+            if selected > len(state.control)
+            else 0.0,
+            "random_share": len(state.control) / selected if selected else 0.0,
         }
     del name
     return summary
