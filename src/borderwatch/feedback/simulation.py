@@ -9,8 +9,8 @@ Strategies:
 
 - ``random``: k at random;
 - ``rules``: risk profiles only (points, forced lanes first; ties at random);
-- ``exploit``: plain LightGBM on the raw columns, label-encoded (what an agency gets from a plain model),
-  top-k;
+- ``exploit``: plain LightGBM on the raw columns with its default settings (what an agency gets from a plain
+  model): goods, route and procedure columns as LightGBM categories, party ids as integer codes; top-k;
 - ``hybrid``: the same plain model, top (1 - share) of k plus a random share of exploration (epsilon-greedy);
 - ``borderwatch``: the production policy: borderwatch's time-safe features (scoring's feature builder), the
   lane engine with a budget of k (mandatory rules, the seeded control sample, red by expected value),
@@ -33,7 +33,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import lightgbm as lgb
 import numpy as np
@@ -52,6 +52,8 @@ from borderwatch.scoring.profiles import RiskProfile, default_profiles, evaluate
 _FORCED_ORDER = {"red": 3.0, "yellow": 2.0, "green": 0.0}
 STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "hybrid", "borderwatch", "exploit-features")
 PLAIN_MODEL = frozenset({"exploit", "hybrid"})
+# The party ids run to tens of thousands of values: integer codes, not LightGBM categories.
+PLAIN_CODES = ["importer_id", "declarant_id", "seller_id", "courier_id"]
 PLAIN_CATEGORICAL = [
     "office",
     "process_type",
@@ -62,14 +64,12 @@ PLAIN_CATEGORICAL = [
     "departure_country",
     "origin_country",
     "origin_indicator",
-    "importer_id",
-    "declarant_id",
-    "seller_id",
-    "courier_id",
     "hs_code",
     "tax_type",
 ]
 PLAIN_NUMERIC = ["customs_value", "net_mass", "tax_rate"]
+PLAIN_NAMES = [*PLAIN_NUMERIC, *PLAIN_CODES, *PLAIN_CATEGORICAL]  # the plain matrix's columns, in order
+PLAIN_ROUNDS = 100  # LightGBM's default number of boosting rounds
 
 
 class SimulationError(ValueError):
@@ -159,7 +159,7 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
     )
     # Category codes carry no label information, so one vocabulary serves the whole replay.
     vocabulary = fit_vocabulary(frame, CATEGORICAL)
-    plain = feature_matrix(frame, fit_vocabulary(frame, PLAIN_CATEGORICAL), PLAIN_NUMERIC)
+    plain = feature_matrix(frame, fit_vocabulary(frame, [*PLAIN_CODES, *PLAIN_CATEGORICAL]), PLAIN_NUMERIC)
     numeric = numeric_feature_names()
     history = np.flatnonzero(days < config.history_days)
     windows = []
@@ -215,20 +215,21 @@ def _train(
     replay: _Replay, state: _State, config: SimulationConfig, *, plain: bool, weighted: bool
 ) -> lgb.Booster:
     rows = np.flatnonzero(state.revealed)
-    names: list[str] | None = None
-    categorical: list[str] | Literal["auto"] = "auto"
     if plain:
-        matrix = replay.plain[rows]
-    else:
-        matrix = state.features[rows]
-        names = replay.names
-        categorical = list(replay.vocabulary)
+        dataset = lgb.Dataset(
+            replay.plain[rows],
+            label=replay.fraud[rows],
+            feature_name=PLAIN_NAMES,
+            categorical_feature=PLAIN_CATEGORICAL,
+        )
+        defaults = {"objective": "binary", "seed": config.seed, "deterministic": True, "num_threads": 1}
+        return lgb.train({**defaults, "verbose": -1}, dataset, PLAIN_ROUNDS)
     dataset = lgb.Dataset(
-        matrix,
+        state.features[rows],
         label=replay.fraud[rows],
         weight=state.weight[rows] if weighted else None,
-        feature_name=names if names else "auto",
-        categorical_feature=categorical,
+        feature_name=replay.names,
+        categorical_feature=list(replay.vocabulary),
     )
     return lgb.train(lgb_params(config.params, config.seed, "binary"), dataset, config.params.fraud_rounds)
 
