@@ -3,8 +3,9 @@
 Each batch is one transaction: bad records go to ``quarantine`` (once: keyed by a hash of file name, line and
 raw text), declarations whose content hash is already stored for their LRN are duplicates, a changed
 declaration with a known LRN becomes the next version (the previous one stops being current), and outcomes
-already stored are not stored again. Inserts use the databases' bulk interfaces: PostgreSQL ``COPY`` and
-SQLite ``executemany``.
+already stored are not stored again. Two ingests that share records do so one after the other (SQLite's write
+lock, PostgreSQL's advisory locks on the batch's LRNs: ``lock_keys``), so the later one amends or finds
+duplicates. Inserts use the databases' bulk interfaces: PostgreSQL ``COPY`` and SQLite ``executemany``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
 from borderwatch.db.base import Base
-from borderwatch.db.session import refresh_statistics, refresh_statistics_when_grown, write_transaction
+from borderwatch.db.session import (
+    lock_keys,
+    refresh_statistics,
+    refresh_statistics_when_grown,
+    write_transaction,
+)
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
 from borderwatch.ingest.readers import (
@@ -399,13 +405,20 @@ def check_batch(batch: RawBatch, *, mapping: ColumnMapping, labels: dict[str, st
 
 
 def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Context) -> IngestSummary:
-    """Store a checked batch within ``connection``'s transaction (a ``write_transaction``)."""
+    """Store a checked batch within ``connection``'s transaction (a ``write_transaction``, which the batch
+    alone uses: its locks are taken first and held until it ends)."""
     summary = IngestSummary(source=context.source)
     batch, validated, problems = checked.batch, checked.validated, list(checked.problems)
     summary.read = validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes)
-    existing = _existing_versions(
-        connection, validated.rows["lrn"].to_list() + [outcome.lrn for outcome in batch.outcomes]
+    lrns = validated.rows["lrn"].to_list() + [outcome.lrn for outcome in batch.outcomes]
+    # Everything the batch reads to decide what to write: its LRNs' versions and outcomes, and whether its
+    # problems are already quarantined. Another ingest of any of them waits for this one's commit.
+    lock_keys(
+        connection,
+        {*lrns, *(_raw_hash(context, p.line, p.raw) for p in problems)},
+        scope="ingest",
     )
+    existing = _existing_versions(connection, lrns)
     rows, outcome_lines = _refuse_foreign_lrns(
         context=context,
         existing=existing,
