@@ -23,6 +23,7 @@ from psycopg.errors import LockNotAvailable
 from sqlalchemy import Engine, event, select
 from sqlalchemy.exc import OperationalError
 
+from borderwatch.core.errors import IngestError
 from borderwatch.db.session import ADVISORY_KEYS_MAX, lock_keys, make_engine, migrate, write_transaction
 from borderwatch.ingest.models import DeclarationRow
 from borderwatch.ingest.schemas import Declaration
@@ -30,6 +31,8 @@ from borderwatch.ingest.service import (
     IngestSummary,
     ingest_declarations,
     ingest_file,
+    list_quarantine,
+    release_quarantined,
 )
 from tests.integration.api_support import declaration_json
 
@@ -156,6 +159,26 @@ def test_two_ingests_of_the_same_outcome_at_once_store_it_once(database_url: str
     assert isinstance(second, IngestSummary), second
     assert (first.outcomes, second.outcomes, second.outcome_lines) == (1, 0, 1)
     assert _count(database_url, "outcomes") == 1
+
+
+def test_two_releases_of_a_quarantined_record_at_once_store_it_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    _ingest_lines(engine, tmp_path / "source", [declaration_json("C-9") | {"date": "2026-13-01"}])
+    (record,) = list_quarantine(engine=engine)
+    engine.dispose()
+
+    def release(engine: Engine, value: float, _folder: Path) -> IngestSummary:
+        # Two corrections: the second, were it stored, would amend the first.
+        return release_quarantined(
+            engine=engine, record_id=record.id, changes={"date": f"2026-03-0{value:.0f}"}
+        )
+
+    first, second = _race(database_url, tmp_path, release, pause_after=READ_VERSIONS)
+    assert first.stored == 1
+    assert isinstance(second, IngestError) and "already released" in str(second), second
+    assert _count(database_url, "declarations") == 1
 
 
 def test_a_write_transaction_holds_the_write_lock_from_its_start_and_readers_go_on(tmp_path: Path) -> None:

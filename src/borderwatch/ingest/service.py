@@ -676,9 +676,16 @@ def release_quarantined(
             raise IngestError(
                 record=record.record_key, field="lrn", reason=f"'{record.record_key}' {FOREIGN_LRN}"
             )
-        connection.execute(
+        # The record was read open before this transaction: released meanwhile, it must not be stored twice.
+        released = connection.execute(
             update(QuarantineRow)
-            .where(QuarantineRow.id == record_id)
+            .where(QuarantineRow.id == record_id, QuarantineRow.status == "open")
             .values(status="released", resolved_at=datetime.now(UTC))
         )
+        if released.rowcount != 1:
+            raise IngestError(
+                record=record.record_key,
+                field=None,
+                reason=f"quarantined record {record_id} is already released",
+            )
     return summary
