@@ -206,3 +206,38 @@ def test_case_lifecycle_and_the_outcome_becomes_a_label(
             )
         with pytest.raises(NotFoundError):
             get_case(session=session, case_id=99_999)
+
+
+def test_a_case_closed_since_it_was_read_is_neither_closed_again_nor_reassigned(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        decisions = assign_lanes(session=session, scored=scored(), policy=POLICY)
+        case_id = open_cases(session=session, decisions=decisions)[0].id
+    with session_factory() as late:
+        # Read while open and kept, as the web keeps it from its access check to the recording.
+        read = get_case(session=late, case_id=case_id)
+        with session_factory.begin() as other:
+            record_outcome(
+                session=other,
+                case_id=case_id,
+                result="seizure",
+                goods="cigarettes",
+                officer="kim",
+                recorded_on=DAY,
+            )
+        with pytest.raises(CaseError, match="already closed"):
+            record_outcome(session=late, case_id=case_id, result="no_finding", officer="lee", recorded_on=DAY)
+        with pytest.raises(CaseError, match="closed"):
+            assign_case(session=late, case_id=case_id, officer="park", actor="chief")
+        assert read.status == "open"  # what the late request still holds
+        late.commit()
+    with session_factory() as session:
+        case = get_case(session=session, case_id=case_id)
+        assert (case.status, case.officer, [f.result for f in case.findings]) == (
+            "closed",
+            "kim",
+            ["seizure"],
+        )
+        assert [h.status for h in case.history] == ["open", "closed"]
+        assert len(session.scalars(select(OutcomeRow)).all()) == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
@@ -51,6 +51,19 @@ def fingerprint(path: Path) -> Evidence:
 def _log(session: Session, case: CaseRow, status: str, actor: str, note: str | None = None) -> None:
     case.status = status
     session.add(CaseStatusRow(case_id=case.id, status=status, actor=actor, note=note))
+
+
+def _move_unless_closed(session: Session, case: CaseRow, status: str) -> bool:
+    """Move ``case`` to ``status`` unless it is closed by now; whether it was moved.
+
+    ``case`` was read earlier (the web reads it to check access first), and another request may have closed
+    it since: closing it again would record a second finding and outcome (label), assigning it would reopen
+    it. The UPDATE decides on the status as it writes: PostgreSQL's waits for a concurrent closing to commit
+    and rereads the row, SQLite's waits for the write lock."""
+    moved = session.connection().execute(
+        update(CaseRow).where(CaseRow.id == case.id, CaseRow.status != "closed").values(status=status)
+    )
+    return moved.rowcount == 1
 
 
 def open_cases(
@@ -107,7 +120,7 @@ def list_cases(
 
 def assign_case(*, session: Session, case_id: int, officer: str, actor: str) -> CaseRow:
     case = get_case(session=session, case_id=case_id)
-    if case.status == "closed":
+    if case.status == "closed" or not _move_unless_closed(session, case, "assigned"):
         raise CaseError(f"case {case_id} is closed and cannot be reassigned")
     case.officer = officer
     _log(session, case, "assigned", actor, f"assigned to {officer}")
@@ -143,6 +156,8 @@ def record_outcome(
     for item in evidence:
         if not _SHA256.match(item.sha256):
             raise CaseError(f"evidence {item.name!r}: {item.sha256!r} is not a SHA-256 hex fingerprint")
+    if not _move_unless_closed(session, case, "closed"):
+        raise CaseError(f"case {case_id} is already closed")
     finding = FindingRow(
         case_id=case.id,
         result=result,
