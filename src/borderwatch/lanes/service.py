@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.lanes.engine import assign_lanes_frame
@@ -21,6 +22,10 @@ from borderwatch.lanes.policy import LANES, LanePolicy
 
 class LaneError(BorderwatchError):
     """A lane request that cannot be honoured (unknown lane, missing reason, ...)."""
+
+
+class LaneChangedError(LaneError):
+    """The decision a request was about was superseded by another request meanwhile."""
 
 
 AEO_SCHEMA: dict[str, pl.DataType] = {
@@ -147,7 +152,17 @@ def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervi
     if not reason.strip():
         raise LaneError("an override needs a reason")
     old = current_decision(session=session, lrn=lrn)
-    old.is_current = False
+    # Another override may have superseded ``old`` since it was read: superseding it too would leave two
+    # current decisions. The UPDATE decides on is_current as it writes (PostgreSQL's waits for the other to
+    # commit and rereads the row; SQLite's waits for the write lock).
+    superseded = session.connection().execute(
+        update(LaneDecisionRow)
+        .where(LaneDecisionRow.id == old.id, LaneDecisionRow.is_current)
+        .values(is_current=False)
+    )
+    if superseded.rowcount != 1:
+        raise LaneChangedError(f"the lane of declaration {lrn} was changed meanwhile; look at it again")
+    set_committed_value(old, "is_current", False)  # as the row now is, without writing it again
     row = LaneDecisionRow(
         lrn=old.lrn,
         agency=old.agency,

@@ -90,6 +90,8 @@ def override(
         row = lanes.override_lane(
             session=guard.db, lrn=lrn, lane=body.lane, reason=body.reason, supervisor=guard.principal.username
         )
+    except lanes.LaneChangedError as error:
+        raise ApiError(409, str(error)) from None
     except (lanes.LaneError, NotFoundError) as error:
         raise ApiError(422, str(error)) from None
     return DecisionOut.of(row)
