@@ -222,8 +222,15 @@ def _train(
             feature_name=PLAIN_NAMES,
             categorical_feature=PLAIN_CATEGORICAL,
         )
-        defaults = {"objective": "binary", "seed": config.seed, "deterministic": True, "num_threads": 1}
-        return lgb.train({**defaults, "verbose": -1}, dataset, PLAIN_ROUNDS)
+        # LightGBM's defaults: only the objective, the seed, determinism, one thread and silence are set
+        params = {
+            "objective": "binary",
+            "seed": config.seed,
+            "deterministic": True,
+            "num_threads": 1,
+            "verbose": -1,
+        }
+        return lgb.train(params, dataset, PLAIN_ROUNDS)
     dataset = lgb.Dataset(
         state.features[rows],
         label=replay.fraud[rows],
