@@ -50,7 +50,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import numpy as np
 import polars as pl
 from rich.console import Console
@@ -193,7 +193,7 @@ class _ApiClient:
     """One HTTP connection that submits chunks (one declaration: the single endpoint; more: the batch one)."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.client = httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
 
     def __enter__(self) -> _ApiClient:
         return self
@@ -213,7 +213,7 @@ class _ApiClient:
 def _run_reads(url: str, token: str, lrns: list[str]) -> dict[str, float]:
     """First reads of declarations whose model reasons were left to them; checks they come back."""
     latencies = []
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         started = time.perf_counter()
         for lrn in lrns:
             t = time.perf_counter()
@@ -388,9 +388,9 @@ def main() -> None:
             deadline = time.monotonic() + 60
             while True:
                 try:
-                    if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                    if httpx2.get(f"{base}/openapi.json", timeout=2).status_code == 200:
                         break
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
                 if time.monotonic() > deadline:
                     raise SystemExit("the API server did not start within 60 s")

@@ -64,7 +64,7 @@ def client_for(settings: Settings) -> Iterator[TestClient]:
 
 def assert_error(response: object, status: int, code: str | None = None) -> dict[str, object]:
     """The response has ``status`` and the one error body; returns its ``error`` object."""
-    from httpx import Response
+    from httpx2 import Response
 
     assert isinstance(response, Response)
     assert response.status_code == status, response.text

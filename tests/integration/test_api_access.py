@@ -114,7 +114,7 @@ def _login(client: object, username: str, password: str) -> object:
 def test_session_cookie_is_secure_httponly_samesite_and_needs_csrf(world: World) -> None:
     with client_for(world.settings) as client:
         response = _login(client, "supervisor_a", PASSWORD)
-        from httpx import Response
+        from httpx2 import Response
 
         assert isinstance(response, Response)
         assert response.status_code == 303 and response.headers["location"] == "/api/me"
@@ -130,7 +130,7 @@ def test_session_cookie_is_secure_httponly_samesite_and_needs_csrf(world: World)
 def test_wrong_password_and_forged_login_form_do_not_log_in(world: World) -> None:
     with client_for(world.settings) as client:
         response = _login(client, "supervisor_a", "wrong password!")
-        from httpx import Response
+        from httpx2 import Response
 
         assert isinstance(response, Response)
         assert response.headers["location"] == "/login?error=credentials"
