@@ -34,7 +34,12 @@ def score_and_assign_flow(
     open_inspection_cases: bool = True,
 ) -> pl.DataFrame:
     """Scores the stored declarations dated in [since, until], stores their lanes and (by default) opens an
-    inspection case for every red and yellow one. Returns the decisions, best priority first."""
+    inspection case for every red and yellow one. Returns the decisions, best priority first.
+
+    Run twice at once over the same declarations (a double click, two supervisors, the CLI beside the web),
+    the later run waits for the earlier one's transaction to end, then supersedes its decisions and opens no
+    case a declaration already has: the result of running them one after the other, never a doubled queue.
+    The caller's ``session`` holds the locks until it commits, so commit it promptly."""
     declarations = load_declarations(engine, agency=agency, since=since, until=until)
     if declarations.height == 0:
         raise BorderwatchError("no stored declarations in that period to assign lanes to")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.db.session import lock_keys
 from borderwatch.lanes.engine import assign_lanes_frame
 from borderwatch.lanes.models import AeoCertificateRow, LaneDecisionRow
 from borderwatch.lanes.policy import LANES, LanePolicy
@@ -95,22 +96,33 @@ def assign_lanes(
 
     ``scored`` is the output of ``RiskModel.score`` joined with each declaration's declared_on, office and
     importer_id (pass the declarations frame's columns). A new decision for an LRN supersedes the old one.
+
+    Two assignments of the same declarations at once (a double click, two supervisors, the CLI beside the web)
+    run one after the other: the later waits until the earlier has committed (the session's transaction holds
+    SQLite's write lock, or PostgreSQL's advisory locks on the LRNs, until it ends), then supersedes its
+    decisions, as if it had been started afterwards. Each declaration keeps one current decision.
     """
     policy = policy or LanePolicy()
     decisions = assign_lanes_frame(scored, policy=policy, aeo=aeo_frame(session=session, agency=agency))
     lrns = decisions["lrn"].to_list()
-    previous: dict[str, LaneDecisionRow] = {}
+    # Reading the current decisions and superseding them later would let a concurrent assignment commit its
+    # own in between, and both would stay current. On PostgreSQL the locks order the two (READ COMMITTED: the
+    # later then reads what the earlier committed); on SQLite the UPDATE, this transaction's first write
+    # unless it holds the write lock already, waits for that lock and only then reads which rows are current.
+    lock_keys(session.connection(), lrns, scope="lane_decisions")
+    previous: dict[str, int] = {}
     for start in range(0, len(lrns), 1000):
         chunk = lrns[start : start + 1000]
-        for row in session.scalars(
-            select(LaneDecisionRow).where(LaneDecisionRow.lrn.in_(chunk), LaneDecisionRow.is_current)
-        ):
-            previous[row.lrn] = row
+        superseded = session.execute(
+            update(LaneDecisionRow)
+            .where(LaneDecisionRow.lrn.in_(chunk), LaneDecisionRow.is_current)
+            .values(is_current=False)
+            .returning(LaneDecisionRow.lrn, LaneDecisionRow.id)
+        )
+        previous.update((lrn, decision_id) for lrn, decision_id in superseded)
     rows: list[LaneDecisionRow] = []
     for record in decisions.iter_rows(named=True):
-        old = previous.get(record["lrn"])
-        if old is not None:
-            old.is_current = False
+        old_id = previous.get(record["lrn"])
         rows.append(
             LaneDecisionRow(
                 lrn=record["lrn"],
@@ -128,7 +140,7 @@ def assign_lanes(
                 selection_probability=record["selection_probability"],
                 policy_version=policy.version,
                 model_version=model_version,
-                supersedes_id=old.id if old is not None else None,
+                supersedes_id=old_id,
             )
         )
     session.add_all(rows)
