@@ -158,15 +158,23 @@ def current_decision(*, session: Session, lrn: str) -> LaneDecisionRow:
 
 
 def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervisor: str) -> LaneDecisionRow:
-    """A supervisor's lane for ``lrn``, with the reason; the earlier decision is kept, marked superseded."""
+    """A supervisor's lane for ``lrn``, with the reason; the earlier decision is kept, marked superseded.
+
+    An override and an assignment of the same declaration at once (or two overrides) run one after the other
+    on PostgreSQL: the later waits until the earlier has committed, then supersedes its decision. On SQLite an
+    override whose decision was superseded after it read it raises ``LaneChangedError`` instead."""
     if lane not in LANES:
         raise LaneError(f"unknown lane {lane!r}; use one of {', '.join(LANES)}")
     if not reason.strip():
         raise LaneError("an override needs a reason")
+    # An uncommitted override's new decision is invisible to a concurrent assign_lanes, whose UPDATE would
+    # then supersede nothing and insert a second current decision: take the LRN's lock that assign_lanes
+    # takes (PostgreSQL; a no-op on SQLite), before reading, so that each reads what the other committed.
+    lock_keys(session.connection(), [lrn], scope="lane_decisions")
     old = current_decision(session=session, lrn=lrn)
-    # Another override may have superseded ``old`` since it was read: superseding it too would leave two
-    # current decisions. The UPDATE decides on is_current as it writes (PostgreSQL's waits for the other to
-    # commit and rereads the row; SQLite's waits for the write lock).
+    # Another override may have superseded ``old`` since it was read (on SQLite, which reads outside the write
+    # lock): superseding it too would leave two current decisions. The UPDATE decides on is_current as it
+    # writes (SQLite's waits for the write lock).
     superseded = session.connection().execute(
         update(LaneDecisionRow)
         .where(LaneDecisionRow.id == old.id, LaneDecisionRow.is_current)
