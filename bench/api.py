@@ -189,11 +189,16 @@ def _in_parallel(chunks: list[list[dict[str, Any]]], clients: int, send: Any) ->
     return latencies, wall
 
 
+def _http_client(url: str, token: str) -> httpx2.Client:
+    """A connection to the API server, signed in with ``token``."""
+    return httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
 class _ApiClient:
     """One HTTP connection that submits chunks (one declaration: the single endpoint; more: the batch one)."""
 
     def __init__(self, url: str, token: str) -> None:
-        self.client = httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.client = _http_client(url, token)
 
     def __enter__(self) -> _ApiClient:
         return self
@@ -213,7 +218,7 @@ class _ApiClient:
 def _run_reads(url: str, token: str, lrns: list[str]) -> dict[str, float]:
     """First reads of declarations whose model reasons were left to them; checks they come back."""
     latencies = []
-    with httpx2.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+    with _http_client(url, token) as client:
         started = time.perf_counter()
         for lrn in lrns:
             t = time.perf_counter()
