@@ -253,3 +253,33 @@ def test_an_advanced_snapshot_equals_one_prepared_at_the_later_day(
         )
     with pytest.raises(ValueError, match="cannot be advanced"):
         advance_snapshot(prepared, history=declarations, outcomes=known, until=CUT)
+
+
+def test_declarations_repeating_an_earlier_value_see_its_inspection_results(
+    frames: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    declarations, outcomes = frames
+    # Generated values are continuous, so plant repeats: every 7th declaration re-uses the value of one
+    # declared 20 rows earlier (often another HS code, sometimes the same).
+    values = declarations["customs_value"].to_list()
+    for index in range(20, len(values), 7):
+        values[index] = values[index - 20]
+    planted = declarations.with_columns(pl.Series("customs_value", values, dtype=pl.Float64))
+    features = build_features(declarations=planted, history=planted, outcomes=outcomes)
+    rows = planted.to_dicts()
+    labels = {o["lrn"]: (o["recorded_on"], o["fraud"]) for o in outcomes.to_dicts()}
+    seen = 0
+    for index in range(20, len(rows), 7):
+        row = rows[index]
+        for name, keys in (("value", ("customs_value",)), ("hs_value", ("hs_code", "customs_value"))):
+            earlier = [
+                labels[r["lrn"]][1]
+                for r in rows
+                if all(r[k] == row[k] for k in keys)
+                and r["lrn"] in labels
+                and labels[r["lrn"]][0] < row["declared_on"]
+            ]
+            assert features[f"{name}_inspected"][index] == len(earlier), (name, index)
+            assert features[f"{name}_frauds"][index] == sum(earlier), (name, index)
+            seen += len(earlier) > 0
+    assert seen > 50  # the planted repeats were found, not only missed consistently

@@ -354,3 +354,28 @@ def test_family_contributions_add_up_and_read_as_words(model: RiskModel) -> None
     assert "importer: earlier inspection results" in labels
     assert "unit value and its position among peers" in labels
     assert not any(":" in label and label.split(":")[0] in {"hits", "seen", "category"} for label in labels)
+
+
+def test_a_repeated_declared_value_is_explained_with_its_earlier_results() -> None:
+    from borderwatch.scoring.explain import sentence
+
+    rows = pl.DataFrame(
+        {
+            "customs_value": [372254.4, 241.58000000000004, 99.0],
+            "hs_code": ["610910", "850440", "020130"],
+            "value_inspected": [3, 1, 0],
+            "value_frauds": [2, 1, 0],
+            "hs_value_inspected": [2, 1, 0],
+            "hs_value_frauds": [2, 0, 0],
+        }
+    )
+    said = rows.select(sentence("hits:value").alias("a"), sentence("hits:hs_value").alias("b"))
+    assert said["a"].to_list() == [
+        "declared value 372254.4: fraud found in 2 of 3 earlier inspections (67 %)",
+        "declared value 241.58: fraud found in 1 of 1 earlier inspections (100 %)",
+        "declared value 99.0: no earlier inspection results",
+    ]
+    assert (
+        said["b"][0]
+        == "HS code / declared value 610910 / 372254.4: fraud found in 2 of 2 earlier inspections (100 %)"
+    )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from borderwatch.scoring.ranking import RankingReference
+from borderwatch.scoring.ranking import RankingReference, position
 
 
 def _population(rows: int, seed: int) -> dict[str, np.ndarray]:
@@ -63,3 +65,25 @@ def test_reference_survives_its_json_form() -> None:
     first = reference.positions(**population, revenue_share=0.12)
     second = again.positions(**population, revenue_share=0.12)
     assert np.array_equal(first.ranking, second.ranking)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reference=st.lists(st.integers(-50, 50), min_size=1, max_size=60),
+    values=st.lists(st.integers(-6000, 6000), min_size=1, max_size=60),  # hundredths
+)
+def test_positions_are_the_reference_share_at_or_below_and_grow_smoothly_between(
+    reference: list[int], values: list[int]
+) -> None:
+    quantiles = np.sort(np.asarray(reference, dtype=np.float64))
+    probe = np.sort(np.asarray(values, dtype=np.float64) / 100)
+    found = position(quantiles, probe)
+    assert np.all((found >= 0) & (found <= 1))
+    assert np.all(np.diff(found) >= 0)  # a larger value never ranks lower
+    # At a stored quantile: exactly the share of the reference at or below it.
+    at_points = position(quantiles, quantiles)
+    assert np.allclose(at_points, np.searchsorted(quantiles, quantiles, side="right") / len(quantiles))
+    # Between two distinct quantiles: distinct values get distinct positions (no ties in a worklist).
+    inside = (probe > quantiles[0]) & (probe < quantiles[-1])
+    distinct = np.unique(probe[inside])
+    assert np.unique(position(quantiles, distinct)).size == distinct.size

@@ -52,6 +52,10 @@ HIT_RATE_KEYS: dict[str, tuple[str, ...]] = {
     "departure": ("departure_country",),
     "tax_type": ("tax_type",),
     "process": ("process_type", "import_type", "import_use", "payment_type"),
+    # The exact declared value, alone and per HS code: a consignment that repeats the invoice value of earlier
+    # inspected ones (the same goods and quantity again, or a reused invoice) tends to repeat their outcome.
+    "value": ("customs_value",),
+    "hs_value": ("hs_code", "customs_value"),
 }
 PRIOR_STRENGTH = 5.0
 UNIT_VALUE_MIN_PEERS = 5

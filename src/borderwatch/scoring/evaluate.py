@@ -92,6 +92,19 @@ def train_baseline(
     return lgb.train(params, dataset, num_boost_round=100), codes, raw.columns
 
 
+def baseline_scores(
+    trained: tuple[lgb.Booster, dict[str, dict[str, int]], list[str]],
+    test_declarations: pl.DataFrame,
+    graded: pl.DataFrame,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The baseline's fraud probability for each row of ``graded`` (by lrn; its first goods item)."""
+    booster, codes, columns = trained
+    test_by_lrn = test_declarations.unique("lrn", keep="first", maintain_order=True)
+    test_rows = graded.select("lrn").join(test_by_lrn, on="lrn", how="left", maintain_order="left")
+    matrix = _baseline_matrix(test_rows.select(columns), codes)
+    return np.asarray(booster.predict(matrix, num_threads=1), dtype=np.float64)
+
+
 def _read(paths: Sequence[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
     frames = [read_kcs_frames(path) for path in paths]
     declarations = pl.concat([d for d, _ in frames], how="vertical")
@@ -165,22 +178,19 @@ def evaluate_files(
         .fill_null(0)
         .to_numpy()
     )
-    baseline, codes, columns = train_baseline(train_declarations, train_labels, seed=seed)
-    test_by_lrn = test_declarations.unique("lrn", keep="first", maintain_order=True)
-    test_rows = graded.select("lrn").join(test_by_lrn, on="lrn", how="left", maintain_order="left")
-    baseline_scores = np.asarray(
-        baseline.predict(_baseline_matrix(test_rows.select(columns), codes), num_threads=1), dtype=np.float64
+    baseline = baseline_scores(
+        train_baseline(train_declarations, train_labels, seed=seed), test_declarations, graded
     )
     ours = graded["score"].fill_null(0).to_numpy()
     report = {
         "rates": list(RATES),
         "models": {
             "borderwatch": ranking_report(labels, ours, duty),
-            "baseline": ranking_report(labels, baseline_scores, duty),
+            "baseline": ranking_report(labels, baseline, duty),
         },
     }
     curves = {}
-    for name, ranking in (("borderwatch", ours), ("baseline", baseline_scores)):
+    for name, ranking in (("borderwatch", ours), ("baseline", baseline)):
         if not 0 < labels.sum() < len(labels):
             break  # no curve without both classes
         precision, recall, _ = precision_recall_curve(labels, ranking)

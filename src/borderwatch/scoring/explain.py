@@ -38,6 +38,8 @@ LABELS: dict[str, str] = {
     "departure": "departure country",
     "tax_type": "tax type",
     "process": "process / import type / use / payment",
+    "value": "declared value",
+    "hs_value": "HS code / declared value",
 }
 CATEGORY_LABELS: dict[str, tuple[str, str | None]] = {
     # categorical column -> (label, hit-rate family whose figures the sentence quotes)
@@ -67,7 +69,13 @@ def _pct(expr: pl.Expr) -> pl.Expr:
 
 
 def _ids(keys: tuple[str, ...]) -> pl.Expr:
-    return pl.concat_str([pl.col(k).fill_null("?") for k in keys], separator=" / ")
+    return pl.concat_str([_shown(k).fill_null("?") for k in keys], separator=" / ")
+
+
+def _shown(column: str) -> pl.Expr:
+    if column == "customs_value":  # a float key: shown to the cent, as on the invoice
+        return pl.col(column).round(2).cast(pl.String)
+    return pl.col(column).cast(pl.String)
 
 
 def families(feature_names: list[str]) -> dict[str, list[int]]:

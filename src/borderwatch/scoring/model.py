@@ -52,7 +52,7 @@ class ModelParams:
     bagging_fraction: float = 0.8
     lambda_l2: float = 1.0
     cat_smooth: float = 20.0
-    revenue_share: float = 0.12
+    revenue_share: float = 0.14
     outcome_lag_days: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 

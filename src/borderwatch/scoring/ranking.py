@@ -12,11 +12,11 @@ does not depend on which other declarations are in the batch):
 
 ``ranking = 1 − (1 − s) · min((1 − fraud_position) / (1 − s), (1 − revenue_position) / s)``: selecting the top
 k of a population by this ranking takes about ``(1 − s)·k`` by fraud position and ``s·k`` by revenue position,
-at every k. The revenue share ``s`` (``ModelParams.revenue_share`` = 0.12) was chosen on a time split inside
-2020 (Jan–Sep → Oct–Dec) as the smallest of 0.05, 0.10, 0.11, ..., 0.15 whose scores beat the plain baseline
-on both precision and duty recall at every rate (1, 2, 5, 10, 20 %). The positions are against the training
-population's in-sample predictions, which run higher than out-of-sample ones, so the effective share on new
-declarations is somewhat lower than ``s``.
+at every k. The revenue share ``s`` (``ModelParams.revenue_share`` = 0.14) is the smallest candidate whose
+scores beat the plain baseline on both precision and duty recall at every rate (1, 2, 5, 10, 20 %) on a time
+split inside 2020 (Jan–Sep → Oct–Dec); ``bench/revenue_share.py`` runs that rule and prints every candidate.
+The positions are against the training population's in-sample predictions, which run higher than
+out-of-sample ones, so the effective share on new declarations is somewhat lower than ``s``.
 """
 
 from __future__ import annotations
@@ -31,10 +31,16 @@ REFERENCE_POINTS = 1001
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 
 
-def _position(reference: FloatArray, values: FloatArray) -> FloatArray:
-    """Share of the reference population at or below each value (0..1)."""
-    found = np.searchsorted(reference, values, side="right").astype(np.float64)
-    return np.asarray(found / max(len(reference), 1), dtype=np.float64)
+def position(reference: FloatArray, values: FloatArray) -> FloatArray:
+    """Share of the reference population at or below each value (0..1), interpolated between the stored
+    quantiles: steps of 1/``REFERENCE_POINTS`` would tie whole bands of declarations at the top of a
+    worklist, where the order matters most."""
+    if len(reference) == 0:
+        return np.zeros(len(values), dtype=np.float64)
+    levels = np.arange(1, len(reference) + 1, dtype=np.float64) / len(reference)
+    # a value held by several quantiles (many zero duties, say) takes the highest of their levels
+    last = np.r_[reference[1:] != reference[:-1], True]
+    return np.asarray(np.interp(values, reference[last], levels[last], left=0.0, right=1.0), dtype=np.float64)
 
 
 def _quantiles(values: FloatArray) -> FloatArray:
@@ -67,7 +73,7 @@ class RankingReference:
     ) -> RankingReference:
         expected = probability * np.nan_to_num(duty_at_stake, nan=0.0)
         expected_reference, evaded_reference = _quantiles(expected), _quantiles(evaded_duty)
-        combined = _position(expected_reference, expected) + _position(evaded_reference, evaded_duty)
+        combined = position(expected_reference, expected) + position(evaded_reference, evaded_duty)
         return cls(
             fraud=_quantiles(probability),
             expected_duty=expected_reference,
@@ -83,10 +89,10 @@ class RankingReference:
         evaded_duty: FloatArray,
         revenue_share: float,
     ) -> Positions:
-        fraud = _position(self.fraud, probability)
+        fraud = position(self.fraud, probability)
         expected = probability * np.nan_to_num(duty_at_stake, nan=0.0)
-        combined = _position(self.expected_duty, expected) + _position(self.evaded_duty, evaded_duty)
-        revenue = _position(self.revenue, combined)
+        combined = position(self.expected_duty, expected) + position(self.evaded_duty, evaded_duty)
+        revenue = position(self.revenue, combined)
         share = min(max(revenue_share, 0.0), 1.0)
         if share == 0.0:
             return Positions(fraud, revenue, fraud, np.zeros(len(fraud), dtype=np.bool_))
