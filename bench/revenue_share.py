@@ -26,8 +26,15 @@ from rich.console import Console
 from rich.table import Table
 
 from borderwatch.ingest.frame import read_kcs_frames
-from borderwatch.scoring.evaluate import RATES, ranking_report, score_test_period, train_baseline
-from borderwatch.scoring.evaluate import baseline_scores as plain_scores
+from borderwatch.scoring.evaluate import (
+    RATES,
+    baseline_scores,
+    graded_test_period,
+    ranking_report,
+    score_test_period,
+    train_baseline,
+    training_labels,
+)
 from borderwatch.scoring.model import ModelParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,26 +77,12 @@ def main() -> None:
     features = model.features(
         declarations=late, history=pl.concat([early, late], how="vertical"), outcomes=known
     )
-    graded = (
-        late.group_by("lrn", maintain_order=True)
-        .agg((pl.col("customs_value") * pl.col("tax_rate").fill_null(0) / 100).sum().alias("duty"))
-        .join(
-            late_outcomes.unique("lrn", keep="first", maintain_order=True).select("lrn", "fraud"),
-            on="lrn",
-            how="inner",
-            maintain_order="left",
-        )
-    )
+    graded = graded_test_period(late, late_outcomes)
     labels = graded["fraud"].fill_null(0).to_numpy()
     duty = graded["duty"].to_numpy()
-    train_labels = (
-        early.select("lrn")
-        .join(known.unique("lrn", keep="first"), on="lrn", how="left", maintain_order="left")["fraud"]
-        .fill_null(0)
-        .to_numpy()
-    )
+    train_labels = training_labels(early, known)
     baseline = ranking_report(
-        labels, plain_scores(train_baseline(early, train_labels, seed=42), late, graded), duty
+        labels, baseline_scores(train_baseline(early, train_labels, seed=42), late, graded), duty
     )
 
     console = Console(width=160)

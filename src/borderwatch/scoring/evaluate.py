@@ -92,6 +92,34 @@ def train_baseline(
     return lgb.train(params, dataset, num_boost_round=100), codes, raw.columns
 
 
+def graded_test_period(test_declarations: pl.DataFrame, test_outcomes: pl.DataFrame) -> pl.DataFrame:
+    """One row per test declaration with an outcome, in file order: lrn, duty (at stake, summed over its
+    goods items) and fraud (its first outcome)."""
+    return (
+        test_declarations.select("lrn", "customs_value", "tax_rate")
+        .group_by("lrn", maintain_order=True)
+        .agg((pl.col("customs_value") * pl.col("tax_rate").fill_null(0) / 100).sum().alias("duty"))
+        .join(
+            test_outcomes.select("lrn", "fraud").unique("lrn", keep="first", maintain_order=True),
+            on="lrn",
+            how="inner",
+            maintain_order="left",
+        )
+    )
+
+
+def training_labels(train_declarations: pl.DataFrame, known_outcomes: pl.DataFrame) -> np.ndarray[Any, Any]:
+    """The baseline's label per training row (no outcome counts as no fraud, as a plain model sees it)."""
+    return (
+        train_declarations.select("lrn")
+        .join(known_outcomes.unique("lrn", keep="first"), on="lrn", how="left", maintain_order="left")[
+            "fraud"
+        ]
+        .fill_null(0)
+        .to_numpy()
+    )
+
+
 def baseline_scores(
     trained: tuple[lgb.Booster, dict[str, dict[str, int]], list[str]],
     test_declarations: pl.DataFrame,
@@ -159,25 +187,12 @@ def evaluate_files(
         profiles=profiles,
         params=params,
     )
-    test_outcomes = test_outcomes.select("lrn", "fraud")
-    graded = (
-        test_declarations.select("lrn", "customs_value", "tax_rate")
-        .group_by("lrn", maintain_order=True)
-        .agg((pl.col("customs_value") * pl.col("tax_rate").fill_null(0) / 100).sum().alias("duty"))
-        .join(test_outcomes.unique("lrn", keep="first"), on="lrn", how="inner", maintain_order="left")
-        .join(scored.select("lrn", "score"), on="lrn", how="left", maintain_order="left")
+    graded = graded_test_period(test_declarations, test_outcomes).join(
+        scored.select("lrn", "score"), on="lrn", how="left", maintain_order="left"
     )
     labels = graded["fraud"].fill_null(0).to_numpy()
     duty = graded["duty"].to_numpy()
-
-    train_labels = (
-        train_declarations.select("lrn")
-        .join(known_outcomes.unique("lrn", keep="first"), on="lrn", how="left", maintain_order="left")[
-            "fraud"
-        ]
-        .fill_null(0)
-        .to_numpy()
-    )
+    train_labels = training_labels(train_declarations, known_outcomes)
     baseline = baseline_scores(
         train_baseline(train_declarations, train_labels, seed=seed), test_declarations, graded
     )
