@@ -144,11 +144,15 @@ def test_snapshot_gives_the_same_features_as_the_full_computation(
 
 
 def _varied(frames: tuple[pl.DataFrame, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The generated traffic with what a snapshot must also get right: missing origins and values,
-    declarations of two goods items, outcomes recorded up to three weeks after the declaration and a few
-    recorded before it."""
+    """The generated traffic with what a snapshot must also get right: missing origins and values, values
+    repeated from earlier declarations (the declared-value hit rates), declarations of two goods items,
+    outcomes recorded up to three weeks after the declaration and a few recorded before it."""
     declarations, outcomes = frames
-    numbered = declarations.with_row_index("_i").with_columns(
+    repeated = pl.when(pl.int_range(pl.len()) % 7 == 0).then(pl.col("customs_value").shift(20))
+    numbered = declarations.with_columns(
+        repeated.otherwise(pl.col("customs_value")).fill_null(pl.col("customs_value")).alias("customs_value")
+    )
+    numbered = numbered.with_row_index("_i").with_columns(
         pl.when(pl.col("_i") % 17 == 0)
         .then(None)
         .otherwise(pl.col("origin_country"))
@@ -178,6 +182,7 @@ def test_a_snapshot_scores_a_multi_day_batch_with_the_full_features(
     assert known.filter(pl.col("recorded_on") > as_of).height > 50
     assert batch["declared_on"].n_unique() > 10
     full = build_features(declarations=batch, history=declarations, outcomes=known)
+    assert (full["value_inspected"] > 0).sum() > 10  # repeated values meet earlier inspections
     snapshot = prepare_snapshot(history=declarations, outcomes=outcomes, as_of=as_of)
     # The snapshot stands for everything up to as_of: the history of those days is not read again, but for
     # the declarations whose results came later.
