@@ -158,6 +158,23 @@ def test_supervisor_assigns_lanes_and_overrides_one_with_a_reason(world: World, 
             "decision"
         ]
         assert decision["override_reason"] == override["reason"] and decision["decided_by"] == "supervisor_a"
+        # Released to green, its inspection case leaves the queue, and no finding can be recorded on it.
+        withdrawn = client.get(
+            "/api/cases", params={"status": "withdrawn"}, headers=world.auth("inspector_a")
+        ).json()["items"]
+        assert [case["lrn"] for case in withdrawn] == [target]
+        finding = {"result": "no_finding"}
+        assert (
+            "withdrawn"
+            in assert_error(
+                client.post(
+                    f"/api/cases/{withdrawn[0]['id']}/outcome",
+                    json=finding,
+                    headers=world.auth("inspector_a"),
+                ),
+                409,
+            )["message"]
+        )
         short = {"lane": "red", "reason": ""}
         assert (
             assert_error(

@@ -14,12 +14,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from borderwatch.core.errors import NotFoundError
 from borderwatch.ingest.models import OutcomeRow
 from borderwatch.ingest.store import load_outcomes
+from borderwatch.inspections.flows import override_lane_flow
 from borderwatch.inspections.models import EvidenceRow
 from borderwatch.inspections.service import (
     CaseError,
+    CaseStateError,
     Evidence,
     assign_case,
     fingerprint,
+    follow_decisions,
     get_case,
     list_cases,
     open_cases,
@@ -241,3 +244,64 @@ def test_a_case_closed_since_it_was_read_is_neither_closed_again_nor_reassigned(
         )
         assert [h.status for h in case.history] == ["open", "closed"]
         assert len(session.scalars(select(OutcomeRow)).all()) == 1
+
+
+def test_a_case_follows_its_declarations_new_decision_and_is_withdrawn_when_released(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory.begin() as session:
+        first = assign_lanes(session=session, scored=scored(), policy=POLICY, model_version="rm-1")
+        open_cases(session=session, decisions=first)
+        cases = {c.lrn: c.id for c in list_cases(session=session)}
+    assert set(cases) == {f"D{i:03d}" for i in range(7)}  # 3 red, 4 yellow
+    with session_factory.begin() as session:
+        assign_case(session=session, case_id=cases["D001"], officer="kim", actor="sup")
+    # The scores change: D001 drops to yellow, D000 to green; a re-run replaces their decisions.
+    lowered = {"D000": 0.0, "D001": 0.85}  # red capacity 3: D001 now ranks 4th (yellow), D000 last (green)
+    rescored = scored().with_columns(
+        pl.col("lrn").replace_strict(lowered, default=pl.col("fraud_probability")).alias("fraud_probability")
+    )
+    with session_factory.begin() as session:
+        second = assign_lanes(session=session, scored=rescored, policy=POLICY, model_version="rm-2")
+        lanes = dict(zip(second["lrn"].to_list(), second["lane"].to_list(), strict=True))
+        assert (lanes["D000"], lanes["D001"]) == ("green", "yellow")
+        changed = follow_decisions(session=session, decisions=second, actor="system")
+        assert {c.lrn for c in changed} == set(cases)  # every case had its decision replaced
+    ids = dict(zip(second["lrn"].to_list(), second["decision_id"].to_list(), strict=True))
+    with session_factory() as session:
+        released = get_case(session=session, case_id=cases["D000"])
+        assert released.status == "withdrawn" and released.decision_id == ids["D000"]
+        assert released.history[-1].note == f"withdrawn by decision {ids['D000']}: lane green"
+        moved = get_case(session=session, case_id=cases["D001"])
+        assert (moved.status, moved.lane, moved.officer) == ("assigned", "yellow", "kim")
+        assert moved.decision_id == ids["D001"]
+        assert moved.history[-1].note == f"follows decision {ids['D001']}: lane yellow"
+        # Withdrawn is final: no finding (it would become a label of an inspection that never happened).
+        with pytest.raises(CaseStateError, match="withdrawn"):
+            record_outcome(
+                session=session, case_id=cases["D000"], result="no_finding", officer="kim", recorded_on=DAY
+            )
+        with pytest.raises(CaseStateError, match="withdrawn"):
+            assign_case(session=session, case_id=cases["D000"], officer="kim", actor="sup")
+    with session_factory.begin() as session:  # following the same decisions again changes nothing
+        assert follow_decisions(session=session, decisions=second, actor="system") == []
+
+
+def test_an_override_moves_withdraws_or_opens_the_case(session_factory: sessionmaker[Session]) -> None:
+    with session_factory.begin() as session:
+        decisions = assign_lanes(session=session, scored=scored(), policy=POLICY, model_version="rm-1")
+        open_cases(session=session, decisions=decisions)
+    with session_factory.begin() as session:
+        override_lane_flow(
+            session=session, lrn="D000", lane="green", reason="AEO audit done", supervisor="sup"
+        )
+        override_lane_flow(session=session, lrn="D003", lane="red", reason="intelligence", supervisor="sup")
+        override_lane_flow(session=session, lrn="D020", lane="red", reason="tip-off", supervisor="sup")
+    with session_factory() as session:
+        by_lrn = {c.lrn: c for c in list_cases(session=session)}
+        assert by_lrn["D000"].status == "withdrawn"
+        assert (by_lrn["D003"].status, by_lrn["D003"].lane) == ("open", "red")
+        assert by_lrn["D003"].history[-1].actor == "sup"
+        assert (by_lrn["D020"].status, by_lrn["D020"].lane) == ("open", "red")  # had no case: now has one
+        assert by_lrn["D020"].decision_id == current_decision(session=session, lrn="D020").id
+        assert {c.lrn for c in list_cases(session=session, status="open")} >= {"D003", "D020"}

@@ -100,13 +100,15 @@ def override_command(
     supervisor: Annotated[str, typer.Option("--by", help="who overrides")],
 ) -> None:
     """Sets a declaration's lane by hand; the reason and the superseded decision are kept."""
-    from borderwatch.lanes.service import override_lane
+    from borderwatch.inspections.flows import override_lane_flow
 
     engine, factory = open_database(get_settings())
     del engine
     try:
         with factory.begin() as session:
-            row = override_lane(session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor)
+            row = override_lane_flow(
+                session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor
+            )
             console.print(f"{row.lrn}: lane {row.lane} by {row.decided_by} (decision {row.id})")
     except (BorderwatchError, NotFoundError) as error:
         fail(str(error))

@@ -1,6 +1,7 @@
-"""Selection to inspection in one flow: score stored declarations, decide and store lanes, open cases.
+"""Selection to inspection in one flow: score stored declarations, decide and store lanes, open cases; and a
+supervisor's override, which the declaration's case follows.
 
-It lives in ⑤ inspections because it ends by opening cases; ④ lanes stays unaware of cases.
+It lives in ⑤ inspections because it ends with cases; ④ lanes stays unaware of cases.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.ingest.store import load_declarations, load_outcomes
-from borderwatch.inspections.service import open_cases
+from borderwatch.inspections.service import follow_decisions, open_cases
+from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.lanes.policy import LanePolicy
-from borderwatch.lanes.service import assign_lanes
+from borderwatch.lanes.service import assign_lanes, override_lane
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel
 
@@ -34,7 +36,9 @@ def score_and_assign_flow(
     open_inspection_cases: bool = True,
 ) -> pl.DataFrame:
     """Scores the stored declarations dated in [since, until], stores their lanes and (by default) opens an
-    inspection case for every red and yellow one. Returns the decisions, best priority first.
+    inspection case for every red and yellow one; a case opened by an earlier run follows the new decision
+    (``follow_decisions``: relinked, or withdrawn when the lane is now green). Returns the decisions, best
+    priority first.
 
     Run twice at once over the same declarations (a double click, two supervisors, the CLI beside the web),
     the later run waits for the earlier one's transaction to end, then supersedes its decisions and opens no
@@ -55,5 +59,19 @@ def score_and_assign_flow(
         agency=agency,
     )
     if open_inspection_cases:
+        follow_decisions(session=session, decisions=decisions, actor="system", agency=agency)
         open_cases(session=session, decisions=decisions, agency=agency)
     return decisions.sort(["lane", "priority"], descending=[False, True])
+
+
+def override_lane_flow(
+    *, session: Session, lrn: str, lane: str, reason: str, supervisor: str
+) -> LaneDecisionRow:
+    """A supervisor's lane for ``lrn`` (``lanes.service.override_lane``); the declaration's open case follows
+    it: red ↔ yellow keeps the case, green withdraws it, and red or yellow for a declaration without a case
+    opens one."""
+    row = override_lane(session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor)
+    decision = pl.DataFrame({"lrn": [row.lrn], "lane": [row.lane], "decision_id": [row.id]})
+    follow_decisions(session=session, decisions=decision, actor=supervisor, agency=row.agency)
+    open_cases(session=session, decisions=decision, agency=row.agency)
+    return row

@@ -28,8 +28,15 @@ _CRITICAL = {"no_finding": 0, "irregularity": 1, "seizure": 2}
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+ACTIVE = ("open", "assigned")  # statuses of a case still to be worked; "closed" and "withdrawn" are final
+
+
 class CaseError(BorderwatchError):
-    """A case operation that is not allowed in the case's state, or bad finding details."""
+    """A case operation that is not allowed, or bad finding details."""
+
+
+class CaseStateError(CaseError):
+    """The case is closed or withdrawn (by now): nothing more can be done to it."""
 
 
 @dataclass(frozen=True)
@@ -54,16 +61,27 @@ def _log(session: Session, case: CaseRow, status: str, actor: str, note: str | N
 
 
 def _move_unless_closed(session: Session, case: CaseRow, status: str) -> bool:
-    """Move ``case`` to ``status`` unless it is closed by now; whether it was moved.
+    """Move ``case`` to ``status`` unless it is closed or withdrawn by now; whether it was moved.
 
-    ``case`` was read earlier (the web reads it to check access first), and another request may have closed
-    it since: closing it again would record a second finding and outcome (label), assigning it would reopen
-    it. The UPDATE decides on the status as it writes: PostgreSQL's waits for a concurrent closing to commit
-    and rereads the row, SQLite's waits for the write lock."""
+    Two officers (or an officer and a lane decision) acting on one case at once must not both succeed on
+    it: closing it again would record a second finding and outcome (label), assigning it would reopen it.
+    The UPDATE decides on the status as it writes: PostgreSQL's waits for a concurrent change to commit and
+    rereads the row, SQLite's waits for the write lock."""
     moved = session.connection().execute(
-        update(CaseRow).where(CaseRow.id == case.id, CaseRow.status != "closed").values(status=status)
+        update(CaseRow).where(CaseRow.id == case.id, CaseRow.status.in_(ACTIVE)).values(status=status)
     )
     return moved.rowcount == 1
+
+
+def _final_state_error(session: Session, case_id: int, doing: str) -> CaseStateError:
+    """The error for a case found closed or withdrawn; its status is read afresh (the caller's copy may be
+    older), without refreshing the caller's copy."""
+    status = session.scalar(select(CaseRow.status).where(CaseRow.id == case_id))
+    if status == "withdrawn":
+        return CaseStateError(
+            f"case {case_id} was withdrawn (its declaration no longer needs it): cannot {doing}"
+        )
+    return CaseStateError(f"case {case_id} is already closed: cannot {doing}")
 
 
 def open_cases(
@@ -78,9 +96,7 @@ def open_cases(
     wanted = decisions.filter(pl.col("lane").is_in(list(lanes)))
     lrns = wanted["lrn"].to_list()
     existing = set(
-        session.scalars(
-            select(CaseRow.lrn).where(CaseRow.lrn.in_(lrns), CaseRow.status.in_(("open", "assigned")))
-        )
+        session.scalars(select(CaseRow.lrn).where(CaseRow.lrn.in_(lrns), CaseRow.status.in_(ACTIVE)))
     )
     created: list[CaseRow] = []
     for record in wanted.iter_rows(named=True):
@@ -96,6 +112,58 @@ def open_cases(
         _log(session, case, "open", "system", f"{case.lane} lane")
     session.flush()
     return created
+
+
+def follow_decisions(
+    *,
+    session: Session,
+    decisions: pl.DataFrame,
+    actor: str,
+    lanes: Sequence[str] = ("red", "yellow"),
+    agency: str = "default",
+) -> list[CaseRow]:
+    """The open and assigned cases of the declarations in ``decisions`` (frame with lrn, lane, decision_id:
+    their new current decisions) follow them; returns the cases changed.
+
+    A re-run of the lane assignment or a supervisor's override replaces a declaration's decision. Its case
+    then takes the new decision and lane (red ↔ yellow), or, when the new lane is not in ``lanes`` (green:
+    released), is withdrawn: it leaves the work queues with no finding and no outcome, so nothing is learnt
+    from an inspection that did not happen. Each change is written in the case's history."""
+    by_lrn = {row["lrn"]: row for row in decisions.select("lrn", "lane", "decision_id").iter_rows(named=True)}
+    cases = session.scalars(
+        select(CaseRow).where(
+            CaseRow.agency == agency, CaseRow.lrn.in_(list(by_lrn)), CaseRow.status.in_(ACTIVE)
+        )
+    ).all()
+    changed: list[CaseRow] = []
+    for case in cases:
+        decision = by_lrn[case.lrn]
+        if case.decision_id == decision["decision_id"]:
+            continue
+        following = decision["lane"] in lanes
+        status = case.status if following else "withdrawn"
+        # decided as it writes, like every case change: a case closed meanwhile keeps its finding
+        moved = session.connection().execute(
+            update(CaseRow)
+            .where(CaseRow.id == case.id, CaseRow.status.in_(ACTIVE))
+            .values(
+                decision_id=decision["decision_id"],
+                lane=decision["lane"] if following else case.lane,
+                status=status,
+            )
+        )
+        if moved.rowcount != 1:
+            continue
+        session.refresh(case)
+        note = (
+            f"follows decision {decision['decision_id']}: lane {decision['lane']}"
+            if following
+            else f"withdrawn by decision {decision['decision_id']}: lane {decision['lane']}"
+        )
+        _log(session, case, status, actor, note)
+        changed.append(case)
+    session.flush()
+    return changed
 
 
 def get_case(*, session: Session, case_id: int) -> CaseRow:
@@ -120,8 +188,8 @@ def list_cases(
 
 def assign_case(*, session: Session, case_id: int, officer: str, actor: str) -> CaseRow:
     case = get_case(session=session, case_id=case_id)
-    if case.status == "closed" or not _move_unless_closed(session, case, "assigned"):
-        raise CaseError(f"case {case_id} is closed and cannot be reassigned")
+    if case.status not in ACTIVE or not _move_unless_closed(session, case, "assigned"):
+        raise _final_state_error(session, case_id, "assign it")
     case.officer = officer
     _log(session, case, "assigned", actor, f"assigned to {officer}")
     session.flush()
@@ -147,8 +215,8 @@ def record_outcome(
     if result not in RESULTS:
         raise CaseError(f"unknown result {result!r}; use one of {', '.join(RESULTS)}")
     case = get_case(session=session, case_id=case_id)
-    if case.status == "closed":
-        raise CaseError(f"case {case_id} is already closed")
+    if case.status not in ACTIVE:
+        raise _final_state_error(session, case_id, "record a finding")
     if result == "seizure" and not goods:
         raise CaseError("a seizure must name the goods seized")
     if duty_recovered is not None and duty_recovered < 0:
@@ -157,7 +225,7 @@ def record_outcome(
         if not _SHA256.match(item.sha256):
             raise CaseError(f"evidence {item.name!r}: {item.sha256!r} is not a SHA-256 hex fingerprint")
     if not _move_unless_closed(session, case, "closed"):
-        raise CaseError(f"case {case_id} is already closed")
+        raise _final_state_error(session, case_id, "record a finding")
     finding = FindingRow(
         case_id=case.id,
         result=result,

@@ -19,7 +19,7 @@ from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES)
 
-CaseStatus = Literal["open", "assigned", "closed"]
+CaseStatus = Literal["open", "assigned", "closed", "withdrawn"]
 CaseId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the case number")]
 
 
@@ -164,8 +164,9 @@ def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn) -> Ca
             notes=body.notes,
             evidence=[inspections.Evidence(name=e.name, sha256=e.sha256) for e in body.evidence],
         )
+    except inspections.CaseStateError as error:
+        raise ApiError(409, str(error)) from None
     except inspections.CaseError as error:
-        status = 409 if "closed" in str(error) else 422
-        raise ApiError(status, str(error), field="goods" if "goods" in str(error) else None) from None
+        raise ApiError(422, str(error), field="goods" if "goods" in str(error) else None) from None
     guard.db.expire(row)
     return case_out(inspections.get_case(session=guard.db, case_id=case_id))

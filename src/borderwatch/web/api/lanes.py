@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import BorderwatchError, NotFoundError
-from borderwatch.inspections.flows import score_and_assign_flow
+from borderwatch.inspections.flows import override_lane_flow, score_and_assign_flow
 from borderwatch.lanes import service as lanes
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.profiles import agency_profiles
@@ -87,7 +87,7 @@ def override(
         record_agency=decision.agency, resource_id=lrn, detail={"lane": body.lane, "reason": body.reason}
     )
     try:
-        row = lanes.override_lane(
+        row = override_lane_flow(
             session=guard.db, lrn=lrn, lane=body.lane, reason=body.reason, supervisor=guard.principal.username
         )
     except lanes.LaneChangedError as error:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.inspections.service import ACTIVE
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
@@ -84,7 +85,7 @@ def declaration_page(
     explanation = _model_explanation(guard, state, declaration, complete=complete)
     if complete:
         declaration = records.declaration_out(db_session=guard.db, row=row)
-    open_case = next((c for c in declaration.cases if c.status != "closed"), None)
+    open_case = next((c for c in declaration.cases if c.status in ACTIVE), None)
     return render(
         request,
         "declaration.html",
