@@ -71,6 +71,12 @@ class Cache:
         self._values = {k: v for k, v in self._values.items() if now - v[0] < v[1]}
         self._values[key] = (now, ttl, value)
 
+    def live(self) -> list[tuple[Hashable, Any]]:
+        """The keys and values not expired yet (without building or refreshing anything)."""
+        now = time.monotonic()
+        with self._lock:
+            return [(key, found[2]) for key, found in self._values.items() if now - found[0] < found[1]]
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

@@ -91,8 +91,8 @@ def day_history(
 ) -> DayHistory:
     """``agency``'s history for scoring declarations dated ``day``, read from the store (never from a
     cache: what was stored since the last read must be seen). ``previous``, an earlier read for the same
-    agency and day, is moved forward with what was stored since when it can be (:func:`advanced_history`);
-    otherwise everything is read and aggregated again."""
+    agency, for this day or an earlier one, is moved forward with what was stored since when it can be
+    (:func:`advanced_history`); otherwise everything is read and aggregated again."""
     stored = stored_days(engine, agency=agency, before=day)
     if previous is not None:
         advanced = advanced_history(previous, engine=engine, agency=agency, day=day, stored=stored)
@@ -136,10 +136,21 @@ def advanced_history(
     return DayHistory(history, outcomes, advanced, stored)
 
 
+def _earlier_day(cache: Cache, agency: str, day: dt.date) -> DayHistory | None:
+    """The cached history of ``agency``'s latest day before ``day``, if any."""
+    earlier = [
+        (key[2], value)
+        for key, value in cache.live()
+        if isinstance(key, tuple) and key[:2] == ("snapshot", agency) and key[2] < day
+    ]
+    return max(earlier, key=lambda found: found[0])[1] if earlier else None
+
+
 def _snapshot(*, cache: Cache, engine: Engine, agency: str, day: dt.date) -> DayHistory:
     built: DayHistory = cache.get(
         ("snapshot", agency, day),
-        lambda: day_history(engine, agency=agency, day=day),
+        # a new day starts from the latest earlier day's history: only the days since are read
+        lambda: day_history(engine, agency=agency, day=day, previous=_earlier_day(cache, agency, day)),
         ttl=SNAPSHOT_TTL_SECONDS,
         refresh_after=SNAPSHOT_REFRESH_SECONDS,
         update=lambda previous: day_history(engine, agency=agency, day=day, previous=previous),
