@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
 BASIC_NUMERIC = [
@@ -22,9 +24,16 @@ BASIC_NUMERIC = [
 
 def add_basic(frame: pl.DataFrame) -> pl.DataFrame:
     """Adds HS levels, unit value, duty at stake (value × tax rate / 100) and route shape columns."""
+    return frame.with_columns(_basic_columns())
+
+
+@cache
+def _basic_columns() -> tuple[pl.Expr, ...]:
+    """The expressions of :func:`add_basic`, built once (building them costs a third of running them on a
+    row)."""
     value = pl.col("customs_value").clip(lower_bound=0)
     mass = pl.col("net_mass").clip(lower_bound=0)
-    return frame.with_columns(
+    return (
         pl.col("hs_code").str.slice(0, 2).alias("hs2"),
         pl.col("hs_code").str.slice(0, 4).alias("hs4"),
         pl.when((mass > 0) & (value > 0)).then(value / mass).otherwise(None).alias("unit_value"),
@@ -41,11 +50,10 @@ def add_basic(frame: pl.DataFrame) -> pl.DataFrame:
         )
         .cast(pl.Int8)
         .alias("origin_differs"),
+        # the non-empty parts between spaces, counted without building their lists
         pl.col("transit_countries")
         .fill_null("")
-        .str.split(" ")
-        .list.eval(pl.element().filter(pl.element() != ""))
-        .list.len()
+        .str.count_matches("[^ ]+")
         .cast(pl.Int16)
         .alias("transit_count"),
         pl.col("declared_on").dt.weekday().cast(pl.Int8).alias("day_of_week"),

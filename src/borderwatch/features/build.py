@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import polars as pl
 
@@ -111,7 +112,8 @@ def _after_snapshot(
         if until is not None:
             dated &= pl.col("declared_on") <= until
         pool = pl.concat([conform(history.filter(dated), DECLARATION_SCHEMA), targets], how="vertical")
-    pool = pool.unique(["lrn", "item_no"], keep="last", maintain_order=True)
+    if pool.height > 1:  # one row (live scoring) is unique already
+        pool = pool.unique(["lrn", "item_no"], keep="last", maintain_order=True)
     lrns = pool["lrn"].unique()
     if not snap.lrns.isdisjoint(lrns.to_list()):
         return None
@@ -129,7 +131,10 @@ def _after_snapshot(
             own_result &= pl.col("recorded_on") <= until
         first = latest_outcomes(outcomes.filter(late_result | own_result))
     first = first.select("lrn", "recorded_on", "fraud")
-    own = pool.join(first, on="lrn", how="inner")
+    if first.height:
+        own = pool.join(first, on="lrn", how="inner")
+    else:  # live scoring: no outcome after the snapshot, and the empty join costs as much as a full one
+        own = pl.DataFrame(schema={**pool.schema, **first.drop("lrn").schema})
     late = [lrn for lrn in first["lrn"].to_list() if lrn not in new and lrn not in snap.labelled_lrns]
     if not late:
         return pool, own
@@ -173,12 +178,17 @@ def _finish(targets: pl.DataFrame, *parts: pl.DataFrame, aligned: bool = False) 
         for part in parts:
             out = out.join(part, on="row_id", how="left", maintain_order="left")
         out = out.sort("_order")
-    return out.with_columns(
+    return out.select(pl.exclude("_order"), *_flag_columns())
+
+
+@cache
+def _flag_columns() -> tuple[pl.Expr, ...]:
+    return (
         (pl.col("importer_count") == 0).cast(pl.Int8).alias("new_importer"),
         (pl.col("importer_hs_count") == 0).cast(pl.Int8).alias("new_importer_hs"),
         (pl.col("importer_route_count") == 0).cast(pl.Int8).alias("new_importer_route"),
         (pl.col("declarant_importer_count") == 0).cast(pl.Int8).alias("new_declarant_importer"),
-    ).drop("_order")
+    )
 
 
 def _from_snapshot(
@@ -204,7 +214,11 @@ def _from_snapshot(
     if later is None:
         return None
     pool, labelled = later
-    rows = order.join(pool, on=["lrn", "item_no"], how="left", maintain_order="left")
+    if pool.height == order.height and pool.select("lrn", "item_no").equals(order.drop("_order")):
+        # the targets alone, already in order (live scoring): the join would place each row where it is
+        rows = pool.select(order["_order"], "lrn", "item_no", pl.exclude("lrn", "item_no"))
+    else:
+        rows = order.join(pool, on=["lrn", "item_no"], how="left", maintain_order="left")
     # only what is dated before the last scored day can reach a feature
     newer = pool.filter(pl.col("declared_on") < last_day)
     results = labelled.filter(pl.col("recorded_on") < last_day)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -253,14 +254,21 @@ def hit_rates(
 
 def _unit_value_position(frame: pl.DataFrame) -> pl.DataFrame:
     """From per-group ``_med_*``, ``_iqr_*``, ``_peers_*`` columns to the unit-value features."""
+    return frame.select(_unit_value_columns())
+
+
+@cache
+def _unit_value_columns() -> tuple[pl.Expr, ...]:
+    """The expressions of :func:`_unit_value_position`, built once (building them costs about as much as
+    running them on a row)."""
     use_origin = pl.col("_peers_o").fill_null(0) >= UNIT_VALUE_MIN_PEERS
     median = pl.when(use_origin).then(pl.col("_med_o")).otherwise(pl.col("_med_h"))
     iqr = pl.when(use_origin).then(pl.col("_iqr_o")).otherwise(pl.col("_iqr_h"))
     peers = pl.when(use_origin).then(pl.col("_peers_o")).otherwise(pl.col("_peers_h")).fill_null(0)
     scale = (iqr / 1.349).clip(lower_bound=0.05)
     known = (peers > 0) & pl.col("log_unit_value").is_not_null()
-    return frame.select(
-        "row_id",
+    return (
+        pl.col("row_id"),
         pl.when(known).then(median).otherwise(None).alias("unit_value_median_log"),
         pl.when(known)
         .then((pl.col("log_unit_value") - median) / scale)
@@ -353,7 +361,7 @@ def _as_frame(names: Sequence[str], rows: list[list[Any]]) -> pl.DataFrame:
 
 def history_counts_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
     """:func:`history_counts` from ``snap`` alone, for a few targets, by dict look-up."""
-    rows = targets.select("row_id", "declared_on", *{k for ks in ENTITY_KEYS.values() for k in ks}).to_dicts()
+    rows = targets.to_dicts()  # every column: a select first costs more than converting them all
     values: list[list[Any]] = []
     for row in rows:
         found: list[Any] = [row["row_id"]]
@@ -368,7 +376,7 @@ def history_counts_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.Da
 
 def hit_rates_lookup(targets: pl.DataFrame, snap: HistorySnapshot) -> pl.DataFrame:
     """:func:`hit_rates` from ``snap`` alone, for a few targets, by dict look-up."""
-    rows = targets.select("row_id", *{k for ks in HIT_RATE_KEYS.values() for k in ks}).to_dicts()
+    rows = targets.to_dicts()  # every column: a select first costs more than converting them all
     total_n, total_f = snap.totals
     prior = (total_f + 1) / (total_n + 2)
     values: list[list[Any]] = []
@@ -495,7 +503,7 @@ def unit_value_from_snapshot(
     targets are served by dict look-ups."""
     columns = ["row_id", "log_unit_value", *{k for keys in UNIT_VALUE_GROUPS.values() for k in keys}]
     if newer is None and targets.height <= SMALL_BATCH:
-        records = targets.select(columns).to_dicts()
+        records = targets.to_dicts()  # every column: a select first costs more than converting them all
         data: dict[str, list[Any]] = {n: [r[n] for r in records] for n in ("row_id", "log_unit_value")}
         missing = (None, None, None)
         for suffix, keys in UNIT_VALUE_GROUPS.items():

@@ -6,6 +6,8 @@ and carries a sentence template a person can check against the declaration.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -15,7 +17,12 @@ import polars as pl
 UNIT_VALUE_Z_LIMIT = 3.5
 MASS_VALUE_Z_LIMIT = 6.0
 MIN_PEERS = 5
-SMALL_FRAME = 16  # up to this many rows, one select beats the per-detector plan
+SMALL_FRAME = 16  # up to this many rows, plain Python around two selects beats the per-detector plan
+ANOMALY_SCHEMA: dict[str, pl.DataType] = {
+    "anomaly_points": pl.Float64(),
+    "anomaly_reasons": pl.List(pl.String()),
+    "anomaly_flags": pl.List(pl.String()),
+}
 
 
 @dataclass(frozen=True)
@@ -124,30 +131,43 @@ def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
     found = detectors()
     if features.height > SMALL_FRAME:
         return _detect_many(features, found)
-    flags = features.select(
-        *[d.flag.fill_null(False).alias(f"flag_{d.id}") for d in found],
-        *[d.sentence.alias(f"text_{d.id}") for d in found],
+    # A few rows: the flags first, then the sentences of the detectors that fired on one of them only. On a
+    # row or two each expression costs tens of microseconds whatever it computes, and most rows fire none.
+    flags = features.select(_flag_columns()).rows()
+    fired = [position for position in range(len(found)) if any(row[position] for row in flags)]
+    texts = features.select([found[p].sentence.alias(found[p].id) for p in fired]).rows() if fired else []
+    reasons: list[list[str]] = []
+    ids: list[list[str]] = []
+    for index, row in enumerate(flags):
+        hits = [(p, texts[index][column]) for column, p in enumerate(fired) if row[p]]
+        reasons.append([text for _, text in hits if text is not None])
+        ids.append([found[p].id for p, _ in hits])
+    return pl.DataFrame(
+        {
+            # the same left-to-right sum as the batch plan's sum_horizontal
+            "anomaly_points": [
+                functools.reduce(
+                    operator.add, [float(flag) * d.points for flag, d in zip(row, found, strict=True)]
+                )
+                for row in flags
+            ],
+            "anomaly_reasons": reasons,
+            "anomaly_flags": ids,
+        },
+        schema=ANOMALY_SCHEMA,
     )
-    return flags.select(
-        pl.sum_horizontal([pl.col(f"flag_{d.id}").cast(pl.Float64) * d.points for d in found]).alias(
-            "anomaly_points"
-        ),
-        pl.concat_list(
-            [pl.when(pl.col(f"flag_{d.id}")).then(pl.col(f"text_{d.id}")).otherwise(None) for d in found]
-        )
-        .list.drop_nulls()
-        .alias("anomaly_reasons"),
-        pl.concat_list([pl.when(pl.col(f"flag_{d.id}")).then(pl.lit(d.id)).otherwise(None) for d in found])
-        .list.drop_nulls()
-        .alias("anomaly_flags"),
-    )
+
+
+@cache
+def _flag_columns() -> tuple[pl.Expr, ...]:
+    return tuple(d.flag.fill_null(False).alias(d.id) for d in detectors())
 
 
 def _detect_many(features: pl.DataFrame, found: Sequence[Detector]) -> pl.DataFrame:
     """:func:`detect_anomalies` for many rows: each detector writes sentences for its flagged rows only, and
     the (row, detector) pairs are grouped into lists (list concatenation over every row costs ten times
     more than the sentences themselves)."""
-    flags = features.select(*[d.flag.fill_null(False).alias(d.id) for d in found]).with_row_index("_row")
+    flags = features.select(_flag_columns()).with_row_index("_row")
     rows = features.lazy().with_row_index("_row")
     fired = (
         pl.concat(

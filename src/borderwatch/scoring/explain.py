@@ -281,13 +281,14 @@ def model_reasons(
     column_of = {name: position for position, name in enumerate(needed)}
     table = texts.to_numpy().astype(object) if needed else np.empty((features.height, 0), dtype=object)
     remap = np.array([column_of.get(name, -1) for name in names])
-    picked = np.take_along_axis(table, remap[order], axis=1) if needed else np.empty((0, top))
-    keep = strength >= MIN_CONTRIBUTION
-    ranked = pl.DataFrame(
-        {
-            # via a list: an all-None object array would otherwise become a polars Object column
-            f"r{j}": pl.Series(np.where(keep[:, j], picked[:, j], np.array(None)).tolist(), dtype=pl.String)
-            for j in range(order.shape[1])
-        }
+    picked = (
+        np.take_along_axis(table, remap[order], axis=1) if needed else np.empty(order.shape, dtype=object)
     )
-    return ranked.select(pl.concat_list(pl.all()).list.drop_nulls().alias("model_reasons")).to_series()
+    keep = strength >= MIN_CONTRIBUTION
+    # lists built in Python: a frame of the ranked columns and its list concatenation cost more than the
+    # sentences themselves on the few rows explained per request
+    reasons = [
+        [text for text, kept in zip(texts_of, keeps, strict=True) if kept and text is not None]
+        for texts_of, keeps in zip(picked.tolist(), keep.tolist(), strict=True)
+    ]
+    return pl.Series("model_reasons", reasons, dtype=pl.List(pl.String))

@@ -85,19 +85,19 @@ class Encoder:
 
     def matrix(self, features: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:
         """Numeric features then category codes, as one float matrix (nulls → NaN, LightGBM's missing)."""
-        if features.height <= SMALL_FRAME:
-            # A few rows (live scoring): plain look-ups beat building a hash table per column.
-            numbers = features.select(self.numeric).cast(pl.Float64).to_numpy()
-            lookups = [self.lookup[name] for name in self.codes]
-            columns = [features[name].cast(pl.String).to_list() for name in self.codes]
-            codes = np.array(
+        schema = features.schema
+        if features.height <= SMALL_FRAME and all(schema[name] == pl.String for name in self.codes):
+            # A few rows (live scoring): the rows as Python values in one conversion and plain look-ups, as a
+            # Polars cast costs tens of microseconds per column even on one row (None becomes NaN, as in one)
+            numbers = [features.get_column_index(name) for name in self.numeric]
+            categories = [(features.get_column_index(name), self.lookup[name]) for name in self.codes]
+            return np.array(
                 [
-                    [lookup.get(value, np.nan) for value in column]
-                    for lookup, column in zip(lookups, columns, strict=True)
+                    [row[i] for i in numbers] + [lookup.get(row[i], np.nan) for i, lookup in categories]
+                    for row in features.rows()
                 ],
                 dtype=np.float64,
-            ).reshape(len(columns), features.height)
-            return np.hstack([numbers.astype(np.float64), codes.T])
+            ).reshape(features.height, len(numbers) + len(categories))
         selected = features.select(
             *[pl.col(name).cast(pl.Float64) for name in self.numeric],
             *[

@@ -248,24 +248,28 @@ class RiskModel:
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
         if explain:
-            items = items.with_columns(
-                self._explain(
-                    features,
-                    matrix,
-                    items,
-                    explain_top=explain_top,
-                    explain_min_score=explain_min_score,
-                    top_reasons=top_reasons,
-                )
+            explained = self._explain(
+                features,
+                matrix,
+                items,
+                explain_top=explain_top,
+                explain_min_score=explain_min_score,
+                top_reasons=top_reasons,
             )
-        reasons = [
-            name
-            for name in ("_screening", "_revenue", "_model", "_rules", "_anomalies")
-            if name in items.columns
-        ]
-        items = items.with_columns(pl.concat_list(reasons).alias("reasons"))
+            items = pl.concat([items, explained.to_frame()], how="horizontal")
+        reasons = pl.concat_list(
+            [
+                name
+                for name in ("_screening", "_revenue", "_model", "_rules", "_anomalies")
+                if name in items.columns
+            ]
+        ).alias("reasons")
         if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
-            return items.sort("score", descending=True, maintain_order=True).select(list(SCORE_COLUMNS))
+            scores = items.select(*[reasons if name == "reasons" else pl.col(name) for name in SCORE_COLUMNS])
+            if scores.height == 1:  # live scoring: nothing to order (a sort costs a query even on one row)
+                return scores
+            return scores.sort("score", descending=True, maintain_order=True)
+        items = items.with_columns(reasons)
         # A declaration with several goods items takes its riskiest item's score and reasons.
         return (
             items.sort(["score", "ranking"], descending=True, maintain_order=True)
