@@ -167,6 +167,9 @@ def _detect_many(features: pl.DataFrame, found: Sequence[Detector]) -> pl.DataFr
     """:func:`detect_anomalies` for many rows: each detector writes sentences for its flagged rows only, and
     the (row, detector) pairs are grouped into lists (list concatenation over every row costs ten times
     more than the sentences themselves)."""
+    # Polars 2.1 panics ("assertion failed: i < self.len()" in binview) running this plan on a frame of
+    # several chunks, as a concatenation of per-day feature frames is; one chunk costs a copy at most.
+    features = features.rechunk()
     flags = features.select(_flag_columns()).with_row_index("_row")
     rows = features.lazy().with_row_index("_row")
     fired = (
