@@ -13,10 +13,11 @@ Strategies:
   model): goods, route and procedure columns as LightGBM categories, party ids as integer codes; top-k;
 - ``hybrid``: the same plain model, top (1 - share) of k plus a random share of exploration (epsilon-greedy);
 - ``borderwatch``: the production policy: borderwatch's time-safe features (scoring's feature builder), the
-  lane engine with a budget of k (mandatory rules, the seeded control sample, red by expected value),
-  retrained with inverse-propensity weights;
-- ``exploit-features`` (ablation): borderwatch's features, top-k, no control sample: what the control sample
-  costs in precision.
+  scorer's fraud and evaded-duty models and its score (ranking by fraud probability and revenue at risk,
+  anomaly and risk-profile points), the lane engine with its default policy and a budget of k (mandatory
+  rules, the seeded control sample, red by score), retrained with inverse-propensity weights;
+- ``exploit-features`` (ablation): the same models and score, unweighted, top-k, no control sample: what the
+  control sample costs in precision.
 
 Features come from scoring's feature builder: counts, recency and unit-value positions (label-free) once for
 all declarations; hit rates from each strategy's revealed labels once per window for that window's rows
@@ -46,12 +47,22 @@ from borderwatch.feedback.weights import ipw_weights
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA, conform
 from borderwatch.lanes.engine import assign_lanes_frame
 from borderwatch.lanes.policy import LanePolicy
-from borderwatch.scoring.model import CATEGORICAL, ModelParams, feature_matrix, fit_vocabulary, lgb_params
+from borderwatch.scoring.anomaly import detect_anomalies
+from borderwatch.scoring.model import (
+    CATEGORICAL,
+    ModelParams,
+    feature_matrix,
+    fit_vocabulary,
+    train_boosters,
+)
 from borderwatch.scoring.profiles import RiskProfile, default_profiles, evaluate_profiles
+from borderwatch.scoring.ranking import RankingReference
+from borderwatch.scoring.service import risk_score
 
 _FORCED_ORDER = {"red": 3.0, "yellow": 2.0, "green": 0.0}
 STRATEGIES: tuple[str, ...] = ("random", "rules", "exploit", "hybrid", "borderwatch", "exploit-features")
 PLAIN_MODEL = frozenset({"exploit", "hybrid"})
+PRODUCTION_RANKING = frozenset({"borderwatch", "exploit-features"})  # the scorer's score, not the probability
 # The party ids run to tens of thousands of values: integer codes, not LightGBM categories.
 PLAIN_CODES = ["importer_id", "declarant_id", "seller_id", "courier_id"]
 PLAIN_CATEGORICAL = [
@@ -108,6 +119,15 @@ class _Replay:
     vocabulary: dict[str, dict[str, int]]
     names: list[str]  # feature matrix columns: numeric features then categorical codes
     plain: np.ndarray[Any, np.dtype[np.float64]]
+    anomaly_points: np.ndarray[Any, np.dtype[np.float64]]  # label-free, as the scorer adds them
+
+
+@dataclass(frozen=True)
+class _Ranker:
+    """What the scorer ranks with besides the fraud model (``scoring.ranking``)."""
+
+    duty: lgb.Booster
+    reference: RankingReference
 
 
 @dataclass
@@ -122,6 +142,7 @@ class _State:
     windows: list[dict[str, Any]] = field(default_factory=list)
     control: list[int] = field(default_factory=list)
     model: lgb.Booster | None = None
+    ranker: _Ranker | None = None  # borderwatch: the evaded-duty model and ranking reference beside ``model``
 
 
 def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: SimulationConfig) -> _Replay:
@@ -182,6 +203,7 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
         vocabulary=vocabulary,
         names=[*numeric, *vocabulary],
         plain=plain,
+        anomaly_points=detect_anomalies(frame)["anomaly_points"].to_numpy().astype(np.float64),
     )
 
 
@@ -211,34 +233,74 @@ def _fill_features(
             state.forced[int(row)] = lane
 
 
-def _train(
-    replay: _Replay, state: _State, config: SimulationConfig, *, plain: bool, weighted: bool
-) -> lgb.Booster:
+def _train_plain(replay: _Replay, state: _State, config: SimulationConfig) -> lgb.Booster:
+    """The plain model of ``exploit`` and ``hybrid`` on the revealed rows: LightGBM's defaults, only the
+    objective, the seed, determinism, one thread and silence are set."""
     rows = np.flatnonzero(state.revealed)
-    if plain:
-        dataset = lgb.Dataset(
-            replay.plain[rows],
-            label=replay.fraud[rows],
-            feature_name=PLAIN_NAMES,
-            categorical_feature=PLAIN_CATEGORICAL,
-        )
-        # LightGBM's defaults: only the objective, the seed, determinism, one thread and silence are set
-        params = {
-            "objective": "binary",
-            "seed": config.seed,
-            "deterministic": True,
-            "num_threads": 1,
-            "verbose": -1,
-        }
-        return lgb.train(params, dataset, PLAIN_ROUNDS)
     dataset = lgb.Dataset(
-        state.features[rows],
+        replay.plain[rows],
         label=replay.fraud[rows],
-        weight=state.weight[rows] if weighted else None,
-        feature_name=replay.names,
-        categorical_feature=list(replay.vocabulary),
+        feature_name=PLAIN_NAMES,
+        categorical_feature=PLAIN_CATEGORICAL,
     )
-    return lgb.train(lgb_params(config.params, config.seed, "binary"), dataset, config.params.fraud_rounds)
+    params = {
+        "objective": "binary",
+        "seed": config.seed,
+        "deterministic": True,
+        "num_threads": 1,
+        "verbose": -1,
+    }
+    return lgb.train(params, dataset, PLAIN_ROUNDS)
+
+
+def _train_production(
+    replay: _Replay, state: _State, config: SimulationConfig, *, weighted: bool
+) -> tuple[lgb.Booster, _Ranker]:
+    """The scorer's fraud and evaded-duty models on the revealed rows, and its ranking reference (their
+    in-sample predictions), as ``train_risk_model`` fits them."""
+    rows = np.flatnonzero(state.revealed)
+    matrix = state.features[rows]
+    duty = replay.frame["duty_at_stake"].cast(pl.Float64).to_numpy()[rows]
+    fraud, evaded = train_boosters(
+        matrix,
+        fraud=replay.fraud[rows],
+        duty=np.nan_to_num(duty, nan=0.0),
+        weight=state.weight[rows] if weighted else np.ones(rows.size),
+        names=replay.names,
+        categorical=list(replay.vocabulary),
+        params=config.params,
+        seed=config.seed,
+    )
+    reference = RankingReference.fit(
+        probability=np.asarray(fraud.predict(matrix), dtype=np.float64),
+        duty_at_stake=duty,
+        evaded_duty=np.asarray(evaded.predict(matrix), dtype=np.float64),
+    )
+    return fraud, _Ranker(duty=evaded, reference=reference)
+
+
+def _scores(
+    replay: _Replay,
+    state: _State,
+    rows: np.ndarray[Any, Any],
+    probability: np.ndarray[Any, Any],
+    *,
+    share: float,
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The scorer's risk score 0-100 of ``rows``: its ranking (fraud probability and revenue at risk), plus
+    anomaly points and risk-profile points (no watchlist in the replay)."""
+    assert state.ranker is not None
+    ranking = state.ranker.reference.positions(
+        probability=probability,
+        duty_at_stake=replay.frame["duty_at_stake"].cast(pl.Float64).to_numpy()[rows],
+        evaded_duty=np.asarray(state.ranker.duty.predict(state.features[rows]), dtype=np.float64),
+        revenue_share=share,
+    ).ranking
+    frame = pl.DataFrame(
+        {"ranking": ranking, "anomaly": replay.anomaly_points[rows], "points": state.points[rows]}
+    )
+    score = frame.select(risk_score(pl.col("ranking"), pl.col("anomaly"), pl.col("points")))
+    return score.to_series().to_numpy().astype(np.float64)
 
 
 def _top(rows: np.ndarray[Any, Any], scores: np.ndarray[Any, Any], k: int, rng: np.random.Generator) -> Any:
@@ -269,8 +331,12 @@ def _select(
     assert state.model is not None
     matrix = replay.plain[rows] if name in PLAIN_MODEL else state.features[rows]
     probability = np.asarray(state.model.predict(matrix), dtype=np.float64)
-    if name in {"exploit", "exploit-features"}:
+    if name == "exploit":
         return _top(rows, probability, k, rng), empty
+    if name == "exploit-features":
+        return _top(
+            rows, _scores(replay, state, rows, probability, share=config.params.revenue_share), k, rng
+        ), empty
     if name == "hybrid":
         explore = min(k, math.floor(config.hybrid_share * k + 0.5))
         chosen = _top(rows, probability, k - explore, rng)
@@ -291,14 +357,13 @@ def _borderwatch(
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     window = replay.frame[rows].select("lrn", "declared_on", "office", "importer_id", "duty_at_stake")
     scored = window.with_columns(
+        pl.Series("score", _scores(replay, state, rows, probability, share=config.params.revenue_share)),
         pl.Series("fraud_probability", probability),
         (pl.Series("fraud_probability", probability) * pl.col("duty_at_stake")).alias("expected_duty"),
         pl.Series("forced_lane", [state.forced[int(r)] for r in rows], dtype=pl.String),
         pl.Series("_row", rows),
     )
-    policy = LanePolicy(
-        version="simulation", control_rate=config.control_rate, objective="probability", seed=config.seed
-    )
+    policy = LanePolicy(version="simulation", control_rate=config.control_rate, seed=config.seed)
     decided = assign_lanes_frame(scored, policy=policy, red_budget=k, yellow_budget=0).join(
         scored.select("lrn", "_row"), on="lrn"
     )
@@ -316,6 +381,27 @@ def _borderwatch(
     return selected, red.filter(pl.col("control"))["_row"].to_numpy()
 
 
+def _initial_state(name: str, replay: _Replay, profiles: Sequence[RiskProfile]) -> _State:
+    """A strategy's state before the first window: the history revealed, and its features filled in."""
+    n_total = replay.fraud.size
+    uses_features = name not in {"random", *PLAIN_MODEL}
+    state = _State(
+        name=name,
+        revealed=np.zeros(n_total, dtype=bool),
+        recorded=np.full(n_total, -1, dtype=np.int64),
+        weight=np.ones(n_total, dtype=np.float64),
+        features=replay.static.copy() if uses_features else replay.static[:0],
+        points=np.zeros(n_total, dtype=np.float64),
+        forced=[None] * n_total,
+    )
+    state.revealed[replay.history] = True
+    state.recorded[replay.history] = replay.days[replay.history]
+    if uses_features:
+        # History rows see history outcomes day by day, exactly like later rows.
+        _fill_features(replay, state, replay.history, profiles)
+    return state
+
+
 def _run_strategy(
     name: str,
     replay: _Replay,
@@ -325,24 +411,10 @@ def _run_strategy(
     watched: np.ndarray[Any, Any] | None,
     progress: Callable[[str, int, int], None] | None,
 ) -> dict[str, Any]:
-    n_total = replay.fraud.size
     rng = np.random.default_rng(config.seed)
-    state = _State(
-        name=name,
-        revealed=np.zeros(n_total, dtype=bool),
-        recorded=np.full(n_total, -1, dtype=np.int64),
-        weight=np.ones(n_total, dtype=np.float64),
-        features=replay.static.copy() if name not in {"random", *PLAIN_MODEL} else replay.static[:0],
-        points=np.zeros(n_total, dtype=np.float64),
-        forced=[None] * n_total,
-    )
-    state.revealed[replay.history] = True
-    state.recorded[replay.history] = replay.days[replay.history]
+    state = _initial_state(name, replay, profiles)
     uses_model = name not in {"random", "rules"}
     uses_features = name not in {"random", *PLAIN_MODEL}
-    if uses_features:
-        # History rows see history outcomes day by day, exactly like later rows.
-        _fill_features(replay, state, replay.history, profiles)
     for index, (first, rows) in enumerate(replay.windows):
         if progress:
             progress(name, index, len(replay.windows))
@@ -350,10 +422,12 @@ def _run_strategy(
         k = min(n, math.floor(config.rate / 100 * n + 0.5))
         if uses_features:
             _fill_features(replay, state, rows, profiles)
-        if uses_model:
-            state.model = _train(
-                replay, state, config, plain=name in PLAIN_MODEL, weighted=name == "borderwatch"
+        if name in PRODUCTION_RANKING:
+            state.model, state.ranker = _train_production(
+                replay, state, config, weighted=name == "borderwatch"
             )
+        elif uses_model:
+            state.model = _train_plain(replay, state, config)
         selected, control = _select(name, replay, state, rows=rows, k=k, config=config, rng=rng)
         state.revealed[selected] = True
         state.recorded[selected] = int(replay.days[rows].max())

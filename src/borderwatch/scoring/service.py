@@ -234,16 +234,9 @@ class RiskModel:
             columns["_screening_points"] = screened["screening_points"]
             screening_points = pl.col("_screening_points")
         items = pl.DataFrame(columns).with_columns(
-            (
-                pl.col("ranking") * 100
-                # Anomaly flags weigh in where the model is unsure; the model has seen the same signals, and
-                # letting them overtake near-certain frauds lowered precision at 1-2 % (inner 2020 split).
-                + pl.col("anomaly_points") * (1 - pl.col("ranking"))
-                + pl.col("rule_points")
-                + screening_points
-            )
-            .clip(0, 100)
-            .alias("score"),
+            risk_score(
+                pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), screening_points
+            ).alias("score"),
             (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
             pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
         )
@@ -381,6 +374,21 @@ class RiskModel:
             trained_until=day(document["trained_until"]),
             metrics={k: float(v) for k, v in document["metrics"].items()},
         )
+
+
+def risk_score(
+    ranking: pl.Expr, anomaly_points: pl.Expr, rule_points: pl.Expr, screening_points: pl.Expr | None = None
+) -> pl.Expr:
+    """The score 0-100 from the model's ranking (0..1) and the points of anomaly flags, risk profiles and
+    watchlist hits."""
+    return (
+        ranking * 100
+        # Anomaly flags weigh in where the model is unsure; the model has seen the same signals, and letting
+        # them overtake near-certain frauds lowered precision at 1-2 % (inner 2020 split).
+        + anomaly_points * (1 - ranking)
+        + rule_points
+        + (pl.lit(0.0) if screening_points is None else screening_points)
+    ).clip(0, 100)
 
 
 def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
