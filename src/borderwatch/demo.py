@@ -32,6 +32,7 @@ from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory, session_scope
 from borderwatch.ingest.service import IngestSummary, ingest_file, list_quarantine
 from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.inspections.service import open_cases
 from borderwatch.lanes.policy import Capacity, LanePolicy
 from borderwatch.lanes.service import assign_lanes
 from borderwatch.scoring.profile_store import load_agency_profiles
@@ -171,20 +172,24 @@ def demo_policy(week: pl.DataFrame) -> LanePolicy:
 def decide_lanes(
     *, settings: Settings, scored: pl.DataFrame, week: pl.DataFrame, model_version: str
 ) -> pl.DataFrame:
-    """④ Lanes for the scored week under ``demo_policy``, stored with score, reasons and versions."""
+    """④ Lanes for the scored week under ``demo_policy``, stored with score, reasons and versions, and ⑤ an
+    inspection case opened for each red and yellow one (column ``case``: whether one was opened), so that the
+    workspace has a queue to show."""
     frame = scored.join(
         week.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first"), on="lrn"
     )
     engine = engine_from_settings(settings)
     try:
         with session_scope(session_factory(engine)) as session:
-            return assign_lanes(
+            decisions = assign_lanes(
                 session=session,
                 scored=frame,
                 policy=demo_policy(week),
                 model_version=model_version,
                 agency=settings.agency,
             )
+            opened = open_cases(session=session, decisions=decisions, agency=settings.agency)
+            return decisions.with_columns(pl.col("lrn").is_in([case.lrn for case in opened]).alias("case"))
     finally:
         engine.dispose()
 
@@ -242,9 +247,10 @@ def _lanes_table(lanes: pl.DataFrame) -> Table:
         pl.len().alias("declarations"),
         pl.col("control").sum().alias("control sample"),
         pl.col("fraud").sum().alias("frauds (truth)"),
+        pl.col("case").sum().alias("cases opened"),
     )
     table = Table(title="④ lanes for the new week (capacity per office and day: ~8 % red, ~12 % yellow)")
-    for name in ("lane", "declarations", "control sample", "frauds (truth)"):
+    for name in ("lane", "declarations", "control sample", "frauds (truth)", "cases opened"):
         table.add_column(name, justify="left" if name == "lane" else "right")
     styles = {"red": "bold red", "yellow": "yellow", "green": "green"}
     for row in sorted(counts.iter_rows(named=True), key=lambda r: list(styles).index(r["lane"])):
@@ -253,6 +259,7 @@ def _lanes_table(lanes: pl.DataFrame) -> Table:
             f"{row['declarations']:,}",
             f"{row['control sample']:,}",
             f"{row['frauds (truth)']:,}",
+            f"{row['cases opened']:,}",
         )
     return table
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from borderwatch.db.session import make_engine
 from borderwatch.demo import DEMO_CORRUPT, DemoError, fresh_database, run_demo
 from borderwatch.ingest.models import DeclarationRow, OutcomeRow, QuarantineRow
+from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 
 
@@ -35,6 +36,7 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
             lanes = connection.execute(
                 select(LaneDecisionRow.lane, func.count()).group_by(LaneDecisionRow.lane)
             ).all()
+            cases = connection.execute(select(CaseRow.lane, CaseRow.status)).all()
     finally:
         engine.dispose()
 
@@ -54,10 +56,23 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
     assert sum(lane_counts.values()) == result.week.frame.height
     assert lane_counts.get("red", 0) > 0
     assert lane_counts.get("green", 0) > lane_counts.get("red", 0)
+    # Each red and yellow declaration has an open inspection case: the workspace's queue.
+    assert sorted(lane for lane, _ in cases) == sorted(
+        ["red"] * lane_counts.get("red", 0) + ["yellow"] * lane_counts.get("yellow", 0)
+    )
+    assert {status for _, status in cases} == {"open"}
     # The riskiest are mostly real frauds (the ranking is worth something on the planted patterns).
     assert result.riskiest["fraud"].sum() >= 5
 
-    for text in ("ingested", "quarantined", "is not an HS code", "riskiest", "lanes", "look further"):
+    for text in (
+        "ingested",
+        "quarantined",
+        "is not an HS code",
+        "riskiest",
+        "lanes",
+        "cases opened",
+        "look further",
+    ):
         assert text in printed, text
     assert result.riskiest["lrn"][0] in printed
     assert "borderwatch quarantine list" in printed
