@@ -120,6 +120,7 @@ class _Replay:
     names: list[str]  # feature matrix columns: numeric features then categorical codes
     plain: np.ndarray[Any, np.dtype[np.float64]]
     anomaly_points: np.ndarray[Any, np.dtype[np.float64]]  # label-free, as the scorer adds them
+    duty_at_stake: np.ndarray[Any, np.dtype[np.float64]]  # the scored goods item's, as the scorer ranks by it
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def _prepare(declarations: pl.DataFrame, outcomes: pl.DataFrame, config: Simulat
         names=[*numeric, *vocabulary],
         plain=plain,
         anomaly_points=detect_anomalies(frame)["anomaly_points"].to_numpy().astype(np.float64),
+        duty_at_stake=frame["duty_at_stake"].cast(pl.Float64).to_numpy(),
     )
 
 
@@ -260,7 +262,7 @@ def _train_production(
     in-sample predictions), as ``train_risk_model`` fits them."""
     rows = np.flatnonzero(state.revealed)
     matrix = state.features[rows]
-    duty = replay.frame["duty_at_stake"].cast(pl.Float64).to_numpy()[rows]
+    duty = replay.duty_at_stake[rows]
     fraud, evaded = train_boosters(
         matrix,
         fraud=replay.fraud[rows],
@@ -292,7 +294,7 @@ def _scores(
     assert state.ranker is not None
     ranking = state.ranker.reference.positions(
         probability=probability,
-        duty_at_stake=replay.frame["duty_at_stake"].cast(pl.Float64).to_numpy()[rows],
+        duty_at_stake=replay.duty_at_stake[rows],
         evaded_duty=np.asarray(state.ranker.duty.predict(state.features[rows]), dtype=np.float64),
         revenue_share=share,
     ).ranking
