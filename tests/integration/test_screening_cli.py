@@ -111,3 +111,25 @@ def test_malformed_list_fails_with_one_sentence(cli: CliRunner, national_list: P
     bad_queries.write_text("name\nX\n")
     result = cli.invoke(app, ["screen", "--file", str(bad_queries)])
     assert result.exit_code == 2 and "missing column full_name" in _text(result)
+
+
+def test_watchlist_load_takes_the_ofac_files_as_published_in_any_order(
+    cli: CliRunner, shared_data: Path, tmp_path: Path
+) -> None:
+    sdn_lines = (shared_data / "watchlists" / "ofac_sdn.csv").read_text().splitlines()[:40]
+    numbers = {line.split(",", 1)[0] for line in sdn_lines}
+    files = {}
+    for part in ("sdn", "alt", "add"):
+        lines = (shared_data / "watchlists" / f"ofac_{part}.csv").read_text().splitlines()
+        files[part] = tmp_path / f"ofac_{part}.csv"
+        files[part].write_text("\n".join(line for line in lines if line.split(",", 1)[0] in numbers) + "\n")
+    loaded = cli.invoke(app, ["watchlist", "load", str(files["alt"]), str(files["add"]), str(files["sdn"])])
+    assert loaded.exit_code == 0, _text(loaded)
+    assert "ofac_sdn" in loaded.output and "40" in loaded.output
+    shown = cli.invoke(app, ["watchlist", "show", "ofac:306"])
+    assert shown.exit_code == 0, _text(shown)
+    assert "NATIONAL BANK OF CUBA" in shown.output  # the alias from the alt file
+    assert "Zurich" in shown.output  # the address from the add file
+    alone = cli.invoke(app, ["watchlist", "load", str(files["alt"])])
+    assert alone.exit_code != 0
+    assert "needs its sdn file" in _text(alone)

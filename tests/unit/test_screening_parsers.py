@@ -14,11 +14,16 @@ from borderwatch.core.errors import ConfigError
 from borderwatch.screening.entries import WatchEntry
 from borderwatch.screening.parsers import (
     detect_format,
+    group_list_files,
+    iter_ftm_jsonl,
+    ofac_part,
     parse_date_text,
     read_bis_dpl,
     read_ftm_jsonl,
     read_list,
+    read_list_files,
     read_national_csv,
+    read_ofac,
     read_ofac_sdn,
     read_un_consolidated,
 )
@@ -189,3 +194,55 @@ def test_date_text_forms() -> None:
     assert parse_date_text("circa 1960") == ["1960"]
     assert parse_date_text("1960 to 1962") == ["1960", "1962"]
     assert parse_date_text("Feb 1975") == ["1975-02"]
+
+
+def _renamed_ofac(shared_data: Path, tmp_path: Path) -> dict[str, Path]:
+    """The three shipped OFAC files under names that say nothing of which is which."""
+    out = {}
+    for index, part in enumerate(("sdn", "alt", "add")):
+        target = tmp_path / f"file{index}.csv"
+        target.write_bytes((shared_data / "watchlists" / f"ofac_{part}.csv").read_bytes())
+        out[part] = target
+    return out
+
+
+def test_ofac_files_are_recognised_by_content(shared_data: Path, tmp_path: Path) -> None:
+    files = _renamed_ofac(shared_data, tmp_path)
+    assert {part: ofac_part(path) for part, path in files.items()} == {p: p for p in ("sdn", "alt", "add")}
+    assert all(detect_format(path) == "ofac" for path in files.values())
+    assert ofac_part(shared_data / "watchlists" / "un_consolidated.xml") is None
+
+
+def test_ofac_files_in_any_order_and_combination(
+    shared_data: Path, tmp_path: Path, ofac: list[WatchEntry]
+) -> None:
+    files = _renamed_ofac(shared_data, tmp_path)
+    backwards = read_ofac([files["add"], files["alt"], files["sdn"]])
+    assert backwards == ofac  # the same entries as the sdn file with its siblings beside it
+    without_alt = read_ofac([files["add"], files["sdn"]])
+    assert len(without_alt) == len(ofac)
+    assert not [a for e in without_alt for a in e.aliases if not a.weak]  # no alt file, no strong aliases
+    assert sum(len(e.addresses) for e in without_alt) == sum(len(e.addresses) for e in ofac)
+    un = shared_data / "watchlists" / "un_consolidated.xml"
+    groups = group_list_files([files["alt"], un, files["sdn"]])
+    assert groups == [("ofac", [files["alt"], files["sdn"]]), ("un", [un])]
+    assert read_list_files(groups[0][1])[0].aliases  # the first SDN record has its alt alias
+
+
+def test_ofac_alias_file_without_sdn_is_a_clear_error(shared_data: Path, tmp_path: Path) -> None:
+    files = _renamed_ofac(shared_data, tmp_path)
+    with pytest.raises(ConfigError, match="needs its sdn file"):
+        read_ofac([files["alt"], files["add"]])
+    with pytest.raises(ConfigError, match="second OFAC sdn file"):
+        read_ofac([files["sdn"], shared_data / "watchlists" / "ofac_sdn.csv"])
+
+
+def test_ftm_export_is_read_one_line_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "entities.ftm.json"
+    good = {"id": "os-1", "schema": "Person", "properties": {"name": ["Ivan Petrov"]}}
+    path.write_text(json.dumps(good) + "\n" + "{broken\n")
+    entries = iter_ftm_jsonl(path)
+    first = next(entries)  # read before the broken line is reached
+    assert first.entity_id == "ftm:os-1" and first.name == "Ivan Petrov"
+    with pytest.raises(ConfigError, match="line 2"):
+        next(entries)

@@ -16,6 +16,7 @@ from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.db.session import session_scope
 from borderwatch.screening import service
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Query
+from borderwatch.screening.parsers import group_list_files
 
 watchlist_app = typer.Typer(help="Import and inspect sanctions and watchlists.", no_args_is_help=True)
 
@@ -23,7 +24,8 @@ watchlist_app = typer.Typer(help="Import and inspect sanctions and watchlists.",
 @watchlist_app.command("load")
 def load(
     files: Annotated[
-        list[Path], typer.Argument(help="List files: OFAC sdn.csv, UN XML, BIS .txt, FtM .json, CSV")
+        list[Path],
+        typer.Argument(help="List files: OFAC sdn/alt/add CSV (any order), UN XML, BIS .txt, FtM .json, CSV"),
     ],
     fmt: Annotated[
         str | None, typer.Option("--format", help="ofac, un, bis, ftm or csv (default: detect)")
@@ -35,10 +37,16 @@ def load(
     table = Table(title="Watchlists loaded")
     for column in ("list", "version", "entries", "added", "changed", "removed"):
         table.add_column(column, justify="left" if column == "list" else "right")
-    for path in files:
+    try:
+        groups = group_list_files(files, fmt=fmt)
+    except ConfigError as error:
+        fail(f"{error}; nothing was loaded.")
+    for group_fmt, paths in groups:
         try:
             with session_scope(factory) as session:
-                reports = service.load_watchlist(session=session, path=path, fmt=fmt, list_name=list_name)
+                reports = service.load_watchlist_files(
+                    session=session, paths=paths, fmt=group_fmt, list_name=list_name
+                )
         except ConfigError as error:
             fail(f"{error}; the previous version stays active.")
         for report in reports:

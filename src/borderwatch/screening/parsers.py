@@ -19,8 +19,9 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -115,16 +116,76 @@ def _sibling(sdn: Path, part: str) -> Path:
     return sdn.with_name(name)
 
 
+OFAC_PARTS = ("sdn", "alt", "add")
+_OFAC_ALIAS_TYPES = frozenset({"aka", "fka", "nka"})
+
+
+def ofac_part(path: Path) -> str | None:
+    """Which file of the OFAC legacy CSV set ``path`` is (``sdn``, ``alt`` or ``add``), from its content.
+
+    The first record decides: an entry number then 12 columns (``sdn``), 5 columns with an alias type
+    ``aka``/``fka``/``nka`` (``alt``), or 6 columns (``add``). ``None`` when it is none of them.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            for row in csv.reader(handle):
+                if not any(c.strip("\x1a \t") for c in row):
+                    continue
+                if not row[0].strip().isdigit():
+                    return None
+                if len(row) == OFAC_SDN_COLUMNS:
+                    return "sdn"
+                if len(row) == OFAC_ALT_COLUMNS and _clean(row[2]).lower() in _OFAC_ALIAS_TYPES:
+                    return "alt"
+                if len(row) == OFAC_ADD_COLUMNS and row[1].strip().isdigit():
+                    return "add"
+                return None
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
+
+
+def read_ofac(paths: Iterable[Path], *, list_name: str = "ofac_sdn") -> list[WatchEntry]:
+    """The OFAC SDN list from its files given in any order and combination (each recognised by content).
+
+    An ``sdn`` file is required; ``alt`` (aliases) and ``add`` (addresses) files are joined to it when given,
+    and when only the ``sdn`` file is given its siblings named ``alt``/``add`` are read if present.
+    """
+    parts: dict[str, Path] = {}
+    for path in paths:
+        # A file whose content fits no part keeps the part its name says, so its reader names the bad line.
+        part = ofac_part(path) or next((p for p in OFAC_PARTS if p in path.name.lower()), None)
+        if part is None:
+            raise ConfigError(path=str(path), reason="is not an OFAC sdn, alt or add CSV file")
+        if part in parts and parts[part] != path:
+            raise ConfigError(path=str(path), reason=f"is a second OFAC {part} file (first: {parts[part]})")
+        parts[part] = path
+    if "sdn" not in parts:
+        given = ", ".join(str(p) for p in parts.values())
+        raise ConfigError(path=given, reason="an OFAC alt or add file needs its sdn file in the same load")
+    sdn = parts["sdn"]
+    if len(parts) == 1:
+        for part in ("alt", "add"):
+            sibling = _sibling(sdn, part)
+            if sibling != sdn and sibling.exists() and ofac_part(sibling) == part:
+                parts[part] = sibling
+    return _read_ofac_parts(sdn, parts.get("alt"), parts.get("add"), list_name=list_name)
+
+
 def read_ofac_sdn(path: Path, *, list_name: str = "ofac_sdn") -> list[WatchEntry]:
     """OFAC SDN legacy CSV; ``alt`` and ``add`` files beside ``path`` are read when present."""
+    return read_ofac([path], list_name=list_name)
+
+
+def _read_ofac_parts(
+    path: Path, alt_path: Path | None, add_path: Path | None, *, list_name: str
+) -> list[WatchEntry]:
     aliases: dict[str, list[Alias]] = defaultdict(list)
-    alt_path = _sibling(path, "alt")
-    if alt_path.exists() and alt_path != path:
+    if alt_path is not None:
         for row in _read_csv_rows(alt_path, columns=OFAC_ALT_COLUMNS):
             aliases[row[0].strip()].append(Alias(name=_clean(row[3]), type=_clean(row[2]) or "aka"))
     addresses: dict[str, list[Address]] = defaultdict(list)
-    add_path = _sibling(path, "add")
-    if add_path.exists() and add_path != path:
+    if add_path is not None:
         for row in _read_csv_rows(add_path, columns=OFAC_ADD_COLUMNS):
             country = _clean(row[4])
             text = ", ".join(p for p in (_clean(row[2]), _clean(row[3]), country) if p)
@@ -318,52 +379,61 @@ _FTM_IDS = (
 )
 
 
-def read_ftm_jsonl(path: Path, *, list_name: str | None = None) -> list[WatchEntry]:
-    """FollowTheMoney entities, one JSON object a line (OpenSanctions ``entities.ftm.json``)."""
-    entries = []
+def _ftm_entry(record: dict[str, Any], *, list_name: str | None, default_list: str) -> WatchEntry | None:
+    schema = record["schema"]
+    if schema not in _FTM_KINDS:
+        return None  # relations (Ownership, Sanction, ...) are not screened
+    props: dict[str, list[str]] = record.get("properties") or {}
+    entity_id = str(record["id"])
+    names = props.get("name") or ([record["caption"]] if record.get("caption") else [])
+    if not names:
+        raise ValueError("entity has no name")
+    dataset = list_name or (record.get("datasets") or [default_list])[0]
+    aliases = [Alias(n) for n in names[1:]] + [Alias(n) for n in props.get("alias", [])]
+    aliases += [Alias(n, weak=True) for n in props.get("weakAlias", [])]
+    return WatchEntry(
+        entity_id=f"ftm:{entity_id}",
+        list_name=dataset,
+        kind=_FTM_KINDS[schema],
+        name=names[0],
+        aliases=tuple(aliases),
+        programmes=tuple(props.get("program", []) + props.get("programId", [])),
+        dobs=tuple(d[:10] for d in props.get("birthDate", [])),
+        nationalities=tuple(
+            c for v in props.get("nationality", []) + props.get("citizenship", []) if (c := country_code(v))
+        ),
+        identifiers=tuple(Identifier(type=k, value=v) for k in _FTM_IDS for v in props.get(k, [])),
+        addresses=tuple(Address(text=a) for a in props.get("address", [])),
+        remarks="; ".join(props.get("notes", [])) or None,
+    )
+
+
+def iter_ftm_jsonl(path: Path, *, list_name: str | None = None) -> Iterator[WatchEntry]:
+    """FollowTheMoney entities of ``path`` one at a time, reading one line at a time (bounded memory).
+
+    A malformed line raises ``ConfigError`` naming its line number when the iteration reaches it, so a
+    caller that writes as it reads must do so in a transaction it can roll back.
+    """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = _ftm_entry(json.loads(line), list_name=list_name, default_list=path.stem)
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as error:
+                    raise ConfigError(
+                        path=str(path), item=f"line {number}", reason=f"not an FtM entity ({error})"
+                    ) from error
+                if entry is not None:
+                    yield entry
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            schema = record["schema"]
-            props: dict[str, list[str]] = record.get("properties", {})
-            entity_id = str(record["id"])
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise ConfigError(
-                path=str(path), item=f"line {number}", reason=f"not an FtM entity ({error})"
-            ) from error
-        if schema not in _FTM_KINDS:
-            continue  # relations (Ownership, Sanction, ...) are not screened
-        names = props.get("name") or ([record["caption"]] if record.get("caption") else [])
-        if not names:
-            raise ConfigError(path=str(path), item=f"line {number}", reason="entity has no name")
-        dataset = list_name or (record.get("datasets") or [path.stem])[0]
-        aliases = [Alias(n) for n in names[1:]] + [Alias(n) for n in props.get("alias", [])]
-        aliases += [Alias(n, weak=True) for n in props.get("weakAlias", [])]
-        entries.append(
-            WatchEntry(
-                entity_id=f"ftm:{entity_id}",
-                list_name=dataset,
-                kind=_FTM_KINDS[schema],
-                name=names[0],
-                aliases=tuple(aliases),
-                programmes=tuple(props.get("program", []) + props.get("programId", [])),
-                dobs=tuple(d[:10] for d in props.get("birthDate", [])),
-                nationalities=tuple(
-                    c
-                    for v in props.get("nationality", []) + props.get("citizenship", [])
-                    if (c := country_code(v))
-                ),
-                identifiers=tuple(Identifier(type=k, value=v) for k in _FTM_IDS for v in props.get(k, [])),
-                addresses=tuple(Address(text=a) for a in props.get("address", [])),
-                remarks="; ".join(props.get("notes", [])) or None,
-            )
-        )
+
+
+def read_ftm_jsonl(path: Path, *, list_name: str | None = None) -> list[WatchEntry]:
+    """FollowTheMoney entities, one JSON object a line (OpenSanctions ``entities.ftm.json``)."""
+    entries = list(iter_ftm_jsonl(path, list_name=list_name))
     if not entries:
         raise ConfigError(path=str(path), reason="holds no FtM Person, Organization, Company or Vessel")
     return entries
@@ -412,7 +482,7 @@ READERS: dict[str, Callable[..., list[WatchEntry]]] = {
 
 
 def detect_format(path: Path) -> str:
-    """Which reader fits ``path``, from its name and first line."""
+    """Which reader fits ``path``, from its name and first line (OFAC files from their columns)."""
     name = path.name.lower()
     if name.endswith(".xml"):
         return "un"
@@ -425,7 +495,7 @@ def detect_format(path: Path) -> str:
         raise ConfigError(path=str(path), reason=f"cannot be read ({error})") from error
     if "\t" in first and "Name" in first:
         return "bis"
-    if "sdn" in name or re.match(r"^\d+,\"", first):
+    if ofac_part(path) is not None or "sdn" in name or re.match(r"^\d+,\"", first):
         return "ofac"
     return "csv"
 
@@ -439,3 +509,36 @@ def read_list(path: Path, *, fmt: str | None = None, list_name: str | None = Non
         raise ConfigError(path=str(path), reason=f"unknown list format {fmt!r} (one of {', '.join(READERS)})")
     reader = READERS[fmt]
     return reader(path, list_name=list_name) if list_name else reader(path)
+
+
+def group_list_files(paths: Sequence[Path], *, fmt: str | None = None) -> list[tuple[str, list[Path]]]:
+    """The files of one load grouped into lists: (format, files) in the order first met.
+
+    The OFAC files (``sdn``, ``alt``, ``add``, recognised by content, in any order) form one group; every
+    other file is a group of its own.
+    """
+    groups: list[tuple[str, list[Path]]] = []
+    ofac: list[Path] = []
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(path=str(path), reason="does not exist")
+        kind = fmt or detect_format(path)
+        if kind == "ofac":
+            if not ofac:
+                groups.append(("ofac", ofac))
+            ofac.append(path)
+        else:
+            groups.append((kind, [path]))
+    return groups
+
+
+def read_list_files(
+    paths: Sequence[Path], *, fmt: str | None = None, list_name: str | None = None
+) -> list[WatchEntry]:
+    """Every entry of one group of files from ``group_list_files`` (the OFAC set, or one other file)."""
+    kind = fmt or detect_format(paths[0])
+    if kind == "ofac":
+        return read_ofac(paths, list_name=list_name) if list_name else read_ofac(paths)
+    if len(paths) != 1:
+        raise ConfigError(path=", ".join(map(str, paths)), reason="only OFAC lists span several files")
+    return read_list(paths[0], fmt=kind, list_name=list_name)

@@ -30,7 +30,7 @@ from borderwatch.screening.models import (
     WatchlistVersionRow,
 )
 from borderwatch.screening.normalize import normalize_name
-from borderwatch.screening.parsers import detect_format, read_list
+from borderwatch.screening.parsers import detect_format, read_list_files
 
 NOT_MATCH = "not_match"
 MATCH = "match"
@@ -202,9 +202,17 @@ def load_watchlist(
     Raises ``ConfigError`` (naming the file and the problem) before anything is written when the file is
     malformed. The caller's session decides the transaction; use ``session_scope``.
     """
-    fmt = fmt or detect_format(path)
-    entries = read_list(path, fmt=fmt, list_name=list_name)
-    return store_entries(session=session, entries=entries, fmt=fmt, source=str(path))
+    return load_watchlist_files(session=session, paths=[path], fmt=fmt, list_name=list_name)
+
+
+def load_watchlist_files(
+    *, session: Session, paths: Sequence[Path], fmt: str | None = None, list_name: str | None = None
+) -> list[LoadReport]:
+    """Parse one group of list files (``parsers.group_list_files``: the OFAC set, or one other file) and
+    store it as the new active version of its list(s)."""
+    fmt = fmt or detect_format(paths[0])
+    entries = read_list_files(paths, fmt=fmt, list_name=list_name)
+    return store_entries(session=session, entries=entries, fmt=fmt, source=", ".join(map(str, paths)))
 
 
 def list_versions(*, session: Session, active_only: bool = False) -> list[WatchlistVersionRow]:
