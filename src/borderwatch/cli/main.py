@@ -25,6 +25,7 @@ def _register() -> None:
         scoring,
         screening,
         serve,
+        travellers,
         users,
     )
 
@@ -39,6 +40,7 @@ def _register() -> None:
     lanes.register(app)
     inspections.register(app)
     feedback.register(app)
+    travellers.register(app)
 
 
 _register()

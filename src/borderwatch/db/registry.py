@@ -11,7 +11,8 @@ import borderwatch.ingest.models
 import borderwatch.inspections.models
 import borderwatch.lanes.models
 import borderwatch.scoring.models
-import borderwatch.screening.models  # noqa: F401
+import borderwatch.screening.models
+import borderwatch.travellers.models  # noqa: F401
 from borderwatch.db.base import Base
 
 metadata = Base.metadata

@@ -1,0 +1,288 @@
+"""Traveller lists into the store: read (PAXLST, CSV, JSON Lines), store, quarantine; the lost/stolen list.
+
+Every function takes the ``agency`` explicitly. A list is one transaction: its movements are found or created
+by their key, each traveller is stored once per movement (a list sent again adds nobody twice), rejected
+people and messages go to ``traveller_quarantine`` once (keyed by a hash of source and raw text).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from borderwatch.core.errors import ConfigError
+from borderwatch.travellers.edifact import EdifactError
+from borderwatch.travellers.models import (
+    LostStolenDocumentRow,
+    MovementRow,
+    TravelDocumentRow,
+    TravellerQuarantineRow,
+    TravellerRow,
+)
+from borderwatch.travellers.paxlst import read_paxlst
+from borderwatch.travellers.records import Movement, Rejected, Traveller, TravellerList, country3
+from borderwatch.travellers.tabular import read_travellers_csv, read_travellers_jsonl
+
+FORMATS = ("paxlst", "csv", "jsonl")
+
+
+@dataclass
+class TravellerIngestSummary:
+    source: str
+    movements: int = 0
+    travellers: int = 0
+    documents: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    already_quarantined: int = 0
+    issues: list[str] = field(default_factory=list)
+    traveller_ids: list[int] = field(default_factory=list)
+
+
+def detect_format(path: Path, text: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".jsonl", ".ndjson"):
+        return "jsonl"
+    head = text[:4096]
+    if "UNA" in head or "UNB" in head:
+        return "paxlst"
+    if head.lstrip().startswith("{"):
+        return "jsonl"
+    return "csv"
+
+
+def read_list(path: Path, *, fmt: str | None = None) -> TravellerList:
+    """A traveller list file, read (not stored). ``EdifactError`` for an interchange that cannot be read."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(path=str(path), reason=f"cannot read: {error.strerror}") from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")  # EDIFACT UNOA/UNOB/UNOC travel as ISO 8859-1
+    fmt = fmt or detect_format(path, text)
+    if fmt == "paxlst":
+        return read_paxlst(text, source=path.name)
+    if fmt == "csv":
+        return read_travellers_csv(text, source=path.name)
+    if fmt == "jsonl":
+        return read_travellers_jsonl(text, source=path.name)
+    raise ConfigError(path=str(path), reason=f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+
+
+def content_hash(traveller: Traveller) -> str:
+    """What identifies a traveller on a movement: name, birth date, role and documents."""
+    parts = [
+        traveller.surname,
+        traveller.given_names,
+        str(traveller.birth_date or ""),
+        traveller.role,
+        *sorted(f"{d.code}:{d.number}:{d.issuing_state or ''}" for d in traveller.documents),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _movement_row(session: Session, movement: Movement, *, agency: str, source: str) -> MovementRow:
+    row = session.scalars(
+        select(MovementRow).where(MovementRow.agency == agency, MovementRow.key == movement.key)
+    ).one_or_none()
+    if row is None:
+        row = MovementRow(
+            agency=agency,
+            key=movement.key,
+            kind=movement.kind,
+            number=movement.number,
+            carrier=movement.carrier,
+            departure_place=movement.departure_place,
+            departure_at=movement.departure_at,
+            arrival_place=movement.arrival_place,
+            arrival_at=movement.arrival_at,
+            reporting_party=movement.reporting_party,
+            source=source[:255],
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def store_list(session: Session, listing: TravellerList, *, agency: str) -> TravellerIngestSummary:
+    """Store what a reader produced; returns the counts, the quarantine and the envelope issues."""
+    summary = TravellerIngestSummary(source=listing.source, issues=list(listing.issues))
+    for movement, travellers in listing.movements:
+        row = _movement_row(session, movement, agency=agency, source=listing.source)
+        summary.movements += 1
+        hashes = {content_hash(t): t for t in travellers}
+        known = set(
+            session.scalars(
+                select(TravellerRow.content_hash).where(
+                    TravellerRow.movement_id == row.id, TravellerRow.content_hash.in_(list(hashes))
+                )
+            )
+        )
+        for digest, traveller in hashes.items():
+            if digest in known:
+                summary.duplicates += 1
+                continue
+            person = TravellerRow(
+                agency=agency,
+                movement_id=row.id,
+                source_key=traveller.key[:128],
+                content_hash=digest,
+                role=traveller.role,
+                surname=traveller.surname[:128],
+                given_names=traveller.given_names[:255],
+                birth_date=traveller.birth_date,
+                sex=traveller.sex,
+                nationality=(traveller.nationality or "")[:3] or None,
+                embarkation=traveller.embarkation,
+                debarkation=traveller.debarkation,
+                itinerary=" ".join(traveller.itinerary) or None,
+                birth_place=traveller.birth_place,
+                residence_country=(traveller.residence_country or "")[:3] or None,
+                address=traveller.address,
+                phone=traveller.phone,
+                email=traveller.email,
+                booking_ref=traveller.booking_ref,
+                booked_on=traveller.booked_on,
+                one_way=traveller.one_way,
+                seat=traveller.seat,
+                bags=traveller.bags,
+            )
+            session.add(person)
+            session.flush()
+            summary.travellers += 1
+            summary.traveller_ids.append(person.id)
+            for document in traveller.documents:
+                session.add(
+                    TravelDocumentRow(
+                        agency=agency,
+                        traveller_id=person.id,
+                        code=document.code[:8],
+                        doc_type=document.doc_type[:32],
+                        number=document.number[:64],
+                        issuing_state=(document.issuing_state or "")[:3] or None,
+                        expiry=document.expiry,
+                        issued=document.issued,
+                        mrz=document.mrz,
+                    )
+                )
+                summary.documents += 1
+    for rejected in listing.rejected:
+        digest = hashlib.sha256(f"{agency}\x1f{listing.source}\x1f{rejected.raw}".encode()).hexdigest()
+        exists = session.scalars(
+            select(TravellerQuarantineRow.id).where(TravellerQuarantineRow.raw_hash == digest)
+        ).first()
+        if exists is not None:
+            summary.already_quarantined += 1
+            continue
+        session.add(
+            TravellerQuarantineRow(
+                agency=agency,
+                source_file=listing.source[:1024],
+                record=rejected.record[:255],
+                field=(rejected.field or "")[:128] or None,
+                reason=rejected.reason,
+                raw=rejected.raw,
+                raw_hash=digest,
+            )
+        )
+        summary.quarantined += 1
+    session.flush()
+    return summary
+
+
+def ingest_travellers(
+    *, session: Session, path: Path, agency: str, fmt: str | None = None
+) -> TravellerIngestSummary:
+    """Read and store one list file. An interchange that cannot be read at all is quarantined whole."""
+    try:
+        listing = read_list(path, fmt=fmt)
+    except EdifactError as error:
+        raw = path.read_bytes().decode("latin-1")
+        listing = TravellerList(
+            source=path.name,
+            rejected=[
+                Rejected(record=f"interchange {path.name}", field=error.field, reason=str(error), raw=raw)
+            ],
+        )
+    return store_list(session, listing, agency=agency)
+
+
+def list_quarantine(
+    *, session: Session, agency: str, status: str | None = "open"
+) -> list[TravellerQuarantineRow]:
+    query = select(TravellerQuarantineRow).where(TravellerQuarantineRow.agency == agency)
+    if status is not None:
+        query = query.where(TravellerQuarantineRow.status == status)
+    return list(session.scalars(query.order_by(TravellerQuarantineRow.id)))
+
+
+def load_lost_stolen(*, session: Session, agency: str, path: Path) -> int:
+    """Replace the agency's lost/stolen list from a CSV (``number``, ``issuing_state``, ``reported_on``,
+    ``status``); returns the number of documents on it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(path=str(path), reason=f"cannot read: {error.strerror}") from error
+    rows = read_lost_stolen_csv(text, source=str(path))
+    session.query(LostStolenDocumentRow).filter(LostStolenDocumentRow.agency == agency).delete()
+    session.add_all(LostStolenDocumentRow(agency=agency, source=path.name[:255], **row) for row in rows)
+    session.flush()
+    return len(rows)
+
+
+def read_lost_stolen_csv(text: str, *, source: str) -> list[dict[str, object]]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "number" not in reader.fieldnames:
+        raise ConfigError(path=source, reason="a lost/stolen list needs a 'number' column")
+    rows: list[dict[str, object]] = []
+    for row in reader:
+        number = (row.get("number") or "").strip().upper()
+        if not number:
+            raise ConfigError(path=source, item=f"line {reader.line_num}", field="number", reason="empty")
+        reported = (row.get("reported_on") or "").strip()
+        try:
+            reported_on = dt.date.fromisoformat(reported) if reported else None
+        except ValueError:
+            raise ConfigError(
+                path=source, item=f"line {reader.line_num}", field="reported_on", reason="not YYYY-MM-DD"
+            ) from None
+        rows.append(
+            {
+                "number": number,
+                "issuing_state": country3(row.get("issuing_state")),
+                "reported_on": reported_on,
+                "status": (row.get("status") or "stolen").strip() or "stolen",
+            }
+        )
+    return rows
+
+
+def lost_stolen_index(*, session: Session, agency: str) -> dict[str, list[dict[str, object]]]:
+    """The agency's lost/stolen documents by number."""
+    index: dict[str, list[dict[str, object]]] = {}
+    for row in session.scalars(select(LostStolenDocumentRow).where(LostStolenDocumentRow.agency == agency)):
+        index.setdefault(row.number, []).append(
+            {
+                "issuing_state": row.issuing_state,
+                "status": row.status,
+                "reported_on": row.reported_on.isoformat() if row.reported_on else None,
+            }
+        )
+    return index
+
+
+def summary_json(summary: TravellerIngestSummary) -> str:
+    data = {k: v for k, v in summary.__dict__.items() if k != "traveller_ids"}
+    return json.dumps(data, indent=2)

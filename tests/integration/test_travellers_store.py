@@ -1,0 +1,106 @@
+"""Traveller lists stored in SQLite and PostgreSQL: counts, no double storage, quarantine, the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
+
+from borderwatch.cli.main import app
+from borderwatch.core.settings import get_settings
+from borderwatch.db.session import session_scope
+from borderwatch.travellers import service
+from borderwatch.travellers.models import MovementRow, TravelDocumentRow, TravellerQuarantineRow, TravellerRow
+
+SAMPLES = {
+    "ediclean_original_C.txt": (3, 3),
+    "ediclean_original_F.txt": (1, 2),
+    "smooks_unedifact_d03b_message_01.edi": (1, 2),
+}
+
+
+def _count(session: Session, model: type[object]) -> int:
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_samples_store_once_with_their_counts(
+    session_factory: sessionmaker[Session], shared_data: Path
+) -> None:
+    folder = shared_data / "edifact" / "paxlst"
+    for name, (travellers, documents) in SAMPLES.items():
+        with session_scope(session_factory) as session:
+            summary = service.ingest_travellers(session=session, path=folder / name, agency="a1")
+        assert (summary.travellers, summary.documents) == (travellers, documents), name
+    with session_scope(session_factory) as session:
+        again = service.ingest_travellers(
+            session=session, path=folder / "ediclean_reference_C.edi", agency="a1"
+        )
+    assert (again.travellers, again.duplicates) == (0, 3)
+    assert any("UNT count is 152 but there are 50 segments" in issue for issue in again.issues)
+    with session_factory() as session:
+        assert _count(session, TravellerRow) == 5
+        assert _count(session, TravelDocumentRow) == 7
+        assert _count(session, MovementRow) == 3
+        crew = session.scalars(select(TravellerRow).where(TravellerRow.role == "crew")).one()
+        assert crew.surname == "KETI"
+
+
+def test_bad_people_and_unreadable_files_are_quarantined_once(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    listing = tmp_path / "list.csv"
+    listing.write_text(
+        "flight,surname,birth_date,doc_number\nXX1,DOE,1980-01-01,A1\nXX1,ROE,1980-02-30,A2\nXX1,,1990-01-01,A3\n"
+    )
+    broken = tmp_path / "broken.edi"
+    broken.write_text("UNB+UNOA:4+A+B+240101:1200+R'UNH+M1+PAXLST:D:05B:UN:IATA'BGM+745'")
+    for _ in range(2):
+        with session_scope(session_factory) as session:
+            first = service.ingest_travellers(session=session, path=listing, agency="a1")
+            second = service.ingest_travellers(session=session, path=broken, agency="a1")
+    assert (first.travellers, first.already_quarantined) == (0, 2)
+    assert second.already_quarantined == 1
+    with session_factory() as session:
+        rows = service.list_quarantine(session=session, agency="a1")
+        assert [(r.record, r.field) for r in rows] == [
+            ("list.csv line 3", "birth_date"),
+            ("list.csv line 4", "surname"),
+            ("interchange broken.edi", "segment BGM #2"),
+        ]
+        assert "no UNT" in rows[2].reason
+        assert _count(session, TravellerQuarantineRow) == 3
+        assert service.list_quarantine(session=session, agency="other") == []
+
+
+def test_lost_stolen_list_replaces_and_indexes(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = tmp_path / "sltd.csv"
+    path.write_text("number,issuing_state,reported_on,status\nl898902c3,UTO,2020-01-01,stolen\nX1,FR,,lost\n")
+    with session_scope(session_factory) as session:
+        assert service.load_lost_stolen(session=session, agency="a1", path=path) == 2
+        assert service.load_lost_stolen(session=session, agency="a1", path=path) == 2
+    with session_factory() as session:
+        index = service.lost_stolen_index(session=session, agency="a1")
+    assert set(index) == {"L898902C3", "X1"}
+    assert index["X1"][0]["issuing_state"] == "FRA"
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("BORDERWATCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def test_cli_ingest_reports_counts_and_the_wrong_unt(cli: CliRunner, shared_data: Path) -> None:
+    path = shared_data / "edifact" / "paxlst" / "ediclean_original_E.txt"
+    result = cli.invoke(app, ["travellers", "ingest", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "ediclean_original_E.txt" in result.output
+    assert "UNT count is 2100 but there are 46 segments" in result.output
