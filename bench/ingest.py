@@ -11,7 +11,14 @@ reachable), two runs, each in a fresh database and a fresh process so that peak 
   with the same bulk primitive (COPY / executemany) into the same tables — no validation, no hashing, no
   lookups.
 
-Prints a table (records/s, ratio ingest/ceiling, max RSS) and writes bench/results/ingest.json.
+Then peak memory against goods items: one JSON Lines declaration of 1, 100, 1,000 and 10,000 goods items,
+ingested in a fresh process (``ingest_file``) and submitted as the API does (``Declaration`` parsed from JSON,
+then ``ingest_declarations``); the peak RSS above the process's RSS after imports and migration (max RSS from
+the kernel's rusage, so native allocations by Polars count too). Linear means: peak per item roughly constant
+from 1,000 items on. ``--memory-only`` runs just this part.
+
+Prints tables (records/s, ratio ingest/ceiling, max RSS; peak memory per goods-item count) and writes
+bench/results/ingest.json.
 """
 
 from __future__ import annotations
@@ -78,6 +85,82 @@ def _worker(mode: str, url: str, files: list[Path]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     engine.dispose()
     return {"records": records, "seconds": seconds}
+
+
+MEMORY_ITEMS = (1, 100, 1_000, 10_000)
+
+
+def _declaration_line(items: int) -> str:
+    """One JSON Lines declaration of ``items`` goods items, with a realistic description per item."""
+    return json.dumps(
+        {
+            "lrn": f"MEM{items}",
+            "date": "2026-02-03",
+            "office": "30",
+            "parties": {"importer": {"id": "IMP1", "name": "Acme Trading", "country": "KR"}},
+            "items": [
+                {
+                    "item_no": n + 1,
+                    "hs_code": "440890",
+                    "description": f"sawn wooden planks, lot {n}",
+                    "net_mass": 12.5,
+                    "customs_value": 1000.0 + n,
+                    "currency": "USD",
+                }
+                for n in range(items)
+            ],
+        }
+    )
+
+
+def _rss_mb() -> float:
+    """This process's resident set size now, in MB (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _memory_worker(mode: str, url: str, path: Path) -> dict[str, Any]:
+    from borderwatch.db.session import make_engine, migrate
+    from borderwatch.ingest.schemas import Declaration
+    from borderwatch.ingest.service import ingest_declarations, ingest_file
+
+    engine = make_engine(url)
+    migrate(engine)
+    text = path.read_text()
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    if mode == "file":
+        summary = ingest_file(engine=engine, path=path, fmt="jsonl")
+    else:
+        declaration = Declaration.model_validate_json(text)
+        summary = ingest_declarations(engine=engine, declarations=[declaration], agency="default")
+    seconds = time.perf_counter() - started
+    engine.dispose()
+    return {"baseline_mb": baseline, "stored": summary.stored, "seconds": seconds}
+
+
+def _memory(databases: list[str], scratch: Path, console: Any, counts: list[int]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for items in counts:
+        path = scratch / f"declaration_{items}.jsonl"
+        path.write_text(_declaration_line(items) + "\n")
+        for kind in databases:
+            for mode in ("file", "api"):
+                with _Database(kind, scratch) as url:
+                    answer, max_rss, _ = _run_child(["--memory-worker", mode, url, str(path)])
+                row = {
+                    "items": items,
+                    "database": kind,
+                    "path": mode,
+                    "bytes": path.stat().st_size,
+                    "stored": answer["stored"],
+                    "seconds": round(answer["seconds"], 3),
+                    "peak_mb": round(max(max_rss - answer["baseline_mb"], 0.0), 1),
+                    "max_rss_mb": round(max_rss, 1),
+                }
+                console.print(f"memory {items:,} items / {kind} / {mode}: {row}")
+                results.append(row)
+    return results
 
 
 def _bare_insert(engine: Any, path: Path) -> int:
@@ -197,12 +280,23 @@ def main() -> None:
     )
     parser.add_argument("--databases", default=ALL_DATABASES, help="subset of sqlite,postgresql")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (not for files > 50 MB)")
+    parser.add_argument("--memory-only", action="store_true", help="only peak memory against goods items")
+    parser.add_argument(
+        "--memory-items",
+        default=",".join(map(str, MEMORY_ITEMS)),
+        help="goods-item counts of the memory part",
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--generate", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
         _generate(int(args.generate[0]), Path(args.generate[1]))
         print(json.dumps({"ok": True}))
+        return
+    if args.memory_worker:
+        mode, url, file = args.memory_worker
+        print(json.dumps(_memory_worker(mode, url, Path(file))))
         return
     if args.worker:
         mode, url, *files = args.worker
@@ -217,7 +311,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="bw-bench-ingest-"))
     datasets: dict[str, list[Path]] = {}
     try:
-        wanted = set(args.datasets.split(","))
+        wanted = set() if args.memory_only else set(args.datasets.split(","))
         if "kcs" in wanted and all((KCS_DIR / name).exists() for name in KCS_FILES):
             datasets["kcs train+valid"] = [KCS_DIR / name for name in KCS_FILES]
         for count in [n for n, key in ((small, "small"), (large, "large")) if key in wanted]:
@@ -256,6 +350,8 @@ def main() -> None:
                     console.print(f"{name} / {kind} / {mode}: {row[mode]}")
                 row["ratio"] = round(row["ingest"]["records_per_s"] / row["ceiling"]["records_per_s"], 3)
                 results.append(row)
+        counts = [int(n) for n in args.memory_items.split(",")]
+        memory = _memory(databases, scratch, console, counts)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -293,7 +389,8 @@ def main() -> None:
                 f"{sizes[1]['ingest']['max_rss_mb']:.0f} MB for {sizes[1]['dataset']} "
                 f"({sizes[1]['bytes'] / sizes[0]['bytes']:.0f}x the bytes)"
             )
-    partial = args.datasets != ALL_DATASETS or args.databases != ALL_DATABASES
+    _memory_table(memory, console)
+    partial = args.memory_only or args.datasets != ALL_DATASETS or args.databases != ALL_DATABASES
     out = BENCH_DIR / "results" / ("ingest.partial.json" if partial else "ingest.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(
@@ -303,11 +400,41 @@ def main() -> None:
                 "batch_size": BATCH,
                 "goal": "ingest >= 50% of ceiling; RSS flat in file size",
                 "results": results,
+                "memory_goal": "peak memory linear in goods items (per-item peak flat from 1,000 items on)",
+                "memory": memory,
             },
             indent=2,
         )
     )
     console.print(f"wrote {out.relative_to(REPO)}")
+
+
+def _memory_table(memory: list[dict[str, Any]], console: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="peak memory of one declaration by goods items (MB above the process after imports)")
+    for column in ("items", "db", "path", "line KB", "s", "peak MB", "KB/item"):
+        table.add_column(column, justify="left" if column in {"db", "path"} else "right")
+    single = {(r["database"], r["path"]): r["peak_mb"] for r in memory if r["items"] == 1}
+    for row in memory:
+        key = (row["database"], row["path"])
+        # Linear: what each item adds above a one-item declaration stays flat as the items grow.
+        row["kb_per_item"] = (
+            round((row["peak_mb"] - single[key]) * 1000 / (row["items"] - 1), 2)
+            if row["items"] > 1 and key in single
+            else None
+        )
+        table.add_row(
+            f"{row['items']:,}",
+            row["database"],
+            row["path"],
+            f"{row['bytes'] / 1000:,.0f}",
+            f"{row['seconds']:.2f}",
+            f"{row['peak_mb']:.1f}",
+            "" if row["kb_per_item"] is None else f"{row['kb_per_item']:.1f}",
+        )
+    console.print(table)
+    console.print("KB/item: peak above the one-item declaration's, per extra item (flat = linear)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,12 @@ A reader holds one batch in memory at a time, so a file of millions of rows is r
 Lines that cannot even be split into a record (broken quoting, wrong number of fields, undecodable bytes,
 invalid JSON, a record the canonical model rejects) come out as problems beside the batch, never as a crash,
 so the rest of the file is still read.
+
+One physical line is one record: in these layouts no field holds a line break, so a quote that opens on one
+line and closes on a later one is an error, and every line that record would have swallowed is a problem of
+its own. Each non-blank line of a file therefore comes out exactly once, as a record or a problem, and the
+ingest summary's counts add up to the file's lines. A line is read with a bounded buffer: one longer than
+``MAX_LINE_BYTES`` is a problem, not a reason to hold the whole of it in memory.
 """
 
 from __future__ import annotations
@@ -11,7 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
@@ -23,13 +30,30 @@ from pydantic import ValidationError
 
 from borderwatch.core.errors import BorderwatchError, IngestError
 from borderwatch.ingest.mapping import PARTY_ROLES, ColumnMapping
-from borderwatch.ingest.schemas import Declaration, Outcome, reason_of, too_long
+from borderwatch.ingest.schemas import (
+    MAX_ITEMS,
+    TOO_MANY_ITEMS,
+    Declaration,
+    Outcome,
+    reason_of,
+    too_long,
+)
 
-# A multi-line quoted field may span at most this many physical lines; beyond it the quote is broken.
+# How far ahead a quote left open is followed to tell which lines it would have swallowed (each is then
+# quarantined as part of a record spanning lines); a quote still open after that is a problem of its line.
 MAX_RECORD_LINES = 20
+# One record (a CSV line, or a JSON Lines declaration with all its goods items) is at most this long.
+MAX_LINE_BYTES = 8 << 20
+# A JSON Lines record nests a handful of levels (declaration, items, item); deeper is not a record.
+MAX_DEPTH = 10
+# Of a line too long to read, this much is kept in the quarantine to show what it was.
+KEPT_OF_LONG_LINE = 64 << 10
 OUTCOME_SOURCE_LENGTH = 64  # outcomes.source column
 # Only ASCII whitespace makes a line blank: a line of U+001C separators is garbage to quarantine, not skip.
 _BLANK = " \t\r\n\f\v"
+
+
+_UNCLOSED = "has an unclosed quote"
 
 
 class SourceError(BorderwatchError):
@@ -68,9 +92,30 @@ class RawBatch:
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """``(line number, bytes without the line ending)`` of a file, 1-based, streamed."""
+    """``(line number, bytes with their line ending)`` of a file, 1-based, streamed.
+
+    A line longer than ``MAX_LINE_BYTES`` comes out as its first ``MAX_LINE_BYTES + 1`` bytes (and no line
+    ending: see ``too_long_line``); the rest of it is skipped unread into memory."""
     with path.open("rb") as handle:
-        yield from enumerate(handle, start=1)
+        number = 0
+        while line := handle.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass
+            yield number, line
+
+
+def too_long_line(number: int, line: bytes, encoding: str) -> Problem | None:
+    """The problem of a line longer than ``MAX_LINE_BYTES`` (its start kept, to show what it was)."""
+    if len(line) <= MAX_LINE_BYTES:
+        return None
+    return Problem(
+        number,
+        None,
+        f"line is longer than {MAX_LINE_BYTES:,} bytes, the limit of one record",
+        _printable(line[:KEPT_OF_LONG_LINE], encoding) + " …",
+    )
 
 
 def _strip_eol(line: bytes) -> bytes:
@@ -138,7 +183,7 @@ class CsvReader:
         return {name: self.mapping.source_of(name) for name in self.fields}
 
     def _split(self, text: str) -> list[str] | str:
-        """The fields of ``text``, or why it is not one CSV record."""
+        """The fields of ``text``, or why it is not one CSV record (``_UNCLOSED``: a quote left open)."""
         delimiter = self.mapping.delimiter
         if '"' not in text:
             return text.split(delimiter)
@@ -146,8 +191,35 @@ class CsvReader:
             return next(csv.reader([text], delimiter=delimiter, strict=True))
         except csv.Error as error:
             if "unexpected end of data" in str(error) or "newline inside string" in str(error):
-                return "has an unclosed quote"
+                return _UNCLOSED
             return f"is not valid CSV ({error})"
+
+    def _unclosed_field(self, text: str) -> str:
+        """The column in which the quote left open on ``text`` opens (the last field it splits into)."""
+        try:
+            index = len(next(csv.reader([text], delimiter=self.mapping.delimiter))) - 1
+        except (csv.Error, StopIteration):
+            index = -1
+        return self.header[index] if 0 <= index < len(self.header) else f"column {index + 1}"
+
+    def _swallowed(
+        self, text: str, next_line: Callable[[], tuple[int, bytes] | None]
+    ) -> tuple[list[tuple[int, bytes]], bool]:
+        """The lines after ``text`` (whose quote is left open) that a multi-line record would take, and
+        whether such a record closes within ``MAX_RECORD_LINES`` lines; if not, the lines read ahead."""
+        width, encoding = len(self.header), self.mapping.encoding
+        joined, taken = text, list[tuple[int, bytes]]()
+        while len(taken) < MAX_RECORD_LINES and (following := next_line()) is not None:
+            taken.append(following)
+            body = _strip_eol(following[1])
+            more, _ = _decode(body, encoding)
+            if more is None or len(joined) + len(body) > MAX_LINE_BYTES:
+                break
+            joined = f"{joined}\n{more}"
+            candidate = self._split(joined)
+            if candidate != _UNCLOSED:
+                return taken, isinstance(candidate, list) and len(candidate) == width
+        return taken, False
 
     def _key_of(self, text: str) -> str | None:
         """The LRN of a line that is not a well-formed record, when it can still be picked out."""
@@ -157,8 +229,40 @@ class CsvReader:
             return None
         return parts[index].strip().strip('"')[:64] or None
 
+    def _spanning(self, number: int, text: str, taken: list[tuple[int, bytes]]) -> list[Problem]:
+        """One problem per line of a record that spans lines ``number`` to the last of ``taken``."""
+        field_name, last = self._unclosed_field(text), taken[-1][0]
+        problems = [
+            Problem(
+                number,
+                field_name,
+                f"line opens a quote in field '{field_name}' that closes on line {last}: a record cannot span"
+                " lines (no field of this layout holds a line break)",
+                text,
+                self._key_of(text),
+            )
+        ]
+        for inner, line in taken:
+            inner_text = _printable(_strip_eol(line), self.mapping.encoding)
+            if inner_text.strip(_BLANK):
+                problems.append(
+                    Problem(
+                        inner,
+                        None,
+                        f"line is inside a record that spans lines {number} to {last} (a quote opens in field"
+                        f" '{field_name}' on line {number}); a record cannot span lines",
+                        inner_text,
+                        self._key_of(inner_text),
+                    )
+                )
+        return problems
+
     def batches(self, lines: Iterator[tuple[int, bytes]], *, size: int) -> Iterator[RawBatch]:
-        """Records of ``lines`` in batches of ``size``; each non-blank line becomes a record or a problem."""
+        """Records of ``lines`` in batches of ``size``; each non-blank line becomes a record or a problem.
+
+        No record spans lines: a quote left open at the end of a line makes that line a problem, and when a
+        later line closes it into what would be one record, each line in between and the closing line are
+        problems too (each as its own text: none is hidden inside another)."""
         width = len(self.header)
         encoding = self.mapping.encoding
         pending: list[tuple[int, bytes]] = []  # lines read ahead while looking for a closing quote
@@ -196,27 +300,33 @@ class CsvReader:
         while (item := next_line()) is not None:
             number, data = item
             consumed += len(data)
-            text, why = _decode(_strip_eol(data), encoding)
-            if text is None:
-                problems.append(Problem(number, None, f"line {why}", _printable(_strip_eol(data), encoding)))
+            body = _strip_eol(data)
+            text, why = _decode(body, encoding) if len(body) <= MAX_LINE_BYTES else (None, None)
+            if (long := too_long_line(number, body, encoding)) is not None:
+                problems.append(long)
+            elif text is None:
+                problems.append(Problem(number, None, f"line {why}", _printable(body, encoding)))
             elif text.strip(_BLANK):
                 parts = self._split(text)
-                if parts == "has an unclosed quote":
-                    joined, taken = text, list[tuple[int, bytes]]()
-                    while len(taken) < MAX_RECORD_LINES and (following := next_line()) is not None:
-                        taken.append(following)
-                        more, _ = _decode(_strip_eol(following[1]), encoding)
-                        if more is None:
-                            break
-                        joined = f"{joined}\n{more}"
-                        candidate = self._split(joined)
-                        if isinstance(candidate, list) and len(candidate) == width:
-                            parts, text = candidate, joined
-                            consumed += sum(len(line) for _, line in taken)
-                            taken = []
-                            break
-                    pending[:0] = taken
-                if isinstance(parts, str):
+                if parts == _UNCLOSED:
+                    taken, closes = self._swallowed(text, next_line)
+                    if closes:
+                        consumed += sum(len(line) for _, line in taken)
+                        problems.extend(self._spanning(number, text, taken))
+                    else:
+                        pending[:0] = taken
+                        field_name = self._unclosed_field(text)
+                        problems.append(
+                            Problem(
+                                number,
+                                field_name,
+                                f"line has an unclosed quote in field '{field_name}'; a record cannot span"
+                                " lines",
+                                text,
+                                self._key_of(text),
+                            )
+                        )
+                elif isinstance(parts, str):
                     problems.append(Problem(number, None, f"line {parts}", text, self._key_of(text)))
                 elif len(parts) != width:
                     problems.append(
@@ -311,9 +421,23 @@ class JsonLinesReader:
             return Problem(
                 number, None, f"line is not valid JSON ({error.msg} at column {error.colno})", text
             )
+        except RecursionError:
+            return Problem(number, None, f"line is nested deeper than {MAX_DEPTH} levels", text)
+        except ValueError:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+            return Problem(
+                number,
+                None,
+                f"line holds an integer of more than {sys.get_int_max_str_digits():,} digits",
+                text,
+            )
         if not isinstance(data, dict):
             return Problem(number, None, "line is not a JSON object", text)
+        if _depth(data) > MAX_DEPTH:
+            return Problem(number, None, f"line is nested deeper than {MAX_DEPTH} levels", text)
         key = data.get("lrn") if isinstance(data.get("lrn"), str) else None
+        if isinstance(data.get("items"), list) and len(data["items"]) > MAX_ITEMS:
+            # Refused before the items are validated: one line must not cost memory beyond the limit.
+            return Problem(number, "items", TOO_MANY_ITEMS, text, key[:64] if key else None)
         is_outcome = "items" not in data and "recorded_on" in data
         try:
             if is_outcome:
@@ -327,13 +451,19 @@ class JsonLinesReader:
             return Problem(number, where, reason, text, key[:64] if key else None)
 
     def batches(self, lines: Iterator[tuple[int, bytes]], *, size: int) -> Iterator[RawBatch]:
+        """Records of ``lines`` in batches of at most ``size`` lines and, past one record's items, ``size``
+        goods items: a batch of declarations with many items each holds no more rows than one of single
+        items."""
         rows: list[dict[str, str | None]] = []
         batch = RawBatch(records=pl.DataFrame())
         count = 0
         for number, data in lines:
             batch.bytes_read += len(data)
-            text, why = _decode(_strip_eol(data), "utf-8")
-            if text is None:
+            body = _strip_eol(data)
+            text, why = _decode(body, "utf-8") if len(body) <= MAX_LINE_BYTES else (None, None)
+            if (long := too_long_line(number, body, "utf-8")) is not None:
+                batch.problems.append(long)
+            elif text is None:
                 batch.problems.append(
                     Problem(number, None, f"line {why}", _printable(_strip_eol(data), "utf-8"))
                 )
@@ -345,17 +475,42 @@ class JsonLinesReader:
                     batch.outcomes.append(result)
                     batch.outcome_lines.append(number)
                 else:
-                    rows.extend(row | {"line": str(number), "raw": text} for row in result)
+                    rows.extend(with_line(result, number, text))
             else:
                 continue
             count += 1
-            if count >= size:
+            if count >= size or len(rows) >= size:
                 batch.records = _rows_frame(rows)
                 yield batch
                 rows, batch, count = [], RawBatch(records=pl.DataFrame()), 0
         if count:
             batch.records = _rows_frame(rows)
             yield batch
+
+
+def with_line(rows: list[dict[str, str | None]], number: int, raw: str) -> Iterator[dict[str, str | None]]:
+    """The goods-item rows of one record, each with its ``line``; the record's raw text on the first only.
+
+    A copy of the raw text per goods item made memory grow with the square of the items."""
+    line = str(number)
+    for index, row in enumerate(rows):
+        row["line"] = line
+        row["raw"] = raw if index == 0 else None
+        yield row
+
+
+def _depth(data: Any) -> int:
+    """How deeply ``data`` (parsed JSON) nests lists and objects, without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend(
+                    (child, depth + 1) for child in (value.values() if isinstance(value, dict) else value)
+                )
+    return deepest
 
 
 def _rows_frame(rows: Iterable[dict[str, str | None]]) -> pl.DataFrame:

@@ -6,17 +6,32 @@ Inspection outcomes are separate records (``Outcome``): in production they arriv
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_core import ErrorDetails
 
 HS_CODE = re.compile(r"^\d{6,10}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+# What both databases can store, and what one declaration may hold. A declaration's own fields are copied
+# onto each of its goods items when it is flattened for validation and storage, so each is bounded: memory
+# stays linear in the items whatever the line holds.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2999, 12, 31)
+MAX_ITEMS = 10_000
+MAX_DOCUMENTS = 100
+MAX_CONTAINERS = 100
+MAX_ITEM_NO = 999_999_999  # nine digits: within a 32-bit INTEGER column on both databases
+NAME_LENGTH = 256
+ADDRESS_LENGTH = 512
+# NUL (PostgreSQL text cannot hold it) and lone surrogates (not UTF-8: neither database can store them).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 # One wording for each problem, shared by this pydantic boundary and the vectorised CSV checks
 # (``validate.py``): a reason is the offending value in single quotes followed by one of these.
@@ -28,8 +43,56 @@ NEGATIVE_REASON = " is negative; it must be 0 or more"
 NOT_A_NUMBER_REASON = " is not a number"
 
 
+NUL_REASON = "contains a NUL character (U+0000), which cannot be stored"
+SURROGATE_REASON = "contains a lone surrogate (U+D800 to U+DFFF), which is not text"
+CONTROL_REASON = "contains a control character; an identifier cannot hold one"
+DATE_RANGE_REASON = f" is outside the accepted dates ({MIN_DATE.isoformat()} to {MAX_DATE.isoformat()})"
+TOO_MANY_ITEMS = f"has more than {MAX_ITEMS:,} goods items; split the declaration"
+
+
 def not_a_date(value: object, date_format: str) -> str:
     return f"'{value}' is not a date in the format {date_format}"
+
+
+def unstorable_reason(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text by both databases, or None."""
+    found = UNSTORABLE.search(value)
+    if found is None:
+        return None
+    return NUL_REASON if found.group() == "\x00" else SURROGATE_REASON
+
+
+def storable(value: str) -> str:
+    """``value`` with what no database can store replaced by U+FFFD: for quarantine and messages only."""
+    return UNSTORABLE.sub("\ufffd", value)
+
+
+def normalise_identifier(value: str) -> str:
+    """An identifier (LRN, party, office, means, container, document number) as compared and stored.
+
+    Unicode NFKC (full-width digits, ligatures and other compatibility forms become their plain form) after
+    removing format characters (category Cf: zero-width space, BOM, soft hyphen, direction marks), which are
+    invisible: ``"L1\u200b"`` is ``"L1"``, so a re-sent declaration is recognised as the same one."""
+    if value.isascii():  # no format characters, and NFKC leaves ASCII as it is
+        return value.strip()
+    visible = "".join(ch for ch in value if unicodedata.category(ch) != "Cf")
+    return unicodedata.normalize("NFKC", visible).strip()
+
+
+def _identifier_before(value: Any) -> Any:
+    return normalise_identifier(value) if isinstance(value, str) else value
+
+
+def _identifier_after(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError(CONTROL_REASON)
+    return value
+
+
+def _in_range(value: date) -> date:
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise ValueError(f"'{value.isoformat()}'{DATE_RANGE_REASON}")
+    return value
 
 
 def too_long(limit: int) -> str:
@@ -76,6 +139,14 @@ def _sha256(value: str) -> str:
     return digest
 
 
+# An identifier: normalised (``normalise_identifier``) before its length is checked;
+# control characters refused.
+_NORMALISED = BeforeValidator(_identifier_before)
+_NO_CONTROL = AfterValidator(_identifier_after)
+Id32 = Annotated[str, _NORMALISED, Field(min_length=1, max_length=32), _NO_CONTROL]
+Id64 = Annotated[str, _NORMALISED, Field(min_length=1, max_length=64), _NO_CONTROL]
+Id128 = Annotated[str, _NORMALISED, Field(min_length=1, max_length=128), _NO_CONTROL]
+Day = Annotated[date, AfterValidator(_in_range)]
 CountryCode = Annotated[str, AfterValidator(_country)]
 CurrencyCode = Annotated[str, AfterValidator(_currency)]
 HsCode = Annotated[str, AfterValidator(_hs_code)]
@@ -83,8 +154,22 @@ Sha256 = Annotated[str, AfterValidator(_sha256)]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
+def _storable_text(value: Any) -> Any:
+    """Refuse text that a database cannot store, in a string or a list of strings."""
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str) and (reason := unstorable_reason(text)):
+            raise ValueError(reason)
+    return value
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # Infinity and NaN are not amounts; JSON has no literal for them, Python's parser accepts them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return _storable_text(value)
 
 
 class PartyRole(StrEnum):
@@ -94,32 +179,35 @@ class PartyRole(StrEnum):
     COURIER = "courier"
 
 
+Code = Annotated[str, Field(max_length=16)]  # a procedure, transport-mode or indicator code (String(16))
+
+
 class Party(_Model):
-    id: str = Field(min_length=1, max_length=64)
-    name: str | None = None
-    address: str | None = None
+    id: Id64
+    name: str | None = Field(default=None, max_length=NAME_LENGTH)
+    address: str | None = Field(default=None, max_length=ADDRESS_LENGTH)
     country: CountryCode | None = None
 
 
 class Procedure(_Model):
-    process_type: str | None = None
-    import_type: str | None = None
-    import_use: str | None = None
-    payment_type: str | None = None
+    process_type: Code | None = None
+    import_type: Code | None = None
+    import_use: Code | None = None
+    payment_type: Code | None = None
 
 
 class Transport(_Model):
-    mode: str | None = None
+    mode: Code | None = None
     departure_country: CountryCode | None = None
-    transit_countries: list[CountryCode] = Field(default_factory=list)
+    transit_countries: list[CountryCode] = Field(default_factory=list, max_length=40)
     origin_country: CountryCode | None = None
-    origin_indicator: str | None = None
-    means_id: str | None = None
-    container_ids: list[str] = Field(default_factory=list)
+    origin_indicator: Code | None = None
+    means_id: Id64 | None = None
+    container_ids: list[Id32] = Field(default_factory=list, max_length=MAX_CONTAINERS)
 
 
 class GoodsItem(_Model):
-    item_no: int = Field(default=1, ge=1)
+    item_no: int = Field(default=1, ge=1, le=MAX_ITEM_NO)
     hs_code: HsCode
     description: str | None = None
     net_mass: NonNegative | None = Field(default=None, description="kilograms")
@@ -132,29 +220,29 @@ class GoodsItem(_Model):
 
 
 class Document(_Model):
-    type: str = Field(min_length=1)
-    number: str = Field(min_length=1)
+    type: str = Field(min_length=1, max_length=64)
+    number: Id128
     sha256: Sha256 | None = None
 
 
 class Declaration(_Model):
     """One customs declaration as borderwatch understands it, whatever format it arrived in."""
 
-    lrn: str = Field(min_length=1, max_length=64, description="Local reference number: the declaration's id")
-    date: date
-    office: str = Field(min_length=1)
+    lrn: Id64 = Field(description="Local reference number: the declaration's id")
+    date: Day
+    office: Id32
     procedure: Procedure = Field(default_factory=Procedure)
     transport: Transport = Field(default_factory=Transport)
     parties: dict[PartyRole, Party] = Field(default_factory=dict)
-    items: list[GoodsItem] = Field(min_length=1)
-    documents: list[Document] = Field(default_factory=list)
+    items: list[GoodsItem] = Field(min_length=1, max_length=MAX_ITEMS)
+    documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
 
 
 class Outcome(_Model):
     """What an inspection of a declaration found; linked by LRN, dated when it became known."""
 
-    lrn: str = Field(min_length=1, max_length=64)
-    recorded_on: date
+    lrn: Id64
+    recorded_on: Day
     fraud: bool
     critical_fraud: int = Field(default=0, ge=0, le=2)
     duty_recovered: NonNegative | None = None
@@ -170,7 +258,7 @@ def reason_of(error: ErrorDetails) -> tuple[str, str]:
     ctx = error.get("ctx") or {}
     if kind == "value_error":
         reason = str(ctx.get("error", error["msg"]))
-    elif kind == "missing" or (kind == "string_too_short" and not value):
+    elif kind == "missing" or (kind in {"string_too_short", "too_short"} and ctx.get("min_length") == 1):
         reason = MISSING
     elif kind == "greater_than_equal" and ctx.get("ge") == 0:
         reason = f"'{value}'{NEGATIVE_REASON}"
@@ -180,6 +268,14 @@ def reason_of(error: ErrorDetails) -> tuple[str, str]:
         reason = f"'{value}'{NOT_A_NUMBER_REASON}"
     elif kind == "string_too_long":
         reason = too_long(int(ctx.get("max_length", 0)))
+    elif kind == "too_long" and field == "items":
+        reason = TOO_MANY_ITEMS
+    elif kind == "too_long":
+        reason = f"has more than {ctx.get('max_length')} entries"
+    elif kind == "finite_number":
+        reason = f"'{value}'{NOT_A_NUMBER_REASON}"
+    elif kind == "less_than_equal" and field.endswith("item_no"):
+        reason = f"'{value}' is not an item number (1 to {MAX_ITEM_NO:,})"
     else:
         reason = error["msg"]
     return field, reason

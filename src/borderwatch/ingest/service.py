@@ -6,6 +6,11 @@ declaration with a known LRN becomes the next version (the previous one stops be
 already stored are not stored again. Two ingests that share records do so one after the other (SQLite's write
 lock, PostgreSQL's advisory locks on the batch's LRNs: ``lock_keys``), so the later one amends or finds
 duplicates. Inserts use the databases' bulk interfaces: PostgreSQL ``COPY`` and SQLite ``executemany``.
+
+Validation refuses what either database cannot store; should a record still fail at insert (a value one
+database refuses), its batch is rolled back and stored again in halves, down to the one record that fails,
+which goes to quarantine alone (``store_isolating``): the rest of the file or request is stored, and a
+re-run finds the same record already quarantined.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import IngestError, NotFoundError
@@ -41,8 +47,9 @@ from borderwatch.ingest.readers import (
     SourceError,
     _rows_frame,
     flatten,
+    with_line,
 )
-from borderwatch.ingest.schemas import Declaration, Outcome
+from borderwatch.ingest.schemas import Declaration, Outcome, storable
 from borderwatch.ingest.validate import Validated, content_hashes, validate_records
 
 FORMATS = ("auto", "kcs", "csv", "jsonl")
@@ -183,13 +190,14 @@ def _quarantine(
     summary.quarantined += len(fresh)
     summary.reasons.update(reason_kind(p.reason) for _, p in fresh)
     fresh_problems = [p for _, p in fresh]
+    # A problem's text may quote what made it one (a NUL, a lone surrogate): kept visible, but storable.
     records = pl.DataFrame(
         {
             "line": [p.line for p in fresh_problems],
-            "record_key": [(p.record_key or "")[:64] or None for p in fresh_problems],
-            "field": [(p.field or "")[:128] or None for p in fresh_problems],
-            "reason": [p.reason for p in fresh_problems],
-            "raw": [p.raw for p in fresh_problems],
+            "record_key": [storable((p.record_key or "")[:64]) or None for p in fresh_problems],
+            "field": [storable((p.field or "")[:128]) or None for p in fresh_problems],
+            "reason": [storable(p.reason) for p in fresh_problems],
+            "raw": [storable(p.raw) for p in fresh_problems],
             "raw_hash": [digest for digest, _ in fresh],
         },
         schema_overrides={"line": pl.Int64, "record_key": pl.String, "field": pl.String},
@@ -375,6 +383,11 @@ def _outcomes_of(validated: Validated, outcome_lines: list[Outcome], reader: str
     return pl.concat([from_records.cast(_OUTCOME_FRAME), given])  # type: ignore[arg-type]
 
 
+def _raw_lines(records: pl.DataFrame) -> pl.DataFrame:
+    """``line, raw``: each record's raw text once (JSON Lines carries it on a record's first goods item)."""
+    return records.select("line", "raw").filter(pl.col("raw").is_not_null()).unique("line", keep="first")
+
+
 @dataclass(frozen=True)
 class CheckedBatch:
     """A raw batch after validation, before any database access: the rows to store and every problem."""
@@ -396,9 +409,16 @@ def check_batch(batch: RawBatch, *, mapping: ColumnMapping, labels: dict[str, st
     )
     problems = list(batch.problems)
     if not validated.problems.is_empty():
-        originals = batch.records.select(
-            "line", "raw", pl.col("lrn") if "lrn" in batch.records.columns else pl.lit(None).alias("lrn")
-        ).unique(subset="line", keep="first")
+        originals = (
+            _raw_lines(batch.records)
+            .join(
+                batch.records.select(
+                    "line", pl.col("lrn") if "lrn" in batch.records.columns else pl.lit(None).alias("lrn")
+                ).unique(subset="line", keep="first"),
+                on="line",
+            )
+            .select("line", "raw", "lrn")
+        )
         for line, field_name, reason, raw, key in validated.problems.join(originals, on="line").iter_rows():
             problems.append(Problem(line, field_name, reason, raw, key))
     return CheckedBatch(batch=batch, validated=validated, problems=problems)
@@ -423,7 +443,7 @@ def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Cont
         context=context,
         existing=existing,
         rows=validated.rows,
-        raw_lines=batch.records.select("line", "raw"),
+        raw_lines=_raw_lines(batch.records),
         outcomes=list(zip(batch.outcome_lines, batch.outcomes, strict=True)),
         problems=problems,
     )
@@ -437,6 +457,83 @@ def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Cont
         summary,
     )
     return summary
+
+
+def _record_errors(engine: Engine) -> tuple[type[BaseException], ...]:
+    """The errors by which a database refuses a value (not a lost connection, a lock or a time-out): the
+    fault of a record. PostgreSQL's ``COPY`` raises the driver's own; SQLite's driver raises OverflowError
+    for an integer beyond 64 bits."""
+    dbapi = engine.dialect.loaded_dbapi
+    return (sa_exc.DataError, sa_exc.IntegrityError, dbapi.DataError, dbapi.IntegrityError, OverflowError)
+
+
+def _lines_of(checked: CheckedBatch) -> list[int]:
+    lines = set(checked.validated.rows["line"].to_list())
+    lines.update(problem.line for problem in checked.problems)
+    lines.update(checked.batch.outcome_lines)
+    return sorted(lines)
+
+
+def _part(checked: CheckedBatch, lines: set[int]) -> CheckedBatch:
+    """The records of ``checked`` on ``lines``."""
+    batch, wanted = checked.batch, pl.col("line").is_in(sorted(lines))
+    outcomes = [
+        (line, outcome)
+        for line, outcome in zip(batch.outcome_lines, batch.outcomes, strict=True)
+        if line in lines
+    ]
+    return CheckedBatch(
+        batch=RawBatch(
+            records=batch.records.filter(wanted),
+            problems=[problem for problem in batch.problems if problem.line in lines],
+            outcomes=[outcome for _, outcome in outcomes],
+            outcome_lines=[line for line, _ in outcomes],
+        ),
+        validated=Validated(
+            rows=checked.validated.rows.filter(wanted), problems=checked.validated.problems.filter(wanted)
+        ),
+        problems=[problem for problem in checked.problems if problem.line in lines],
+    )
+
+
+def _refused(checked: CheckedBatch, error: BaseException) -> CheckedBatch:
+    """``checked`` (one record) with that record turned into a problem: the database refused to store it."""
+    cause = getattr(error, "orig", None) or error
+    reason = (
+        f"the database refused to store it ({(str(cause).splitlines() or [type(cause).__name__])[0][:200]})"
+    )
+    problems = list(checked.problems)
+    keys = dict(checked.validated.rows.select("line", "lrn").iter_rows())
+    for line, raw in _raw_lines(checked.batch.records).iter_rows():
+        if line in keys:
+            problems.append(Problem(line, None, reason, raw, keys[line]))
+    for line, outcome in zip(checked.batch.outcome_lines, checked.batch.outcomes, strict=True):
+        problems.append(Problem(line, None, reason, outcome.model_dump_json(), outcome.lrn))
+    return CheckedBatch(
+        batch=RawBatch(records=checked.batch.records.clear(), problems=checked.batch.problems),
+        validated=Validated(rows=checked.validated.rows.clear(), problems=checked.validated.problems),
+        problems=problems,
+    )
+
+
+def store_isolating(engine: Engine, *, checked: CheckedBatch, context: _Context) -> IngestSummary:
+    """Store a checked batch in its own write transaction; should the database refuse a value, store it
+    again in halves (each its own transaction) down to the record it refuses, which is quarantined alone."""
+    try:
+        with write_transaction(engine) as connection:
+            return store_batch(connection, checked=checked, context=context)
+    except _record_errors(engine) as error:
+        lines = _lines_of(checked)
+        if len(lines) <= 1:
+            refused = _refused(checked, error)
+        else:
+            summary = IngestSummary(source=context.source)
+            middle = len(lines) // 2
+            for half in (lines[:middle], lines[middle:]):
+                summary.add(store_isolating(engine, checked=_part(checked, set(half)), context=context))
+            return summary
+    with write_transaction(engine) as connection:
+        return store_batch(connection, checked=refused, context=context)
 
 
 # ---------------------------------------------------------------------------------------------- whole files
@@ -506,8 +603,7 @@ def ingest_file(
     summary = IngestSummary(source=str(path))
     for batch in reader.batches(lines, size=batch_size):
         checked = check_batch(batch, mapping=chosen, labels=labels)
-        with write_transaction(engine) as connection:
-            summary.add(store_batch(connection, checked=checked, context=context))
+        summary.add(store_isolating(engine, checked=checked, context=context))
         if on_progress is not None:
             on_progress(batch.bytes_read)
     if summary.read == 0:
@@ -519,7 +615,8 @@ def ingest_file(
 def ingest_declarations(
     *, engine: Engine, declarations: Sequence[Declaration], agency: str = "default", source: str = "api"
 ) -> IngestSummary:
-    """Ingest canonical declarations already parsed in memory (an API request body) in one transaction.
+    """Ingest canonical declarations already parsed in memory (an API request body) in one transaction
+    (a record the database still refuses is quarantined alone and the rest stored: ``store_isolating``).
 
     The same path as a JSON Lines file through ``ingest_file`` — the records are flattened as that reader
     does, then validated, versioned, deduplicated and bulk-inserted by ``store_batch`` — without writing and
@@ -529,11 +626,10 @@ def ingest_declarations(
     rows: list[dict[str, str | None]] = []
     for number, declaration in enumerate(declarations, start=1):
         raw = declaration.model_dump_json(exclude_none=True)
-        rows.extend(row | {"line": str(number), "raw": raw} for row in flatten(declaration))
+        rows.extend(with_line(flatten(declaration), number, raw))
     checked = check_batch(RawBatch(records=_rows_frame(rows)), mapping=_JSON_MAPPING, labels={})
     context = _Context(source=source, reader="jsonl", agency=agency, context=None)
-    with write_transaction(engine) as connection:
-        summary = store_batch(connection, checked=checked, context=context)
+    summary = store_isolating(engine, checked=checked, context=context)
     if summary.stored or summary.amended:
         # Unlike a file, a submission adds a few declarations: an ANALYZE after each would mostly take the
         # write lock once more for nothing; never one leaves a server that started near-empty planning with
@@ -669,6 +765,15 @@ def release_quarantined(
     context = _Context(
         source=record.source_file, reader=record.reader, agency=record.agency, context=record.context
     )
+    try:
+        return _release(engine, checked=checked, context=context, record=record, record_id=record_id)
+    except _record_errors(engine) as error:
+        raise replace(_refused(checked, error).problems[-1], record_key=record.record_key).error() from error
+
+
+def _release(
+    engine: Engine, *, checked: CheckedBatch, context: _Context, record: QuarantineRow, record_id: int
+) -> IngestSummary:
     with write_transaction(engine) as connection:
         summary = store_batch(connection, checked=checked, context=context)
         if summary.quarantined or summary.already_quarantined:

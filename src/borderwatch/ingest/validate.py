@@ -26,6 +26,19 @@ COUNTRY_FIELDS = (
     *(f"{role}_country" for role in PARTY_ROLES),
 )
 REQUIRED = ("lrn", "declared_on", "office", "hs_code", "customs_value", "currency")
+# Normalised (format characters removed, Unicode NFKC) before anything compares them, as ``schemas`` does.
+IDENTIFIER_FIELDS = (
+    "lrn",
+    "office",
+    "means_id",
+    "container_ids",
+    *(f"{role}_id" for role in PARTY_ROLES),
+)
+# Free text that no column bounds; NUL is refused in it as everywhere (PostgreSQL text cannot hold it).
+FREE_TEXT_FIELDS = (
+    "description",
+    *(f"{role}_{part}" for role in PARTY_ROLES for part in ("name", "address")),
+)
 _TRUE = ("1", "true", "yes", "y", "t")
 _FALSE = ("0", "false", "no", "n", "f")
 
@@ -76,6 +89,10 @@ def _length_limits() -> dict[str, int]:
             if isinstance(column.type, String) and column.type.length and column.name in RECORD_FIELDS:
                 limits[column.name] = column.type.length
     limits["item_no"] = 9
+    # Party details are stored together as JSON: bounded as the pydantic boundary bounds them.
+    for role in PARTY_ROLES:
+        limits[f"{role}_name"] = schemas.NAME_LENGTH
+        limits[f"{role}_address"] = schemas.ADDRESS_LENGTH
     return limits
 
 
@@ -95,7 +112,10 @@ def _quoted(column: str) -> pl.Expr:
 
 
 def _text(present: bool, field: str, default: str | None) -> pl.Expr:
-    value = pl.col(field).str.strip_chars() if present else pl.lit(None, dtype=pl.String)
+    value = pl.col(field) if present else pl.lit(None, dtype=pl.String)
+    if present and field in IDENTIFIER_FIELDS:
+        value = value.str.replace_all(r"\p{Cf}", "").str.normalize("NFKC")
+    value = value.str.strip_chars()
     value = pl.when(value == "").then(None).otherwise(value)
     if default is not None:
         value = value.fill_null(pl.lit(default))
@@ -179,6 +199,16 @@ def _plan(
         "declared_on",
         pl.col("declared_on").is_not_null() & pl.col("_date").is_null(),
         pl.concat_str(_quoted("declared_on"), pl.lit(schemas.not_a_date("", date_format).removeprefix("''"))),
+    )
+    for field in IDENTIFIER_FIELDS:
+        check(field, pl.col(field).str.contains(r"\p{Cc}"), schemas.CONTROL_REASON)
+    for field in FREE_TEXT_FIELDS:
+        if field in columns:
+            check(field, pl.col(field).str.contains("\x00", literal=True), schemas.NUL_REASON)
+    check(
+        "declared_on",
+        ~pl.col("_date").is_between(schemas.MIN_DATE, schemas.MAX_DATE),
+        pl.concat_str(_quoted("declared_on"), pl.lit(schemas.DATE_RANGE_REASON)),
     )
     for field, limit in LENGTH_LIMITS.items():
         check(field, pl.col(field).str.len_chars() > limit, schemas.too_long(limit))
