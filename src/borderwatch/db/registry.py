@@ -10,6 +10,7 @@ import borderwatch.entities.models
 import borderwatch.ingest.models
 import borderwatch.inspections.models
 import borderwatch.lanes.models
+import borderwatch.ledger.models
 import borderwatch.scoring.models
 import borderwatch.screening.models
 import borderwatch.travellers.models  # noqa: F401

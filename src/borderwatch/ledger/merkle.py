@@ -149,10 +149,14 @@ def consistency_proof(size1: int, size2: int, read: NodeReader) -> list[bytes]:
 
 
 def proof_nodes(
-    *, inclusion: Iterable[tuple[int, int]] = (), consistency: Iterable[tuple[int, int]] = ()
+    *,
+    inclusion: Iterable[tuple[int, int]] = (),
+    consistency: Iterable[tuple[int, int]] = (),
+    heads: Iterable[int] = (),
 ) -> set[Node]:
     """The stored nodes that the given inclusion proofs ``(index, size)``, consistency proofs
-    ``(size1, size2)`` and their tree heads need (the recursion does not depend on hash values)."""
+    ``(size1, size2)``, their tree heads and the heads of trees of ``heads`` leaves need (the recursion does
+    not depend on hash values)."""
     needed: set[Node] = set()
 
     def record(node: Node) -> bytes:
@@ -166,6 +170,8 @@ def proof_nodes(
         consistency_proof(size1, size2, record)
         tree_root(size1, record)
         tree_root(size2, record)
+    for size in heads:
+        tree_root(size, record)
     return needed
 
 

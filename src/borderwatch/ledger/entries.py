@@ -1,0 +1,94 @@
+"""What the ledger records of a document: its type, issuer, number, issue date, who submitted it, when, and a
+keyed fingerprint of its canonical bytes. Pure: no I/O."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, hmac
+
+from borderwatch.core.errors import BorderwatchError
+
+MAX_ENTRY_BYTES = 65_535  # a tlog-tiles entry bundle states each entry's length in 16 bits
+
+
+class DocumentType(StrEnum):
+    CERTIFICATE_OF_ORIGIN = "certificate_of_origin"
+    COMMERCIAL_INVOICE = "commercial_invoice"
+    PACKING_LIST = "packing_list"
+    BILL_OF_LADING = "bill_of_lading"
+    PHYTOSANITARY_CERTIFICATE = "phytosanitary_certificate"
+    SANITARY_CERTIFICATE = "sanitary_certificate"
+    LICENCE = "licence"
+    INSPECTION_REPORT = "inspection_report"
+    EVIDENCE_FILE = "evidence_file"
+
+
+class LedgerError(BorderwatchError):
+    """A ledger operation that cannot be done (unknown log, bad entry, missing key, inconsistent log)."""
+
+
+def fingerprint(issuer_key: bytes, document: bytes) -> str:
+    """HMAC-SHA-256 of the document's canonical bytes under the issuer's key, in hex: without the key, the
+    log does not tell which of a few likely documents (a low-entropy certificate) was registered."""
+    if len(issuer_key) < 16:
+        raise LedgerError("an issuer key has at least 16 bytes")
+    mac = hmac.HMAC(issuer_key, hashes.SHA256())
+    mac.update(document)
+    return mac.finalize().hex()
+
+
+def canonical_json(value: Any) -> bytes:
+    """The canonical bytes of a structured document (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentEntry:
+    doc_type: DocumentType
+    issuer: str
+    number: str
+    issued_on: date | None
+    submitter: str
+    fingerprint: str
+
+    def __post_init__(self) -> None:
+        for name in ("issuer", "number", "submitter"):
+            value = getattr(self, name)
+            if not value or len(value) > 128:
+                raise LedgerError(f"document {self.number!r}: field {name!r} must have 1 to 128 characters")
+        if len(self.fingerprint) != 64 or any(c not in "0123456789abcdef" for c in self.fingerprint):
+            raise LedgerError(f"document {self.number!r}: field 'fingerprint' is not 64 lowercase hex digits")
+        DocumentType(self.doc_type)
+
+    def leaf(self, logged_at: datetime) -> bytes:
+        """The leaf's bytes: the entry as canonical JSON, with the time it was logged."""
+        data = canonical_json(
+            {
+                "type": str(self.doc_type),
+                "issuer": self.issuer,
+                "number": self.number,
+                "issued_on": self.issued_on.isoformat() if self.issued_on else None,
+                "submitter": self.submitter,
+                "time": logged_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "fingerprint": self.fingerprint,
+            }
+        )
+        if len(data) > MAX_ENTRY_BYTES:
+            raise LedgerError(f"document {self.number!r}: the entry is {len(data)} bytes, above 65,535")
+        return data
+
+
+def parse_leaf(data: bytes) -> dict[str, Any]:
+    """The fields of a leaf's bytes (as written by :meth:`DocumentEntry.leaf`)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise LedgerError("a ledger entry is not JSON") from None
+    if not isinstance(value, dict) or "fingerprint" not in value:
+        raise LedgerError("a ledger entry lacks its fingerprint")
+    return value

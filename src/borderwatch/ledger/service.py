@@ -1,0 +1,398 @@
+"""The stored log: appends in durable batches, tiles, proofs, checkpoints and lookups (SQLite and PostgreSQL).
+
+One log per agency. A batch of entries is one transaction: it locks the log, reads the tree's partial tiles,
+writes the entries, the grown tiles and the new size and root, and commits; its callers are answered only
+after the commit returns, so an acknowledged entry is durable (PostgreSQL commits synchronously; SQLite's
+ledger transactions run with ``synchronous=FULL``). A proof reads the few tiles its nodes lie in: one indexed
+read, whatever the size of the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import cast
+
+from sqlalchemy import Connection, Engine, Table, func, insert, select, tuple_, update
+
+from borderwatch.db.session import write_transaction
+from borderwatch.ledger.entries import DocumentEntry, LedgerError
+from borderwatch.ledger.merkle import (
+    EMPTY_ROOT,
+    HASH_SIZE,
+    Node,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    proof_nodes,
+    tree_root,
+)
+from borderwatch.ledger.models import (
+    LedgerCheckpointRow,
+    LedgerCosignatureRow,
+    LedgerEntryRow,
+    LedgerLogRow,
+    LedgerTileRow,
+)
+from borderwatch.ledger.note import Checkpoint, Signature, Signer, sign_note
+from borderwatch.ledger.tiles import TILE_WIDTH, TileKey, edge_tiles, extend, node_from_tile, node_tile
+
+_logs = cast(Table, LedgerLogRow.__table__)
+_entries = cast(Table, LedgerEntryRow.__table__)
+_tiles = cast(Table, LedgerTileRow.__table__)
+_checkpoints = cast(Table, LedgerCheckpointRow.__table__)
+_cosignatures = cast(Table, LedgerCosignatureRow.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class LogInfo:
+    id: int
+    agency: str
+    origin: str
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """An entry's place in the log, returned once the entry is durable."""
+
+    index: int
+    leaf_hash: bytes
+    logged_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    index: int
+    doc_type: str
+    issuer: str
+    number: str
+    issued_on: date | None
+    submitter: str
+    logged_at: datetime
+    fingerprint: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    id: int
+    size: int
+    root: bytes
+    note: str
+    published_at: datetime
+
+
+def _log_info(row: object) -> LogInfo:
+    return LogInfo(row.id, row.agency, row.origin, row.size, row.root)  # type: ignore[attr-defined]
+
+
+def ensure_log(engine: Engine, *, agency: str, origin: str) -> LogInfo:
+    """The agency's log, created empty with ``origin`` if it has none; an existing log keeps its origin."""
+    with write_transaction(engine) as connection:
+        row = connection.execute(select(_logs).where(_logs.c.agency == agency)).first()
+        if row is None:
+            connection.execute(insert(_logs).values(agency=agency, origin=origin, size=0, root=EMPTY_ROOT))
+            row = connection.execute(select(_logs).where(_logs.c.agency == agency)).one()
+        return _log_info(row)
+
+
+def get_log(connection: Connection, *, agency: str, lock: bool = False) -> LogInfo:
+    query = select(_logs).where(_logs.c.agency == agency)
+    if lock and connection.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = connection.execute(query).first()
+    if row is None:
+        raise LedgerError(f"agency {agency!r} has no ledger: run 'borderwatch ledger keygen' first")
+    return _log_info(row)
+
+
+def log_info(engine: Engine, *, agency: str) -> LogInfo:
+    with engine.connect() as connection:
+        return get_log(connection, agency=agency)
+
+
+@contextmanager
+def durable_transaction(engine: Engine) -> Iterator[Connection]:
+    """A write transaction whose commit is on disk when it returns (SQLite: ``synchronous=FULL`` for it)."""
+    if engine.dialect.name != "sqlite":
+        with write_transaction(engine) as connection:
+            yield connection
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA synchronous=FULL")
+        connection.commit()
+        try:
+            with connection.execution_options(borderwatch_writes=True).begin():
+                yield connection
+        finally:
+            # execution_options changed this connection itself: its next transaction is a plain one again.
+            connection.execution_options(borderwatch_writes=False)
+            connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            connection.commit()
+
+
+def read_tiles(connection: Connection, log_id: int, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
+    if not keys:
+        return {}
+    rows = connection.execute(
+        select(_tiles.c.level, _tiles.c.idx, _tiles.c.hashes).where(
+            _tiles.c.log_id == log_id, tuple_(_tiles.c.level, _tiles.c.idx).in_(sorted(set(keys)))
+        )
+    )
+    return {(row.level, row.idx): bytes(row.hashes) for row in rows}
+
+
+def read_nodes(connection: Connection, log_id: int, nodes: set[Node]) -> dict[Node, bytes]:
+    """The hashes of complete subtrees, from the tiles they lie in (one read)."""
+    keys = {node_tile(node)[0] for node in nodes}
+    tiles = read_tiles(connection, log_id, sorted(keys))
+    out: dict[Node, bytes] = {}
+    for node in nodes:
+        key = node_tile(node)[0]
+        if key not in tiles:
+            raise LedgerError(f"the log has no tile {key} (a node of a tree larger than the log?)")
+        out[node] = node_from_tile(node, tiles[key])
+    return out
+
+
+def append(
+    engine: Engine, *, agency: str, entries: Sequence[DocumentEntry], now: datetime | None = None
+) -> list[Receipt]:
+    """Append ``entries`` to the agency's log as one durable batch; their receipts, in order."""
+    if not entries:
+        return []
+    logged_at = now or datetime.now(UTC)
+    leaves = [entry.leaf(logged_at) for entry in entries]
+    hashes = [leaf_hash(data) for data in leaves]
+    with durable_transaction(engine) as connection:
+        log = get_log(connection, agency=agency, lock=True)
+        edges = read_tiles(connection, log.id, edge_tiles(log.size))
+        changed = extend(log.size, hashes, edges)
+        connection.execute(
+            insert(_entries),
+            [
+                {
+                    "log_id": log.id,
+                    "idx": log.size + i,
+                    "doc_type": str(entry.doc_type),
+                    "issuer": entry.issuer,
+                    "number": entry.number,
+                    "issued_on": entry.issued_on,
+                    "submitter": entry.submitter,
+                    "logged_at": logged_at,
+                    "fingerprint": entry.fingerprint,
+                    "data": data,
+                }
+                for i, (entry, data) in enumerate(zip(entries, leaves, strict=True))
+            ],
+        )
+        write_tiles(connection, log.id, changed, existing=set(edges))
+        size = log.size + len(entries)
+        nodes = proof_nodes(heads=[size])
+        known = {node: node_from_tile(node, changed[node_tile(node)[0]]) for node in nodes
+                 if node_tile(node)[0] in changed}  # fmt: skip
+        known.update(read_nodes(connection, log.id, nodes - set(known)))
+        root = tree_root(size, known.__getitem__)
+        connection.execute(update(_logs).where(_logs.c.id == log.id).values(size=size, root=root))
+    return [Receipt(log.size + i, h, logged_at) for i, h in enumerate(hashes)]
+
+
+def write_tiles(
+    connection: Connection, log_id: int, tiles: dict[TileKey, bytes], *, existing: set[TileKey]
+) -> None:
+    """Store grown tiles (an UPDATE of the partial ones read before, an INSERT of the new ones)."""
+    new = [
+        {"log_id": log_id, "level": level, "idx": idx, "width": len(h) // HASH_SIZE, "hashes": h}
+        for (level, idx), h in tiles.items()
+        if (level, idx) not in existing
+    ]
+    if new:
+        connection.execute(insert(_tiles), new)
+    for (level, idx), h in tiles.items():
+        if (level, idx) in existing:
+            connection.execute(
+                update(_tiles)
+                .where(_tiles.c.log_id == log_id, _tiles.c.level == level, _tiles.c.idx == idx)
+                .values(width=len(h) // HASH_SIZE, hashes=h)
+            )
+
+
+def _check_size(log: LogInfo, size: int) -> None:
+    if size > log.size:
+        raise LedgerError(f"the log {log.origin!r} has {log.size} entries, not {size}")
+
+
+def inclusion(engine: Engine, *, agency: str, index: int, size: int) -> list[bytes]:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        _check_size(log, size)
+        nodes = read_nodes(connection, log.id, proof_nodes(inclusion=[(index, size)]))
+    return inclusion_proof(index, size, nodes.__getitem__)
+
+
+def consistency(engine: Engine, *, agency: str, size1: int, size2: int) -> list[bytes]:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        _check_size(log, size2)
+        nodes = read_nodes(connection, log.id, proof_nodes(consistency=[(size1, size2)]))
+    return consistency_proof(size1, size2, nodes.__getitem__)
+
+
+def root_at(engine: Engine, *, agency: str, size: int) -> bytes:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        _check_size(log, size)
+        nodes = read_nodes(connection, log.id, proof_nodes(heads=[size]))
+    return tree_root(size, nodes.__getitem__)
+
+
+def publish_checkpoint(engine: Engine, *, agency: str, signer: Signer) -> StoredCheckpoint:
+    """Sign the log's current size and root as a C2SP checkpoint and keep it (every one is kept)."""
+    with durable_transaction(engine) as connection:
+        log = get_log(connection, agency=agency, lock=True)
+        note = sign_note(Checkpoint(log.origin, log.size, log.root).body(), [signer])
+        published_at = datetime.now(UTC)
+        result = connection.execute(
+            insert(_checkpoints).values(
+                log_id=log.id, size=log.size, root=log.root, note=note, published_at=published_at
+            )
+        )
+        assert result.inserted_primary_key is not None
+        checkpoint_id = int(result.inserted_primary_key[0])
+    return StoredCheckpoint(checkpoint_id, log.size, log.root, note, published_at)
+
+
+def _checkpoint(row: object) -> StoredCheckpoint:
+    return StoredCheckpoint(row.id, row.size, bytes(row.root), row.note, row.published_at)  # type: ignore[attr-defined]
+
+
+def latest_checkpoint(engine: Engine, *, agency: str) -> StoredCheckpoint | None:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        row = connection.execute(
+            select(_checkpoints)
+            .where(_checkpoints.c.log_id == log.id)
+            .order_by(_checkpoints.c.size.desc(), _checkpoints.c.id.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else _checkpoint(row)
+
+
+def all_checkpoints(engine: Engine, *, agency: str) -> list[StoredCheckpoint]:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        rows = connection.execute(
+            select(_checkpoints).where(_checkpoints.c.log_id == log.id).order_by(_checkpoints.c.id)
+        )
+        return [_checkpoint(row) for row in rows]
+
+
+def cosigned_note(engine: Engine, *, checkpoint: StoredCheckpoint) -> str:
+    """The checkpoint's note with the cosignatures the log received for it."""
+    with engine.connect() as connection:
+        lines = connection.execute(
+            select(_cosignatures.c.line)
+            .where(_cosignatures.c.checkpoint_id == checkpoint.id)
+            .order_by(_cosignatures.c.id)
+        ).scalars()
+        return checkpoint.note + "".join(line for line in lines if line not in checkpoint.note)
+
+
+def add_cosignature(engine: Engine, *, checkpoint_id: int, witness: str, signature: Signature) -> None:
+    with write_transaction(engine) as connection:
+        connection.execute(
+            insert(_cosignatures).values(checkpoint_id=checkpoint_id, witness=witness, line=signature.line())
+        )
+
+
+def _stored(row: object) -> StoredEntry:
+    r = row
+    return StoredEntry(
+        r.idx, r.doc_type, r.issuer, r.number, r.issued_on, r.submitter,  # type: ignore[attr-defined]
+        r.logged_at, r.fingerprint, bytes(r.data),  # type: ignore[attr-defined]
+    )  # fmt: skip
+
+
+def find_by_fingerprint(engine: Engine, *, agency: str, fingerprint: str) -> list[StoredEntry]:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        rows = connection.execute(
+            select(_entries)
+            .where(_entries.c.log_id == log.id, _entries.c.fingerprint == fingerprint)
+            .order_by(_entries.c.idx)
+        )
+        return [_stored(row) for row in rows]
+
+
+def find_document(engine: Engine, *, agency: str, issuer: str, number: str) -> list[StoredEntry]:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        rows = connection.execute(
+            select(_entries)
+            .where(_entries.c.log_id == log.id, _entries.c.issuer == issuer, _entries.c.number == number)
+            .order_by(_entries.c.idx)
+        )
+        return [_stored(row) for row in rows]
+
+
+def entry_at(engine: Engine, *, agency: str, index: int) -> StoredEntry:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        row = connection.execute(
+            select(_entries).where(_entries.c.log_id == log.id, _entries.c.idx == index)
+        ).first()
+    if row is None:
+        raise LedgerError(f"the log {log.origin!r} has no entry {index}")
+    return _stored(row)
+
+
+def entries_range(engine: Engine, *, agency: str, start: int, stop: int) -> list[StoredEntry]:
+    """The entries ``start`` to ``stop - 1`` in order (one indexed range read)."""
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        rows = connection.execute(
+            select(_entries)
+            .where(_entries.c.log_id == log.id, _entries.c.idx >= start, _entries.c.idx < stop)
+            .order_by(_entries.c.idx)
+        )
+        return [_stored(row) for row in rows]
+
+
+def tile(engine: Engine, *, agency: str, level: int, index: int, width: int) -> bytes:
+    """The hashes of tile ``(level, index)`` at ``width`` (a prefix of the stored tile, which only grows)."""
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        stored = read_tiles(connection, log.id, [(level, index)]).get((level, index))
+    if stored is None or len(stored) < width * HASH_SIZE:
+        raise LedgerError(f"the log has no tile {level}/{index} of width {width}")
+    return stored[: width * HASH_SIZE]
+
+
+def entry_bundle(engine: Engine, *, agency: str, index: int, width: int) -> list[bytes]:
+    """The entries ``256 * index`` to ``256 * index + width - 1``, as their leaves' bytes."""
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        start = index * TILE_WIDTH
+        rows = connection.execute(
+            select(_entries.c.data)
+            .where(_entries.c.log_id == log.id, _entries.c.idx >= start, _entries.c.idx < start + width)
+            .order_by(_entries.c.idx)
+        ).scalars()
+        data = [bytes(d) for d in rows]
+    if len(data) != width:
+        raise LedgerError(f"the log has no entry bundle {index} of width {width}")
+    return data
+
+
+def leaf_count(engine: Engine, *, agency: str) -> int:
+    with engine.connect() as connection:
+        log = get_log(connection, agency=agency)
+        return int(
+            connection.execute(
+                select(func.count()).select_from(_entries).where(_entries.c.log_id == log.id)
+            ).scalar_one()
+        )
