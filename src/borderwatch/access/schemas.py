@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Role
+from borderwatch.core.clock import UtcDateTime
 
 
 class UserOut(BaseModel):
@@ -38,7 +38,7 @@ class AuditOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    at: datetime
+    at: UtcDateTime
     actor: str
     agency: str | None
     action: str

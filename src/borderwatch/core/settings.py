@@ -32,6 +32,30 @@ class Settings(BaseSettings):
         "than the lanes' red and yellow capacity usually takes.",
     )
     random_seed: int = 42
+    # What one HTTP client may make the server hold (web.limits; `borderwatch serve` applies them).
+    http_max_json_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest request body of a JSON endpoint (or a form), bytes."
+    )
+    http_max_batch_bytes: int = Field(
+        default=16 << 20, ge=1024, description="Largest body of POST /api/declarations/batch, bytes."
+    )
+    http_max_upload_bytes: int = Field(
+        default=2 << 30, ge=1024, description="Largest file upload (streamed to disk), bytes."
+    )
+    http_header_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a client has to send a request's headers in full."
+    )
+    http_body_timeout: float = Field(
+        default=30.0, gt=0, description="Longest silence, seconds, while a client sends a request body."
+    )
+    http_limit_concurrency: int = Field(
+        default=4000,
+        ge=1,
+        description="Open connections (or requests in progress) above which new "
+        "requests are answered 503 at once.",
+    )
+    http_backlog: int = Field(default=2048, ge=1, description="Connections the kernel queues for accept().")
+    http_keep_alive: int = Field(default=5, ge=1, description="Seconds an idle keep-alive connection lives.")
 
 
 @lru_cache(maxsize=1)

@@ -49,6 +49,10 @@ def write_profile(directory: Path, profile: RiskProfile) -> None:
     document = {"profiles": [profile.model_dump(mode="json", exclude_none=True)]}
     target = profile_file(directory, profile.id)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        yaml.safe_dump(document, stream, sort_keys=False, allow_unicode=True)
-    Path(temporary).replace(target)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            yaml.safe_dump(document, stream, sort_keys=False, allow_unicode=True)
+        Path(temporary).replace(target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)  # never leave half a rule behind
+        raise

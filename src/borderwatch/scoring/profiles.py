@@ -223,6 +223,10 @@ class Effect(BaseModel):
         return self
 
 
+MAX_CONDITION_DEPTH = 32
+"""Levels of ``all``/``any`` a rule's condition may nest."""
+
+
 class RiskProfile(BaseModel):
     """One analyst rule."""
 
@@ -237,6 +241,26 @@ class RiskProfile(BaseModel):
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     enabled: bool = True
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _shallow(cls, value: Any) -> Any:
+        # Checked before the nested models are built: far deeper than any rule a person writes, a condition
+        # tree exhausts the recursion of validation, YAML and JSON writers (a 500 and a half-written file).
+        depth, level = 0, [value]
+        while level:
+            depth += 1
+            if depth > MAX_CONDITION_DEPTH:
+                raise ValueError(f"conditions are nested more than {MAX_CONDITION_DEPTH} levels deep")
+            level = [
+                child
+                for node in level
+                if isinstance(node, dict)
+                for key in ("all", "any")
+                if isinstance(node.get(key), list)
+                for child in node[key]
+            ]
+        return value
 
     @model_validator(mode="after")
     def _window(self) -> RiskProfile:

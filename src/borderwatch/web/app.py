@@ -18,6 +18,7 @@ from borderwatch.web import errors
 from borderwatch.web.api import (
     cases,
     declarations,
+    health,
     lanes,
     me,
     models,
@@ -27,6 +28,8 @@ from borderwatch.web.api import (
     uploads,
 )
 from borderwatch.web.deps import AppState
+from borderwatch.web.jobs import fail_interrupted_jobs
+from borderwatch.web.limits import BodyGuard, uvicorn_options
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -40,15 +43,18 @@ API_ROUTERS = [
     models.router,
     uploads.router,
     me.router,
+    health.router,
 ]
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The FastAPI application for ``settings``' database (which must already be migrated)."""
     engine = engine_from_settings(settings)
+    factory = session_factory(engine)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        fail_interrupted_jobs(factory=factory, data_dir=settings.data_dir)
         yield
         engine.dispose()
 
@@ -58,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=session_factory(engine))
+    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=factory)
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")
@@ -67,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(workspace.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    app.add_middleware(BodyGuard, settings=settings, factory=factory)
     return app
 
 
@@ -77,4 +84,11 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, acce
     engine = engine_from_settings(settings)
     migrate(engine)
     engine.dispose()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=access_log)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        **uvicorn_options(settings),
+    )

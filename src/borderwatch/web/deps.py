@@ -23,6 +23,8 @@ from borderwatch.web.caches import Cache
 from borderwatch.web.errors import ApiError, LoginRequiredError
 
 SESSION_COOKIE = "bw_session"
+IDENTITY_STATE = "borderwatch_identity"
+"""Key of ``scope["state"]`` where ``web.limits.BodyGuard`` leaves the identity it checked."""
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -69,7 +71,13 @@ class Identity:
 
 
 def identify(request: Request, db: Session) -> Identity | None:
-    """Who sent ``request``: a bearer token or a session cookie; None if neither is valid."""
+    """Who sent ``request``: a bearer token or a session cookie; None if neither is valid.
+
+    A request with a body was already identified before its body was read (``web.limits.BodyGuard``): that
+    identity is reused rather than looked up twice."""
+    checked = request.scope.get("state", {}).get(IDENTITY_STATE)
+    if isinstance(checked, Identity):
+        return checked
     header = request.headers.get("authorization")
     if header:
         scheme, _, token = header.partition(" ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,7 +43,7 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": code.replace("_", " ")}
     for status, code in _CODES.items()
-    if status in (400, 401, 403, 404, 409, 422)
+    if status in (400, 401, 403, 404, 409, 413, 422)
 }
 
 
@@ -64,13 +65,21 @@ class LoginRequiredError(Exception):
 
 
 def error_response(
-    status: int, message: str, *, field: str | None = None, code: str | None = None
+    status: int,
+    message: str,
+    *,
+    field: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """The one error body; ``headers`` are kept (a 405's ``Allow``), a 401 says how to authenticate."""
     body = ErrorBody(
         error=ErrorDetail(code=code or _CODES.get(status, "error"), message=message, field=field)
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+    sent = dict(headers or {})
+    if status == 401:
+        sent["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body.model_dump(), status_code=status, headers=sent or None)
 
 
 def _field_of(location: tuple[Any, ...] | list[Any]) -> str | None:
@@ -120,8 +129,10 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         if _wants_page(request):
-            return _error_page(request, error.status_code, str(error.detail))
-        return error_response(error.status_code, str(error.detail))
+            page = _error_page(request, error.status_code, str(error.detail))
+            page.headers.update(error.headers or {})
+            return page
+        return error_response(error.status_code, str(error.detail), headers=error.headers)
 
     async def domain_error(_request: Request, error: Exception) -> Response:
         if isinstance(error, NotFoundError):

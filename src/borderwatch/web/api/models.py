@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
 from borderwatch.scoring import registry
 from borderwatch.web.deps import Guard, Paging, require
@@ -28,7 +29,7 @@ class ModelOut(BaseModel):
     seed: int
     features: list[str]
     metrics: dict[str, Any]
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 @router.get("/models", summary="Registered risk models of my agency, newest first")

@@ -5,13 +5,14 @@ Only reads of stored rows live here; every change goes through the owning stage'
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from borderwatch.core.clock import UtcDateTime
 from borderwatch.ingest.models import DeclarationRow, OutcomeRow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
@@ -47,7 +48,7 @@ class DecisionOut(BaseModel):
     policy_version: str
     model_version: str | None
     decided_by: str
-    decided_at: datetime
+    decided_at: UtcDateTime
     override_reason: str | None
 
     @classmethod
@@ -84,8 +85,8 @@ class CaseSummary(BaseModel):
     lane: str
     status: str
     officer: str | None
-    opened_at: datetime
-    closed_at: datetime | None
+    opened_at: UtcDateTime
+    closed_at: UtcDateTime | None
 
 
 class StoredScore(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -11,16 +12,18 @@ from pydantic import BaseModel, ConfigDict
 
 from borderwatch.access.models import JobRow
 from borderwatch.access.policy import Action, Principal, Resource
-from borderwatch.core.settings import Settings
+from borderwatch.core.errors import BorderwatchError
 from borderwatch.web import jobs
 from borderwatch.web.deps import Guard, Paging, State, require
-from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError, ErrorBody
 from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["uploads"], responses=ERROR_RESPONSES)
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    415: {"model": ErrorBody, "description": "not a .csv, .jsonl or .ndjson file"}
+}
 
 UploadFormat = Literal["auto", "kcs", "jsonl"]
-MAX_UPLOAD_BYTES = 2 << 30
 _SUFFIXES = {".csv", ".jsonl", ".ndjson"}
 
 
@@ -51,12 +54,6 @@ class JobOut(BaseModel):
         )
 
 
-def upload_dir(settings: Settings) -> Path:
-    path = settings.data_dir / "uploads"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def start_upload(
     *, state: State, principal: Principal, upload: UploadFile, fmt: str, background: BackgroundTasks, db: Any
 ) -> JobRow:
@@ -70,25 +67,40 @@ def start_upload(
     job = jobs.create_job(
         db_session=db, kind="ingest", agency=principal.agency, created_by=principal.username, total=None
     )
-    target = upload_dir(state.settings) / f"{job.id}{suffix}"
+    target = jobs.upload_dir(state.settings.data_dir) / f"{job.id}{suffix}"
     with target.open("wb") as handle:
         shutil.copyfileobj(upload.file, handle, length=1 << 20)
     size = target.stat().st_size
     if size == 0:
         target.unlink()
         raise ApiError(422, f"{name!r} is empty", field="file")
-    if size > MAX_UPLOAD_BYTES:
+    if size > state.settings.http_max_upload_bytes:  # the body's cap (web.limits) held the file and the form
         target.unlink()
-        raise ApiError(413, f"{name!r} is larger than {MAX_UPLOAD_BYTES >> 30} GiB", field="file")
+        cap = state.settings.http_max_upload_bytes
+        raise ApiError(413, f"{name!r} is larger than {cap} bytes, the limit of uploads", field="file")
     job.total = size
     job.message = name
     db.commit()  # the job must exist before the background task looks for it
     engine, agency, batch = state.engine, principal.agency, state.settings.ingest_batch_size
 
-    def work(progress: Any) -> dict[str, Any]:
-        summary = ingest_file(
-            engine=engine, path=target, fmt=fmt, agency=agency, batch_size=batch, on_progress=progress
-        )
+    def work(progress: Callable[[int], None]) -> dict[str, Any]:
+        read = 0
+
+        def advance(batch_bytes: int) -> None:  # ingest_file reports each batch's bytes
+            nonlocal read
+            read += batch_bytes
+            progress(read)
+
+        try:
+            summary = ingest_file(
+                engine=engine, path=target, fmt=fmt, agency=agency, batch_size=batch, on_progress=advance
+            )
+        except BorderwatchError as error:
+            # the sentence is for the person who uploaded: their file's name, not where the server keeps it
+            raise BorderwatchError(str(error).replace(str(target), name)) from error
+        finally:
+            # What could not be stored is in the quarantine by now; the file itself is not kept.
+            target.unlink(missing_ok=True)
         return {
             "file": name,
             "read": summary.read,
@@ -104,7 +116,12 @@ def start_upload(
     return job
 
 
-@router.post("/uploads", status_code=202, summary="Upload a file of declarations; ingested in the background")
+@router.post(
+    "/uploads",
+    status_code=202,
+    summary="Upload a file of declarations; ingested in the background",
+    responses=UPLOAD_RESPONSES,
+)
 def upload(
     *,
     guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.JOB))],
@@ -123,8 +140,9 @@ def upload(
 
 @router.get("/jobs", summary="Background jobs of my agency, newest first")
 def list_jobs(
-    guard: Annotated[Guard, Depends(require(Action.READ, Resource.JOB))], paging: Paging
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.JOB))], state: State, paging: Paging
 ) -> Paginated[JobOut]:
+    jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     rows, total = jobs.list_jobs(
         db_session=guard.db, agency=guard.agency, limit=paging.limit, offset=paging.offset
     )
@@ -135,7 +153,10 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", summary="A background job's status and progress")
-def get_job(job_id: str, guard: Annotated[Guard, Depends(require(Action.READ, Resource.JOB))]) -> JobOut:
+def get_job(
+    job_id: str, guard: Annotated[Guard, Depends(require(Action.READ, Resource.JOB))], state: State
+) -> JobOut:
+    jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     row = jobs.get_job(db_session=guard.db, job_id=job_id)
     if row is None:
         raise ApiError(404, f"no job {job_id!r}")

@@ -169,6 +169,8 @@ async def profiles_save(
         document: Any = yaml.safe_load(text)
     except yaml.YAMLError as error:
         return _profiles_error(request, identity, state, guard, text, message=f"not valid YAML: {error}")
+    except RecursionError:
+        return _profiles_error(request, identity, state, guard, text, message="the YAML is nested too deep")
     if not isinstance(document, dict):
         return _profiles_error(
             request, identity, state, guard, text, message="write one profile as a YAML mapping"
@@ -201,7 +203,9 @@ def upload_page(
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
+    state: State,
 ) -> Response:
+    jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     recent, _total = jobs.list_jobs(db_session=guard.db, agency=guard.agency, limit=10, offset=0)
     return render(request, "upload.html", identity, recent=[JobOut.of(j) for j in recent])
 
@@ -232,7 +236,9 @@ def job_fragment(
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.JOB))],
+    state: State,
 ) -> Response:
+    jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     row = jobs.get_job(db_session=guard.db, job_id=job_id)
     if row is None:
         raise ApiError(404, f"no job {job_id!r}")
