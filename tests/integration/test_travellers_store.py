@@ -13,8 +13,17 @@ from typer.testing import CliRunner
 from borderwatch.cli.main import app
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
-from borderwatch.travellers import service
-from borderwatch.travellers.models import MovementRow, TravelDocumentRow, TravellerQuarantineRow, TravellerRow
+from borderwatch.screening.service import load_watchlist
+from borderwatch.travellers import compose_mrz, service
+from borderwatch.travellers.models import (
+    MovementRow,
+    TravelDocumentRow,
+    TravellerAssessmentRow,
+    TravellerCheckRow,
+    TravellerQuarantineRow,
+    TravellerRow,
+)
+from borderwatch.travellers.risk import TravellerPolicy
 
 SAMPLES = {
     "ediclean_original_C.txt": (3, 3),
@@ -104,3 +113,89 @@ def test_cli_ingest_reports_counts_and_the_wrong_unt(cli: CliRunner, shared_data
     assert result.exit_code == 0, result.output
     assert "ediclean_original_E.txt" in result.output
     assert "UNT count is 2100 but there are 46 segments" in result.output
+
+
+def _mrz(number: str, surname: str, given: str, born: str, *, break_digit: bool = False) -> str:
+    text = compose_mrz(
+        fmt="TD3",
+        document_number=number,
+        issuing_state="NLD",
+        nationality="NLD",
+        surname=surname,
+        given_names=given,
+        birth_date=born,
+        sex="M",
+        expiry_date="300101",
+    )
+    if break_digit:
+        first, second = text.split("\n")
+        text = f"{first}\n{second[:19]}{(int(second[19]) + 1) % 10}{second[20:]}"
+    return text.replace("\n", "\\n")
+
+
+def test_check_movement_finds_stores_and_refers(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text(
+        '{"flight": "KL1", "departure_at": "2026-10-01T08:00", "departure_place": "AMS", '
+        '"surname": "BAKKER", "given_names": "PIET", "birth_date": "1960-01-01", "doc_number": "NX0000001"}\n'
+    )
+    today = tmp_path / "today.jsonl"
+    rows = [
+        ("JANSEN", "JAN", "700101", "NX1111111", False, "B1"),
+        ("DE VRIES", "KEES", "710101", "NX2222222", True, "B2"),
+        ("VISSER", "ANNA", "720101", "NX3333333", False, "B3"),
+        ("SMIT", "ERIK", "730101", "NX0000001", False, "B4"),  # Piet Bakker's document number
+        ("PETROV", "IVAN", "700203", "NX5555555", False, "B5"),  # listed
+        ("PETROVA", "OLGA", "720304", "NX6666666", False, "B5"),  # on the listed person's booking
+    ]
+    today.write_text(
+        "".join(
+            '{"flight": "KL2", "departure_at": "2026-11-20T08:00", "departure_place": "IST", '
+            f'"booking_ref": "{booking}", "nationality": "NLD", '
+            f'"mrz": "{_mrz(number, surname, given, born, break_digit=broken)}"}}\n'
+            for surname, given, born, number, broken, booking in rows
+        )
+    )
+    stolen = tmp_path / "sltd.csv"
+    stolen.write_text("number,issuing_state,reported_on,status\nNX3333333,NLD,2025-01-01,stolen\n")
+    watchlist = tmp_path / "national.csv"
+    watchlist.write_text(
+        "id,name,kind,aliases,date_of_birth,nationality\n1,Ivan Petrov,person,,1970-02-03,NL\n"
+    )
+    with session_scope(session_factory) as session:
+        service.ingest_travellers(session=session, path=earlier, agency="a1")
+        assert service.ingest_travellers(session=session, path=today, agency="a1").travellers == 6
+        service.load_lost_stolen(session=session, agency="a1", path=stolen)
+        load_watchlist(session=session, path=watchlist, fmt="csv", list_name="national")
+    policy = TravellerPolicy(control_rate=0.0, referral_capacity=5)
+    with session_scope(session_factory) as session:
+        movement, assessments = service.check_movement(session=session, agency="a1", key="KL2", policy=policy)
+        names = service.traveller_names(session=session, movement_id=movement.id)
+    found = {names[a.key]: ([r.code for r in a.reasons], a.referred) for a in assessments}
+    assert found["JAN JANSEN"] == ([], False)
+    assert found["KEES DE VRIES"] == (["mrz_check_digit"], True)
+    assert found["ANNA VISSER"] == (["document_lost_stolen"], True)
+    assert found["ERIK SMIT"] == (["document_two_holders"], True)
+    assert found["IVAN PETROV"] == (["watchlist_hit"], True)
+    assert found["OLGA PETROVA"] == (["co_traveller_flagged"], True)
+    with session_factory() as session:
+        checks = session.scalars(select(TravellerCheckRow).order_by(TravellerCheckRow.id)).all()
+        assert sorted(c.code for c in checks) == sorted(
+            [
+                "mrz_check_digit",
+                "document_lost_stolen",
+                "document_two_holders",
+                "watchlist_hit",
+                "co_traveller_flagged",
+            ]
+        )
+        two = next(c for c in checks if c.code == "document_two_holders")
+        assert two.evidence["other_holders"] == ["BAKKER|PIET|1960-01-01"]
+        assert two.document_id is not None
+    with session_scope(session_factory) as session:  # checking again replaces, not adds
+        service.check_movement(session=session, agency="a1", key="KL2", policy=policy)
+    with session_factory() as session:
+        assert _count(session, TravellerCheckRow) == 5
+        assert _count(session, TravellerAssessmentRow) == 6

@@ -272,7 +272,9 @@ def documents(draw: st.DrawFn) -> tuple[str, str]:
 def _checked_positions(fmt: str) -> list[tuple[int, int]]:
     """(line, column) of each character covered by a check digit, and of the check digits themselves."""
     if fmt == "TD1":
-        return [(0, c) for c in range(5, 15)] + [(1, c) for c in [*range(15), 29]]
+        # Line 2's sex (column 7) and nationality (15-17) are covered by no check digit in TD1.
+        line_two = [*range(7), *range(8, 15), *range(18, 30)]
+        return [(0, c) for c in range(5, 30)] + [(1, c) for c in line_two]
     spans = [*range(10), *range(13, 20), *range(21, 28)]
     if fmt == "TD3":
         spans += list(range(28, 44))

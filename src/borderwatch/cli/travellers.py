@@ -13,7 +13,7 @@ from rich.table import Table
 
 from borderwatch.access import audit
 from borderwatch.cli.common import console, fail, open_database
-from borderwatch.core.errors import ConfigError
+from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.travellers import MrzError, read_mrz, service
@@ -124,6 +124,77 @@ def read_mrz_command(
     console.print(table)
     if not result.valid:
         raise typer.Exit(1)
+
+
+@travellers_app.command("check")
+def check(  # noqa: PLR0917 - Typer maps parameters to options
+    movement: Annotated[str, typer.Argument(help="Movement key (NUMBER/DAY/FROM-TO) or flight number")],
+    hubs: Annotated[
+        str, typer.Option("--hubs", help="Transit hubs of concern, comma-separated place codes")
+    ] = "",
+    capacity: Annotated[int, typer.Option("--capacity", help="Secondary inspections for this movement")] = 10,
+    control_rate: Annotated[float, typer.Option("--control-rate", help="Random referral rate")] = 0.01,
+    traders: Annotated[
+        Path | None, typer.Option("--traders", help="CSV of traders under investigation")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write every assessment as JSON")] = None,
+) -> None:
+    """Check documents, screen against the watchlists, score and refer every traveller of a movement."""
+    from borderwatch.travellers.risk import TravellerPolicy
+
+    agency = get_settings().agency
+    policy = TravellerPolicy(
+        transit_hubs=tuple(h.strip().upper() for h in hubs.split(",") if h.strip()),
+        referral_capacity=capacity,
+        control_rate=control_rate,
+    )
+    _, factory = open_database()
+    try:
+        contacts = service.read_traders_csv(traders) if traders else []
+        with session_scope(factory) as session:
+            row, assessments = service.check_movement(
+                session=session, agency=agency, key=movement, policy=policy, traders=contacts
+            )
+            names = service.traveller_names(session=session, movement_id=row.id)
+            audit.record(
+                db_session=session,
+                actor=_actor(),
+                agency=agency,
+                action="check",
+                resource="traveller_movement",
+                resource_id=row.key,
+                detail={"travellers": len(assessments), "referred": sum(a.referred for a in assessments)},
+            )
+            key = row.key
+    except (ConfigError, NotFoundError) as error:
+        fail(str(error))
+    if json_out is not None:
+        data = [
+            {
+                "traveller_id": a.key,
+                "name": names.get(a.key),
+                "score": a.score,
+                "referred": a.referred,
+                "basis": a.basis,
+                "reasons": [r.as_dict() for r in a.reasons],
+            }
+            for a in assessments
+        ]
+        json_out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+    table = Table(title=f"{key}: {sum(a.referred for a in assessments)} of {len(assessments)} referred")
+    for column in ("traveller", "name", "score", "referral", "reasons"):
+        table.add_column(column, justify="right" if column == "score" else "left")
+    for a in sorted(assessments, key=lambda a: -a.score):
+        if not a.reasons and not a.referred:
+            continue
+        table.add_row(
+            a.key,
+            names.get(a.key, ""),
+            f"{a.score:.2f}",
+            a.basis if a.referred else "-",
+            ", ".join(r.code for r in a.reasons),
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,8 @@
 """Screening of parties against sanctions and watchlists: import, normalisation, candidate index, matching."""
 
 from borderwatch.screening.compare import compare_names
+from borderwatch.screening.entries import WatchEntry
+from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Match, Matcher, Query
+from borderwatch.screening.service import build_matcher
 
-__all__ = ["compare_names"]
+__all__ = ["DEFAULT_THRESHOLD", "Match", "Matcher", "Query", "WatchEntry", "build_matcher", "compare_names"]

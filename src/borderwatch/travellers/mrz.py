@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 from borderwatch.core.errors import BorderwatchError
@@ -171,9 +171,16 @@ def char_value(char: str) -> int:
     raise MrzError(f"{char!r} is not an MRZ character (A-Z, 0-9 and < only)")
 
 
+_VALUES = {char: char_value(char) for char in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ<"}
+
+
 def check_digit(field: str) -> str:
     """The ICAO 9303 check digit of ``field`` (7-3-1 weights, modulo 10), as a character."""
-    total = sum(char_value(char) * _WEIGHTS[index % 3] for index, char in enumerate(field))
+    try:
+        total = sum(_VALUES[char] * _WEIGHTS[index % 3] for index, char in enumerate(field))
+    except KeyError:
+        bad = next(char for char in field if char not in _VALUES)
+        raise MrzError(f"{bad!r} is not an MRZ character (A-Z, 0-9 and < only)") from None
     return str(total % 10)
 
 
@@ -424,6 +431,13 @@ def read_mrz(text: str) -> MrzResult:
     layouts raises ``MrzError`` saying why. Check digit failures and field problems do not raise: they are
     reported in ``failed_checks`` and ``problems``.
     """
+    if not isinstance(text, str):
+        raise MrzError(f"an MRZ is text, not {type(text).__name__}")
+    return _read_mrz(text)
+
+
+@lru_cache(maxsize=8192)
+def _read_mrz(text: str) -> MrzResult:
     lines = _normalise_lines(text)
     fmt = _detect(lines)
     checks = _Checker()

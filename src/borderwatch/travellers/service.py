@@ -11,24 +11,37 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from borderwatch.core.errors import ConfigError
+from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.travellers.checks import document_key
 from borderwatch.travellers.edifact import EdifactError
 from borderwatch.travellers.models import (
     LostStolenDocumentRow,
     MovementRow,
     TravelDocumentRow,
+    TravellerAssessmentRow,
+    TravellerCheckRow,
     TravellerQuarantineRow,
     TravellerRow,
 )
 from borderwatch.travellers.paxlst import read_paxlst
-from borderwatch.travellers.records import Movement, Rejected, Traveller, TravellerList, country3
+from borderwatch.travellers.records import (
+    Movement,
+    Rejected,
+    TravelDocument,
+    Traveller,
+    TravellerList,
+    country3,
+)
+from borderwatch.travellers.risk import Assessment, TraderContact, TravellerPolicy, assess_movement
 from borderwatch.travellers.tabular import read_travellers_csv, read_travellers_jsonl
 
 FORMATS = ("paxlst", "csv", "jsonl")
@@ -286,3 +299,245 @@ def lost_stolen_index(*, session: Session, agency: str) -> dict[str, list[dict[s
 def summary_json(summary: TravellerIngestSummary) -> str:
     data = {k: v for k, v in summary.__dict__.items() if k != "traveller_ids"}
     return json.dumps(data, indent=2)
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+def list_movements(*, session: Session, agency: str, limit: int = 100) -> list[MovementRow]:
+    query = (
+        select(MovementRow).where(MovementRow.agency == agency).order_by(MovementRow.id.desc()).limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def get_movement(*, session: Session, agency: str, key: str) -> MovementRow:
+    """A movement by its key (or its number when that is unambiguous); ``NotFoundError`` otherwise."""
+    rows = list(
+        session.scalars(
+            select(MovementRow).where(
+                MovementRow.agency == agency, (MovementRow.key == key) | (MovementRow.number == key)
+            )
+        )
+    )
+    exact = [r for r in rows if r.key == key]
+    if exact:
+        return exact[0]
+    if len(rows) == 1:
+        return rows[0]
+    if not rows:
+        raise NotFoundError(f"no movement {key!r} for agency {agency!r}")
+    keys = ", ".join(r.key for r in rows[:5])
+    raise NotFoundError(f"{key!r} names several movements ({keys}): give the full key")
+
+
+def _records(session: Session, rows: list[TravellerRow]) -> list[Traveller]:
+    documents: dict[int, list[TravelDocumentRow]] = {}
+    if rows:
+        for document in session.scalars(
+            select(TravelDocumentRow).where(TravelDocumentRow.traveller_id.in_([r.id for r in rows]))
+        ):
+            documents.setdefault(document.traveller_id, []).append(document)
+    return [
+        Traveller(
+            key=str(row.id),
+            surname=row.surname,
+            given_names=row.given_names,
+            role=row.role,
+            birth_date=row.birth_date,
+            sex=row.sex,
+            nationality=row.nationality,
+            documents=[
+                TravelDocument(
+                    code=d.code, number=d.number, issuing_state=d.issuing_state, expiry=d.expiry, mrz=d.mrz
+                )
+                for d in documents.get(row.id, [])
+            ],
+            embarkation=row.embarkation,
+            debarkation=row.debarkation,
+            itinerary=tuple((row.itinerary or "").split()),
+            address=row.address,
+            phone=row.phone,
+            email=row.email,
+            booking_ref=row.booking_ref,
+            booked_on=row.booked_on,
+            one_way=row.one_way,
+            seat=row.seat,
+        )
+        for row in rows
+    ]
+
+
+def _movement_record(row: MovementRow) -> Movement:
+    return Movement(
+        kind=row.kind,
+        number=row.number,
+        carrier=row.carrier,
+        departure_place=row.departure_place,
+        departure_at=row.departure_at,
+        arrival_place=row.arrival_place,
+        arrival_at=row.arrival_at,
+        reporting_party=row.reporting_party,
+    )
+
+
+def _history(
+    session: Session, *, agency: str, movement_id: int, travellers: list[Traveller]
+) -> tuple[dict[str, set[str]], dict[str, list[tuple[dt.date, dt.date]]]]:
+    """Earlier holders of these documents, and the stays of these travellers, from other movements."""
+    numbers = sorted({document_key(d) for t in travellers for d in t.documents})
+    holders: dict[str, set[str]] = {}
+    if numbers:
+        query = (
+            select(
+                TravelDocumentRow.number,
+                TravellerRow.surname,
+                TravellerRow.given_names,
+                TravellerRow.birth_date,
+            )
+            .join(TravellerRow, TravellerRow.id == TravelDocumentRow.traveller_id)
+            .where(
+                TravelDocumentRow.agency == agency,
+                TravelDocumentRow.number.in_(numbers),
+                TravellerRow.movement_id != movement_id,
+            )
+        )
+        for number, surname, given, born in session.execute(query):
+            holders.setdefault(number, set()).add(f"{surname.upper()}|{given.upper()}|{born or ''}")
+    surnames = sorted({t.surname for t in travellers})
+    visits: dict[str, list[tuple[dt.datetime, str | None, str | None]]] = {}
+    if surnames:
+        query2 = (
+            select(
+                TravellerRow.surname,
+                TravellerRow.given_names,
+                TravellerRow.birth_date,
+                MovementRow.departure_at,
+                MovementRow.arrival_at,
+                MovementRow.departure_place,
+                MovementRow.arrival_place,
+            )
+            .join(MovementRow, MovementRow.id == TravellerRow.movement_id)
+            .where(TravellerRow.agency == agency, TravellerRow.surname.in_(surnames))
+        )
+        for surname, given, born, left, arrived, origin, destination in session.execute(query2):
+            key = f"{surname.upper()}|{given.upper()}|{born or ''}"
+            when = arrived or left
+            if when is not None:
+                visits.setdefault(key, []).append((when, origin, destination))
+    stays: dict[str, list[tuple[dt.date, dt.date]]] = {}
+    for key, moves in visits.items():
+        moves.sort()
+        for (arrived, _, place), (left, origin, _) in itertools.pairwise(moves):
+            if place and place == origin:
+                stays.setdefault(key, []).append((arrived.date(), left.date()))
+    return holders, stays
+
+
+def check_movement(
+    *,
+    session: Session,
+    agency: str,
+    key: str,
+    policy: TravellerPolicy,
+    traders: Sequence[TraderContact] = (),
+    screen: bool = True,
+) -> tuple[MovementRow, list[Assessment]]:
+    """Check, screen, score and refer every traveller of a stored movement; store reasons and decisions.
+
+    Earlier assessments of these travellers are replaced (a list re-checked after a watchlist update).
+    """
+    from borderwatch.screening import build_matcher
+
+    movement = get_movement(session=session, agency=agency, key=key)
+    rows = list(
+        session.scalars(
+            select(TravellerRow).where(TravellerRow.movement_id == movement.id).order_by(TravellerRow.id)
+        )
+    )
+    travellers = _records(session, rows)
+    holders, stays = _history(session, agency=agency, movement_id=movement.id, travellers=travellers)
+    assessments = assess_movement(
+        _movement_record(movement),
+        travellers,
+        policy=policy,
+        matcher=build_matcher(session=session) if screen else None,
+        lost_stolen=lost_stolen_index(session=session, agency=agency),
+        holders=holders,
+        stays=stays,
+        traders=traders,
+    )
+    ids = [row.id for row in rows]
+    if ids:
+        session.execute(delete(TravellerCheckRow).where(TravellerCheckRow.traveller_id.in_(ids)))
+        session.execute(delete(TravellerAssessmentRow).where(TravellerAssessmentRow.traveller_id.in_(ids)))
+    documents = {
+        (d.traveller_id, d.number): d.id
+        for d in session.scalars(select(TravelDocumentRow).where(TravelDocumentRow.traveller_id.in_(ids)))
+    }
+    for assessment in assessments:
+        traveller_id = int(assessment.key)
+        for reason in assessment.reasons:
+            session.add(
+                TravellerCheckRow(
+                    agency=agency,
+                    traveller_id=traveller_id,
+                    document_id=documents.get((traveller_id, reason.document or "")),
+                    code=reason.code,
+                    family=reason.family,
+                    points=reason.points,
+                    evidence=reason.evidence,
+                )
+            )
+        session.add(
+            TravellerAssessmentRow(
+                agency=agency,
+                traveller_id=traveller_id,
+                movement_id=movement.id,
+                score=assessment.score,
+                referred=assessment.referred,
+                basis=assessment.basis,
+                reasons=[r.as_dict() for r in assessment.reasons],
+                policy_version=policy.version,
+            )
+        )
+    session.flush()
+    return movement, assessments
+
+
+def traveller_names(*, session: Session, movement_id: int) -> dict[str, str]:
+    """Traveller id (as assessments key it) → name, for a movement."""
+    rows = session.execute(
+        select(TravellerRow.id, TravellerRow.given_names, TravellerRow.surname).where(
+            TravellerRow.movement_id == movement_id
+        )
+    )
+    return {str(i): f"{given} {surname}".strip() for i, given, surname in rows}
+
+
+def read_traders_csv(path: Path) -> list[TraderContact]:
+    """Traders under investigation from a CSV: ``trader_id``, ``name``, ``address``, ``phone`` (one row per
+    contact detail; rows of the same trader add up)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(path=str(path), reason=f"cannot read: {error.strerror}") from error
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "trader_id" not in reader.fieldnames:
+        raise ConfigError(path=str(path), reason="a traders file needs a 'trader_id' column")
+    found: dict[str, dict[str, list[str]]] = {}
+    for row in reader:
+        entry = found.setdefault(row["trader_id"], {"names": [], "addresses": [], "phones": []})
+        for column, bucket in (("name", "names"), ("address", "addresses"), ("phone", "phones")):
+            value = (row.get(column) or "").strip()
+            if value:
+                entry[bucket].append(value)
+    return [
+        TraderContact(
+            trader_id=trader_id,
+            names=tuple(v["names"]),
+            addresses=tuple(v["addresses"]),
+            phones=tuple(v["phones"]),
+        )
+        for trader_id, v in found.items()
+    ]
