@@ -126,6 +126,49 @@ def read_mrz_command(
         raise typer.Exit(1)
 
 
+@travellers_app.command("read-document")
+def read_document_command(
+    images: Annotated[list[Path], typer.Argument(help="Document page images (PNG, JPEG)")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the reads as JSON")] = None,
+) -> None:
+    """Read the MRZ of document images offline (PP-OCR ONNX models shipped in rapidocr-onnxruntime).
+
+    The check digits are the gate: the exit code is 1 unless every image gives a valid MRZ.
+    """
+    from borderwatch.travellers.ocr import DocumentReadError, read_document
+
+    reads = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("reading", total=len(images))
+        for path in images:
+            try:
+                reads.append(read_document(path))
+            except DocumentReadError as error:
+                fail(str(error))
+            progress.advance(task)
+    data = [read.as_dict() for read in reads]
+    if json_out is not None:
+        payload = data[0] if len(data) == 1 else data
+        json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    table = Table(title="Documents read")
+    for column in ("image", "format", "number", "name", "valid", "repairs", "seconds"):
+        table.add_column(column)
+    for read in reads:
+        mrz = read.mrz
+        table.add_row(
+            read.source,
+            mrz.format if mrz else "-",
+            mrz.document_number if mrz else "-",
+            mrz.name if mrz else "-",
+            "yes" if read.valid else ("no: " + ", ".join(mrz.failed_checks) if mrz else "no MRZ found"),
+            str(len(read.repairs)),
+            f"{read.seconds:.2f}",
+        )
+    console.print(table)
+    if not all(read.valid for read in reads):
+        raise typer.Exit(1)
+
+
 @travellers_app.command("check")
 def check(  # noqa: PLR0917 - Typer maps parameters to options
     movement: Annotated[str, typer.Argument(help="Movement key (NUMBER/DAY/FROM-TO) or flight number")],
