@@ -169,6 +169,42 @@ def read_document_command(
         raise typer.Exit(1)
 
 
+@travellers_app.command("verify-face")
+def verify_face(
+    document: Annotated[Path, typer.Argument(help="The document page or its photo")],
+    live: Annotated[Path, typer.Argument(help="The live capture at the desk")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the decision as JSON")] = None,
+) -> None:
+    """Is the face on the document the face in the live capture? Offline; no face data is kept.
+
+    Exit code 0 for the same person, 1 for different people, 2 when an image has no face.
+    """
+    from borderwatch.travellers.face import FaceError, load_image, verify
+
+    try:
+        decision = verify(load_image(document), load_image(live))
+    except FaceError as error:
+        fail(str(error))
+    agency = get_settings().agency
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        audit.record(
+            db_session=session,
+            actor=_actor(),
+            agency=agency,
+            action="verify",
+            resource="face",
+            resource_id=document.name,
+            detail={"same_person": decision.same_person, "distance": round(decision.distance, 4)},
+        )
+    if json_out is not None:
+        json_out.write_text(json.dumps(decision.as_dict(), indent=2), encoding="utf-8")
+    verdict = "same person" if decision.same_person else "different people"
+    console.print(f"{verdict}: distance {decision.distance:.3f} (threshold {decision.threshold})")
+    if not decision.same_person:
+        raise typer.Exit(1)
+
+
 @travellers_app.command("check")
 def check(  # noqa: PLR0917 - Typer maps parameters to options
     movement: Annotated[str, typer.Argument(help="Movement key (NUMBER/DAY/FROM-TO) or flight number")],
