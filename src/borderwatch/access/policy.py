@@ -41,6 +41,7 @@ class Resource(StrEnum):
     JOB = "job"
     USER = "user"
     AUDIT = "audit"
+    TRAVELLER = "traveller"
 
 
 R, C, U, D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
@@ -56,6 +57,7 @@ _ANALYST: dict[Resource, frozenset[Action]] = {
     Resource.MODEL: frozenset({R}),
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R, C}),
+    Resource.TRAVELLER: frozenset({R}),
 }
 _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.DECLARATION: frozenset({R}),
@@ -66,6 +68,7 @@ _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.PROFILE: frozenset({R}),
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R}),
+    Resource.TRAVELLER: frozenset({R}),
 }
 _SUPERVISOR: dict[Resource, frozenset[Action]] = {
     **{resource: _ALL for resource in Resource if resource is not Resource.USER},

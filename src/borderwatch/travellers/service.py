@@ -541,3 +541,160 @@ def read_traders_csv(path: Path) -> list[TraderContact]:
         )
         for trader_id, v in found.items()
     ]
+
+
+# ------------------------------------------------------------------------------------------- workspace views
+
+
+@dataclass
+class TravellerLine:
+    """One traveller as a list shows it: who, the current assessment and its reason codes."""
+
+    traveller: TravellerRow
+    score: float | None
+    referred: bool
+    basis: str | None
+    reasons: list[str]
+    movement: MovementRow | None = None
+
+
+def _assessments(session: Session, ids: Sequence[int]) -> dict[int, TravellerAssessmentRow]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(TravellerAssessmentRow).where(TravellerAssessmentRow.traveller_id.in_(ids)))
+    return {row.traveller_id: row for row in rows}
+
+
+def _line(row: TravellerRow, assessment: TravellerAssessmentRow | None) -> TravellerLine:
+    return TravellerLine(
+        traveller=row,
+        score=assessment.score if assessment else None,
+        referred=bool(assessment and assessment.referred),
+        basis=assessment.basis if assessment else None,
+        reasons=[str(r.get("code")) for r in (assessment.reasons if assessment else [])],
+    )
+
+
+def get_movement_by_id(*, session: Session, movement_id: int) -> MovementRow:
+    """A movement by id, whatever its agency (the caller's guard decides who may see it)."""
+    row = session.get(MovementRow, movement_id)
+    if row is None:
+        raise NotFoundError(f"no movement {movement_id}")
+    return row
+
+
+def movement_lines(*, session: Session, movement_id: int) -> list[TravellerLine]:
+    """The passenger and crew list of a movement, highest score first, then by name."""
+    rows = list(session.scalars(select(TravellerRow).where(TravellerRow.movement_id == movement_id)))
+    assessed = _assessments(session, [r.id for r in rows])
+    lines = [_line(row, assessed.get(row.id)) for row in rows]
+    lines.sort(key=lambda line: (-(line.score or 0.0), line.traveller.surname, line.traveller.given_names))
+    return lines
+
+
+def referral_queue(*, session: Session, agency: str, limit: int = 200) -> list[TravellerLine]:
+    """Referred travellers of the agency, newest movements first, highest score first within one."""
+    query = (
+        select(TravellerAssessmentRow, TravellerRow, MovementRow)
+        .join(TravellerRow, TravellerRow.id == TravellerAssessmentRow.traveller_id)
+        .join(MovementRow, MovementRow.id == TravellerRow.movement_id)
+        .where(TravellerAssessmentRow.agency == agency, TravellerAssessmentRow.referred.is_(True))
+        .order_by(MovementRow.id.desc(), TravellerAssessmentRow.score.desc())
+        .limit(limit)
+    )
+    lines = []
+    for assessment, traveller, movement in session.execute(query):
+        line = _line(traveller, assessment)
+        line.movement = movement
+        lines.append(line)
+    return lines
+
+
+@dataclass
+class TravellerView:
+    traveller: TravellerRow
+    movement: MovementRow
+    documents: list[TravelDocumentRow]
+    checks: list[TravellerCheckRow]
+    assessment: TravellerAssessmentRow | None
+    co_travellers: list[tuple[TravellerRow, str]]  # who, and what links them (booking, phone, address)
+    other_trips: list[tuple[TravellerRow, MovementRow]]
+    document_holders: list[tuple[str, TravellerRow]]  # a document number of theirs, another holder of it
+
+
+def traveller_view(*, session: Session, traveller_id: int) -> TravellerView:
+    """Everything the traveller page shows: documents, checks, assessment, co-travellers, the network."""
+    row = session.get(TravellerRow, traveller_id)
+    if row is None:
+        raise NotFoundError(f"no traveller {traveller_id}")
+    movement = get_movement_by_id(session=session, movement_id=row.movement_id)
+    documents = list(
+        session.scalars(select(TravelDocumentRow).where(TravelDocumentRow.traveller_id == row.id))
+    )
+    checks = list(
+        session.scalars(
+            select(TravellerCheckRow)
+            .where(TravellerCheckRow.traveller_id == row.id)
+            .order_by(TravellerCheckRow.id)
+        )
+    )
+    companions: list[tuple[TravellerRow, str]] = []
+    for other in session.scalars(
+        select(TravellerRow).where(TravellerRow.movement_id == row.movement_id, TravellerRow.id != row.id)
+    ):
+        links = [
+            name
+            for name, mine, theirs in (
+                ("booking", row.booking_ref, other.booking_ref),
+                ("phone", row.phone, other.phone),
+                ("address", row.address, other.address),
+            )
+            if mine and theirs and mine.strip().upper() == theirs.strip().upper()
+        ]
+        if links:
+            companions.append((other, ", ".join(links)))
+    trips = [
+        (other, trip)
+        for other, trip in session.execute(
+            select(TravellerRow, MovementRow)
+            .join(MovementRow, MovementRow.id == TravellerRow.movement_id)
+            .where(
+                TravellerRow.agency == row.agency,
+                TravellerRow.surname == row.surname,
+                TravellerRow.given_names == row.given_names,
+                TravellerRow.birth_date == row.birth_date
+                if row.birth_date
+                else TravellerRow.birth_date.is_(None),
+                TravellerRow.id != row.id,
+            )
+            .order_by(MovementRow.departure_at)
+        )
+    ]
+    holders: list[tuple[str, TravellerRow]] = []
+    numbers = [d.number for d in documents]
+    if numbers:
+        for number, other in session.execute(
+            select(TravelDocumentRow.number, TravellerRow)
+            .join(TravellerRow, TravellerRow.id == TravelDocumentRow.traveller_id)
+            .where(
+                TravelDocumentRow.agency == row.agency,
+                TravelDocumentRow.number.in_(numbers),
+                TravellerRow.id != row.id,
+            )
+        ):
+            if (other.surname, other.given_names, other.birth_date) != (
+                row.surname,
+                row.given_names,
+                row.birth_date,
+            ):
+                holders.append((number, other))
+    return TravellerView(
+        traveller=row,
+        movement=movement,
+        documents=documents,
+        checks=checks,
+        assessment=_assessments(session, [row.id]).get(row.id),
+        co_travellers=companions,
+        other_trips=trips,
+        document_holders=holders,
+    )

@@ -68,10 +68,11 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")
-    from borderwatch.web.ui import pages, workspace
+    from borderwatch.web.ui import pages, travellers, workspace
 
     app.include_router(pages.router)
     app.include_router(workspace.router)
+    app.include_router(travellers.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
     return app
