@@ -19,7 +19,7 @@ date, a country code that is not an ICAO code, an unknown sex marker) are listed
 
 The 7-3-1 scheme cannot see a substitution between characters of equal value modulo 10 (``0``, ``A``,
 ``K``, ``U`` and ``<`` all weigh 0 modulo 10): in an alphanumeric field such a change passes every check
-digit. Date fields are digits only, so there it shows up as a problem.
+digit. Date fields are digits only, so a letter or a stray filler there fails that date's check.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ _LAYOUTS: dict[tuple[int, int], tuple[MrzFormat, ...]] = {
 }
 
 
-class MrzError(BorderwatchError):
+class MrzError(BorderwatchError, ValueError):
     """A text that is not a machine-readable zone; the message says what is wrong with it."""
 
 
@@ -339,9 +339,17 @@ class _Checker:
         if digit != check_digit(field):
             self.failed.append(name)
 
-    def date(self, name: str, value: str, *, allow_unknown: bool) -> None:
-        if not _valid_date(value, allow_unknown=allow_unknown):
-            self.problems.append(f"{name} {value!r} is not a date (YYMMDD)")
+    def date(self, name: str, check: str, value: str, *, allow_unknown: bool) -> None:
+        if _valid_date(value, allow_unknown=allow_unknown):
+            return
+        self.problems.append(f"{name} {value!r} is not a date (YYMMDD)")
+        # A date is digits (or, for an unknown birth day or month, fillers in their place): anything else
+        # cannot be verified by its check digit, which 7-3-1 cannot tell from a digit of equal value (A/0).
+        shaped = re.fullmatch(r"\d{6}", value) or (
+            allow_unknown and re.fullmatch(r"\d{2}(\d{2}|<<)<<", value)
+        )
+        if not shaped and check not in self.failed:
+            self.failed.append(check)
 
     def code(self, name: str, value: str) -> None:
         if not is_icao_code(value):
@@ -451,8 +459,8 @@ def _read_mrz(text: str) -> MrzResult:
         checks.problems.append(f"document code {code!r}: a TD1/TD2 document's code starts with A, C or I")
     checks.code("issuing state", fields["issuing_state"])
     checks.code("nationality", fields["nationality"])
-    checks.date("birth date", fields["birth_date"], allow_unknown=True)
-    checks.date("expiry date", fields["expiry_date"], allow_unknown=False)
+    checks.date("birth date", BIRTH_DATE, fields["birth_date"], allow_unknown=True)
+    checks.date("expiry date", EXPIRY_DATE, fields["expiry_date"], allow_unknown=False)
     checks.sex(fields["sex"])
     if not fields["surname"]:
         checks.problems.append("the name field has no primary identifier (surname)")
