@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -199,3 +200,58 @@ def test_check_movement_finds_stores_and_refers(
     with session_factory() as session:
         assert _count(session, TravellerCheckRow) == 5
         assert _count(session, TravellerAssessmentRow) == 6
+
+
+def test_a_traveller_named_like_a_trader_with_an_open_case_is_linked(
+    session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    from borderwatch.db.session import make_engine
+    from borderwatch.ingest.service import ingest_file
+    from borderwatch.inspections.service import open_cases
+    from borderwatch.lanes.policy import Capacity, LanePolicy
+    from borderwatch.lanes.service import assign_lanes
+    from tests.integration.api_support import declaration_json
+
+    declaration = declaration_json("L-1")
+    declaration["parties"]["seller"]["name"] = "Jan Visser"  # type: ignore[index]
+    path = tmp_path / "declarations.jsonl"
+    path.write_text(json.dumps(declaration) + "\n")
+    engine = make_engine(database_url)
+    ingest_file(engine=engine, path=path, fmt="jsonl", agency="a1")
+    engine.dispose()
+    scored = pl.DataFrame(
+        {
+            "lrn": ["L-1"],
+            "declared_on": [dt.date(2026, 3, 1)],
+            "office": ["30"],
+            "score": [90.0],
+            "fraud_probability": [0.9],
+            "forced_lane": pl.Series([None], dtype=pl.String),
+        }
+    )
+    policy = LanePolicy(red=Capacity(default=1), control_rate=0.0)
+    with session_scope(session_factory) as session:
+        open_cases(
+            session=session,
+            decisions=assign_lanes(session=session, scored=scored, policy=policy, agency="a1"),
+            agency="a1",
+        )
+    listing = tmp_path / "list.csv"
+    listing.write_text("flight,surname,given_names,doc_number\nKL5,VISSER,JAN,NX9\nKL5,BAKKER,PIET,NX8\n")
+    with session_scope(session_factory) as session:
+        service.ingest_travellers(session=session, path=listing, agency="a1")
+        traders = service.traders_under_investigation(session=session, agency="a1")
+        assert sorted(t.names for t in traders) == [("Importer IMP1",), ("Jan Visser",)]
+        movement, assessments = service.check_movement(
+            session=session, agency="a1", key="KL5", policy=TravellerPolicy(control_rate=0.0)
+        )
+        names = service.traveller_names(session=session, movement_id=movement.id)
+    found = {
+        names[a.key]: [r.evidence.get("via") for r in a.reasons if r.code == "trader_link"]
+        for a in assessments
+    }
+    assert found == {"JAN VISSER": ["name"], "PIET BAKKER": []}

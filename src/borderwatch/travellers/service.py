@@ -434,6 +434,29 @@ def _history(
     return holders, stays
 
 
+TRADER_ROLES = frozenset({"importer", "exporter", "seller", "buyer", "consignee", "consignor"})
+
+
+def traders_under_investigation(*, session: Session, agency: str) -> list[TraderContact]:
+    """The traders (importer, seller, ...) of declarations with an open or assigned inspection case, by name.
+
+    Names come through the screening stage's party reader (which gives no addresses; declarations carry
+    no phone numbers): addresses and phones come from a traders file (``read_traders_csv``).
+    """
+    from borderwatch.inspections.service import ACTIVE, list_cases
+    from borderwatch.screening.service import party_names_frame
+
+    lrns = sorted({case.lrn for case in list_cases(session=session, agency=agency) if case.status in ACTIVE})
+    if not lrns:
+        return []
+    frame = party_names_frame(session.get_bind(), lrns=lrns)  # type: ignore[arg-type]
+    names: dict[str, set[str]] = {}
+    for row in frame.iter_rows(named=True):
+        if row["role"] in TRADER_ROLES:
+            names.setdefault(row["party_id"] or row["party_name"], set()).add(row["party_name"])
+    return [TraderContact(trader_id=trader, names=tuple(sorted(found))) for trader, found in names.items()]
+
+
 def check_movement(
     *,
     session: Session,
@@ -445,7 +468,8 @@ def check_movement(
 ) -> tuple[MovementRow, list[Assessment]]:
     """Check, screen, score and refer every traveller of a stored movement; store reasons and decisions.
 
-    Earlier assessments of these travellers are replaced (a list re-checked after a watchlist update).
+    ``traders`` adds to the traders under investigation the agency's open inspection cases name. Earlier
+    assessments of these travellers are replaced (a list re-checked after a watchlist update).
     """
     from borderwatch.screening import build_matcher
 
@@ -465,7 +489,7 @@ def check_movement(
         lost_stolen=lost_stolen_index(session=session, agency=agency),
         holders=holders,
         stays=stays,
-        traders=traders,
+        traders=[*traders_under_investigation(session=session, agency=agency), *traders],
     )
     ids = [row.id for row in rows]
     if ids:
