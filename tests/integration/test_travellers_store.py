@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from borderwatch.cli.main import app
+from borderwatch.core.errors import NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.screening.service import load_watchlist
@@ -255,3 +256,31 @@ def test_a_traveller_named_like_a_trader_with_an_open_case_is_linked(
         for a in assessments
     }
     assert found == {"JAN VISSER": ["name"], "PIET BAKKER": []}
+
+
+def test_a_corrected_quarantined_row_is_released_once(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from borderwatch.core.errors import IngestError
+
+    listing = tmp_path / "list.csv"
+    listing.write_text("flight,surname,birth_date,doc_number\nXX1,DOE,1980-01-01,A1\nXX1,ROE,1980-02-30,A2\n")
+    with session_scope(session_factory) as session:
+        service.ingest_travellers(session=session, path=listing, agency="a1")
+        (row,) = service.list_quarantine(session=session, agency="a1")
+        record_id, raw = row.id, row.raw
+    assert raw == "flight,surname,birth_date,doc_number\nXX1,ROE,1980-02-30,A2"
+    with session_scope(session_factory) as session, pytest.raises(IngestError, match="birth_date"):
+        service.release_quarantined(session=session, agency="a1", record_id=record_id)
+    with pytest.raises(NotFoundError), session_scope(session_factory) as session:
+        service.release_quarantined(session=session, agency="other", record_id=record_id)
+    with session_scope(session_factory) as session:
+        summary = service.release_quarantined(
+            session=session, agency="a1", record_id=record_id, raw=raw.replace("02-30", "02-28")
+        )
+    assert (summary.travellers, summary.documents) == (1, 1)
+    with session_scope(session_factory) as session, pytest.raises(IngestError, match="already released"):
+        service.release_quarantined(session=session, agency="a1", record_id=record_id)
+    with session_factory() as session:
+        assert _count(session, TravellerRow) == 2
+        assert service.list_quarantine(session=session, agency="a1") == []

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from borderwatch.access import audit
 from borderwatch.cli.common import console, fail, open_database
-from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.travellers import MrzError, read_mrz, service
@@ -74,6 +74,65 @@ def ingest(
     console.print(table)
     for issue in issues:
         console.print(f"[yellow]issue[/yellow] {issue}")
+
+
+quarantine_app = typer.Typer(help="Traveller records that failed validation.", no_args_is_help=True)
+travellers_app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
+) -> None:
+    """Quarantined travellers, messages and interchanges, with the segment or field at fault."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        rows = service.list_quarantine(session=session, agency=agency, status=None if all_records else "open")
+        table = Table(title=f"{len(rows)} quarantined traveller record(s)")
+        for column in ("id", "source", "record", "reason", "status"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(str(row.id), row.source_file, row.record, row.reason, row.status)
+        audit.record(
+            db_session=session,
+            actor=_actor(),
+            agency=agency,
+            action="read",
+            resource="traveller_quarantine",
+            detail={"records": len(rows)},
+        )
+    console.print(table)
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    record_id: Annotated[int, typer.Argument(help="The quarantined record's id")],
+    raw_file: Annotated[
+        Path | None, typer.Option("--raw-file", help="The corrected record (default: as quarantined)")
+    ] = None,
+) -> None:
+    """Read a quarantined record again (corrected) and store it; it stays quarantined if it still fails."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    raw = raw_file.read_text(encoding="utf-8") if raw_file else None
+    try:
+        with session_scope(factory) as session:
+            summary = service.release_quarantined(
+                session=session, agency=agency, record_id=record_id, raw=raw
+            )
+            audit.record(
+                db_session=session,
+                actor=_actor(),
+                agency=agency,
+                action="update",
+                resource="traveller_quarantine",
+                resource_id=str(record_id),
+                detail={"travellers": summary.travellers},
+            )
+    except (IngestError, NotFoundError) as error:
+        fail(str(error))
+    console.print(f"released: {summary.travellers} traveller(s), {summary.documents} document(s) stored")
 
 
 @travellers_app.command("lost-stolen")

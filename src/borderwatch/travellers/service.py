@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
 from borderwatch.travellers.checks import document_key
 from borderwatch.travellers.edifact import EdifactError
 from borderwatch.travellers.models import (
@@ -239,6 +239,55 @@ def list_quarantine(
     if status is not None:
         query = query.where(TravellerQuarantineRow.status == status)
     return list(session.scalars(query.order_by(TravellerQuarantineRow.id)))
+
+
+def _format_of_raw(raw: str) -> str:
+    head = raw.lstrip()
+    if head.startswith(("UNA", "UNB")) or "UNB" in head[:2048]:
+        return "paxlst"
+    return "jsonl" if head.startswith("{") else "csv"
+
+
+def release_quarantined(
+    *, session: Session, agency: str, record_id: int, raw: str | None = None
+) -> TravellerIngestSummary:
+    """Read a quarantined record again, as corrected in ``raw`` (or as it was), and store it if it now reads.
+
+    A CSV record is its header line and its row; a JSON Lines record its line; an unreadable interchange the
+    whole interchange. A person rejected from a PAXLST message is corrected in the carrier's list and the
+    list sent again (the person alone is not a message). Raises ``IngestError`` if the record still fails.
+    """
+    row = session.get(TravellerQuarantineRow, record_id)
+    if row is None or row.agency != agency:
+        raise NotFoundError(f"no quarantined traveller record {record_id}")
+    if row.status != "open":
+        raise IngestError(record=row.record, field=None, reason=f"the record is already {row.status}")
+    text = raw if raw is not None else row.raw
+    fmt = _format_of_raw(text)
+    if fmt == "paxlst" and not row.record.startswith("interchange"):
+        raise IngestError(
+            record=row.record,
+            field=row.field,
+            reason="a person from a PAXLST message is released by sending the corrected list again",
+        )
+    try:
+        if fmt == "paxlst":
+            listing = read_paxlst(text, source=row.source_file)
+        elif fmt == "jsonl":
+            listing = read_travellers_jsonl(text, source=row.source_file)
+        else:
+            listing = read_travellers_csv(text, source=row.source_file)
+    except EdifactError as error:
+        raise IngestError(record=row.record, field=error.field, reason=str(error)) from error
+    if listing.rejected:
+        first = listing.rejected[0]
+        raise IngestError(record=row.record, field=first.field, reason=first.reason)
+    summary = store_list(session, listing, agency=agency)
+    row.status = "released"
+    if raw is not None:
+        row.raw = raw
+    session.flush()
+    return summary
 
 
 def load_lost_stolen(*, session: Session, agency: str, path: Path) -> int:

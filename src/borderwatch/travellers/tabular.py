@@ -203,13 +203,18 @@ def _collect(rows: list[tuple[int, str, dict[str, Any] | None, str | None]], sou
 
 
 def read_travellers_csv(text: str, *, source: str = "csv") -> TravellerList:
-    """Travellers of a CSV text with a header row; bad rows are rejected naming the line and column."""
+    """Travellers of a CSV text with a header row; bad rows are rejected naming the line and column.
+
+    A rejected row keeps the header line before it, so that it can be corrected and read again alone.
+    """
     reader = csv.DictReader(io.StringIO(text))
     rows: list[tuple[int, str, dict[str, Any] | None, str | None]] = []
     lines = text.splitlines()
+    previous = 1
     for row in reader:
-        line = reader.line_num
-        raw = lines[line - 1] if 0 < line <= len(lines) else ""
+        line, end = previous + 1, reader.line_num  # a quoted field may span several lines
+        previous = end
+        raw = "\n".join([lines[0], *lines[line - 1 : end]]) if lines else ""
         if None in row:
             rows.append((line, raw, None, f"{source} line {line}: more fields than the header names"))
             continue
