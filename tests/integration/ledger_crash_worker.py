@@ -19,8 +19,9 @@ def main() -> None:
     url, skey_file, agency, start = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     engine = make_engine(url)
     signer = parse_skey(Path(skey_file).read_text().strip())
-    writer = LogWriter(engine, agency=agency, signer=signer, max_batch=100, max_delay=0.005,
-                       checkpoint_interval=0.02)  # fmt: skip
+    writer = LogWriter(
+        engine, agency=agency, signer=signer, max_batch=100, max_delay=0.005, checkpoint_interval=0.02
+    )
     n = start
     while True:
         entries = [

@@ -65,9 +65,26 @@ def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None
     photo.write_bytes(b"broken seal")
     recorded = cli.invoke(
         app,
-        ["cases", "record", "1", "--result", "seizure", "--officer", "kim", "--goods", "cigarettes",
-         "--quantity", "40", "--unit", "cartons", "--duty", "1200", "--evidence", str(photo)],
-    )  # fmt: skip
+        [
+            "cases",
+            "record",
+            "1",
+            "--result",
+            "seizure",
+            "--officer",
+            "kim",
+            "--goods",
+            "cigarettes",
+            "--quantity",
+            "40",
+            "--unit",
+            "cartons",
+            "--duty",
+            "1200",
+            "--evidence",
+            str(photo),
+        ],
+    )
     assert recorded.exit_code == 0, recorded.output
     shown = cli.invoke(app, ["cases", "show", "1"])
     assert "seizure" in shown.output and "closed" in shown.output

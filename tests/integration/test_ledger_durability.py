@@ -23,8 +23,10 @@ ORIGIN = "borderwatch.test/durable"
 def run_until_killed(url: str, skey: Path, start: int, acks_wanted: int) -> list[tuple[int, str]]:
     process = subprocess.Popen(
         [sys.executable, str(WORKER), url, str(skey), "a", str(start)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     acks: list[tuple[int, str]] = []
     deadline = time.monotonic() + 60
     assert process.stdout is not None

@@ -99,8 +99,11 @@ def test_a_published_sumdb_checkpoint_verifies() -> None:
     with pytest.raises(NoteError, match=r"not 'other\.example/log'"):
         open_checkpoint(V["sumdb_checkpoint"], [parse_vkey(V["sumdb_vkey"])], origin="other.example/log")
     with pytest.raises(NoteError, match="invalid signature"):
-        open_checkpoint(V["sumdb_checkpoint"].replace("31700353", "31700354"), [parse_vkey(V["sumdb_vkey"])],
-                        origin="go.sum database tree")  # fmt: skip
+        open_checkpoint(
+            V["sumdb_checkpoint"].replace("31700353", "31700354"),
+            [parse_vkey(V["sumdb_vkey"])],
+            origin="go.sum database tree",
+        )
 
 
 def test_malformed_checkpoints_are_refused() -> None:
@@ -124,8 +127,11 @@ def test_malformed_checkpoints_are_refused() -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(size=st.integers(0, 2**64 - 1), root=st.binary(min_size=32, max_size=32), origin=st.from_regex(
-    r"[a-z0-9.]{1,20}/[a-z0-9]{1,10}", fullmatch=True))  # fmt: skip
+@given(
+    size=st.integers(0, 2**64 - 1),
+    root=st.binary(min_size=32, max_size=32),
+    origin=st.from_regex(r"[a-z0-9.]{1,20}/[a-z0-9]{1,10}", fullmatch=True),
+)
 def test_checkpoints_round_trip(size: int, root: bytes, origin: str) -> None:
     checkpoint = Checkpoint(origin, size, root)
     assert parse_checkpoint(checkpoint.body()) == checkpoint

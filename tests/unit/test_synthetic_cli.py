@@ -17,9 +17,21 @@ def test_generate_writes_the_file_and_its_truth(tmp_path: Path) -> None:
     out = tmp_path / "traffic.csv"
     result = runner.invoke(
         app,
-        ["generate", "--declarations", "1200", "--seed", "4", "--start", "2025-06-01", "--days", "30",
-         "--drift-at", "0.5", str(out)],
-    )  # fmt: skip
+        [
+            "generate",
+            "--declarations",
+            "1200",
+            "--seed",
+            "4",
+            "--start",
+            "2025-06-01",
+            "--days",
+            "30",
+            "--drift-at",
+            "0.5",
+            str(out),
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     truth = json.loads((tmp_path / "traffic.truth.json").read_text(encoding="utf-8"))

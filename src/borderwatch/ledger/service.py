@@ -193,8 +193,11 @@ def append(
         write_tiles(connection, log.id, changed, existing=set(edges))
         size = log.size + len(entries)
         nodes = proof_nodes(heads=[size])
-        known = {node: node_from_tile(node, changed[node_tile(node)[0]]) for node in nodes
-                 if node_tile(node)[0] in changed}  # fmt: skip
+        known = {
+            node: node_from_tile(node, changed[node_tile(node)[0]])
+            for node in nodes
+            if node_tile(node)[0] in changed
+        }
         known.update(read_nodes(connection, log.id, nodes - set(known)))
         root = tree_root(size, known.__getitem__)
         connection.execute(update(_logs).where(_logs.c.id == log.id).values(size=size, root=root))
@@ -312,9 +315,16 @@ def add_cosignature(engine: Engine, *, checkpoint_id: int, witness: str, signatu
 def _stored(row: object) -> StoredEntry:
     r = row
     return StoredEntry(
-        r.idx, r.doc_type, r.issuer, r.number, r.issued_on, r.submitter,  # type: ignore[attr-defined]
-        r.logged_at, r.fingerprint, bytes(r.data),  # type: ignore[attr-defined]
-    )  # fmt: skip
+        r.idx,
+        r.doc_type,
+        r.issuer,
+        r.number,
+        r.issued_on,
+        r.submitter,  # type: ignore[attr-defined]
+        r.logged_at,
+        r.fingerprint,
+        bytes(r.data),  # type: ignore[attr-defined]
+    )
 
 
 def find_by_fingerprint(engine: Engine, *, agency: str, fingerprint: str) -> list[StoredEntry]:

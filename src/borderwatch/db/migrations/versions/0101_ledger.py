@@ -192,6 +192,13 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS ledger_refuse()")
         op.execute("DROP FUNCTION IF EXISTS ledger_tiles_grow()")
         op.execute("DROP FUNCTION IF EXISTS ledger_logs_grow()")
-    for table in ("ledger_alerts", "ledger_witnessed", "ledger_cosignatures", "ledger_checkpoints",
-                  "ledger_tiles", "ledger_entries", "ledger_logs"):  # fmt: skip
+    for table in (
+        "ledger_alerts",
+        "ledger_witnessed",
+        "ledger_cosignatures",
+        "ledger_checkpoints",
+        "ledger_tiles",
+        "ledger_entries",
+        "ledger_logs",
+    ):
         op.drop_table(table)

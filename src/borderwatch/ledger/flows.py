@@ -1,0 +1,69 @@
+"""Multi-step ledger work shared by the CLI and the API: register a document, and build the proof bundle that
+lets anyone check it against a signed checkpoint without borderwatch."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from borderwatch.ledger import service
+from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError, fingerprint
+from borderwatch.ledger.keys import KeyStore
+from borderwatch.ledger.note import parse_checkpoint, split_note
+
+BUNDLE_FORMAT = "borderwatch-ledger-proof/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    receipt: service.Receipt
+    checkpoint: service.StoredCheckpoint
+
+
+def register_document(
+    engine: Engine,
+    keys: KeyStore,
+    *,
+    agency: str,
+    document: bytes,
+    doc_type: DocumentType,
+    issuer: str,
+    number: str,
+    issued_on: date | None,
+    submitter: str,
+) -> Registered:
+    """Fingerprint ``document`` with the issuer's key (created on first use), append it durably and sign a
+    checkpoint that covers it."""
+    key = keys.issuer_key(issuer, create=True)
+    entry = DocumentEntry(doc_type, issuer, number, issued_on, submitter, fingerprint(key, document))
+    return append_and_checkpoint(engine, keys, agency=agency, entries=[entry])[0]
+
+
+def append_and_checkpoint(
+    engine: Engine, keys: KeyStore, *, agency: str, entries: list[DocumentEntry]
+) -> list[Registered]:
+    receipts = service.append(engine, agency=agency, entries=entries)
+    checkpoint = service.publish_checkpoint(engine, agency=agency, signer=keys.log_signer())
+    return [Registered(receipt, checkpoint) for receipt in receipts]
+
+
+def proof_bundle(engine: Engine, *, agency: str, index: int) -> dict[str, Any]:
+    """Entry ``index``, its inclusion proof and the newest checkpoint (with its cosignatures), as JSON."""
+    checkpoint = service.latest_checkpoint(engine, agency=agency)
+    if checkpoint is None or checkpoint.size <= index:
+        raise LedgerError(f"no published checkpoint covers entry {index} yet")
+    entry = service.entry_at(engine, agency=agency, index=index)
+    proof = service.inclusion(engine, agency=agency, index=index, size=checkpoint.size)
+    note = service.cosigned_note(engine, checkpoint=checkpoint)
+    return {
+        "format": BUNDLE_FORMAT,
+        "origin": parse_checkpoint(split_note(note)[0]).origin,
+        "checkpoint": note,
+        "index": index,
+        "entry": base64.b64encode(entry.data).decode(),
+        "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
+    }
