@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, tuple_, update
 
@@ -86,8 +86,8 @@ class StoredCheckpoint:
     published_at: datetime
 
 
-def _log_info(row: object) -> LogInfo:
-    return LogInfo(row.id, row.agency, row.origin, row.size, row.root)  # type: ignore[attr-defined]
+def _log_info(row: Any) -> LogInfo:
+    return LogInfo(row.id, row.agency, row.origin, row.size, row.root)
 
 
 def ensure_log(engine: Engine, *, agency: str, origin: str) -> LogInfo:
@@ -269,8 +269,8 @@ def publish_checkpoint(engine: Engine, *, agency: str, signer: Signer) -> Stored
     return StoredCheckpoint(checkpoint_id, log.size, log.root, note, published_at)
 
 
-def _checkpoint(row: object) -> StoredCheckpoint:
-    return StoredCheckpoint(row.id, row.size, bytes(row.root), row.note, row.published_at)  # type: ignore[attr-defined]
+def _checkpoint(row: Any) -> StoredCheckpoint:
+    return StoredCheckpoint(row.id, row.size, bytes(row.root), row.note, row.published_at)
 
 
 def latest_checkpoint(engine: Engine, *, agency: str) -> StoredCheckpoint | None:
@@ -312,18 +312,17 @@ def add_cosignature(engine: Engine, *, checkpoint_id: int, witness: str, signatu
         )
 
 
-def _stored(row: object) -> StoredEntry:
-    r = row
+def _stored(row: Any) -> StoredEntry:
     return StoredEntry(
-        r.idx,
-        r.doc_type,
-        r.issuer,
-        r.number,
-        r.issued_on,
-        r.submitter,  # type: ignore[attr-defined]
-        r.logged_at,
-        r.fingerprint,
-        bytes(r.data),  # type: ignore[attr-defined]
+        row.idx,
+        row.doc_type,
+        row.issuer,
+        row.number,
+        row.issued_on,
+        row.submitter,
+        row.logged_at,
+        row.fingerprint,
+        bytes(row.data),
     )
 
 
