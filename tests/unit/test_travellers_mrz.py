@@ -292,7 +292,7 @@ def _checked_positions(fmt: str) -> list[tuple[int, int]]:
     return [(1, c) for c in spans]
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(documents(), st.data())
 def test_composed_documents_read_back_valid(doc: tuple[str, str], data: st.DataObject) -> None:
     fmt, text = doc
@@ -326,7 +326,7 @@ def test_any_one_character_change_in_a_checked_field_is_caught(
     assert not result.valid, (fmt, line, column, old, new, mutated)
 
 
-@settings(max_examples=500)
+@settings(max_examples=300)
 @given(st.text(max_size=200))
 def test_random_text_raises_mrz_error_only(text: str) -> None:
     try:
