@@ -430,10 +430,10 @@ class JsonLinesReader:
                 f"line holds an integer of more than {sys.get_int_max_str_digits():,} digits",
                 text,
             )
-        if not isinstance(data, dict):
-            return Problem(number, None, "line is not a JSON object", text)
         if _depth(data) > MAX_DEPTH:
             return Problem(number, None, f"line is nested deeper than {MAX_DEPTH} levels", text)
+        if not isinstance(data, dict):
+            return Problem(number, None, "line is not a JSON object", text)
         key = data.get("lrn") if isinstance(data.get("lrn"), str) else None
         if isinstance(data.get("items"), list) and len(data["items"]) > MAX_ITEMS:
             # Refused before the items are validated: one line must not cost memory beyond the limit.
