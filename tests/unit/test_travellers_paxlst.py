@@ -135,6 +135,13 @@ def test_transport_header_and_hard_wrapping_are_removed() -> None:
     assert read_paxlst(wrapped).travellers == read_paxlst(text).travellers
 
 
+def test_header_words_containing_una_or_unb_are_not_taken_for_the_interchange() -> None:
+    text = "\x01QP LUNAR UNABLE TO UNBLOCK\r\n.HDQ UNB 010000\r\n" + _interchange(_BODY)
+    assert read_paxlst(text).travellers == read_paxlst(_interchange(_BODY)).travellers
+    without_una = _interchange(_BODY).split("'", 1)[1]  # starts at UNB
+    assert len(read_paxlst("TYPE B HEADER UNAVAILABLE\n" + without_una).travellers) == 1
+
+
 def test_a_bad_person_is_rejected_naming_segment_and_element_and_the_rest_kept() -> None:
     body = _BODY.replace("DTM+329:800101'", "DTM+329:801399'") + "NAD+FL+++SMITH:JOHN'ATT+2++M'"
     body = body.replace("CNT+42:1'", "") + "CNT+42:2'"

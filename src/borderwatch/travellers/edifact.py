@@ -142,20 +142,24 @@ def clean_interchange(text: str) -> str:
     Level A/B character sets carry no line breaks inside data, so every CR/LF is wrapping (or a separator
     between segments) and goes. Raises ``EdifactError`` when no ``UNA``/``UNB`` starts an interchange.
     """
-    start = _interchange_start(text)
+    flat = _TRANSPORT_CONTROL.sub("", text.replace("\r", "").replace("\n", ""))
+    start = _interchange_start(flat)
     if start < 0:
         raise EdifactError(reason="no interchange: neither UNA nor UNB found")
-    body = _TRANSPORT_CONTROL.sub("", text[start:].replace("\r", "").replace("\n", ""))
+    body = flat[start:]
     characters = _characters_of(body)
     end = _interchange_end(body, characters)
     return body[:end] if end > 0 else body
 
 
 def _interchange_start(text: str) -> int:
-    # UNA only counts when followed by six service characters; UNB must follow a separator-looking char.
+    """Where the interchange starts: a ``UNA`` whose six service characters are followed by ``UNB``, or a
+    ``UNB`` followed by a separator and a syntax identifier (``UNOA``...), not letters in a header word."""
     for match in re.finditer(r"UNA|UNB", text):
         index = match.start()
-        if match.group() == "UNA" or (index + 4 <= len(text) and not text[index + 3].isalnum()):
+        if match.group() == "UNA" and text[index + 9 : index + 12] == "UNB":
+            return index
+        if match.group() == "UNB" and re.match(r"[^A-Za-z0-9 ][A-Z]{4}", text[index + 3 : index + 8]):
             return index
     return -1
 
