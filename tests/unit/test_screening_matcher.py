@@ -104,7 +104,7 @@ def test_candidate_index_never_scans_the_whole_list() -> None:
         candidates = matcher.candidate_names(normalize_name(entry.name))
         assert len(candidates) <= 12
         # the listed name itself is always among its own candidates
-        assert any(matcher.entries[matcher._names[c][0]].entity_id == entry.entity_id for c in candidates)
+        assert any(matcher.entry_of_name(c).entity_id == entry.entity_id for c in candidates)
         (best,) = matcher.screen(Query(name=entry.name), limit=1)
         assert best.score == 1.0
 

@@ -1,32 +1,28 @@
 """In-memory screening: a candidate index over every listed name and a matcher that scores and explains.
 
-The index maps blocking keys of each name part (the part itself, its metaphone key, its first four letters,
-its consonant skeleton) to the names that have them. A query collects the names sharing its keys, weighted by
-how rare each key is (IDF), and only the best ``candidates`` of those are compared in full: a query never
-scans the whole list. Qualifiers then raise or lower the name score: date of birth, nationality, identifier,
-person versus organisation, weak alias.
+The candidate index (``index.NameIndex``) proposes the listed names that share enough of the query's rare
+parts, read through one-edit neighbourhoods, sound keys and re-segmentation (spaces moved, lost or added);
+only the best ``candidates`` of those are compared in full: a query never scans the whole list. Qualifiers
+then raise or lower the name score: date of birth, nationality, identifier, person versus organisation, weak
+alias. ``Matcher.update`` re-indexes only the entries a new list version added, changed or removed.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from borderwatch.screening.compare import NameComparison, compare_normalized
 from borderwatch.screening.entries import WatchEntry, country_code
+from borderwatch.screening.index import NameIndex
 from borderwatch.screening.normalize import (
+    ORGANIZATION,
     PERSON,
     NormalizedName,
-    consonant_skeleton,
     is_org,
     normalize_name,
-    phonetic_key,
 )
 
 DEFAULT_THRESHOLD = 0.7
@@ -59,22 +55,8 @@ class Match:
         return {"entity_id": self.entity_id, "list": self.list_name, "name": self.name, "score": self.score}
 
 
-def _keys(token: str) -> list[str]:
-    keys = [f"t:{token}"]
-    if len(token) >= 3 and not token.isdigit():
-        keys.append(f"p:{phonetic_key(token)}")
-        keys.append(f"f:{token[:4]}")
-        keys.append(f"s:{consonant_skeleton(token)[:4]}")
-    return keys
-
-
-def _name_keys(name: NormalizedName) -> set[str]:
-    keys = {k for token in name.tokens for k in _keys(token)}
-    if len(name.tokens) > 1:
-        keys.add(
-            f"j:{name.joined}"
-        )  # the same letters spaced differently ("laurent nkunda" / "lauren tnkunda")
-    return keys
+def _identifier_key(value: str) -> str:
+    return _ALNUM.sub("", value.lower())
 
 
 def _date_qualifier(query_dob: str, dobs: Sequence[str]) -> tuple[float, str]:
@@ -94,72 +76,106 @@ def _date_qualifier(query_dob: str, dobs: Sequence[str]) -> tuple[float, str]:
 
 
 class Matcher:
-    """Screens queries against a fixed set of watchlist entries."""
+    """Screens queries against a set of watchlist entries, updated in place when a list version changes."""
 
     def __init__(
         self,
-        entries: Iterable[WatchEntry],
+        entries: Iterable[WatchEntry] = (),
         *,
         candidates: int = 12,
-        min_coverage: float = 0.5,
-        max_postings: int = 1500,
+        min_coverage: float = 0.34,
+        batch: int = 20_000,
     ) -> None:
-        self.entries: list[WatchEntry] = list(entries)
         self.candidates = candidates
         self.min_coverage = min_coverage
-        self.max_postings = max_postings
-        self._names: list[tuple[int, NormalizedName, str, bool]] = []  # entry, normalised, text, weak
-        postings: dict[str, list[int]] = defaultdict(list)
-        for entry_index, entry in enumerate(self.entries):
-            kind = "organization" if is_org(entry.kind) else PERSON
-            seen: set[str] = set()
-            for alias in entry.names():
-                normalized = normalize_name(alias.name, kind)
-                if not normalized.tokens or normalized.text in seen:
-                    continue
-                seen.add(normalized.text)
-                name_index = len(self._names)
-                self._names.append((entry_index, normalized, alias.name, alias.weak))
-                for key in _name_keys(normalized):
-                    postings[key].append(name_index)
-        total = max(len(self._names), 1)
-        self._postings: dict[str, npt.NDArray[np.int32]] = {
-            key: np.asarray(ids, dtype=np.int32) for key, ids in postings.items()
-        }
-        self._idf: dict[str, float] = {key: math.log(total / len(ids)) + 0.1 for key, ids in postings.items()}
-        self._identifiers: dict[str, list[int]] = defaultdict(list)
-        for entry_index, entry in enumerate(self.entries):
-            for identifier in entry.identifiers:
-                value = _ALNUM.sub("", identifier.value.lower())
-                if len(value) >= 5:
-                    self._identifiers[value].append(entry_index)
+        self.entries: list[WatchEntry] = []
+        self._slot: dict[str, int] = {}  # entity id -> index in ``entries`` of its current version
+        self._entry_names: list[list[int]] = []
+        self._name_entry: list[int] = []
+        self._name_text: list[str] = []
+        self._name_raw: list[str] = []
+        self._name_weak: list[bool] = []
+        self._name_kind: list[str] = []
+        self._index = NameIndex()
+        self._identifiers: dict[str, set[int]] = defaultdict(set)
+        self.update(entries, batch=batch)
+
+    def update(
+        self, entries: Iterable[WatchEntry] = (), *, removed: Iterable[str] = (), batch: int = 20_000
+    ) -> int:
+        """Index new and changed ``entries`` (a changed entry replaces its earlier version) and drop the
+        ``removed`` entity ids; only these are (re)indexed. Returns how many entries were indexed."""
+        for entity_id in removed:
+            self._drop(entity_id)
+        count = 0
+        for entry in entries:
+            self._drop(entry.entity_id)
+            self._add(entry)
+            count += 1
+            if count % batch == 0:
+                self._index.commit()
+        self._index.commit()
+        return count
+
+    def _drop(self, entity_id: str) -> None:
+        slot = self._slot.pop(entity_id, None)
+        if slot is None:
+            return
+        self._index.remove(self._entry_names[slot])
+        for identifier in self.entries[slot].identifiers:
+            self._identifiers.get(_identifier_key(identifier.value), set()).discard(slot)
+
+    def _add(self, entry: WatchEntry) -> None:
+        slot = len(self.entries)
+        self.entries.append(entry)
+        self._slot[entry.entity_id] = slot
+        kind = ORGANIZATION if is_org(entry.kind) else PERSON
+        seen: set[str] = set()
+        names: list[int] = []
+        for alias in entry.names():
+            normalized = normalize_name(alias.name, kind)
+            if not normalized.tokens or normalized.text in seen:
+                continue
+            seen.add(normalized.text)
+            name_id = self._index.add(normalized.tokens)
+            names.append(name_id)
+            self._name_entry.append(slot)
+            self._name_text.append(normalized.text)
+            self._name_raw.append(alias.name)
+            self._name_weak.append(alias.weak)
+            self._name_kind.append(kind)
+        self._entry_names.append(names)
+        for identifier in entry.identifiers:
+            key = _identifier_key(identifier.value)
+            if len(key) >= 5:
+                self._identifiers[key].add(slot)
 
     @property
     def name_count(self) -> int:
-        return len(self._names)
+        return self._index.name_count
+
+    @property
+    def entry_count(self) -> int:
+        return len(self._slot)
+
+    def index_memory_bytes(self) -> int:
+        return self._index.memory_bytes()
+
+    def entry_of_name(self, name_id: int) -> WatchEntry:
+        return self.entries[self._name_entry[name_id]]
+
+    def listed_name(self, name_id: int) -> NormalizedName:
+        text = self._name_text[name_id]
+        return NormalizedName(text=text, tokens=tuple(text.split()), kind=self._name_kind[name_id])
 
     def candidate_names(self, query: NormalizedName) -> list[int]:
-        """Indices of the names worth comparing with ``query``.
-
-        Names are ranked by the summed rarity (IDF) of the blocking keys they share with the query; a name
-        must share at least ``min_coverage`` of the query's key weight, and at most ``candidates`` are kept.
-        Keys shared by more than ``max_postings`` names are used only when the query has no rarer key.
-        """
-        keys = [k for k in _name_keys(query) if k in self._postings]
-        if not keys:
-            return []
-        total = sum(self._idf[k] for k in keys)
-        rare = [k for k in keys if len(self._postings[k]) <= self.max_postings]
-        used = rare or keys
-        ids = np.concatenate([self._postings[k] for k in used])
-        weights = np.concatenate([np.full(len(self._postings[k]), self._idf[k]) for k in used])
-        unique, inverse = np.unique(ids, return_inverse=True)
-        scores = np.bincount(inverse, weights=weights)
-        keep = np.flatnonzero(scores >= self.min_coverage * total)
-        if len(keep) > self.candidates:
-            keep = keep[np.argpartition(-scores[keep], self.candidates)[: self.candidates]]
-        keep = keep[np.argsort(-scores[keep], kind="stable")]
-        return [int(unique[i]) for i in keep]
+        """Ids of the listed names worth comparing with ``query`` (at most ``candidates``, best first)."""
+        return self._index.candidates(
+            query.tokens,
+            person=query.kind == PERSON,
+            limit=self.candidates,
+            min_coverage=self.min_coverage,
+        )
 
     def screen(self, query: Query, *, threshold: float = DEFAULT_THRESHOLD, limit: int = 5) -> list[Match]:
         """Matches of ``query`` scoring at least ``threshold``, best first, one per listed entry."""
@@ -168,26 +184,32 @@ class Matcher:
         if not normalized.tokens:
             return []
         best: dict[int, tuple[float, NameComparison, int]] = {}
-        for name_index in self.candidate_names(normalized):
-            entry_index, listed, _, weak = self._names[name_index]
-            comparison = compare_normalized(normalized, listed)
-            score = comparison.score - (0.1 if weak else 0.0)
-            if entry_index not in best or score > best[entry_index][0]:
-                best[entry_index] = (score, comparison, name_index)
+        for name_id in self.candidate_names(normalized):
+            slot = self._name_entry[name_id]
+            comparison = compare_normalized(normalized, self.listed_name(name_id))
+            score = comparison.score - (0.1 if self._name_weak[name_id] else 0.0)
+            if slot not in best or score > best[slot][0]:
+                best[slot] = (score, comparison, name_id)
         identifier_hits = {
-            entry_index
+            slot
             for identifier in query.identifiers
-            for entry_index in self._identifiers.get(_ALNUM.sub("", identifier.lower()), ())
+            for slot in self._identifiers.get(_identifier_key(identifier), ())
         }
+        for slot in identifier_hits - set(best):
+            entry = self.entries[slot]
+            name_id = self._entry_names[slot][0] if self._entry_names[slot] else -1
+            if name_id >= 0:
+                comparison = compare_normalized(normalized, self.listed_name(name_id))
+                best[slot] = (comparison.score, comparison, name_id)
         matches = []
-        for entry_index, (name_score, comparison, name_index) in best.items():
-            if name_score < threshold - 0.35 and entry_index not in identifier_hits:
+        for slot, (name_score, comparison, name_id) in best.items():
+            if name_score < threshold - 0.35 and slot not in identifier_hits:
                 continue  # qualifiers cannot lift it over the threshold
-            entry = self.entries[entry_index]
-            score, qualifiers = self._qualify(query, entry, name_score, entry_index in identifier_hits)
+            entry = self.entries[slot]
+            score, qualifiers = self._qualify(query, entry, name_score, slot in identifier_hits)
             if score < threshold:
                 continue
-            _, _, matched_name, weak = self._names[name_index]
+            weak = self._name_weak[name_id]
             explanation = comparison.explain()
             if weak:
                 qualifiers = (*qualifiers, "weak alias")
@@ -196,7 +218,7 @@ class Matcher:
                     entity_id=entry.entity_id,
                     list_name=entry.list_name,
                     name=entry.name,
-                    matched_name=matched_name,
+                    matched_name=self._name_raw[name_id],
                     score=round(score, 4),
                     name_score=round(name_score, 4),
                     explanation="; ".join([f"name {comparison.score:.2f}: {explanation}", *qualifiers]),

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import jellyfish
 from anyascii import anyascii
+from rapidfuzz.distance import Levenshtein
 
 PERSON = "person"
 ORGANIZATION = "organization"
@@ -126,6 +127,48 @@ def _join_letter_runs(tokens: list[str]) -> list[str]:
     return out
 
 
+# Legal forms long enough to be recognised when typed with a typo or glued to the word before them.
+_LONG_LEGAL_FORMS = ("company", "limited", "corporation", "incorporated", "gesellschaft", "sociedad")
+_GLUED_LEGAL_FORMS = ("llc", "ltd", "limited", "company", "gmbh", "inc", "corp", "corporation", "jsc", "fze")
+
+
+def _is_long_legal_form(token: str) -> bool:
+    if len(token) < 5:
+        return False
+    edits = 1 if len(token) < 9 else 2
+    return any(Levenshtein.distance(token, form) <= edits for form in _LONG_LEGAL_FORMS)
+
+
+def _legal_form_noise(tokens: list[str]) -> list[str]:
+    """Organisation names as typed: a legal form split (``com pany``), misspelt (``limiited``) or glued to
+    the word before it (``tradingllc``) is dropped like a well-typed one."""
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if index + 1 < len(tokens) and _is_long_legal_form(token + tokens[index + 1]):
+            index += 2
+            continue
+        if token not in LEGAL_FORMS and _is_long_legal_form(token):
+            index += 1
+            continue
+        for form in _GLUED_LEGAL_FORMS:
+            if token.endswith(form) and len(token) - len(form) >= 4 and token not in LEGAL_FORMS:
+                token = token[: -len(form)]
+                break
+        out.append(token)
+        index += 1
+    return out
+
+
+def _glued_honorific(token: str) -> str:
+    """``sayyedjabar`` -> ``jabar``: an honorific typed without its space is dropped too."""
+    for length in range(4, len(token) - 3):
+        if token[:length] in HONORIFICS:
+            return token[length:]
+    return token
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     """The canonical form of ``value`` for a person (default) or an organisation-like ``kind``."""
@@ -133,6 +176,9 @@ def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     tokens = folded.split()
     if is_org(kind):
         tokens = " ".join(ORG_ABBREVIATIONS.get(t, t) for t in _join_letter_runs(tokens)).split()
+        tokens = _legal_form_noise(tokens) or tokens
+    else:
+        tokens = [_glued_honorific(t) for t in tokens]
     drop = LEGAL_FORMS if is_org(kind) else HONORIFICS
     kept = [t for t in tokens if t not in drop]
     if not kept:  # a name made only of such words is still a name
