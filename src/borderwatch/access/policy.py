@@ -42,6 +42,7 @@ class Resource(StrEnum):
     USER = "user"
     AUDIT = "audit"
     TRAVELLER = "traveller"
+    INTEL = "intel"
 
 
 R, C, U, D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
@@ -58,6 +59,7 @@ _ANALYST: dict[Resource, frozenset[Action]] = {
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R, C}),
     Resource.TRAVELLER: frozenset({R}),
+    Resource.INTEL: frozenset({R, C}),
 }
 _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.DECLARATION: frozenset({R}),
@@ -69,6 +71,7 @@ _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R}),
     Resource.TRAVELLER: frozenset({R}),
+    Resource.INTEL: frozenset({R}),
 }
 _SUPERVISOR: dict[Resource, frozenset[Action]] = {
     **{resource: _ALL for resource in Resource if resource is not Resource.USER},
@@ -112,4 +115,120 @@ def decide(
         return Decision(False, f"role {principal.role} may not {action} {resource} records")
     if record_agency is not None and record_agency != principal.agency:
         return Decision(False, f"{resource} belongs to another agency", hide=True)
+    return Decision(True, "allowed")
+
+
+class TLP(StrEnum):
+    """Traffic Light Protocol 2.0, the one vocabulary of sharing levels (their STIX ids: ``intel.tlp``)."""
+
+    CLEAR = "clear"
+    GREEN = "green"
+    AMBER = "amber"
+    AMBER_STRICT = "amber+strict"
+    RED = "red"
+
+
+# Who decides that records leave the agency: a person, never a system token.
+SHARING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionAccess:
+    """A TAXII collection's owner and the partner agencies that may read or write it."""
+
+    owner: str
+    readers: frozenset[str]
+    writers: frozenset[str]
+
+
+def decide_collection(principal: Principal, action: Action, collection: CollectionAccess) -> Decision:
+    """Whether ``principal`` may ``action`` (read: list and get; create: post; delete) a TAXII collection.
+
+    A collection its agency may not read is reported as absent (``hide``), so it is neither listed nor
+    readable; one it may read but not write answers 403 to a write."""
+    role = decide(principal, action, Resource.INTEL)
+    if not role.allowed:
+        return role
+    agency = principal.agency
+    may_read = agency == collection.owner or agency in collection.readers
+    may_write = agency == collection.owner or agency in collection.writers
+    if not may_read and not may_write:
+        return Decision(False, "collection not shared with this agency", hide=True)
+    if action is Action.READ and not may_read:
+        return Decision(False, "this agency may not read the collection")
+    if action in {Action.CREATE, Action.UPDATE, Action.DELETE} and not may_write:
+        return Decision(False, "this agency may only read the collection")
+    return Decision(True, "allowed")
+
+
+@dataclass(frozen=True, slots=True)
+class Marking:
+    """What decides who may see one stored intelligence object."""
+
+    owner: str
+    """the agency whose collection holds it"""
+    source: str
+    """the agency that sent it (the owner, for its own shares)"""
+    tlp: TLP
+    released: bool
+    """a recorded share decision let the owner's own object leave"""
+    group_members: frozenset[str] = frozenset()
+    """the members of the sharing group of an AMBER share, as they are now"""
+    recipients: frozenset[str] = frozenset()
+    """the named recipients of a TLP:RED share"""
+
+
+def decide_intel_read(agency: str, marking: Marking) -> Decision:
+    """Whether a reader of the collection from ``agency`` may see one object (TLP 2.0).
+
+    The sender always sees what it sent. The owner's own objects leave only by a share decision: CLEAR and
+    GREEN to every reader of the collection, AMBER and AMBER+STRICT to the members of the share's group,
+    RED to its named recipients. An object received from a partner is that partner's to share: CLEAR and
+    GREEN reach every reader of the collection, AMBER, AMBER+STRICT and RED only the receiving organisation
+    (the owner), never re-shared."""
+    if agency in {marking.source, marking.owner}:
+        return Decision(True, "allowed")
+    if marking.source == marking.owner and not marking.released:
+        return Decision(False, "no share decision released it", hide=True)
+    if marking.tlp in {TLP.CLEAR, TLP.GREEN}:
+        return Decision(True, "allowed")
+    if marking.source != marking.owner:
+        return Decision(
+            False, f"TLP:{marking.tlp.upper()} received from a partner is not re-shared", hide=True
+        )
+    if marking.tlp is TLP.RED:
+        if agency in marking.recipients:
+            return Decision(True, "allowed")
+        return Decision(False, "TLP:RED and not a named recipient", hide=True)
+    if agency in marking.group_members:
+        return Decision(True, "allowed")
+    return Decision(False, f"TLP:{marking.tlp.upper()} and not in the sharing group", hide=True)
+
+
+def decide_share(
+    principal: Principal,
+    *,
+    kind: str,
+    tlp: TLP,
+    agreement_kinds: frozenset[str] | None,
+    recipients: frozenset[str] = frozenset(),
+    received_tlp: TLP | None = None,
+) -> Decision:
+    """Whether ``principal`` may decide that a record of ``kind`` leaves under ``tlp``.
+
+    Only a person (a session, not an API token) holding a sharing role decides; AMBER needs a sharing group
+    whose agreement covers ``kind``; RED needs named recipients; a record received under AMBER or RED is
+    never re-shared."""
+    if principal.role not in SHARING_ROLES:
+        return Decision(False, f"role {principal.role} may not decide to share intelligence")
+    if principal.via == "token":
+        return Decision(False, "a share is decided by a person, not by an API token")
+    if received_tlp is not None and received_tlp not in {TLP.CLEAR, TLP.GREEN}:
+        return Decision(False, f"received under TLP:{received_tlp.upper()}: not to be re-shared")
+    if tlp is TLP.RED and not recipients:
+        return Decision(False, "TLP:RED needs named recipients")
+    if tlp in {TLP.AMBER, TLP.AMBER_STRICT} and agreement_kinds is None:
+        return Decision(False, f"TLP:{tlp.upper()} needs a sharing group")
+    if agreement_kinds is not None and kind not in agreement_kinds:
+        return Decision(False, f"the sharing group's agreement does not cover {kind} records")
     return Decision(True, "allowed")

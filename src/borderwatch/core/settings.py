@@ -31,6 +31,9 @@ class Settings(BaseSettings):
         "the model's training population (scoring.ranking), so 90 explains the riskiest tenth at once: more "
         "than the lanes' red and yellow capacity usually takes.",
     )
+    intel_max_content_length: int = Field(
+        default=16 * 1024 * 1024, ge=1024, description="Largest TAXII envelope accepted, in bytes."
+    )
     random_seed: int = 42
     # What one HTTP client may make the server hold (web.limits; `borderwatch serve` applies them).
     http_max_json_bytes: int = Field(

@@ -9,6 +9,7 @@ import borderwatch.access.models
 import borderwatch.entities.models
 import borderwatch.ingest.models
 import borderwatch.inspections.models
+import borderwatch.intel.models
 import borderwatch.lanes.models
 import borderwatch.ledger.models
 import borderwatch.scoring.models

@@ -68,7 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")
+    from borderwatch.web import taxii
     from borderwatch.web.ui import pages, travellers, workspace
+
+    taxii.install(app)
 
     app.include_router(pages.router)
     app.include_router(workspace.router)

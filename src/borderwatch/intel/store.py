@@ -1,0 +1,760 @@
+"""The TAXII 2.1 store: collections, the objects in them (every version), manifests, status resources.
+
+Every function takes the principal asking and lets :mod:`borderwatch.access.policy` decide: a collection an
+agency may not read is reported as absent (:class:`NotFoundError`), and each object is shown only where
+:func:`~borderwatch.access.policy.decide_intel_read` allows it (TLP, sharing group, named recipients). The
+``next`` token is the row id of the last object returned: the filter is applied again on every page, so a
+token carries no right to anything.
+
+Objects are stored as the JSON text they arrived in and served byte for byte (pages are assembled from the
+stored text, never re-serialised).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from borderwatch.access.policy import (
+    TLP,
+    Action,
+    CollectionAccess,
+    Decision,
+    Marking,
+    Principal,
+    decide_collection,
+    decide_intel_read,
+)
+from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.intel.models import (
+    IntelCollectionAccessRow,
+    IntelCollectionRow,
+    IntelObjectRow,
+    IntelStatusRow,
+    SharingGroupMemberRow,
+)
+from borderwatch.intel.tlp import LEVEL_OF_ID, strictest
+from borderwatch.intel.validate import (
+    InvalidObject,
+    canonical_timestamp,
+    check_object,
+    display_timestamp,
+    markings_of,
+    parse_timestamp,
+)
+
+STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+MAX_PAGE = 1000
+_CHUNK = 500
+
+
+class IntelError(BorderwatchError):
+    """A TAXII request the server cannot process: ``status`` is its HTTP status (400, 403, 413, 422)."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class ForbiddenError(IntelError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=403)
+
+
+# --- collections --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    id: str
+    title: str
+    description: str | None
+    alias: str | None
+    default_tlp: TLP
+    access: CollectionAccess
+
+    def resource(self, agency: str) -> dict[str, Any]:
+        """The TAXII collection resource as ``agency`` sees it."""
+        body: dict[str, Any] = {"id": self.id, "title": self.title}
+        if self.description:
+            body["description"] = self.description
+        if self.alias:
+            body["alias"] = self.alias
+        body["can_read"] = agency == self.access.owner or agency in self.access.readers
+        body["can_write"] = agency == self.access.owner or agency in self.access.writers
+        body["media_types"] = [STIX_MEDIA_TYPE]
+        return body
+
+
+def _collections(session: Session, ids: Sequence[str] | None = None) -> list[Collection]:
+    query = select(IntelCollectionRow).order_by(IntelCollectionRow.created_at, IntelCollectionRow.id)
+    if ids is not None:
+        query = query.where(IntelCollectionRow.id.in_(list(ids)))
+    rows = session.scalars(query).all()
+    access: dict[str, list[IntelCollectionAccessRow]] = {row.id: [] for row in rows}
+    if rows:
+        for grant in session.scalars(
+            select(IntelCollectionAccessRow).where(IntelCollectionAccessRow.collection_id.in_(list(access)))
+        ):
+            access[grant.collection_id].append(grant)
+    return [
+        Collection(
+            id=row.id,
+            title=row.title,
+            description=row.description,
+            alias=row.alias,
+            default_tlp=TLP(row.default_tlp),
+            access=CollectionAccess(
+                owner=row.agency,
+                readers=frozenset(g.agency for g in access[row.id] if g.can_read),
+                writers=frozenset(g.agency for g in access[row.id] if g.can_write),
+            ),
+        )
+        for row in rows
+    ]
+
+
+def add_collection(
+    *,
+    session: Session,
+    agency: str,
+    title: str,
+    readers: Iterable[str] = (),
+    writers: Iterable[str] = (),
+    description: str | None = None,
+    alias: str | None = None,
+    default_tlp: TLP = TLP.AMBER,
+    collection_id: str | None = None,
+) -> Collection:
+    """A new collection owned by ``agency``; ``readers`` and ``writers`` are the partner agencies' rights."""
+    if not title.strip():
+        raise IntelError("a collection needs a title")
+    row = IntelCollectionRow(
+        id=collection_id or str(uuid.uuid4()),
+        agency=agency,
+        title=title.strip(),
+        description=description,
+        alias=alias,
+        default_tlp=default_tlp.value,
+    )
+    session.add(row)
+    session.flush()
+    readers, writers = set(readers) - {agency}, set(writers) - {agency}
+    for partner in sorted(readers | writers):
+        session.add(
+            IntelCollectionAccessRow(
+                collection_id=row.id,
+                agency=partner,
+                can_read=partner in readers,
+                can_write=partner in writers,
+            )
+        )
+    session.flush()
+    return get_collection_of(session=session, agency=agency, collection_id=row.id)
+
+
+def get_collection_of(*, session: Session, agency: str, collection_id: str) -> Collection:
+    """The collection owned by ``agency`` (for its own administration); NotFoundError otherwise."""
+    found = _collections(session, [collection_id])
+    if not found or found[0].access.owner != agency:
+        raise NotFoundError(f"no collection {collection_id!r}")
+    return found[0]
+
+
+def owned_collections(*, session: Session, agency: str) -> list[Collection]:
+    return [c for c in _collections(session) if c.access.owner == agency]
+
+
+def remove_collection(*, session: Session, agency: str, collection_id: str) -> int:
+    """Delete the collection owned by ``agency`` and every object in it; how many objects went."""
+    get_collection_of(session=session, agency=agency, collection_id=collection_id)
+    removed = session.execute(delete(IntelObjectRow).where(IntelObjectRow.collection_id == collection_id))
+    session.execute(
+        delete(IntelCollectionAccessRow).where(IntelCollectionAccessRow.collection_id == collection_id)
+    )
+    session.execute(delete(IntelCollectionRow).where(IntelCollectionRow.id == collection_id))
+    session.flush()
+    return int(removed.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def visible_collections(*, session: Session, principal: Principal) -> list[Collection]:
+    """The collections ``principal``'s agency may read or write: the others are not listed."""
+    return [
+        c for c in _collections(session) if decide_collection(principal, Action.READ, c.access).hide is False
+    ]
+
+
+def collection_for(
+    *, session: Session, principal: Principal, collection_id: str, action: Action
+) -> Collection:
+    """The collection if the policy lets ``principal`` ``action`` it: NotFoundError when its agency has no
+    right to it at all (it is not revealed), ForbiddenError when it may not do that."""
+    found = _collections(session, [collection_id])
+    if not found:
+        raise NotFoundError(f"no collection {collection_id!r}")
+    decision = decide_collection(principal, action, found[0].access)
+    if not decision.allowed:
+        if decision.hide:
+            raise NotFoundError(f"no collection {collection_id!r}")
+        raise ForbiddenError(decision.reason)
+    return found[0]
+
+
+# --- adding objects -----------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class StatusReport:
+    """A TAXII status resource."""
+
+    id: str
+    request_timestamp: datetime
+    successes: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def resource(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": self.id,
+            "status": "complete",
+            "request_timestamp": _added_text(self.request_timestamp),
+            "total_count": len(self.successes) + len(self.failures),
+            "success_count": len(self.successes),
+            "failure_count": len(self.failures),
+            "pending_count": 0,
+        }
+        if self.successes:
+            body["successes"] = self.successes
+        if self.failures:
+            body["failures"] = self.failures
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where objects come from, stored with each of them."""
+
+    source_agency: str
+    source: str | None = None
+    tlp: TLP | None = None
+    """overrides the objects' own markings (a share decision marks what it releases)"""
+    released: bool = False
+    decision_id: int | None = None
+    group_id: int | None = None
+    recipients: tuple[str, ...] = ()
+
+
+def read_envelope(body: bytes, *, max_length: int) -> list[Any]:
+    """The objects of a TAXII envelope; IntelError 413 when too large, 400 when it is not an envelope."""
+    if len(body) > max_length:
+        raise IntelError(f"the envelope has {len(body)} bytes, over the limit of {max_length}", status=413)
+    try:
+        envelope = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IntelError(f"the request body is not JSON: {error}") from None
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
+        raise IntelError("the request body is not a TAXII envelope: it needs an 'objects' list")
+    objects: list[Any] = envelope["objects"]
+    return objects
+
+
+def add_objects(
+    *,
+    session: Session,
+    collection: Collection,
+    objects: Sequence[Any],
+    provenance: Provenance,
+    now: datetime | None = None,
+) -> StatusReport:
+    """Store the valid objects of an envelope and report each object's fate.
+
+    An object already stored with the same id and version is a success (adding is idempotent); an invalid
+    object, one with a marking the server does not know, or one whose TLP the sender may not send is a
+    failure naming why. The valid objects of a mixed envelope are stored."""
+    now = now or datetime.now(UTC)
+    report = StatusReport(id=str(uuid.uuid4()), request_timestamp=now)
+    envelope_markings = dict.fromkeys(
+        str(o.get("id")) for o in objects if isinstance(o, dict) and o.get("type") == "marking-definition"
+    )
+    accepted: list[tuple[dict[str, Any], str, TLP]] = []
+    pending_markings: set[str] = set()
+    for obj in objects:
+        try:
+            identifier = check_object(obj)
+        except InvalidObject as error:
+            report.failures.append(_failure(obj, str(error)))
+            continue
+        version = _version_of(obj, now)
+        refs = markings_of(obj)
+        levels = [LEVEL_OF_ID[r] for r in refs if r in LEVEL_OF_ID]
+        other = [r for r in refs if r not in LEVEL_OF_ID and r not in envelope_markings]
+        pending_markings.update(other)
+        level = provenance.tlp or strictest(levels) or collection.default_tlp
+        accepted.append((obj, version, level))
+        del identifier
+    known = _stored_markings(session, collection.id, pending_markings) if pending_markings else set()
+    rows: list[dict[str, Any]] = []
+    for obj, version, level in accepted:
+        unknown = [
+            r
+            for r in markings_of(obj)
+            if r not in LEVEL_OF_ID and r not in envelope_markings and r not in known
+        ]
+        if unknown:
+            report.failures.append(_failure(obj, f"unknown marking {unknown[0]}", version))
+            continue
+        rows.append(
+            {
+                "collection_id": collection.id,
+                "stix_id": obj["id"],
+                "stix_type": obj["type"],
+                "spec_version": obj.get("spec_version", "2.1"),
+                "modified": version,
+                "is_latest": True,
+                "date_added": now,
+                "source_agency": provenance.source_agency,
+                "source": provenance.source,
+                "tlp": level.value,
+                "group_id": provenance.group_id,
+                "recipients": list(provenance.recipients) or None,
+                "released": provenance.released,
+                "decision_id": provenance.decision_id,
+                "body": json.dumps(obj, separators=(",", ":"), ensure_ascii=False),
+            }
+        )
+    _store_rows(session, collection.id, rows, report)
+    session.add(
+        IntelStatusRow(
+            id=report.id,
+            collection_id=collection.id,
+            agency=provenance.source_agency,
+            request_timestamp=now,
+            total_count=len(report.successes) + len(report.failures),
+            successes=report.successes,
+            failures=report.failures,
+        )
+    )
+    session.flush()
+    return report
+
+
+def _version_of(obj: dict[str, Any], now: datetime) -> str:
+    stamp = obj.get("modified") or obj.get("created")
+    return canonical_timestamp(stamp) if stamp else now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _failure(obj: Any, message: str, version: str | None = None) -> dict[str, Any]:
+    identifier = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else "unknown"
+    detail: dict[str, Any] = {"id": identifier, "message": message}
+    if version is None and isinstance(obj, dict):
+        stamp = obj.get("modified") or obj.get("created")
+        if isinstance(stamp, str):
+            version = stamp
+    if version is not None:
+        detail["version"] = display_timestamp(version)
+    return detail
+
+
+def _stored_markings(session: Session, collection_id: str, refs: set[str]) -> set[str]:
+    return set(
+        session.scalars(
+            select(IntelObjectRow.stix_id).where(
+                IntelObjectRow.collection_id == collection_id, IntelObjectRow.stix_id.in_(sorted(refs))
+            )
+        )
+    )
+
+
+def _store_rows(
+    session: Session, collection_id: str, rows: list[dict[str, Any]], report: StatusReport
+) -> None:
+    if not rows:
+        return
+    ids = sorted({row["stix_id"] for row in rows})
+    existing: dict[str, list[tuple[int, str, bool]]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for pk, stix_id, modified, latest in session.execute(
+            select(
+                IntelObjectRow.id, IntelObjectRow.stix_id, IntelObjectRow.modified, IntelObjectRow.is_latest
+            ).where(
+                IntelObjectRow.collection_id == collection_id,
+                IntelObjectRow.stix_id.in_(ids[start : start + _CHUNK]),
+            )
+        ):
+            existing.setdefault(stix_id, []).append((pk, modified, latest))
+    fresh: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row["stix_id"], row["modified"])
+        success = {"id": row["stix_id"], "version": display_timestamp(row["modified"])}
+        if key in seen or any(modified == row["modified"] for _, modified, _ in existing.get(key[0], [])):
+            report.successes.append({**success, "message": "already stored"})
+            continue
+        seen.add(key)
+        fresh.append(row)
+        report.successes.append(success)
+    if not fresh:
+        return
+    newest: dict[str, str] = {}
+    for row in fresh:
+        if row["modified"] > newest.get(row["stix_id"], ""):
+            newest[row["stix_id"]] = row["modified"]
+    demoted: list[int] = []
+    for row in fresh:
+        stored = existing.get(row["stix_id"], [])
+        stored_best = max((modified for _, modified, _ in stored), default="")
+        row["is_latest"] = row["modified"] == newest[row["stix_id"]] and row["modified"] > stored_best
+        if row["is_latest"]:
+            demoted.extend(pk for pk, _, latest in stored if latest)
+    session.execute(insert(IntelObjectRow), fresh)
+    for start in range(0, len(demoted), _CHUNK):
+        session.execute(
+            update(IntelObjectRow)
+            .where(IntelObjectRow.id.in_(demoted[start : start + _CHUNK]))
+            .values(is_latest=False)
+        )
+
+
+def get_status(*, session: Session, principal: Principal, status_id: str) -> dict[str, Any]:
+    """A status resource, for the agency that posted the envelope only."""
+    row = session.get(IntelStatusRow, status_id)
+    if row is None or row.agency != principal.agency:
+        raise NotFoundError(f"no status {status_id!r}")
+    report = StatusReport(
+        id=row.id,
+        request_timestamp=_aware(row.request_timestamp),
+        successes=list(row.successes),
+        failures=list(row.failures),
+    )
+    return report.resource()
+
+
+# --- reading objects ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The filters of a TAXII objects, manifest or versions request."""
+
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ("last",)
+    spec_versions: tuple[str, ...] = ()
+    added_after: datetime | None = None
+    limit: int = MAX_PAGE
+    next: str | None = None
+
+
+def parse_query(params: dict[str, str], *, default_versions: tuple[str, ...] = ("last",)) -> Query:
+    """The filters of a request's query parameters; IntelError 400 naming a malformed one."""
+
+    def listed(name: str) -> tuple[str, ...]:
+        value = params.get(name)
+        return tuple(v.strip() for v in value.split(",") if v.strip()) if value else ()
+
+    versions = listed("match[version]") or default_versions
+    for version in versions:
+        if version not in {"first", "last", "all"}:
+            try:
+                parse_timestamp(version)
+            except ValueError:
+                raise IntelError(
+                    f"match[version]: {version!r} is not first, last, all or a timestamp"
+                ) from None
+    added_after = None
+    if params.get("added_after"):
+        try:
+            added_after = parse_timestamp(params["added_after"])
+        except ValueError as error:
+            raise IntelError(f"added_after: {error}") from None
+    limit = MAX_PAGE
+    if params.get("limit"):
+        try:
+            limit = int(params["limit"])
+        except ValueError:
+            raise IntelError(f"limit: {params['limit']!r} is not a whole number") from None
+        if limit <= 0:
+            raise IntelError("limit must be positive")
+        limit = min(limit, MAX_PAGE)
+    token = params.get("next")
+    if token is not None:
+        _decode_next(token)
+    return Query(
+        ids=listed("match[id]"),
+        types=listed("match[type]"),
+        versions=versions,
+        spec_versions=listed("match[spec_version]"),
+        added_after=added_after,
+        limit=limit,
+        next=token,
+    )
+
+
+def _encode_next(pk: int) -> str:
+    return base64.urlsafe_b64encode(f"bw1:{pk}".encode()).decode().rstrip("=")
+
+
+def _decode_next(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        prefix, _, value = text.partition(":")
+        if prefix != "bw1":
+            raise ValueError(token)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise IntelError(f"next: {token!r} is not a token this server gave") from None
+
+
+_COLUMNS = (
+    IntelObjectRow.id,
+    IntelObjectRow.stix_id,
+    IntelObjectRow.modified,
+    IntelObjectRow.date_added,
+    IntelObjectRow.source_agency,
+    IntelObjectRow.tlp,
+    IntelObjectRow.released,
+    IntelObjectRow.group_id,
+    IntelObjectRow.recipients,
+    IntelObjectRow.spec_version,
+)
+
+
+def _select(collection_id: str, query: Query, *columns: Any) -> Select[Any]:
+    statement: Select[Any] = select(*_COLUMNS, *columns).where(  # type: ignore[assignment]
+        IntelObjectRow.collection_id == collection_id
+    )
+    if query.ids:
+        statement = statement.where(IntelObjectRow.stix_id.in_(query.ids))
+    if query.types:
+        statement = statement.where(IntelObjectRow.stix_type.in_(query.types))
+    if query.spec_versions:
+        statement = statement.where(IntelObjectRow.spec_version.in_(query.spec_versions))
+    if query.added_after is not None:
+        statement = statement.where(IntelObjectRow.date_added > query.added_after)
+    if "all" not in query.versions:
+        conditions: list[Any] = []
+        stamps = [canonical_timestamp(v) for v in query.versions if v not in {"first", "last"}]
+        if "last" in query.versions:
+            conditions.append(IntelObjectRow.is_latest.is_(True))
+        if "first" in query.versions:
+            first = (
+                select(IntelObjectRow.stix_id, func.min(IntelObjectRow.modified).label("first"))
+                .where(IntelObjectRow.collection_id == collection_id)
+                .group_by(IntelObjectRow.stix_id)
+                .subquery()
+            )
+            conditions.append(
+                select(first.c.stix_id)
+                .where(first.c.stix_id == IntelObjectRow.stix_id, first.c.first == IntelObjectRow.modified)
+                .exists()
+            )
+        if stamps:
+            conditions.append(IntelObjectRow.modified.in_(stamps))
+        statement = statement.where(or_(*conditions))
+    if query.next is not None:
+        statement = statement.where(IntelObjectRow.id > _decode_next(query.next))
+    return statement.order_by(IntelObjectRow.id)
+
+
+class _Visibility:
+    """The policy's answer per distinct marking of the rows of one request (few distinct markings)."""
+
+    def __init__(self, session: Session, principal: Principal, collection: Collection) -> None:
+        self.session = session
+        self.agency = principal.agency
+        self.owner = collection.access.owner
+        self.answers: dict[tuple[Any, ...], Decision] = {}
+        self.groups: dict[int, frozenset[str]] = {}
+
+    def allows(self, row: Any) -> bool:
+        recipients = tuple(row.recipients or ())
+        key = (row.source_agency, row.tlp, row.released, row.group_id, recipients)
+        decision = self.answers.get(key)
+        if decision is None:
+            marking = Marking(
+                owner=self.owner,
+                source=row.source_agency,
+                tlp=TLP(row.tlp),
+                released=bool(row.released),
+                group_members=self._members(row.group_id),
+                recipients=frozenset(recipients),
+            )
+            decision = decide_intel_read(self.agency, marking)
+            self.answers[key] = decision
+        return decision.allowed
+
+    def _members(self, group_id: int | None) -> frozenset[str]:
+        if group_id is None:
+            return frozenset()
+        if group_id not in self.groups:
+            self.groups[group_id] = frozenset(
+                self.session.scalars(
+                    select(SharingGroupMemberRow.agency).where(SharingGroupMemberRow.group_id == group_id)
+                )
+            )
+        return self.groups[group_id]
+
+
+@dataclass(slots=True)
+class Page:
+    rows: list[Any]
+    more: bool
+    next: str | None
+
+    @property
+    def first_added(self) -> str | None:
+        return _added_text(_aware(self.rows[0].date_added)) if self.rows else None
+
+    @property
+    def last_added(self) -> str | None:
+        return _added_text(_aware(self.rows[-1].date_added)) if self.rows else None
+
+
+def _page(
+    session: Session, principal: Principal, collection: Collection, query: Query, *columns: Any
+) -> Page:
+    visibility = _Visibility(session, principal, collection)
+    statement = _select(collection.id, query, *columns)
+    wanted = query.limit + 1
+    found: list[Any] = []
+    after: int | None = None
+    # Fetch in batches until a page and one more visible row are found: hidden rows cost a scan, never a leak.
+    while len(found) < wanted:
+        batch_statement = statement if after is None else statement.where(IntelObjectRow.id > after)
+        batch = session.execute(batch_statement.limit(max(wanted - len(found), 64))).all()
+        if not batch:
+            break
+        found.extend(row for row in batch if visibility.allows(row))
+        after = batch[-1].id
+    more = len(found) > query.limit
+    rows = found[: query.limit]
+    return Page(rows=rows, more=more, next=_encode_next(rows[-1].id) if more else None)
+
+
+def get_objects(
+    *, session: Session, principal: Principal, collection: Collection, query: Query
+) -> tuple[bytes, Page]:
+    """A TAXII envelope of the objects ``principal`` may see, as JSON bytes, and the page it came from."""
+    page = _page(session, principal, collection, query, IntelObjectRow.body)
+    if not page.rows:
+        return b"{}", page
+    head = b'{"more":' + (b"true" if page.more else b"false")
+    if page.next:
+        head += b',"next":"' + page.next.encode() + b'"'
+    body = head + b',"objects":[' + ",".join(row.body for row in page.rows).encode() + b"]}"
+    return body, page
+
+
+def get_manifest(
+    *, session: Session, principal: Principal, collection: Collection, query: Query
+) -> tuple[dict[str, Any], Page]:
+    page = _page(session, principal, collection, query)
+    resource: dict[str, Any] = {}
+    if page.rows:
+        resource["more"] = page.more
+        if page.next:
+            resource["next"] = page.next
+        resource["objects"] = [
+            {
+                "id": row.stix_id,
+                "date_added": _added_text(_aware(row.date_added)),
+                "version": display_timestamp(row.modified),
+                "media_type": f"application/stix+json;version={row.spec_version}",
+            }
+            for row in page.rows
+        ]
+    return resource, page
+
+
+def get_versions(
+    *, session: Session, principal: Principal, collection: Collection, object_id: str, query: Query
+) -> tuple[dict[str, Any], Page]:
+    query = Query(
+        ids=(object_id,),
+        versions=("all",),
+        spec_versions=query.spec_versions,
+        added_after=query.added_after,
+        limit=query.limit,
+        next=query.next,
+    )
+    page = _page(session, principal, collection, query)
+    resource: dict[str, Any] = {}
+    if page.rows:
+        resource["more"] = page.more
+        if page.next:
+            resource["next"] = page.next
+        resource["versions"] = sorted((display_timestamp(row.modified) for row in page.rows), reverse=True)
+    return resource, page
+
+
+def delete_object(
+    *, session: Session, principal: Principal, collection: Collection, object_id: str, query: Query
+) -> int:
+    """Delete the matching versions of one object; a partner deletes only what its agency sent."""
+    query = Query(ids=(object_id,), versions=query.versions, spec_versions=query.spec_versions, limit=10**9)
+    page = _page(session, principal, collection, query)
+    mine = [row.id for row in page.rows if principal.agency in {collection.access.owner, row.source_agency}]
+    if not page.rows:
+        raise NotFoundError(f"no object {object_id!r}")
+    if not mine:
+        raise ForbiddenError("a partner may only delete the objects its agency sent")
+    session.execute(delete(IntelObjectRow).where(IntelObjectRow.id.in_(mine)))
+    # The newest remaining version becomes the latest again.
+    remaining = session.execute(
+        select(IntelObjectRow.id, IntelObjectRow.modified).where(
+            IntelObjectRow.collection_id == collection.id, IntelObjectRow.stix_id == object_id
+        )
+    ).all()
+    if remaining:
+        best = max(remaining, key=lambda r: r.modified)
+        session.execute(
+            update(IntelObjectRow)
+            .where(IntelObjectRow.collection_id == collection.id, IntelObjectRow.stix_id == object_id)
+            .values(is_latest=IntelObjectRow.id == best.id)
+        )
+    session.flush()
+    return len(mine)
+
+
+def stored_objects(
+    *, session: Session, collection_id: str, types: Sequence[str] = (), since_id: int = 0
+) -> list[tuple[int, dict[str, Any], str, str]]:
+    """(row id, object, source agency, source) of the latest versions in a collection, for local use by its
+    owner (received indicators, parties, sightings)."""
+    statement = select(
+        IntelObjectRow.id, IntelObjectRow.body, IntelObjectRow.source_agency, IntelObjectRow.source
+    ).where(
+        IntelObjectRow.collection_id == collection_id,
+        IntelObjectRow.is_latest.is_(True),
+        IntelObjectRow.id > since_id,
+    )
+    if types:
+        statement = statement.where(IntelObjectRow.stix_type.in_(list(types)))
+    return [
+        (pk, json.loads(body), agency, source or agency)
+        for pk, body, agency, source in session.execute(statement.order_by(IntelObjectRow.id))
+    ]
+
+
+def object_counts(*, session: Session, collection_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(IntelObjectRow.tlp, func.count())
+        .where(and_(IntelObjectRow.collection_id == collection_id, IntelObjectRow.is_latest.is_(True)))
+        .group_by(IntelObjectRow.tlp)
+    ).all()
+    return {str(tlp): int(count) for tlp, count in rows}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _added_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,194 @@
+"""Is a received object valid STIX 2.1? A fast structural check of every object of an envelope.
+
+``stix2-validator`` (strict) is what the tests hold served objects to; on the ingest path, at thousands of
+objects a second, this module checks what makes an object unusable or unsafe to store: the type and id
+grammar, the spec version, timestamps, the required properties of each STIX 2.1 type, reference syntax,
+property names, and indicator patterns (with ``stix2-patterns``, cached). Each failure is one sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from stix2patterns.validator import run_validator
+
+_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_ID = re.compile(rf"^([a-z0-9][a-z0-9-]{{1,248}}[a-z0-9])--{_UUID}$")
+_PROPERTY = re.compile(r"^[a-z0-9_]{3,250}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+SDO_REQUIRED: dict[str, tuple[str, ...]] = {
+    "attack-pattern": ("name",),
+    "campaign": ("name",),
+    "course-of-action": ("name",),
+    "grouping": ("context", "object_refs"),
+    "identity": ("name",),
+    "incident": ("name",),
+    "indicator": ("pattern", "pattern_type", "valid_from"),
+    "infrastructure": ("name",),
+    "intrusion-set": ("name",),
+    "location": (),
+    "malware": ("is_family",),
+    "malware-analysis": ("product",),
+    "note": ("content", "object_refs"),
+    "observed-data": ("first_observed", "last_observed", "number_observed"),
+    "opinion": ("opinion", "object_refs"),
+    "report": ("name", "published", "object_refs"),
+    "threat-actor": ("name",),
+    "tool": ("name",),
+    "vulnerability": ("name",),
+    "relationship": ("relationship_type", "source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref",),
+    "language-content": ("object_ref", "object_modified", "contents"),
+    "extension-definition": ("created_by_ref", "name", "schema", "version", "extension_types"),
+}
+META_TYPES = frozenset({"marking-definition", "extension-definition", "language-content"})
+SCO_TYPES = frozenset(
+    {
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    }
+)
+_TIMESTAMP_PROPERTIES = (
+    "created",
+    "modified",
+    "valid_from",
+    "valid_until",
+    "first_seen",
+    "last_seen",
+    "first_observed",
+    "last_observed",
+    "published",
+)
+
+
+class InvalidObject(ValueError):  # noqa: N818 - a failure of one object, reported in the status resource
+    """Why one object of an envelope was not stored."""
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A STIX/TAXII timestamp (``...Z``) as an aware datetime; ``ValueError`` if it is not one."""
+    if not isinstance(value, str) or not _TIMESTAMP.match(value):
+        raise ValueError(f"{value!r} is not a timestamp like 2026-01-31T12:00:00.000Z")
+    head, _, fraction = value[:-1].partition(".")
+    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    if fraction:
+        moment = moment.replace(microsecond=int(fraction[:6].ljust(6, "0")))
+    return moment
+
+
+def canonical_timestamp(value: str) -> str:
+    """A timestamp with microseconds, so versions sort and compare as strings."""
+    return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def display_timestamp(canonical: str) -> str:
+    """A stored version as clients expect it: milliseconds when that is all it has, else microseconds."""
+    if canonical.endswith("000Z"):
+        return canonical[:-4] + "Z"
+    return canonical
+
+
+@lru_cache(maxsize=65536)
+def _pattern_errors(pattern: str) -> tuple[str, ...]:
+    try:
+        return tuple(str(e) for e in run_validator(pattern, stix_version="2.1"))
+    except Exception as error:  # the ANTLR parser raises assorted errors on garbage
+        return (str(error),)
+
+
+def check_object(obj: Any) -> str:
+    """The object's STIX id if it is valid STIX 2.1, else :class:`InvalidObject` saying why."""
+    if not isinstance(obj, dict):
+        raise InvalidObject("not a JSON object")
+    kind = obj.get("type")
+    if not isinstance(kind, str) or not _TYPE.match(kind):
+        raise InvalidObject(f"type {kind!r} is not a STIX type name")
+    identifier = obj.get("id")
+    if not isinstance(identifier, str):
+        raise InvalidObject("no id")
+    found = _ID.match(identifier)
+    if found is None or found.group(1) != kind:
+        raise InvalidObject(f"id {identifier!r} is not {kind}--<UUID>")
+    is_sco = kind in SCO_TYPES or _new_kind(obj) == "new-sco"
+    version = obj.get("spec_version")
+    if version is None and not is_sco:
+        raise InvalidObject("spec_version is required")
+    if version is not None and version != "2.1":
+        raise InvalidObject(f"spec_version {version!r} is not 2.1")
+    for name in obj:
+        if name != "id" and not _PROPERTY.match(name):
+            raise InvalidObject(f"property name {name!r} is not 3-250 lowercase letters, digits or '_'")
+    if not is_sco:
+        if "created" not in obj:
+            raise InvalidObject("created is required")
+        if kind != "marking-definition" and "modified" not in obj:
+            raise InvalidObject("modified is required")
+    for name in _TIMESTAMP_PROPERTIES:
+        if name in obj:
+            try:
+                parse_timestamp(obj[name])
+            except ValueError as error:
+                raise InvalidObject(f"{name}: {error}") from None
+    if "created" in obj and "modified" in obj:  # noqa: SIM102
+        if parse_timestamp(obj["modified"]) < parse_timestamp(obj["created"]):
+            raise InvalidObject("modified is before created")
+    known = kind in SDO_REQUIRED or kind in SCO_TYPES or kind == "marking-definition"
+    if not known and not kind.startswith("x-") and _new_kind(obj) is None:
+        raise InvalidObject(f"type {kind!r} is neither a STIX 2.1 type nor defined by an extension")
+    for name in SDO_REQUIRED.get(kind, ()):
+        if name not in obj:
+            raise InvalidObject(f"{kind} requires {name}")
+    for name, value in obj.items():
+        if name.endswith("_ref") and not (isinstance(value, str) and _ID.match(value)):
+            raise InvalidObject(f"{name} {value!r} is not an identifier")
+        if name.endswith("_refs") and not (
+            isinstance(value, list) and value and all(isinstance(v, str) and _ID.match(v) for v in value)
+        ):
+            raise InvalidObject(f"{name} must be a non-empty list of identifiers")
+    if kind == "indicator" and obj.get("pattern_type") == "stix":
+        errors = _pattern_errors(str(obj["pattern"]))
+        if errors:
+            raise InvalidObject(f"pattern: {errors[0]}")
+    if kind == "marking-definition" and "definition_type" not in obj and "extensions" not in obj:
+        raise InvalidObject("a marking-definition needs definition_type and definition, or extensions")
+    return identifier
+
+
+def _new_kind(obj: dict[str, Any]) -> str | None:
+    extensions = obj.get("extensions")
+    if not isinstance(extensions, dict):
+        return None
+    for value in extensions.values():
+        if isinstance(value, dict) and str(value.get("extension_type", "")).startswith("new-"):
+            return str(value["extension_type"])
+    return None
+
+
+def markings_of(obj: dict[str, Any]) -> list[str]:
+    """The marking-definition ids an object refers to (object and granular markings)."""
+    refs = list(obj.get("object_marking_refs") or [])
+    for granular in obj.get("granular_markings") or []:
+        if isinstance(granular, dict) and isinstance(granular.get("marking_ref"), str):
+            refs.append(granular["marking_ref"])
+    return [str(r) for r in refs]
