@@ -43,6 +43,9 @@ PUBLIC_BODY_BYTES = 16 << 10
 UPLOAD_PATHS = frozenset({"/api/uploads", "/upload"})
 BATCH_PATHS = frozenset({"/api/declarations/batch"})
 CLOSE = (b"connection", b"close")
+# The TAXII server authenticates (Bearer or HTTP Basic) and refuses an oversized envelope before it reads the
+# body, answering in TAXII's error format; here its bodies are only capped while they are read.
+TAXII_PREFIX = "/taxii2/"
 
 
 def body_cap(settings: Settings, path: str) -> int:
@@ -97,6 +100,9 @@ class BodyGuard:
             declared = None  # h11 refuses a malformed Content-Length before a request exists
         if not chunked and not declared:
             await self.app(scope, receive, send)
+            return
+        if path.startswith(TAXII_PREFIX):
+            await self._guarded(scope, receive, send, self.settings.intel_max_content_length)
             return
         if declared is not None and declared > cap:
             message = (

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from borderwatch.access import audit
 from borderwatch.access.policy import Action, Principal, Resource
@@ -342,7 +343,10 @@ async def add_objects(api_root: str, collection_id: str, call: TaxiiCall) -> Res
         raise TaxiiError(
             413, "Payload Too Large", f"the envelope has {declared} bytes, over the limit of {limit}"
         )
-    body = await request.body()
+    try:
+        body = await request.body()
+    except StarletteHTTPException as error:  # a chunked body over the cap (web.limits)
+        raise TaxiiError(413, "Payload Too Large", str(error.detail)) from None
 
     def work() -> dict[str, Any]:
         with _errors():
