@@ -148,7 +148,7 @@ def test_a_bad_person_is_rejected_naming_segment_and_element_and_the_rest_kept()
     result = read_paxlst(_interchange(body))
     assert [t.surname for t in result.travellers] == ["SMITH"]
     (rejected,) = result.rejected
-    assert rejected.reason.startswith("message M1, segment DTM #11, element 1:")
+    assert rejected.reason.startswith("message M1, segment DTM #11, element 1, component 2:")
     assert "801399" in rejected.reason
     assert "NAD+FL+++O?'NEILL:MARY ANN'" in rejected.raw
 

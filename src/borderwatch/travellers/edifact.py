@@ -40,16 +40,18 @@ class EdifactError(IngestError):
         segment: str | None = None,
         position: int | None = None,
         element: int | None = None,
+        component: int | None = None,
     ) -> None:
         self.message = message
         self.segment = segment
         self.position = position
         self.element = element
+        self.component = component
         where = []
         if segment:
             where.append(f"segment {segment}" + (f" #{position}" if position is not None else ""))
         if element is not None:
-            where.append(f"element {element}")
+            where.append(f"element {element}" + (f" component {component}" if component else ""))
         super().__init__(
             record=f"message {message}" if message else None,
             field=", ".join(where) or None,
@@ -63,7 +65,9 @@ class EdifactError(IngestError):
         elif self.position:
             parts.append(f"segment #{self.position}")
         if self.element is not None:
-            parts.append(f"element {self.element}")
+            parts.append(
+                f"element {self.element}" + (f", component {self.component}" if self.component else "")
+            )
         return f"{', '.join(parts)}: {self.reason}" if parts else self.reason
 
 

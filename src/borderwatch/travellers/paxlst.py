@@ -57,6 +57,7 @@ def _date(segment: Segment, message: Message, *, birth: bool = False) -> dt.date
         segment="DTM",
         position=message.relative(segment),
         element=1,
+        component=2,
         reason=f"{value!r} is not a date (format {fmt or 'by length'})",
     )
 
