@@ -17,7 +17,7 @@ class CaseRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     agency: Mapped[str] = mapped_column(String(64), default="default", index=True)
     lrn: Mapped[str] = mapped_column(String(64), index=True)
-    decision_id: Mapped[int | None] = mapped_column(ForeignKey("lane_decisions.id"))
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("lane_decisions.id"), index=True)
     lane: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     officer: Mapped[str | None] = mapped_column(String(64), index=True)

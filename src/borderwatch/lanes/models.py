@@ -14,7 +14,11 @@ from borderwatch.db.base import Base
 
 class LaneDecisionRow(Base):
     __tablename__ = "lane_decisions"
-    __table_args__ = (Index("ix_lane_decisions_lrn_current", "lrn", "is_current"),)
+    __table_args__ = (
+        Index("ix_lane_decisions_lrn_current", "lrn", "is_current"),
+        # the worklist: an agency's current decisions of some lanes, riskiest first
+        Index("ix_lane_decisions_worklist", "agency", "is_current", "lane", "score"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lrn: Mapped[str] = mapped_column(String(64))
