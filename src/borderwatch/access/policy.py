@@ -41,6 +41,7 @@ class Resource(StrEnum):
     JOB = "job"
     USER = "user"
     AUDIT = "audit"
+    LEDGER = "ledger"
     TRAVELLER = "traveller"
     INTEL = "intel"
 
@@ -60,6 +61,7 @@ _ANALYST: dict[Resource, frozenset[Action]] = {
     Resource.JOB: frozenset({R, C}),
     Resource.TRAVELLER: frozenset({R}),
     Resource.INTEL: frozenset({R, C}),
+    Resource.LEDGER: frozenset({R, C}),
 }
 _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.DECLARATION: frozenset({R}),
@@ -72,6 +74,7 @@ _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.JOB: frozenset({R}),
     Resource.TRAVELLER: frozenset({R}),
     Resource.INTEL: frozenset({R}),
+    Resource.LEDGER: frozenset({R, C}),
 }
 _SUPERVISOR: dict[Resource, frozenset[Action]] = {
     **{resource: _ALL for resource in Resource if resource is not Resource.USER},
@@ -85,6 +88,20 @@ PERMISSIONS: dict[Role, dict[Resource, frozenset[Action]]] = {
     Role.SUPERVISOR: _SUPERVISOR,
     Role.ADMIN: _ADMIN,
 }
+
+
+# What anyone may read without an account. A transparency log is checked by those it does not trust: the
+# exporter, the bank, a partner agency, a witness, a mirror. Its signed checkpoints, tiles, entry bundles and
+# proofs are public by design (C2SP tlog-tiles: any static server or CDN may serve them); the entries hold
+# keyed fingerprints, never documents. Registering, the witness's cosigning and the alerts need an account.
+PUBLIC_READ: frozenset[Resource] = frozenset({Resource.LEDGER})
+
+
+def decide_public(action: Action, resource: Resource) -> Decision:
+    """Whether a request without an account may do ``action`` on ``resource`` (only reading public data)."""
+    if action is Action.READ and resource in PUBLIC_READ:
+        return Decision(True, "public by design")
+    return Decision(False, f"{action} {resource} needs an account")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from borderwatch.web.api import (
     declarations,
     health,
     lanes,
+    ledger,
     me,
     models,
     monitoring,
@@ -44,6 +45,7 @@ API_ROUTERS = [
     uploads.router,
     me.router,
     health.router,
+    ledger.router,
 ]
 
 
@@ -68,7 +70,9 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")
+    app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
+
     from borderwatch.web.ui import pages, travellers, workspace
 
     taxii.install(app)

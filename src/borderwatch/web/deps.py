@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.access import audit
-from borderwatch.access.policy import Action, Principal, Resource, decide
+from borderwatch.access.policy import Action, Principal, Resource, decide, decide_public
 from borderwatch.access.service import authenticate_token, resolve_session
 from borderwatch.core.settings import Settings
 from borderwatch.web.caches import Cache
@@ -239,5 +239,17 @@ def ui_require(action: Action, resource: Resource) -> Callable[..., Guard]:
         )
         guard.check_role()
         return guard
+
+    return dependency
+
+
+def public(action: Action, resource: Resource) -> Callable[..., None]:
+    """A dependency for what the policy makes public by design (``PUBLIC_READ``): no account is asked for.
+    These reads are not audited: there is no one to name, and the data is public."""
+
+    def dependency() -> None:
+        decision = decide_public(action, resource)
+        if not decision.allowed:
+            raise ApiError(401, f"authentication required: {decision.reason}")
 
     return dependency
