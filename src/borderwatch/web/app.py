@@ -72,7 +72,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix="/api")
     app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
-
     from borderwatch.web.ui import pages, travellers, workspace
 
     taxii.install(app)
