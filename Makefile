@@ -7,7 +7,7 @@ DEMO_DIR := demo-out
 VENDOR := src/borderwatch/web/static/vendor
 VENDOR_STAMP := $(VENDOR)/.stamp
 
-.PHONY: demo test lint typecheck unit serve bench clean browser vendor
+.PHONY: demo test lint typecheck imports unit serve bench clean browser vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck $(VENDOR_STAMP) browser
+# The layering rule as import-linter contracts ([tool.importlinter] in pyproject.toml).
+imports: $(STAMP)
+	$(BIN)/lint-imports
+
+# The fast inner loop: unit tests only (no database, no server), in under a minute.
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit -q -p no:xdist
+
+test: lint typecheck imports $(VENDOR_STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 serve: $(STAMP) $(VENDOR_STAMP)

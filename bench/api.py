@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -158,14 +158,14 @@ def _stats(latencies: list[float], declarations: int, seconds: float) -> dict[st
     }
 
 
-def _in_parallel(chunks: list[list[dict[str, Any]]], clients: int, send: Any) -> tuple[list[float], float]:
+def _in_parallel(chunks: list[list[Any]], clients: int, send: Any) -> tuple[list[float], float]:
     """Send ``chunks`` from ``clients`` threads at once (chunk i by thread i % clients); each thread builds
     its own connection with ``send(None)`` first. Returns per-call latencies and the wall time."""
     latencies: list[float] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
 
-    def worker(mine: list[list[dict[str, Any]]]) -> None:
+    def worker(mine: list[list[Any]]) -> None:
         try:
             with send(None) as call:
                 for chunk in mine:
@@ -311,11 +311,12 @@ def _paired(
     latencies: dict[str, list[float]] = {"api": [], "local": []}
     wall = {"api": 0.0, "local": 0.0}
     cpu = {"api": 0.0, "local": 0.0}
+    runs: list[tuple[str, list[list[Any]], Callable[[object], Any], Callable[[], float]]] = [
+        ("api", api_chunks, lambda _: _ApiClient(url, token), lambda: _cpu_seconds(server)),
+        ("local", local_chunks, local.connect, time.process_time),
+    ]
     for start in range(0, len(api_chunks), size):
-        for kind, chunks, connect, clock in (
-            ("api", api_chunks, lambda _: _ApiClient(url, token), lambda: _cpu_seconds(server)),
-            ("local", local_chunks, local.connect, time.process_time),
-        ):
+        for kind, chunks, connect, clock in runs:
             before = clock()
             block, seconds = _in_parallel(chunks[start : start + size], clients, connect)
             cpu[kind] += clock() - before

@@ -28,7 +28,10 @@ POSTGRES_URL = os.environ.get(
     "BORDERWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("BORDERWATCH_REQUIRE_POSTGRES") == "1"
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# A worktree elsewhere than beside shared/ names it with BORDERWATCH_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get("BORDERWATCH_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 
 
 def _postgres_unreachable_reason() -> str | None:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -62,7 +63,7 @@ def client_for(settings: Settings) -> Iterator[TestClient]:
         yield c
 
 
-def assert_error(response: object, status: int, code: str | None = None) -> dict[str, object]:
+def assert_error(response: object, status: int, code: str | None = None) -> dict[str, Any]:
     """The response has ``status`` and the one error body; returns its ``error`` object."""
     from httpx2 import Response
 

@@ -94,7 +94,7 @@ def test_without_a_model_the_declaration_is_stored_but_not_scored(world: World) 
         assert_error(client.get("/api/declarations/N-001", headers=world.auth("analyst_a")), 404)
 
 
-INVALID = [
+INVALID: list[tuple[dict[str, Any], str]] = [
     ({"items": [{"hs_code": "12", "customs_value": 1, "currency": "KRW"}]}, "items.0.hs_code"),
     ({"transport": {"origin_country": "QQ"}}, "transport.origin_country"),
     ({"items": [{"hs_code": "610910", "customs_value": -5, "currency": "KRW"}]}, "items.0.customs_value"),

@@ -44,7 +44,7 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
     assert declarations == result.stored_declarations == 2500
     assert outcomes == result.stored_outcomes == len(history_lines) - 1 == result.history.frame.height
     # Quarantined: exactly the corrupt lines of the week, at the lines the truth names.
-    assert sorted(line for source, line in quarantined if source.endswith("week.csv")) == sorted(
+    assert sorted(line or 0 for source, line in quarantined if source.endswith("week.csv")) == sorted(
         entry["line"] for entry in week_truth["corrupt_lines"]
     )
     assert len(quarantined) == DEMO_CORRUPT

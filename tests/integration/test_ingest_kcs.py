@@ -91,6 +91,7 @@ def test_corrupted_copy_quarantines_exactly_the_bad_lines_and_reingest_changes_n
         ).all()
     assert {line for line, *_ in rows} == set(expected)
     for line, reason, raw, key in rows:
+        assert line is not None
         assert expected[line] in reason
         assert raw == corrupted[line - 1]
         assert key == lines[line - 1].split(",")[0]

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from click.testing import Result
 from sqlalchemy.orm import Session, sessionmaker
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from borderwatch.cli.main import app
 from borderwatch.core.errors import ConfigError, NotFoundError

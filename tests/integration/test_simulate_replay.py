@@ -8,6 +8,7 @@ import math
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -95,9 +96,7 @@ def test_simulate_rejects_bad_input_with_one_sentence(small_traffic: Path, tmp_p
     assert unknown.exit_code == 2
     assert "unknown strategy 'oracle'" in " ".join(unknown.output.split())
     declarations, outcomes = read_kcs_frames(small_traffic)
-    short = declarations.filter(
-        pl.col("declared_on") < declarations["declared_on"].min() + timedelta(days=20)
-    )
+    short = declarations.filter(pl.col("declared_on") < pl.col("declared_on").min() + timedelta(days=20))
     with pytest.raises(SimulationError, match="more than 30 days"):
         simulate(declarations=short, outcomes=outcomes, strategies=["random"])
 
@@ -152,7 +151,7 @@ def test_the_replay_scores_a_window_as_the_production_scorer_does(small_traffic:
     simulation._fill_features(replay, state, rows, profiles)
     fraud, ranker = simulation._train_production(replay, state, config, weighted=True)
     state.model, state.ranker = fraud, ranker
-    probability = fraud.predict(state.features[rows])
+    probability = np.asarray(fraud.predict(state.features[rows]), dtype=np.float64)
     replayed = simulation._scores(replay, state, rows, probability, share=config.params.revenue_share)
 
     model = RiskModel(

@@ -173,7 +173,7 @@ def test_a_new_day_starts_from_the_cached_history_of_the_day_before(
     engine: Engine, tmp_path: Path, traffic: Traffic
 ) -> None:
     from borderwatch.web.caches import Cache
-    from borderwatch.web.scoring import SNAPSHOT_TTL_SECONDS, _snapshot
+    from borderwatch.web.scoring import SNAPSHOT_TTL_SECONDS, cached_day_history
 
     results = _results(traffic.dated(None, DAY))
     yesterday = DAY - timedelta(days=1)
@@ -184,7 +184,7 @@ def test_a_new_day_starts_from_the_cached_history_of_the_day_before(
         [r for r in results if r["recorded_on"] < yesterday],
     )
     cache = Cache(ttl_seconds=SNAPSHOT_TTL_SECONDS)
-    earlier = _snapshot(cache=cache, engine=engine, agency=AGENCY, day=yesterday)
+    earlier = cached_day_history(cache=cache, engine=engine, agency=AGENCY, day=yesterday)
     # During that day: its declarations, and results recorded on it (some of declarations the snapshot holds).
     _store(
         engine,
@@ -194,7 +194,7 @@ def test_a_new_day_starts_from_the_cached_history_of_the_day_before(
     )
     stored = stored_days(engine, agency=AGENCY, before=DAY)
     assert advanced_history(earlier, engine=engine, agency=AGENCY, day=DAY, stored=stored) is not None
-    today = _snapshot(cache=cache, engine=engine, agency=AGENCY, day=DAY)
+    today = cached_day_history(cache=cache, engine=engine, agency=AGENCY, day=DAY)
     full = day_history(engine, agency=AGENCY, day=DAY)
     assert today.snapshot.as_of == full.snapshot.as_of == yesterday
     assert today.snapshot.lrns == full.snapshot.lrns and today.snapshot.totals == full.snapshot.totals
@@ -203,5 +203,5 @@ def test_a_new_day_starts_from_the_cached_history_of_the_day_before(
     model, targets = traffic.model, traffic.targets
     assert_frame_equal(_features(model, targets, today), _features(model, targets, full))
     # After a day with nothing stored (a holiday), the next day is served by the same snapshot, not a re-read.
-    after_holiday = _snapshot(cache=cache, engine=engine, agency=AGENCY, day=DAY + timedelta(days=1))
+    after_holiday = cached_day_history(cache=cache, engine=engine, agency=AGENCY, day=DAY + timedelta(days=1))
     assert after_holiday.snapshot is today.snapshot

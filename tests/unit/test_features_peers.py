@@ -17,7 +17,7 @@ def _frame(rng: np.random.Generator, rows: int, first_day: date, days: int) -> p
     return pl.DataFrame(
         {
             "hs_code": rng.choice(["610910", "852872", "940360"], size=rows).tolist(),
-            "origin_country": rng.choice(["CN", "VN", None], size=rows).tolist(),
+            "origin_country": rng.choice(np.array(["CN", "VN", None], dtype=object), size=rows).tolist(),
             "declared_on": [first_day + timedelta(days=int(d)) for d in rng.integers(0, days, size=rows)],
             "log_unit_value": rng.integers(0, 6, size=rows).astype(np.float64),
         }

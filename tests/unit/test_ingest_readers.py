@@ -29,7 +29,8 @@ def _good(lrn: int) -> str:
 
 def _read_csv(path: Path, size: int = 1000) -> tuple[pl.DataFrame, list[tuple[int, str]]]:
     reader, lines = CsvReader.open(path, kcs_mapping())
-    frames, problems = [], []
+    frames: list[pl.DataFrame] = []
+    problems: list[tuple[int, str]] = []
     for batch in reader.batches(lines, size=size):
         frames.append(batch.records)
         problems.extend((p.line, p.reason) for p in batch.problems)

@@ -78,7 +78,7 @@ def test_capacity_is_never_exceeded_beyond_mandatory_and_control(
 )
 def test_red_goes_to_the_best_expected_value(objective: str, column: str) -> None:
     frame = scored(300, 1, offices=1).with_columns(pl.lit(DAYS[0]).alias("declared_on"))
-    policy = LanePolicy(red=Capacity(default=10), control_rate=0.0, objective=objective)  # type: ignore[arg-type]
+    policy = LanePolicy(red=Capacity(default=10), control_rate=0.0, objective=objective)
     decisions = assign_lanes_frame(frame, policy=policy)
     red = decisions.filter(pl.col("lane") == "red")[column]
     others = decisions.filter(pl.col("lane") != "red")[column]

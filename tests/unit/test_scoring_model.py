@@ -284,7 +284,8 @@ def test_reasons_above_a_score_only(
     train, outcomes, test = split
     history = pl.concat([train, test])
     quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=False)
-    cut = float(scored["score"].quantile(0.8))
+    cut = scored["score"].quantile(0.8)
+    assert cut is not None
     some = model.score(declarations=test, history=history, outcomes=outcomes, explain_min_score=cut)
     assert_frame_equal(some.drop("reasons"), scored.drop("reasons"))
     flags = explained(some, min_score=cut)
@@ -324,10 +325,11 @@ def test_declarations_forced_to_yellow_are_explained_whatever_their_score(
             "effect": {"force_lane": "yellow"},
         }
     )
-    args = {"declarations": test, "history": history, "outcomes": outcomes, "profiles": [rule]}
-    full = model.score(**args)
-    quick = model.score(**args, explain=False)
-    some = model.score(**args, explain_min_score=101.0)  # no score reaches it: only the rule decides
+    full = model.score(declarations=test, history=history, outcomes=outcomes, profiles=[rule])
+    quick = model.score(declarations=test, history=history, outcomes=outcomes, profiles=[rule], explain=False)
+    some = model.score(  # no score reaches it: only the rule decides
+        declarations=test, history=history, outcomes=outcomes, profiles=[rule], explain_min_score=101.0
+    )  # no score reaches it: only the rule decides
     flags = explained(some, min_score=101.0)
     assert flags.to_list() == (some["forced_lane"] == "yellow").fill_null(False).to_list()
     assert 0 < int(flags.sum()) < some.height

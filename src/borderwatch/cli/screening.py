@@ -205,7 +205,7 @@ def screen(  # noqa: PLR0917 - Typer maps parameters to options
     console.print(table if results[0] else "no match above the threshold")
 
 
-def decide(  # noqa: PLR0917 - Typer maps parameters to options
+def decide(
     entity_id: Annotated[str, typer.Argument(help="The listed entry of the hit")],
     name: Annotated[str, typer.Option("--name", help="The screened name of the hit")],
     analyst: Annotated[str, typer.Option(help="Who decides")],

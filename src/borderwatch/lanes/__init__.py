@@ -6,3 +6,6 @@ output joined with declared_on, office, importer_id) and returns them as a frame
 ``borderwatch.lanes.engine.assign_lanes_frame``; the policy (capacities, control rate, AEO factor) is
 ``borderwatch.lanes.policy.LanePolicy`` / ``load_policy(path)``.
 """
+
+# The stage's public surface: other stages import these modules (and only these); the rest are its own.
+__all__ = ["engine", "models", "policy", "service"]

@@ -1,1 +1,15 @@
 """③ Risk scoring: features → fraud and duty models, risk profiles, anomaly flags, explained scores."""
+
+# The stage's public surface: other stages import these modules (and only these); the rest are its own.
+__all__ = [
+    "anomaly",
+    "evaluate",
+    "explain",
+    "model",
+    "models",
+    "profile_store",
+    "profiles",
+    "ranking",
+    "registry",
+    "service",
+]

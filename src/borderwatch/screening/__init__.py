@@ -5,4 +5,18 @@ from borderwatch.screening.entries import WatchEntry
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Match, Matcher, Query
 from borderwatch.screening.service import build_matcher
 
-__all__ = ["DEFAULT_THRESHOLD", "Match", "Matcher", "Query", "WatchEntry", "build_matcher", "compare_names"]
+# The stage's public surface: these names and the modules other stages import; the rest are its own.
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Match",
+    "Matcher",
+    "Query",
+    "WatchEntry",
+    "build_matcher",
+    "compare",
+    "compare_names",
+    "matcher",
+    "models",
+    "normalize",
+    "service",
+]

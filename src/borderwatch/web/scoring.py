@@ -146,7 +146,7 @@ def _earlier_day(cache: Cache, agency: str, day: dt.date) -> DayHistory | None:
     return max(earlier, key=lambda found: found[0])[1] if earlier else None
 
 
-def _snapshot(*, cache: Cache, engine: Engine, agency: str, day: dt.date) -> DayHistory:
+def cached_day_history(*, cache: Cache, engine: Engine, agency: str, day: dt.date) -> DayHistory:
     built: DayHistory = cache.get(
         ("snapshot", agency, day),
         # a new day starts from the latest earlier day's history: only the days since are read
@@ -178,7 +178,7 @@ def score_stored(
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
-        known = _snapshot(cache=cache, engine=engine, agency=context.agency, day=day)
+        known = cached_day_history(cache=cache, engine=engine, agency=context.agency, day=day)
         parts.append(
             context.model.score(
                 declarations=group,
@@ -236,7 +236,7 @@ def _scored_features(
         log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
         return None
     day = declaration["declared_on"][0]
-    known = _snapshot(cache=cache, engine=engine, agency=agency, day=day)
+    known = cached_day_history(cache=cache, engine=engine, agency=agency, day=day)
     features = model.features(
         declarations=declaration, history=known.history, outcomes=known.outcomes, snapshot=known.snapshot
     )

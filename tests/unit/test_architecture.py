@@ -1,0 +1,89 @@
+"""The seams between stages, checked on the source: what import-linter cannot say about names.
+
+A stage's public surface is the list of modules in its package ``__all__``; other stages (and the tests and
+benchmarks) import those and no private name (``_x``) of another module.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "borderwatch"
+STAGES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
+# The replay still re-assembles the production scorer from its private parts (issue #12 item 1 removes it).
+KNOWN_PRIVATE = {"tests/integration/test_simulate_replay.py"}
+
+
+def _sources(*folders: str) -> Iterator[Path]:
+    for folder in folders:
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def _borderwatch_imports(tree: ast.AST) -> Iterator[tuple[str, list[str], int]]:
+    """(module, imported names, line) of every ``borderwatch`` import in ``tree``."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("borderwatch"):
+            yield node.module, [alias.name for alias in node.names], node.lineno
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("borderwatch"):
+                    yield alias.name, [], node.lineno
+
+
+def _stage_of(path: Path) -> str | None:
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def test_every_stage_package_states_its_public_surface() -> None:
+    for stage in STAGES:
+        package = importlib.import_module(f"borderwatch.{stage}")
+        assert isinstance(getattr(package, "__all__", None), list), f"borderwatch.{stage} has no __all__"
+
+
+def test_stages_import_only_the_public_modules_of_other_stages() -> None:
+    surfaces = {stage: set(importlib.import_module(f"borderwatch.{stage}").__all__) for stage in STAGES}
+    wrong = []
+    for path in _sources("src/borderwatch"):
+        own = _stage_of(path)
+        for module, names, line in _borderwatch_imports(ast.parse(path.read_text())):
+            parts = module.split(".")
+            if len(parts) < 2 or parts[1] == own or parts[1] not in surfaces:
+                continue
+            # ``from borderwatch.stage import x``: x is a public module or name; deeper: its first module is.
+            public = names if len(parts) == 2 else [parts[2]]
+            missing = [n for n in public if n not in surfaces[parts[1]]]
+            wrong += [f"{path.relative_to(ROOT)}:{line} {module} {n}" for n in missing]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_a_private_name_of_another() -> None:
+    """Tests and benchmarks use no private name of the package; a stage uses none of another stage."""
+    wrong = []
+    for path in _sources("src", "tests", "bench"):
+        relative = str(path.relative_to(ROOT))
+        if relative in KNOWN_PRIVATE:
+            continue
+        tree = ast.parse(path.read_text())
+        modules = set()
+        own = _stage_of(path) if path.is_relative_to(PACKAGE) else None
+        for module, names, line in _borderwatch_imports(tree):
+            if own is not None and module.split(".")[1:2] == [own]:
+                continue  # a stage's modules may share their own helpers
+            private = [n for n in names if n.startswith("_") and n != "__all__"]
+            wrong += [f"{relative}:{line} {module}.{n}" for n in private]
+            modules.update(names or [module.split(".")[-1]])
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in modules
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                wrong.append(f"{relative}:{node.lineno} {node.value.id}.{node.attr}")
+    assert not wrong, "\n".join(wrong)
