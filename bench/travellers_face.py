@@ -42,7 +42,7 @@ def sources() -> dict[str, list[tuple[str, npt.NDArray[np.uint8]]]]:
             ("td2 page", load_image(DOCUMENTS / "tests_data_passport-td2.png")),
         ],
         "grace_hopper": [("sample", load_image(hopper))],
-        "eileen_collins": [("astronaut", np.asarray(skimage.data.astronaut(), dtype=np.uint8))],
+        "eileen_collins": [("astronaut", np.asarray(skimage.data.astronaut(), dtype=np.uint8))],  # type: ignore[no-untyped-call]
     }
 
 
@@ -77,7 +77,8 @@ def main() -> None:
                 descriptor, _ = describe(variant)
                 descriptors.append((identity, f"{label} {name}", descriptor))
     per_face = (time.perf_counter() - started) / len(descriptors)
-    same, different = [], []
+    same: list[float] = []
+    different: list[float] = []
     for (id_a, _, a), (id_b, _, b) in itertools.combinations(descriptors, 2):
         (same if id_a == id_b else different).append(float(np.linalg.norm(a - b)))
     same_arr, diff_arr = np.array(same), np.array(different)

@@ -14,6 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -56,7 +57,7 @@ def main() -> None:
 
     _engine()
     load_seconds = time.perf_counter() - started
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in names:
         read = read_document(DOCUMENTS / name)
         rows.append(
@@ -78,14 +79,14 @@ def main() -> None:
             str(row["image"]),
             "yes" if row["exact"] else "no",
             "yes" if row["raw_exact"] else "no",
-            str(len(row["repairs"])),  # type: ignore[arg-type]
+            str(len(row["repairs"])),
             f"{row['seconds']:.2f}",
             f"{row['cpu_seconds']:.2f}",
         )
     exact = sum(bool(r["exact"]) for r in rows) / len(rows)
     raw = sum(bool(r["raw_exact"]) for r in rows) / len(rows)
-    seconds = sum(float(r["seconds"]) for r in rows) / len(rows)  # type: ignore[arg-type]
-    cpu = sum(float(r["cpu_seconds"]) for r in rows) / len(rows)  # type: ignore[arg-type]
+    seconds = sum(float(r["seconds"]) for r in rows) / len(rows)
+    cpu = sum(float(r["cpu_seconds"]) for r in rows) / len(rows)
     console = Console(width=130)
     console.print(table)
     console.print(

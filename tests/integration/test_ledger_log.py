@@ -34,7 +34,7 @@ def doc(i: int) -> DocumentEntry:
 def test_appends_build_the_rfc_tree_and_prove_every_entry(engine: Engine) -> None:
     service.ensure_log(engine, agency="a", origin=ORIGIN)
     sizes = [1, 2, 5, 250, 10, 300, 1]  # batches crossing tile boundaries (256, 512)
-    receipts = []
+    receipts: list[service.Receipt] = []
     for n in sizes:
         start = len(receipts)
         receipts += service.append(engine, agency="a", entries=[doc(start + i) for i in range(n)])
@@ -88,6 +88,7 @@ def test_the_database_refuses_to_rewrite_the_log(engine: Engine) -> None:
                     text("UPDATE ledger_tiles SET hashes = :h, width = 3"), {"h": statement[1]}
                 )
             else:
+                assert isinstance(statement, str)
                 connection.execute(text(statement))
     # Growth is what a tile may do: its hashes as the prefix of the new ones.
     with engine.begin() as connection:

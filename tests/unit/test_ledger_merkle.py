@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 
 import pytest
@@ -73,7 +74,7 @@ def naive_mth(entries: list[bytes]) -> bytes:
     return hashlib.sha256(b"\x01" + naive_mth(entries[:k]) + naive_mth(entries[k:])).digest()
 
 
-def reader(leaves: list[bytes]):  # type: ignore[no-untyped-def]
+def reader(leaves: list[bytes]) -> Callable[[Node], bytes]:
     hashes = [leaf_hash(e) for e in leaves]
 
     @cache

@@ -48,10 +48,10 @@ def test_every_mangling_of_a_key_is_refused() -> None:
             for j in range(i + 1, len(key) + 1):
                 if (i, j) != (0, len(key)):
                     with pytest.raises(NoteError):
-                        parse(key[i:j])  # type: ignore[operator]
+                        parse(key[i:j])
         for i in range(len(key)):
             with pytest.raises(NoteError):
-                parse(key[:i] + chr(ord(key[i]) + 1) + key[i + 1 :])  # type: ignore[operator]
+                parse(key[:i] + chr(ord(key[i]) + 1) + key[i + 1 :])
     for bad in V["bad_vkeys"]:
         with pytest.raises(NoteError):
             parse_vkey(bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -70,7 +71,7 @@ def test_td1_long_document_number_overflows_into_optional_data() -> None:
 def test_long_numbers_compose_and_read_back_in_td1_and_td2() -> None:
     for fmt in ("TD1", "TD2"):
         text = compose_mrz(
-            fmt=fmt,  # type: ignore[arg-type]
+            fmt=fmt,
             document_number="AB1234567890",
             issuing_state="NLD",
             nationality="NLD",
@@ -262,7 +263,8 @@ _DATES = st.dates().map(lambda d: d.strftime("%y%m%d"))
 
 @st.composite
 def documents(draw: st.DrawFn) -> tuple[str, str]:
-    fmt = draw(st.sampled_from(["TD1", "TD2", "TD3", "MRVA", "MRVB"]))
+    formats: list[Literal["TD1", "TD2", "TD3", "MRVA", "MRVB"]] = ["TD1", "TD2", "TD3", "MRVA", "MRVB"]
+    fmt = draw(st.sampled_from(formats))
     text = compose_mrz(
         fmt=fmt,
         document_number=draw(_NUMBERS),

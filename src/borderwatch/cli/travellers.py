@@ -265,7 +265,7 @@ def verify_face(
 
 
 @travellers_app.command("check")
-def check(  # noqa: PLR0917 - Typer maps parameters to options
+def check(
     movement: Annotated[str, typer.Argument(help="Movement key (NUMBER/DAY/FROM-TO) or flight number")],
     hubs: Annotated[
         str, typer.Option("--hubs", help="Transit hubs of concern, comma-separated place codes")
