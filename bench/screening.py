@@ -335,7 +335,7 @@ def main() -> None:
         record["pairs_best_f1_threshold"] = round(f1_threshold, 4)
         for set_name in [*sets, "all"]:
             scores = np.concatenate(list(pos.values())) if set_name == "all" else pos[set_name]
-            at = [recall_at_fpr(scores, neg, f) for f in FPRS]
+            at = [recall_at_fpr(scores.tolist(), neg.tolist(), f) for f in FPRS]
             record[set_name] = {
                 f"recall_at_fpr_{f}": {
                     "recall": round(a.recall, 4),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import pytest
 
 from borderwatch.access.policy import (
@@ -22,8 +24,12 @@ def who(agency: str, role: Role = Role.ANALYST, via: str = "token") -> Principal
 
 
 def own(
-    tlp: TLP, *, released: bool = True, members: set[str] = frozenset(), recipients: set[str] = frozenset()
-):
+    tlp: TLP,
+    *,
+    released: bool = True,
+    members: AbstractSet[str] = frozenset(),
+    recipients: AbstractSet[str] = frozenset(),
+) -> Marking:
     return Marking(
         owner="a",
         source="a",
