@@ -98,7 +98,7 @@ def world(settings: Settings) -> Any:
             now=T0 + timedelta(minutes=10),
         )
     engine.dispose()
-    world.ids = {
+    world.ids = {  # type: ignore[attr-defined]
         p: indicator_object(profile(int(p[-1])), agency="a", tlp=TLP.GREEN, now=T0)["id"]
         for p in ("RP-1", "RP-2", "RP-3", "RP-5")
     }

@@ -155,7 +155,8 @@ def test_every_workspace_query_has_an_index_plan(volume: tuple[World, Volume]) -
     assert built.decisions > 30_000 and built.cases > 15_000
     with client_for(world.settings) as client:
         captured = _capture(client, world, built)
-        engine: Engine = client.app.state.borderwatch.engine
+        app: Any = client.app  # Starlette's TestClient types it as a bare ASGI callable
+        engine: Engine = app.state.borderwatch.engine
         unique = list({(q.statement, str(q.parameters)): q for q in captured}.values())
         assert len(unique) >= 15
         sqlite = engine.dialect.name == "sqlite"
