@@ -22,6 +22,7 @@ def _register() -> None:
         ingest,
         inspections,
         lanes,
+        ledger,
         scoring,
         screening,
         serve,
@@ -40,6 +41,7 @@ def _register() -> None:
     lanes.register(app)
     inspections.register(app)
     feedback.register(app)
+    ledger.register(app)
     travellers.register(app)
 
 
