@@ -1,4 +1,4 @@
-"""``borderwatch ledger``: keygen, register, verify (registered, altered, unregistered), rotation, the exported
+"""``borderwatch ledger``: keygen, register, verify (registered, altered, unregistered), key rotation, and the
 single-file verifier run as a separate process."""
 
 from __future__ import annotations
