@@ -78,7 +78,7 @@ def keygen(
 
 
 @ledger_app.command("register")
-def register_file(  # noqa: PLR0917 - Typer maps parameters to options
+def register_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="the document")],
     doc_type: Annotated[DocumentType, typer.Option("--type", help="the kind of document")],
     issuer: Annotated[
