@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
 from borderwatch.cli.common import console, fail, open_database
@@ -28,6 +29,27 @@ def _actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (KeyError, OSError):
         return "cli"
+
+
+def _audit(
+    session: Session,
+    *,
+    agency: str,
+    action: str,
+    resource: str,
+    resource_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """What this command showed or changed, in the audit log (never face data or document images)."""
+    audit.record(
+        db_session=session,
+        actor=_actor(),
+        agency=agency,
+        action=action,
+        resource=resource,
+        resource_id=resource_id,
+        detail=detail,
+    )
 
 
 @travellers_app.command("ingest")
@@ -50,9 +72,8 @@ def ingest(
             try:
                 with session_scope(factory) as session:
                     summary = service.ingest_travellers(session=session, path=path, agency=agency, fmt=fmt)
-                    audit.record(
-                        db_session=session,
-                        actor=_actor(),
+                    _audit(
+                        session,
                         agency=agency,
                         action="ingest",
                         resource="traveller_list",
@@ -94,9 +115,8 @@ def quarantine_list(
             table.add_column(column)
         for row in rows:
             table.add_row(str(row.id), row.source_file, row.record, row.reason, row.status)
-        audit.record(
-            db_session=session,
-            actor=_actor(),
+        _audit(
+            session,
             agency=agency,
             action="read",
             resource="traveller_quarantine",
@@ -121,9 +141,8 @@ def quarantine_release(
             summary = service.release_quarantined(
                 session=session, agency=agency, record_id=record_id, raw=raw
             )
-            audit.record(
-                db_session=session,
-                actor=_actor(),
+            _audit(
+                session,
                 agency=agency,
                 action="update",
                 resource="traveller_quarantine",
@@ -145,9 +164,8 @@ def lost_stolen(
     try:
         with session_scope(factory) as session:
             count = service.load_lost_stolen(session=session, agency=agency, path=path)
-            audit.record(
-                db_session=session,
-                actor=_actor(),
+            _audit(
+                session,
                 agency=agency,
                 action="load",
                 resource="lost_stolen_documents",
@@ -247,9 +265,8 @@ def verify_face(
     agency = get_settings().agency
     _, factory = open_database()
     with session_scope(factory) as session:
-        audit.record(
-            db_session=session,
-            actor=_actor(),
+        _audit(
+            session,
             agency=agency,
             action="verify",
             resource="face",
@@ -294,9 +311,8 @@ def check(
                 session=session, agency=agency, key=movement, policy=policy, traders=contacts
             )
             names = service.traveller_names(session=session, movement_id=row.id)
-            audit.record(
-                db_session=session,
-                actor=_actor(),
+            _audit(
+                session,
                 agency=agency,
                 action="check",
                 resource="traveller_movement",

@@ -248,38 +248,43 @@ def _valid_date(value: str, *, allow_unknown: bool) -> bool:
     return False
 
 
-def birth_date_of(value: str, *, today: dt.date | None = None) -> dt.date | None:
-    """A ``YYMMDD`` birth date in the most recent century that does not put it in the future."""
+def _yymmdd(value: str) -> tuple[int, int, int] | None:
     if not re.fullmatch(r"\d{6}", value):
         return None
-    today = today or dt.date.today()
-    yy, month, day = int(value[:2]), int(value[2:4]), int(value[4:6])
-    year = 2000 + yy if 2000 + yy <= today.year else 1900 + yy
+    return int(value[:2]), int(value[2:4]), int(value[4:6])
+
+
+def _day(year: int, month: int, day: int) -> dt.date | None:
     try:
-        born = dt.date(year, month, day)
+        return dt.date(year, month, day)
     except ValueError:
         return None
-    if born > today:
-        try:
-            return dt.date(year - 100, month, day)
-        except ValueError:
-            return None
+
+
+def birth_date_of(value: str, *, today: dt.date | None = None) -> dt.date | None:
+    """A ``YYMMDD`` birth date in the most recent century that does not put it in the future."""
+    parts = _yymmdd(value)
+    if parts is None:
+        return None
+    today = today or dt.date.today()
+    yy, month, day = parts
+    year = 2000 + yy if 2000 + yy <= today.year else 1900 + yy
+    born = _day(year, month, day)
+    if born is not None and born > today:
+        return _day(year - 100, month, day)
     return born
 
 
 def expiry_date_of(value: str, *, today: dt.date | None = None) -> dt.date | None:
     """A ``YYMMDD`` expiry date: documents run at most a few decades, so the century nearest ``today``."""
-    if not re.fullmatch(r"\d{6}", value):
+    parts = _yymmdd(value)
+    if parts is None:
         return None
     today = today or dt.date.today()
-    yy, month, day = int(value[:2]), int(value[2:4]), int(value[4:6])
+    yy, month, day = parts
     base = today.year - today.year % 100
-    candidates = [base - 100 + yy, base + yy, base + 100 + yy]
-    year = min(candidates, key=lambda y: abs(y - (today.year + 10)))
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
+    year = min((base - 100 + yy, base + yy, base + 100 + yy), key=lambda y: abs(y - (today.year + 10)))
+    return _day(year, month, day)
 
 
 def split_name(field: str) -> tuple[str, str]:
