@@ -50,7 +50,7 @@ def assign_command(
         fail(str(error))
     engine, factory = open_database(settings)
     try:
-        with factory.begin() as session:
+        with factory() as session:  # the flow commits slice by slice
             decisions = score_and_assign_flow(
                 engine=engine,
                 session=session,

@@ -18,9 +18,12 @@ from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.inspections.service import follow_decisions, open_cases
 from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.lanes.policy import LanePolicy
-from borderwatch.lanes.service import assign_lanes, override_lane
+from borderwatch.lanes.service import decide_lanes, override_lane, store_decisions
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel
+
+ASSIGN_CHUNK = 5000
+"""Declarations whose lanes and cases are stored in one transaction (about a second of write lock)."""
 
 
 def score_and_assign_flow(
@@ -34,16 +37,22 @@ def score_and_assign_flow(
     policy: LanePolicy | None = None,
     agency: str = "default",
     open_inspection_cases: bool = True,
+    chunk: int = ASSIGN_CHUNK,
 ) -> pl.DataFrame:
     """Scores the stored declarations dated in [since, until], stores their lanes and (by default) opens an
     inspection case for every red and yellow one; a case opened by an earlier run follows the new decision
     (``follow_decisions``: relinked, or withdrawn when the lane is now green). Returns the decisions, best
     priority first.
 
+    Lanes are decided over the whole period at once (capacities apply to it), then stored ``chunk``
+    declarations at a time, each slice with its cases in a transaction of its own: the flow commits the
+    caller's ``session`` after each, so the write lock (SQLite) or the LRNs' locks (PostgreSQL) are held for
+    a slice, never for the whole assignment, and other writers (uploads, outcomes, overrides) get in between.
+
     Run twice at once over the same declarations (a double click, two supervisors, the CLI beside the web),
-    the later run waits for the earlier one's transaction to end, then supersedes its decisions and opens no
-    case a declaration already has: the result of running them one after the other, never a doubled queue.
-    The caller's ``session`` holds the locks until it commits, so commit it promptly."""
+    each slice of the later run waits for the earlier run's transaction on those declarations to end, then
+    supersedes its decisions and opens no case a declaration already has: each declaration keeps one current
+    decision and one open case, never a doubled queue."""
     declarations = load_declarations(engine, agency=agency, since=since, until=until)
     if declarations.height == 0:
         raise BorderwatchError("no stored declarations in that period to assign lanes to")
@@ -51,17 +60,21 @@ def score_and_assign_flow(
     outcomes = load_outcomes(engine, agency=agency)
     scored = model.score(declarations=declarations, history=history, outcomes=outcomes, profiles=profiles)
     keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
-    decisions = assign_lanes(
-        session=session,
-        scored=scored.join(keys, on="lrn", how="inner"),
-        policy=policy,
-        model_version=model.version,
-        agency=agency,
+    policy = policy or LanePolicy()
+    decided = decide_lanes(
+        session=session, scored=scored.join(keys, on="lrn", how="inner"), policy=policy, agency=agency
     )
-    if open_inspection_cases:
-        follow_decisions(session=session, decisions=decisions, actor="system", agency=agency)
-        open_cases(session=session, decisions=decisions, agency=agency)
-    return decisions.sort(["lane", "priority"], descending=[False, True])
+    stored: list[pl.DataFrame] = []
+    for part in decided.iter_slices(chunk):
+        decisions = store_decisions(
+            session=session, decisions=part, policy=policy, model_version=model.version, agency=agency
+        )
+        if open_inspection_cases:
+            follow_decisions(session=session, decisions=decisions, actor="system", agency=agency)
+            open_cases(session=session, decisions=decisions, agency=agency)
+        session.commit()
+        stored.append(decisions)
+    return pl.concat(stored).sort(["lane", "priority"], descending=[False, True])
 
 
 def override_lane_flow(

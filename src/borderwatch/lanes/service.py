@@ -96,6 +96,7 @@ def assign_lanes(
 
     ``scored`` is the output of ``RiskModel.score`` joined with each declaration's declared_on, office and
     importer_id (pass the declarations frame's columns). A new decision for an LRN supersedes the old one.
+    It is :func:`decide_lanes` then :func:`store_decisions` in the session's transaction.
 
     Two assignments of the same declarations at once (a double click, two supervisors, the CLI beside the web)
     run one after the other: the later waits until the earlier has committed (the session's transaction holds
@@ -103,7 +104,30 @@ def assign_lanes(
     decisions, as if it had been started afterwards. Each declaration keeps one current decision.
     """
     policy = policy or LanePolicy()
-    decisions = assign_lanes_frame(scored, policy=policy, aeo=aeo_frame(session=session, agency=agency))
+    decisions = decide_lanes(session=session, scored=scored, policy=policy, agency=agency)
+    return store_decisions(
+        session=session, decisions=decisions, policy=policy, model_version=model_version, agency=agency
+    )
+
+
+def decide_lanes(
+    *, session: Session, scored: pl.DataFrame, policy: LanePolicy, agency: str = "default"
+) -> pl.DataFrame:
+    """The lanes of ``scored`` (capacities and control samples apply to the whole frame); stores nothing."""
+    return assign_lanes_frame(scored, policy=policy, aeo=aeo_frame(session=session, agency=agency))
+
+
+def store_decisions(
+    *,
+    session: Session,
+    decisions: pl.DataFrame,
+    policy: LanePolicy,
+    model_version: str | None = None,
+    agency: str = "default",
+) -> pl.DataFrame:
+    """Store ``decisions`` (from :func:`decide_lanes`, whole or a slice), each superseding its LRN's current
+    decision; returns them with their ``decision_id``. Holds the write lock (SQLite) or the LRNs' locks
+    (PostgreSQL) until the session's transaction ends, so a caller storing many commits slice by slice."""
     lrns = decisions["lrn"].to_list()
     # Reading the current decisions and superseding them later would let a concurrent assignment commit its
     # own in between, and both would stay current. On PostgreSQL the locks order the two (READ COMMITTED: the
