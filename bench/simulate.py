@@ -24,7 +24,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from borderwatch.feedback.simulation import STRATEGIES, SimulationConfig, plot_precision, simulate
+from borderwatch.feedback.replay import STRATEGIES, SimulationConfig, plot_precision, simulate
 from borderwatch.ingest.frame import read_kcs_frames
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from borderwatch.feedback.simulation import SimulationConfig, simulate
+from borderwatch.feedback.replay import SimulationConfig, simulate
 from borderwatch.ingest.frame import read_kcs_frames
 
 

@@ -8,13 +8,12 @@ import math
 from datetime import date, timedelta
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
 from borderwatch.cli.main import app
-from borderwatch.feedback.simulation import STRATEGIES, SimulationConfig, SimulationError, simulate
+from borderwatch.feedback.replay import STRATEGIES, SimulationConfig, SimulationError, simulate
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
@@ -138,28 +137,32 @@ def test_the_replay_scores_a_window_as_the_production_scorer_does(small_traffic:
     for the same trained models and the same features (hit rates from the labels the replay revealed)."""
     from borderwatch.features.build import numeric_feature_names
     from borderwatch.features.history import rate_feature_names
-    from borderwatch.feedback import simulation
+    from borderwatch.feedback.replay import get_strategy
+    from borderwatch.feedback.replay.data import fill_features, initial_state, prepare_replay
+    from borderwatch.feedback.replay.strategies import BorderwatchStrategy
     from borderwatch.scoring.profiles import default_profiles
     from borderwatch.scoring.service import RiskModel
 
     declarations, outcomes = read_kcs_frames(small_traffic)
     config = SimulationConfig()
-    replay = simulation._prepare(declarations, outcomes, config)
+    replay = prepare_replay(declarations, outcomes, config)
     profiles = default_profiles()
-    state = simulation._initial_state("borderwatch", replay, profiles)
+    strategy = get_strategy("borderwatch")
+    assert isinstance(strategy, BorderwatchStrategy)
+    state = initial_state("borderwatch", replay, profiles, uses_features=True)
     _, rows = replay.windows[2]
-    simulation._fill_features(replay, state, rows, profiles)
-    fraud, ranker = simulation._train_production(replay, state, config, weighted=True)
-    state.model, state.ranker = fraud, ranker
-    probability = np.asarray(fraud.predict(state.features[rows]), dtype=np.float64)
-    replayed = simulation._scores(replay, state, rows, probability, share=config.params.revenue_share)
+    fill_features(replay, state, rows, profiles)
+    strategy.train(replay, state, config)
+    scorer = strategy.scorer
+    assert scorer is not None
+    replayed = strategy.scores(replay, state, rows, scorer.probability(state.features[rows]))
 
     model = RiskModel(
-        fraud_booster=fraud,
-        duty_booster=ranker.duty,
+        fraud_booster=scorer.fraud,
+        duty_booster=scorer.duty,
         vocabulary=replay.vocabulary,
         numeric=numeric_feature_names(),
-        reference=ranker.reference,
+        reference=scorer.reference,
         params=config.params,
         seed=config.seed,
         trained_from=None,

@@ -14,11 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "borderwatch"
 STAGES = sorted(p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists())
-# Known, each to be given a public name by its stage: the replay test re-assembles the production scorer from
-# its private parts (issue #12 item 1), the hostile-ingest test builds a batch context, the traveller benches
-# time the MRZ reader and the OCR engine alone.
+# Known, each to be given a public name by its stage: the hostile-ingest test builds a batch context, the
+# traveller benches time the MRZ reader and the OCR engine alone.
 KNOWN_PRIVATE = {
-    "tests/integration/test_simulate_replay.py",
     "tests/integration/test_ingest_hostile.py",
     "bench/travellers.py",
     "bench/travellers_ocr.py",

@@ -14,6 +14,8 @@ from rich.table import Table
 from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import BorderwatchError, ConfigError
 from borderwatch.core.settings import get_settings
+from borderwatch.feedback.weights import IPW_CAP
+from borderwatch.lanes.policy import CONTROL_RATE
 
 
 def simulate_command(
@@ -26,7 +28,7 @@ def simulate_command(
     rate: Annotated[float, typer.Option(help="percent of each window's declarations to inspect")] = 10.0,
     window: Annotated[int, typer.Option(help="window length in days")] = 7,
     history_days: Annotated[int, typer.Option(help="fully labelled days at the start")] = 30,
-    control_rate: Annotated[float, typer.Option(help="borderwatch's control sample share")] = 0.01,
+    control_rate: Annotated[float, typer.Option(help="borderwatch's control sample share")] = CONTROL_RATE,
     seed: Annotated[int, typer.Option()] = 42,
     workers: Annotated[int, typer.Option(help="strategies replayed in parallel processes")] = 2,
     plot: Annotated[Path | None, typer.Option(help="PNG of the windows' precision per strategy")] = None,
@@ -35,7 +37,7 @@ def simulate_command(
     ] = None,
 ) -> None:
     """Replays the declarations in date order and compares selection strategies window by window."""
-    from borderwatch.feedback.simulation import STRATEGIES, SimulationConfig, plot_precision, simulate
+    from borderwatch.feedback.replay import STRATEGIES, SimulationConfig, plot_precision, simulate
     from borderwatch.ingest.frame import read_kcs_frames
     from borderwatch.scoring.profiles import load_profiles
 
@@ -113,7 +115,7 @@ def retrain_command(
     out: Annotated[
         Path | None, typer.Option(help="model file (default: DATA_DIR/models/retrained.json)")
     ] = None,
-    clip: Annotated[float, typer.Option(help="cap on inverse-propensity weights")] = 20.0,
+    clip: Annotated[float, typer.Option(help="cap on inverse-propensity weights")] = IPW_CAP,
     seed: Annotated[int, typer.Option()] = 42,
 ) -> None:
     """Retrains the risk model on every label so far, weighting each by 1 / its selection probability."""

@@ -1,4 +1,4 @@
 """⑥ Feedback: outcomes → labels, retraining, per-profile monitoring, and the replay of past periods."""
 
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
-__all__ = ["monitor", "retrain", "simulation", "stats"]
+__all__ = ["monitor", "replay", "retrain", "stats", "weights"]

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import BorderwatchError
-from borderwatch.feedback.weights import label_weights
+from borderwatch.feedback.weights import IPW_CAP, label_weights
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.lanes.service import decisions_frame
 from borderwatch.scoring.service import RiskModel, train_risk_model
@@ -22,7 +22,7 @@ class RetrainResult:
 
 
 def retrain(
-    *, engine: Engine, session: Session, agency: str = "default", clip: float = 20.0, seed: int = 42
+    *, engine: Engine, session: Session, agency: str = "default", clip: float = IPW_CAP, seed: int = 42
 ) -> RetrainResult:
     """Trains a new risk model on every outcome stored for ``agency``; a control-sample label counts
     1 / control rate times (capped at ``clip``), so the few randomly drawn inspections speak for the traffic

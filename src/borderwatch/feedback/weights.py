@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import polars as pl
 
+# The one cap on inverse-propensity weights, for retraining and for the replay alike (docs/decisions).
+IPW_CAP = 20.0
 
-def ipw_weights(propensity: pl.Series, *, clip: float | None = 20.0) -> pl.Series:
+
+def ipw_weights(propensity: pl.Series, *, clip: float | None = IPW_CAP) -> pl.Series:
     """1 / propensity per label, capped at ``clip`` (None: uncapped); a missing propensity counts as 1."""
     if clip is not None and clip < 1:
         raise ValueError("the weight cap must be at least 1")
@@ -25,7 +28,7 @@ def ipw_weights(propensity: pl.Series, *, clip: float | None = 20.0) -> pl.Serie
 
 
 def label_weights(
-    decisions: pl.DataFrame, outcomes: pl.DataFrame, *, clip: float | None = 20.0
+    decisions: pl.DataFrame, outcomes: pl.DataFrame, *, clip: float | None = IPW_CAP
 ) -> pl.DataFrame:
     """(lrn, weight) for every outcome, from the selection probability of the decision that led to it.
 

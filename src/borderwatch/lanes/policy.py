@@ -26,6 +26,10 @@ class Capacity(BaseModel):
         return self.per_office.get(office, self.default)
 
 
+# The default control sample: the share of all declarations inspected at random (the replay uses it too).
+CONTROL_RATE = 0.01
+
+
 class LanePolicy(BaseModel):
     """How scores become lanes; its ``version`` is stored with every decision so it can be explained later."""
 
@@ -37,7 +41,10 @@ class LanePolicy(BaseModel):
         default_factory=lambda: Capacity(default=40), description="documentary checks per office per day"
     )
     control_rate: float = Field(
-        default=0.01, ge=0.0, le=1.0, description="share of all declarations drawn at random for inspection"
+        default=CONTROL_RATE,
+        ge=0.0,
+        le=1.0,
+        description="share of all declarations drawn at random for inspection",
     )
     aeo_factor: float = Field(
         default=0.3,

@@ -36,10 +36,10 @@ from borderwatch.scoring.model import (
     default_numeric,
     feature_matrix,
     fit_vocabulary,
-    train_boosters,
 )
 from borderwatch.scoring.profiles import LANES, RiskProfile, evaluate_profiles
 from borderwatch.scoring.ranking import RankingReference
+from borderwatch.scoring.scorer import Scorer, risk_score
 
 FORMAT_VERSION = 3
 SCREENING_POINTS = 15.0
@@ -88,6 +88,9 @@ class RiskModel:
         self.trained_until = trained_until
         self.metrics = metrics
         self.encoder = Encoder(vocabulary, numeric)
+        self.scorer = Scorer(
+            fraud=fraud_booster, duty=duty_booster, reference=reference, revenue_share=params.revenue_share
+        )
         digest = hashlib.sha256(
             (fraud_booster.model_to_string() + duty_booster.model_to_string()).encode()
         ).hexdigest()
@@ -135,14 +138,8 @@ class RiskModel:
         (``scoring.ranking``) and ``revenue_led`` (placed by its revenue at risk rather than its fraud
         probability)."""
         matrix = self.encoder.matrix(features) if matrix is None else matrix
-        probability = np.asarray(self.fraud_booster.predict(matrix, num_threads=1), dtype=np.float64)
-        evaded = np.asarray(self.duty_booster.predict(matrix, num_threads=1), dtype=np.float64)
-        positions = self.reference.positions(
-            probability=probability,
-            duty_at_stake=features["duty_at_stake"].cast(pl.Float64).to_numpy(),
-            evaded_duty=evaded,
-            revenue_share=self.params.revenue_share,
-        )
+        ranked = self.scorer.rank(matrix, duty_at_stake=features["duty_at_stake"].cast(pl.Float64).to_numpy())
+        probability, positions = ranked.probability, ranked.positions
         return pl.DataFrame(
             {
                 "fraud_probability": probability,
@@ -376,21 +373,6 @@ class RiskModel:
         )
 
 
-def risk_score(
-    ranking: pl.Expr, anomaly_points: pl.Expr, rule_points: pl.Expr, screening_points: pl.Expr | None = None
-) -> pl.Expr:
-    """The score 0-100 from the model's ranking (0..1) and the points of anomaly flags, risk profiles and
-    watchlist hits."""
-    return (
-        ranking * 100
-        # Anomaly flags weigh in where the model is unsure; the model has seen the same signals, and letting
-        # them overtake near-certain frauds lowered precision at 1-2 % (inner 2020 split).
-        + anomaly_points * (1 - ranking)
-        + rule_points
-        + (pl.lit(0.0) if screening_points is None else screening_points)
-    ).clip(0, 100)
-
-
 def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
     """Per row of ``score(..., explain_min_score=min_score)`` output: whether its reasons include the
     model's sentences (the same rule as the scorer's)."""
@@ -469,24 +451,17 @@ def _fit(
 ) -> tuple[lgb.Booster, lgb.Booster, dict[str, dict[str, int]], RankingReference]:
     numeric = default_numeric()
     vocabulary = fit_vocabulary(features, CATEGORICAL)
-    matrix = feature_matrix(features, vocabulary, numeric)
-    fraud_booster, duty_booster = train_boosters(
-        matrix,
+    scorer = Scorer.fit(
+        feature_matrix(features, vocabulary, numeric),
         fraud=features["fraud"].to_numpy(),
-        duty=features["duty_at_stake"].fill_null(0).to_numpy(),
+        duty_at_stake=features["duty_at_stake"].cast(pl.Float64).to_numpy(),
         weight=features["weight"].to_numpy(),
         names=[*numeric, *vocabulary],
         categorical=list(vocabulary),
         params=params,
         seed=seed,
     )
-    # The training population's own predictions place new declarations (scoring.ranking).
-    reference = RankingReference.fit(
-        probability=np.asarray(fraud_booster.predict(matrix, num_threads=1), dtype=np.float64),
-        duty_at_stake=features["duty_at_stake"].cast(pl.Float64).to_numpy(),
-        evaded_duty=np.asarray(duty_booster.predict(matrix, num_threads=1), dtype=np.float64),
-    )
-    return fraud_booster, duty_booster, vocabulary, reference
+    return scorer.fraud, scorer.duty, vocabulary, scorer.reference
 
 
 def ranking_metrics(labels: np.ndarray[Any, Any], ranking: np.ndarray[Any, Any]) -> dict[str, float]:
