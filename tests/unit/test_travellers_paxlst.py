@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from borderwatch.travellers.edifact import EdifactError, clean_interchange, read_interchange
-from borderwatch.travellers.paxlst import read_paxlst
+from borderwatch.travellers.paxlst import read_paxlst, write_paxlst
+from borderwatch.travellers.records import Movement, TravelDocument, Traveller
 from borderwatch.travellers.tabular import read_travellers_csv, read_travellers_jsonl
 
 # Counted by hand from each file: NAD groups after the TDT (persons) and DOC segments.
@@ -230,3 +232,63 @@ def test_jsonl_with_an_mrz_fills_identity_and_document() -> None:
     assert first.documents[0].number == "L898902C3"
     assert [d.number for d in second.documents] == ["A1", "B2"]
     assert result.rejected[0].record == "x.jsonl line 2"
+
+
+# Level A characters (UNOA) a name or number may hold, separators and the release character among them.
+_LEVEL_A = string.ascii_uppercase + string.digits + " .,-()/='+:?!\"%&*;<>"
+_PART = st.text(alphabet=_LEVEL_A, min_size=1, max_size=20).map(str.strip).filter(bool)
+_SERVICE = st.permutations(list(":+?'#*|")).map(lambda p: f"{p[0]}{p[1]}.{p[2]} {p[3]}")
+
+
+@st.composite
+def _lists(draw: st.DrawFn) -> tuple[Movement, list[Traveller]]:
+    movement = Movement(
+        kind="flight",
+        number=draw(st.text(alphabet=string.ascii_uppercase + string.digits, min_size=3, max_size=7)),
+        departure_place="AAA",
+        departure_at=dt.datetime(2026, 5, 1, 10, 30),
+        arrival_place="BBB",
+    )
+    people = []
+    for index in range(draw(st.integers(min_value=1, max_value=4))):
+        documents = [
+            TravelDocument(
+                code="P",
+                number=draw(_PART),
+                issuing_state=draw(st.sampled_from(["NLD", "DEU", None])),
+                expiry=draw(st.one_of(st.none(), st.dates(dt.date(2020, 1, 1), dt.date(2040, 1, 1)))),
+            )
+            for _ in range(draw(st.integers(min_value=0, max_value=2)))
+        ]
+        people.append(
+            Traveller(
+                key=f"1/{index + 1}",
+                surname=draw(_PART),
+                given_names=draw(_PART),
+                role=draw(st.sampled_from(["passenger", "crew"])),
+                birth_date=draw(st.one_of(st.none(), st.dates(dt.date(1920, 1, 1), dt.date(2025, 1, 1)))),
+                sex=draw(st.sampled_from(["M", "F", None])),
+                nationality=draw(st.sampled_from(["NLD", "FRA", None])),
+                documents=documents,
+                booking_ref=draw(st.one_of(st.none(), _PART)),
+            )
+        )
+    return movement, people
+
+
+@settings(max_examples=120, deadline=None)
+@given(_lists(), _SERVICE, st.integers(min_value=20, max_value=90))
+def test_written_lists_read_back_whatever_the_separators_escapes_and_wrapping(
+    listing: tuple[Movement, list[Traveller]], service: str, width: int
+) -> None:
+    movement, people = listing
+    text = write_paxlst(movement, people, service=service)
+    wrapped = (
+        "\x01QP HDR\r\n\x02" + "\r\n".join(text[i : i + width] for i in range(0, len(text), width)) + "\x03"
+    )
+    result = read_paxlst(wrapped)
+    assert result.issues == [] and result.rejected == [], (result.issues, result.rejected, text)
+    ((read_movement, read_people),) = result.movements
+    assert read_movement.number == movement.number
+    assert read_movement.departure_at == movement.departure_at
+    assert read_people == people

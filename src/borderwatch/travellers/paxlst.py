@@ -277,3 +277,98 @@ def read_paxlst(text: str, *, source: str = "paxlst") -> TravellerList:
         result.rejected.extend(rejected)
         result.issues.extend(issues)
     return result
+
+
+def _released(value: str, service: str) -> str:
+    """``value`` with the release character before each service character (ISO 9735)."""
+    specials = {service[0], service[1], service[3], service[5]}  # component, element, release, terminator
+    release = service[3]
+    return "".join(release + char if char in specials else char for char in value)
+
+
+def write_paxlst(
+    movement: Movement,
+    travellers: list[Traveller],
+    *,
+    service: str = ":+.? '",
+    sender: str = "CARRIER",
+    recipient: str = "BORDERWATCH",
+    reference: str = "1",
+    prepared: dt.datetime | None = None,
+) -> str:
+    """A PAXLST interchange (D:05B, IATA association, one functional group and one message) for a list.
+
+    Dates are written as CCYYMMDD (format 102) and times as CCYYMMDDHHMM (203), so no century is guessed
+    when it is read back. Used to test the reader and to hand lists to other systems.
+    """
+    component, element, terminator = service[0], service[1], service[5]
+    when = prepared or dt.datetime(2026, 1, 1)
+
+    def segment(tag: str, *elements: str | tuple[str, ...]) -> str:
+        parts = [
+            component.join(_released(c, service) for c in e)
+            if isinstance(e, tuple)
+            else _released(e, service)
+            for e in elements
+        ]
+        return element.join([tag, *parts]).rstrip(element) + terminator
+
+    def day(value: dt.date) -> str:
+        return value.strftime("%Y%m%d")
+
+    body = [
+        segment("BGM", "745"),
+        segment("NAD", "MS", "", "", movement.reporting_party or sender),
+        segment("TDT", "20", movement.number, "", "", movement.carrier or ""),
+    ]
+    for qualifier, place, time_qualifier, moment in (
+        ("125", movement.departure_place, "189", movement.departure_at),
+        ("87", movement.arrival_place, "232", movement.arrival_at),
+    ):
+        if place:
+            body.append(segment("LOC", qualifier, place))
+        if moment:
+            body.append(segment("DTM", (time_qualifier, moment.strftime("%Y%m%d%H%M"), "203")))
+    roles = {role: code for code, role in ROLE_OF.items()}
+    for traveller in travellers:
+        body.append(
+            segment(
+                "NAD", roles.get(traveller.role, "FL"), "", "", (traveller.surname, traveller.given_names)
+            )
+        )
+        if traveller.sex:
+            body.append(segment("ATT", "2", "", traveller.sex))
+        if traveller.birth_date:
+            body.append(segment("DTM", ("329", day(traveller.birth_date), "102")))
+        for qualifier, place in (("178", traveller.embarkation), ("179", traveller.debarkation)):
+            if place:
+                body.append(segment("LOC", qualifier, place))
+        if traveller.nationality:
+            body.append(segment("NAT", "2", traveller.nationality))
+        if traveller.booking_ref:
+            body.append(segment("RFF", ("AVF", traveller.booking_ref)))
+        if traveller.seat:
+            body.append(segment("RFF", ("SEA", traveller.seat)))
+        for document in traveller.documents:
+            body.append(segment("DOC", (document.code, "110", "111"), document.number))
+            if document.expiry:
+                body.append(segment("DTM", ("36", day(document.expiry), "102")))
+            if document.issuing_state:
+                body.append(segment("LOC", "91", document.issuing_state))
+    crew = sum(1 for t in travellers if t.role in ("crew", "transit_crew"))
+    body.append(segment("CNT", ("42", str(len(travellers) - crew))))
+    if crew:
+        body.append(segment("CNT", ("41", str(crew))))
+    message = [segment("UNH", reference, ("PAXLST", "D", "05B", "UN", "IATA")), *body]
+    message.append(segment("UNT", str(len(message) + 1), reference))
+    stamp = (when.strftime("%y%m%d"), when.strftime("%H%M"))
+    return "".join(
+        [
+            f"UNA{service}",
+            segment("UNB", ("UNOA", "4"), (sender, "ZZ"), (recipient, "ZZ"), stamp, reference, "", "APIS"),
+            segment("UNG", "PAXLST", (sender, "ZZ"), (recipient, "ZZ"), stamp, reference, "UN", ("D", "05B")),
+            *message,
+            segment("UNE", "1", reference),
+            segment("UNZ", "1", reference),
+        ]
+    )
