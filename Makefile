@@ -9,9 +9,11 @@ VENDOR_STAMP := $(VENDOR)/.stamp
 
 .PHONY: demo test lint typecheck imports unit serve bench clean browser vendor
 
-$(STAMP): pyproject.toml
+# The build tools a new venv starts with can be years old (setuptools 65.5 is open to CVE-2024-6345 and
+# CVE-2025-47273): upgrade them first. A change here rebuilds the venv's install.
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip 'setuptools>=78.1.1' wheel
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -50,7 +50,9 @@ RED_SHARE = 0.08  # the demo offices can inspect about 8 % of their declarations
 YELLOW_SHARE = 0.12
 DEMO_MARKER = ".borderwatch-demo"
 DEMO_USER = "demo"
-DEMO_PASSWORD = "demo-password"  # a local account on a throwaway database, printed for the person at the desk
+DEMO_PASSWORD = (
+    "demo harbour lantern"  # a local account on a throwaway database, printed for the person at the desk
+)
 
 
 @dataclass

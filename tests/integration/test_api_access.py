@@ -37,7 +37,7 @@ def test_token_identifies_user_and_agency(world: World) -> None:
 
 def test_admin_adds_user_to_own_agency_only_and_others_may_not(world: World) -> None:
     with client_for(world.settings) as client:
-        new = {"username": "new_officer", "role": "inspector", "password": "x" * 12}
+        new = {"username": "new_officer", "role": "inspector", "password": "quay lantern 4 mooring"}
         assert_error(
             client.post("/api/users", json=new, headers=world.auth("supervisor_a")), 403, "forbidden"
         )
@@ -48,6 +48,7 @@ def test_admin_adds_user_to_own_agency_only_and_others_may_not(world: World) -> 
             "role": "inspector",
             "agency": "a",
             "active": True,
+            "locked": False,
         }
         assert "password" not in created.text
         assert_error(client.post("/api/users", json=new, headers=world.auth("admin_a")), 409, "conflict")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine, session_factory, session_scope
-from borderwatch.screening.service import load_watchlist
+from borderwatch.ingest.frame import DECLARATION_SCHEMA, conform
+from borderwatch.screening.service import load_watchlist, screen_declarations, suppressed_pairs
 from tests.integration.api_support import World, assert_error, build_world, client_for, seed
 
 
@@ -81,3 +83,32 @@ def test_network_shows_the_importers_partners_of_the_own_agency_only(world: Worl
         assert_error(
             client.get("/api/declarations/A-001/network?radius=9", headers=world.auth("analyst_a")), 422
         )
+
+
+def test_another_agencys_not_a_match_never_hides_our_hits(world: World) -> None:
+    """Issue #22, defect 1: agency b rules a hit out; agency a still sees it, in screening and in scoring."""
+    with client_for(world.settings) as client:
+        verdict = {"query_name": "Importer IMP1", "entity_id": "national:1", "decision": "not_match"}
+        recorded = client.post("/api/screening/decisions", json=verdict, headers=world.auth("analyst_b"))
+        assert recorded.status_code == 201, recorded.text
+        # b's own screening no longer shows the hit it ruled out ...
+        assert client.get("/api/declarations/B-001/screening", headers=world.auth("analyst_b")).json() == []
+        # ... a's still does, for the declaration and for the name alone
+        hits = client.get("/api/declarations/A-001/screening", headers=world.auth("analyst_a")).json()
+        assert [(h["role"], h["entity_id"]) for h in hits] == [("importer", "national:1")]
+        named = client.post("/api/screening", json={"name": "Importer IMP1"}, headers=world.auth("analyst_a"))
+        assert [m["entity_id"] for m in named.json()["matches"]] == ["national:1"]
+    engine = make_engine(world.settings.database_url)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            assert suppressed_pairs(session=session, agency="b") == {("importer imp1", "national:1")}
+            assert suppressed_pairs(session=session, agency="a") == set()
+            frame = conform(pl.DataFrame({"lrn": ["A-001"]}), DECLARATION_SCHEMA)
+            for_scoring = screen_declarations(engine=engine, session=session, declarations=frame, agency="a")
+            assert for_scoring["entity_id"].to_list() == ["national:1"]
+            frame_b = conform(pl.DataFrame({"lrn": ["B-001"]}), DECLARATION_SCHEMA)
+            assert screen_declarations(
+                engine=engine, session=session, declarations=frame_b, agency="b"
+            ).is_empty()
+    finally:
+        engine.dispose()

@@ -98,12 +98,15 @@ def test_not_a_match_decision_suppresses_the_same_false_positive(loaded: session
     with session_scope(loaded) as session:
         service.record_decision(
             session=session,
+            agency="a",
             query_name="MARIA GARCIA-LOPEZ",
             entity_id="ofac:3",
             decision="not_match",
             analyst="ana",
         )
-        suppressed = service.suppressed_pairs(session=session)
+        suppressed = service.suppressed_pairs(session=session, agency="a")
+        # Agency a's verdict binds agency a only: agency b still sees the hit.
+        assert service.suppressed_pairs(session=session, agency="b") == set()
     (after,) = service.screen_queries(matcher=matcher, queries=[query], suppressed=suppressed)
     assert after == []
     # The decision is about this name and this entry only.
@@ -114,12 +117,13 @@ def test_not_a_match_decision_suppresses_the_same_false_positive(loaded: session
     with session_scope(loaded) as session:
         service.record_decision(
             session=session,
+            agency="a",
             query_name="Maria Garcia Lopez",
             entity_id="ofac:3",
             decision="match",
             analyst="bo",
         )
-        assert service.suppressed_pairs(session=session) == set()
+        assert service.suppressed_pairs(session=session, agency="a") == set()
 
 
 def test_screen_declarations_reads_party_names_from_stored_declarations(
@@ -143,7 +147,9 @@ def test_screen_declarations_reads_party_names_from_stored_declarations(
             )
     declarations = conform(pl.DataFrame({"lrn": ["L-1", "L-2"]}), DECLARATION_SCHEMA)
     with session_scope(loaded) as session:
-        hits = service.screen_declarations(engine=engine, session=session, declarations=declarations)
+        hits = service.screen_declarations(
+            engine=engine, session=session, declarations=declarations, agency="default"
+        )
     assert hits.columns == list(service.HIT_SCHEMA)
     assert hits.select("lrn", "role", "party_id", "entity_id").rows() == [
         ("L-1", "seller", "S-L-1", "ofac:2")

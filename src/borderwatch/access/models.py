@@ -33,6 +33,20 @@ class UserRow(Base):
     agency: Mapped[str] = mapped_column(ForeignKey("agencies.code"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    locked_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), doc="set after repeated failed logins; an admin unlocks"
+    )
+
+
+class LoginThrottleRow(Base):
+    """Failed logins of one account (``account:NAME``) or one client address (``address:IP``), for the
+    back-off; an account's count restarts at its next successful login, an address's once it is idle."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiTokenRow(Base):
@@ -60,7 +74,8 @@ class WebSessionRow(Base):
 
 
 class AuditRow(Base):
-    """One access decision or change; only ever inserted (triggers refuse UPDATE and DELETE)."""
+    """One access decision or change; only ever inserted (triggers refuse UPDATE and DELETE, PostgreSQL's
+    app role may only INSERT and SELECT), hash-chained (``access.audit.verify``)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_agency_at", "agency", "at"),)
@@ -74,6 +89,8 @@ class AuditRow(Base):
     resource_id: Mapped[str | None] = mapped_column(String(128))
     allowed: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), doc="row_hash of the row before (hash chain)")
+    row_hash: Mapped[str | None] = mapped_column(String(64), doc="SHA-256 of this row's canonical form")
 
 
 class JobRow(Base):

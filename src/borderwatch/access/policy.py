@@ -6,6 +6,8 @@ Two rules, applied in order:
 2. a record belonging to an agency may only be touched by a principal of that same agency.
 
 Denials are reported as "not found" for records of another agency, so that their existence does not leak.
+Queries over many records (screening decisions that suppress hits, lists) are confined by the same rule 2:
+:func:`readable_agency` names the one agency whose records the principal may see.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class Resource(StrEnum):
     LEDGER = "ledger"
     TRAVELLER = "traveller"
     INTEL = "intel"
+    SESSION = "session"
+    """A login: what the audit log records for each attempt, allowed or refused."""
 
 
 R, C, U, D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
@@ -249,3 +253,12 @@ def decide_share(
     if agreement_kinds is not None and kind not in agreement_kinds:
         return Decision(False, f"the sharing group's agreement does not cover {kind} records")
     return Decision(True, "allowed")
+
+
+def readable_agency(principal: Principal, action: Action, resource: Resource) -> str | None:
+    """The agency whose ``resource`` records ``principal`` may ``action`` (rule 1, then rule 2: its own), or
+    None when the role may not: the filter for queries over many records, such as the screening decisions
+    that suppress hits."""
+    if not decide(principal, action, resource).allowed:
+        return None
+    return principal.agency

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from borderwatch.access.policy import Role
 from borderwatch.core.clock import UtcDateTime
@@ -17,6 +17,20 @@ class UserOut(BaseModel):
     role: Role
     agency: str
     active: bool
+    locked: bool = Field(default=False, description="locked after repeated failed logins; an admin unlocks")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _locked(cls, value: Any) -> Any:
+        if hasattr(value, "locked_at"):  # a stored user
+            return {
+                "username": value.username,
+                "role": value.role,
+                "agency": value.agency,
+                "active": value.active,
+                "locked": value.locked_at is not None,
+            }
+        return value
 
 
 class UserIn(BaseModel):

@@ -7,10 +7,11 @@ import re
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from borderwatch.access.models import AgencyRow, ApiTokenRow, UserRow, WebSessionRow
@@ -32,6 +33,38 @@ class AccessError(BorderwatchError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         self.field = field
         super().__init__(message)
+
+
+# zxcvbn's score: 3 is "safely unguessable: moderate protection from an offline slow-hash scenario"
+# (about 10^8 guesses and more), what an argon2-hashed password needs.
+MIN_STRENGTH = 3
+_STRENGTH_CHARACTERS = 72  # zxcvbn refuses longer input; the first 72 characters decide the estimate
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    # zxcvbn's own list of the 30,000 most common passwords (from leaked password sets), shipped in the
+    # package: nothing is downloaded.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def check_password(password: str, *, user_inputs: Sequence[str] = ()) -> None:
+    """Refuse (``AccessError`` on field ``password``) a password that is short, common, or easy to guess.
+
+    Common: one of zxcvbn's 30,000 most common passwords, ignoring case. Easy to guess: zxcvbn's estimate
+    below ``MIN_STRENGTH``, counting the ``user_inputs`` (username, agency) as known to an attacker."""
+    if len(password) < MIN_PASSWORD:
+        raise AccessError(f"password must have at least {MIN_PASSWORD} characters", field="password")
+    if password.lower() in _common_passwords():
+        raise AccessError("password is one of the most common passwords; choose another", field="password")
+    from zxcvbn import zxcvbn
+
+    estimate = zxcvbn(password[:_STRENGTH_CHARACTERS], user_inputs=[u for u in user_inputs if u])
+    if int(estimate["score"]) < MIN_STRENGTH:
+        hint = estimate["feedback"].get("warning") or "add more words or characters that are hard to guess"
+        raise AccessError(f"password is too easy to guess: {str(hint).rstrip('.')}", field="password")
 
 
 def hash_password(password: str) -> str:
@@ -72,8 +105,8 @@ def add_user(
     except ValueError:
         roles = ", ".join(r.value for r in Role)
         raise AccessError(f"role {role!r} is not one of {roles}", field="role") from None
-    if password is not None and len(password) < MIN_PASSWORD:
-        raise AccessError(f"password must have at least {MIN_PASSWORD} characters", field="password")
+    if password is not None:
+        check_password(password, user_inputs=(username, agency))
     if db_session.scalar(select(UserRow).where(UserRow.username == username)) is not None:
         raise AccessError(f"user {username!r} already exists", field="username")
     ensure_agency(db_session=db_session, code=agency)
@@ -104,14 +137,44 @@ def list_users(*, db_session: Session, agency: str | None = None) -> Sequence[Us
 
 
 def set_active(*, db_session: Session, username: str, active: bool) -> UserRow:
-    """Disable (or re-enable) a user; disabling also ends their browser sessions."""
+    """Disable (or re-enable) a user; disabling also ends their browser sessions.
+
+    Refuses (``AccessError``) to disable the last active administrator of an agency: nobody could then add,
+    unlock or re-enable its users."""
     user = get_user(db_session=db_session, username=username)
+    if not active and user.active and user.role == Role.ADMIN:
+        others = db_session.scalar(
+            select(func.count())
+            .select_from(UserRow)
+            .where(
+                UserRow.agency == user.agency,
+                UserRow.role == Role.ADMIN.value,
+                UserRow.active.is_(True),
+                UserRow.id != user.id,
+            )
+        )
+        if not others:
+            raise AccessError(
+                f"{username!r} is the last active admin of agency {user.agency!r}; add or enable another "
+                "admin first",
+                field="username",
+            )
     user.active = active
     if not active:
         for row in db_session.scalars(select(WebSessionRow).where(WebSessionRow.user_id == user.id)):
             db_session.delete(row)
     db_session.flush()
     return user
+
+
+def active_user_of(*, db_session: Session, username: str, agency: str) -> UserRow | None:
+    """The active user ``username`` of ``agency``; None when there is none (absent, disabled or another
+    agency's: callers answer all three alike)."""
+    return db_session.scalar(
+        select(UserRow).where(
+            UserRow.username == username, UserRow.agency == agency, UserRow.active.is_(True)
+        )
+    )
 
 
 def ensure_admin(*, db_session: Session, username: str, password: str, agency: str) -> UserRow:

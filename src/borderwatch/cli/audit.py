@@ -1,4 +1,5 @@
-"""``borderwatch audit``: list the audit log, newest first, with filters."""
+"""``borderwatch audit``: list the audit log, newest first, with filters; ``borderwatch audit verify``: check
+its hash chain."""
 
 from __future__ import annotations
 
@@ -9,11 +10,18 @@ import typer
 from rich.table import Table
 
 from borderwatch.access import audit as audit_log
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import console, err_console, fail, open_database
 from borderwatch.db.session import session_scope
 
+audit_app = typer.Typer(
+    help="Who read or changed what, and whether it was allowed (`audit verify` checks the hash chain).",
+    invoke_without_command=True,
+)
 
+
+@audit_app.callback()
 def audit(
+    ctx: typer.Context,
     *,
     agency: Annotated[str | None, typer.Option(help="only this agency")] = None,
     actor: Annotated[str | None, typer.Option(help="only this user")] = None,
@@ -24,6 +32,8 @@ def audit(
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
 ) -> None:
     """Who read or changed what, and whether it was allowed."""
+    if ctx.invoked_subcommand is not None:
+        return
     moment = None
     if since is not None:
         try:
@@ -58,5 +68,18 @@ def audit(
     console.print(f"{len(rows)} of {total} entries")
 
 
+@audit_app.command("verify")
+def verify() -> None:
+    """Prove the audit log unbroken: every row's hash matches its content and the row before it. Names the
+    first bad row (changed, removed before it, or forged) and exits 1 if there is one."""
+    engine, _factory = open_database()
+    with engine.connect() as connection, console.status("verifying the audit log's hash chain"):
+        report = audit_log.verify(connection=connection)
+    if not report.ok:
+        err_console.print(f"[red]audit log broken[/] after {report.rows - 1:,} good rows: {report.reason}")
+        raise typer.Exit(1)
+    console.print(f"audit log intact: {report.rows:,} rows, every link verified")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("audit")(audit)
+    app.add_typer(audit_app, name="audit")

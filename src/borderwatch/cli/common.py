@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings, get_settings
-from borderwatch.db.session import engine_from_settings, migrate, session_factory
+from borderwatch.db.session import engine_from_settings, migrate_for, session_factory
 
 console = Console()
 err_console = Console(stderr=True)
@@ -21,8 +21,9 @@ err_console = Console(stderr=True)
 
 def open_database(settings: Settings | None = None) -> tuple[Engine, sessionmaker[Session]]:
     """The configured database, migrated to the current schema."""
-    engine = engine_from_settings(settings or get_settings())
-    migrate(engine)
+    settings = settings or get_settings()
+    engine = engine_from_settings(settings)
+    migrate_for(settings, engine)
     return engine, session_factory(engine)
 
 

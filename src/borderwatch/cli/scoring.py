@@ -120,7 +120,9 @@ def score_command(
 
         with _progress() as progress, factory() as session:
             progress.add_task("screening parties against the watchlists", total=None)
-            hits = screen_declarations(engine=engine, session=session, declarations=targets)
+            hits = screen_declarations(
+                engine=engine, session=session, declarations=targets, agency=settings.agency
+            )
     with _progress() as progress:
         progress.add_task(f"scoring {targets['lrn'].n_unique()} declarations", total=None)
         try:

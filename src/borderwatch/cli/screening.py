@@ -13,6 +13,7 @@ from rich.table import Table
 
 from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.screening import service
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Query
@@ -165,7 +166,7 @@ def screen(  # noqa: PLR0917 - Typer maps parameters to options
     _, factory = open_database()
     with session_scope(factory) as session:
         matcher = service.build_matcher(session=session)
-        suppressed = service.suppressed_pairs(session=session)
+        suppressed = service.suppressed_pairs(session=session, agency=get_settings().agency)
     if matcher.name_count == 0:
         fail("no watchlist is loaded; run `borderwatch watchlist load FILE` first.")
     results = []
@@ -215,11 +216,13 @@ def decide(
     note: Annotated[str | None, typer.Option(help="Why")] = None,
     party_id: Annotated[str | None, typer.Option(help="The party the name belongs to")] = None,
 ) -> None:
-    """Record an analyst's decision on a hit; a not-match suppresses the same hit next time."""
+    """Record an analyst's decision on a hit; a not-match suppresses the same hit next time, in the screenings
+    of this agency (BORDERWATCH_AGENCY) only."""
     _, factory = open_database()
     with session_scope(factory) as session:
         row = service.record_decision(
             session=session,
+            agency=get_settings().agency,
             query_name=name,
             entity_id=entity_id,
             decision=service.NOT_MATCH if not_match else service.MATCH,

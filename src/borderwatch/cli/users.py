@@ -1,14 +1,17 @@
-"""``borderwatch users add/disable/enable/list`` and ``borderwatch tokens create/revoke``."""
+"""``borderwatch users add/disable/enable/unlock/list`` and ``borderwatch tokens create/revoke``."""
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from borderwatch.access import audit
+from borderwatch.access import login as logins
 from borderwatch.access import service as access
-from borderwatch.access.policy import Role
+from borderwatch.access.policy import Action, Resource, Role
 from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import NotFoundError
 from borderwatch.db.session import session_scope
@@ -52,7 +55,7 @@ def _set_active(username: str, active: bool) -> None:
     try:
         with session_scope(factory) as session:
             access.set_active(db_session=session, username=username, active=active)
-    except NotFoundError as error:
+    except (NotFoundError, access.AccessError) as error:
         fail(str(error))
     console.print(f"{'enabled' if active else 'disabled'} [bold]{username}[/]")
 
@@ -69,16 +72,38 @@ def enable(username: str) -> None:
     _set_active(username, True)
 
 
+@users_app.command("unlock")
+def unlock(username: str) -> None:
+    """Unlock a user locked after repeated failed logins (and restart their count of failures)."""
+    _engine, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            logins.unlock(db_session=session, username=username)
+            audit.record(
+                db_session=session,
+                actor=f"cli:{getpass.getuser()}",
+                agency=access.get_user(db_session=session, username=username).agency,
+                action=Action.UPDATE,
+                resource=Resource.USER,
+                resource_id=username,
+                detail={"unlocked": True},
+            )
+    except (NotFoundError, access.AccessError) as error:
+        fail(str(error))
+    console.print(f"unlocked [bold]{username}[/]")
+
+
 @users_app.command("list")
 def list_(agency: Annotated[str | None, typer.Option(help="only this agency")] = None) -> None:
     """List users."""
     _engine, factory = open_database()
     with session_scope(factory) as session:
         rows = access.list_users(db_session=session, agency=agency)
-        table = Table("username", "role", "agency", "active", "kind")
+        table = Table("username", "role", "agency", "active", "kind", "locked")
         for row in rows:
             kind = "person" if row.password_hash else "system"
-            table.add_row(row.username, row.role, row.agency, "yes" if row.active else "no", kind)
+            locked = "" if row.locked_at is None else f"[red]since {row.locked_at:%Y-%m-%d %H:%M}[/]"
+            table.add_row(row.username, row.role, row.agency, "yes" if row.active else "no", kind, locked)
     console.print(table)
 
 

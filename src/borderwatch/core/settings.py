@@ -18,6 +18,12 @@ class Settings(BaseSettings):
         default="sqlite:///borderwatch.db",
         description="SQLAlchemy URL: a SQLite file on a laptop, postgresql+psycopg://... in an agency.",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL: the URL of the role that owns the schema and runs the migrations, when "
+        "database_url is the application's role (member of borderwatch_app), which may only INSERT and "
+        "SELECT on the audit log and cannot change the schema. Unset: database_url migrates.",
+    )
     agency: str = Field(default="default", description="Agency that owns records ingested by this process.")
     data_dir: Path = Field(default=Path("borderwatch-data"), description="Models, plots and exports.")
     ingest_batch_size: int = Field(default=5000, ge=1, description="Records per bulk insert.")

@@ -120,6 +120,37 @@ def lock_keys(connection: Connection, keys: Collection[str], *, scope: str) -> N
     )
 
 
+def hold_append_lock(connection: Connection, *, scope: str) -> None:
+    """Hold, until the transaction of ``connection`` ends, the lock that makes appends to ``scope`` (a table
+    whose rows each depend on the row before: the audit log's hash chain) run one at a time, so that each
+    reads the tail the previous one committed.
+
+    On PostgreSQL a transaction-level advisory lock of the scope, taken before the tail is read (READ
+    COMMITTED: the read then sees the previous append's commit). On SQLite the database's one write lock:
+    a transaction that has written holds it already; one that has not (pysqlite begins a transaction only
+    at its first write) begins IMMEDIATE, so that no other writer commits between its read and its write."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(%s)", (_key64(f"borderwatch:append:{scope}"),)
+        )
+        return
+    if connection.dialect.name == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def lock_migrations(connection: Connection) -> None:
+    """Make concurrent ``migrate`` calls on one PostgreSQL schema run one after the other (three commands
+    started at once on an empty database would each try to create the same tables): a transaction-level
+    advisory lock keyed by the schema, taken before Alembic reads the schema's version. On SQLite the
+    migration's ``write_transaction`` (BEGIN IMMEDIATE) already holds the one write lock."""
+    if connection.dialect.name != "postgresql":
+        return
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar_one()
+    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (_key64(f"borderwatch:migrate:{schema}"),))
+
+
 def engine_from_settings(settings: Settings) -> Engine:
     return make_engine(settings.database_url)
 
@@ -136,6 +167,19 @@ def migrate(engine: Engine) -> None:
     planner statistics."""
     command.upgrade(alembic_config(engine), "heads")
     refresh_statistics(engine)
+
+
+def migrate_for(settings: Settings, engine: Engine) -> None:
+    """``migrate`` the database of ``engine`` (the application's), as the owner role of
+    ``settings.migration_database_url`` when that is set."""
+    if not settings.migration_database_url:
+        migrate(engine)
+        return
+    owner = make_engine(settings.migration_database_url)
+    try:
+        migrate(owner)
+    finally:
+        owner.dispose()
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -87,12 +87,21 @@ class WatchlistAddressRow(Base):
 
 
 class ScreeningDecisionRow(Base):
-    """An analyst's verdict on one (screened name, listed entity) pair; ``not_match`` suppresses it later."""
+    """An analyst's verdict on one (screened name, listed entity) pair; ``not_match`` suppresses it later in
+    the screenings of the analyst's agency, never in another agency's."""
 
     __tablename__ = "screening_decisions"
-    __table_args__ = (Index("ix_screening_decisions_key_entity", "query_key", "entity_id"),)
+    __table_args__ = (
+        Index("ix_screening_decisions_key_entity", "query_key", "entity_id"),
+        Index("ix_screening_decisions_agency_key_entity", "agency", "query_key", "entity_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(
+        String(64),
+        server_default="default",
+        doc="the agency whose analyst decided; it binds only that agency",
+    )
     query_key: Mapped[str] = mapped_column(String(512), doc="the normalised screened name")
     query_name: Mapped[str] = mapped_column(Text)
     entity_id: Mapped[str] = mapped_column(String(128))

@@ -290,6 +290,7 @@ def query_key(name: str) -> str:
 def record_decision(
     *,
     session: Session,
+    agency: str,
     query_name: str,
     entity_id: str,
     decision: str,
@@ -298,10 +299,12 @@ def record_decision(
     party_id: str | None = None,
     score: float | None = None,
 ) -> ScreeningDecisionRow:
-    """Remember an analyst's verdict on a hit; ``not_match`` suppresses the same hit in later screenings."""
+    """Remember an analyst's verdict on a hit; ``not_match`` suppresses the same hit in the later screenings
+    of ``agency`` (the analyst's), and in no other agency's."""
     if decision not in (NOT_MATCH, MATCH):
         raise ValueError(f"decision must be {NOT_MATCH!r} or {MATCH!r}, not {decision!r}")
     row = ScreeningDecisionRow(
+        agency=agency,
         query_key=query_key(query_name),
         query_name=query_name,
         entity_id=entity_id,
@@ -316,13 +319,14 @@ def record_decision(
     return row
 
 
-def suppressed_pairs(*, session: Session) -> set[tuple[str, str]]:
-    """(query key, entity id) pairs whose latest decision is ``not_match``."""
+def suppressed_pairs(*, session: Session, agency: str) -> set[tuple[str, str]]:
+    """(query key, entity id) pairs whose latest decision in ``agency`` is ``not_match``: another agency's
+    decisions never hide a hit."""
     latest: dict[tuple[str, str], str] = {}
     rows = session.execute(
-        select(
-            ScreeningDecisionRow.query_key, ScreeningDecisionRow.entity_id, ScreeningDecisionRow.decision
-        ).order_by(ScreeningDecisionRow.id)
+        select(ScreeningDecisionRow.query_key, ScreeningDecisionRow.entity_id, ScreeningDecisionRow.decision)
+        .where(ScreeningDecisionRow.agency == agency)
+        .order_by(ScreeningDecisionRow.id)
     )
     for key, entity_id, decision in rows:
         latest[(key, entity_id)] = decision
@@ -444,6 +448,7 @@ def screen_declarations(
     engine: Engine,
     session: Session,
     declarations: pl.DataFrame,
+    agency: str,
     threshold: float = DEFAULT_THRESHOLD,
     matcher: Matcher | None = None,
 ) -> pl.DataFrame:
@@ -451,7 +456,7 @@ def screen_declarations(
 
     Party names come from the frame's ``<role>_name`` columns when present, else from the stored
     declarations' ``parties`` JSON. Returns ``HIT_SCHEMA`` rows: what scoring turns into reasons and what a
-    risk profile can use to force a lane.
+    risk profile can use to force a lane. Only ``agency``'s decisions suppress hits.
     """
     parties = parties_from_frame(declarations)
     if parties.is_empty():
@@ -460,6 +465,6 @@ def screen_declarations(
     return screen_parties(
         parties=parties,
         matcher=matcher or build_matcher(session=session),
-        suppressed=suppressed_pairs(session=session),
+        suppressed=suppressed_pairs(session=session, agency=agency),
         threshold=threshold,
     )

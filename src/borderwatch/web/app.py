@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from borderwatch.core.settings import Settings
-from borderwatch.db.session import engine_from_settings, migrate, session_factory
+from borderwatch.db.session import engine_from_settings, migrate_for, session_factory
 from borderwatch.web import errors
 from borderwatch.web.api import (
     cases,
@@ -89,7 +89,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, acce
     import uvicorn
 
     engine = engine_from_settings(settings)
-    migrate(engine)
+    migrate_for(settings, engine)
     engine.dispose()
     uvicorn.run(
         create_app(settings),

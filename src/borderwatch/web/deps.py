@@ -16,11 +16,11 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.access import audit
-from borderwatch.access.policy import Action, Principal, Resource, decide, decide_public
+from borderwatch.access.policy import Action, Principal, Resource, decide, decide_public, readable_agency
 from borderwatch.access.service import authenticate_token, resolve_session
 from borderwatch.core.settings import Settings
 from borderwatch.web.caches import Cache
-from borderwatch.web.errors import ApiError, LoginRequiredError
+from borderwatch.web.errors import ApiError, LoginRequiredError, not_found
 
 SESSION_COOKIE = "bw_session"
 IDENTITY_STATE = "borderwatch_identity"
@@ -157,14 +157,17 @@ class Guard:
         resource_id: str | None,
         detail: dict[str, Any] | None = None,
         action: Action | None = None,
+        noun: str | None = None,
     ) -> None:
-        """Allow access to one record of ``record_agency`` or raise (404 for another agency's record)."""
+        """Allow access to one record of ``record_agency`` or raise (404 for another agency's record, the
+        same answer as :meth:`not_found` gives for a record that is not there; ``noun`` names the record in
+        it, by default the guard's resource)."""
         action = action or self.action
         decision = decide(self.principal, action, self.resource, record_agency=record_agency)
         if not decision.allowed:
             self._deny(resource_id, decision.reason, action=action)
             if decision.hide:
-                raise ApiError(404, f"no {self.resource} {resource_id!r}")
+                raise self.not_found(noun)
             raise ApiError(403, f"forbidden: {decision.reason}")
         audit.record_for(
             db_session=self.db,
@@ -174,6 +177,20 @@ class Guard:
             resource_id=resource_id,
             detail=detail,
         )
+
+    def scope(self, resource: Resource | None = None, action: Action = Action.READ) -> str:
+        """The agency whose ``resource`` records (default: the guard's) a query may return, by the policy."""
+        resource = resource or self.resource
+        agency = readable_agency(self.principal, action, resource)
+        if agency is None:
+            reason = f"role {self.principal.role} may not {action} {resource} records"
+            self._deny(None, reason, action=action)
+            raise ApiError(403, f"forbidden: {reason}")
+        return agency
+
+    def not_found(self, noun: str | None = None) -> ApiError:
+        """The error for a record that is not there: the same as for another agency's record."""
+        return not_found(noun or str(self.resource))
 
     def log(self, *, resource_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """Audit an allowed access that is not about one stored record (a list, a query, a new record)."""

@@ -60,6 +60,12 @@ class ApiError(Exception):
         super().__init__(message)
 
 
+def not_found(noun: str) -> ApiError:
+    """The one answer for a record that is not there and for one of another agency (or not yours to see):
+    the same status and the same body, without the id, so that a caller cannot tell the two apart."""
+    return ApiError(404, f"no {noun} with that id")
+
+
 class LoginRequiredError(Exception):
     """A workspace page asked for without a session: the browser is sent to the login page."""
 

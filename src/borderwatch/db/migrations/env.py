@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from borderwatch.db.registry import metadata
-from borderwatch.db.session import write_transaction
+from borderwatch.db.session import lock_migrations, write_transaction
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -16,6 +16,7 @@ if not isinstance(engine, Engine):
 # One writer's transaction: on SQLite the DDL is transactional too (pysqlite alone would autocommit each
 # CREATE and ALTER), so a migration that fails leaves the schema as it was.
 with write_transaction(engine) as connection:
+    lock_migrations(connection)
     context.configure(
         connection=connection,
         target_metadata=metadata,

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from borderwatch.access.policy import Action, Resource
+from borderwatch.access import service as access
+from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.core.errors import NotFoundError
 from borderwatch.inspections import service as inspections
 from borderwatch.inspections.models import CaseRow
@@ -87,8 +88,8 @@ def _case(guard: Guard, case_id: int, action: Action | None = None) -> CaseRow:
     try:
         row = inspections.get_case(session=guard.db, case_id=case_id)
     except NotFoundError:
-        raise ApiError(404, f"no case {case_id}") from None
-    guard.record(record_agency=row.agency, resource_id=str(case_id), action=action)
+        raise guard.not_found("case") from None
+    guard.record(record_agency=row.agency, resource_id=str(case_id), action=action, noun="case")
     return row
 
 
@@ -120,6 +121,17 @@ def assign_case(
     case_id: CaseId, body: AssignIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE))]
 ) -> CaseOut:
     _case(guard, case_id)
+    officer = access.active_user_of(db_session=guard.db, username=body.officer, agency=guard.agency)
+    # The officer must be able to record the inspection's outcome, by the one policy.
+    if (
+        officer is None
+        or not decide(access.principal_of(officer, via="session"), Action.CREATE, Resource.OUTCOME).allowed
+    ):
+        raise ApiError(
+            422,
+            f"{body.officer!r} is not an active officer of your agency who may record outcomes",
+            field="officer",
+        )
     try:
         row = inspections.assign_case(
             session=guard.db, case_id=case_id, officer=body.officer, actor=guard.principal.username
@@ -143,10 +155,11 @@ def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn) -> Ca
     try:
         row = inspections.get_case(session=guard.db, case_id=case_id)
     except NotFoundError:
-        raise ApiError(404, f"no case {case_id}") from None
+        raise guard.not_found("case") from None
     guard.record(
         record_agency=row.agency,
         resource_id=str(case_id),
+        noun="case",
         detail={"lrn": row.lrn, "result": body.result, "duty_recovered": body.duty_recovered},
     )
     try:

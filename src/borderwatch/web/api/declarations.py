@@ -29,7 +29,7 @@ def get_declaration(
 ) -> records.DeclarationOut:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
-        raise ApiError(404, f"no declaration {lrn!r}")
+        raise guard.not_found()
     guard.record(record_agency=row.agency, resource_id=lrn)
     read_with_reasons(guard=guard, state=state, lrn=lrn)
     return records.declaration_out(db_session=guard.db, row=row)

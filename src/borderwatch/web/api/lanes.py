@@ -82,7 +82,7 @@ def override(
     decision = current_decision(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if decision is None:
         # not decided in this agency: refuse without telling whether another agency has it
-        raise ApiError(404, f"no lane decision for declaration {lrn!r}")
+        raise guard.not_found()
     guard.record(
         record_agency=decision.agency, resource_id=lrn, detail={"lane": body.lane, "reason": body.reason}
     )

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from borderwatch.access import audit
+from borderwatch.access import login as logins
 from borderwatch.access import service as access
 from borderwatch.access.policy import Action, Resource
 from borderwatch.access.schemas import AuditOut, Me, UserIn, UserOut
@@ -66,9 +67,28 @@ def disable_user(
     try:
         user = access.get_user(db_session=guard.db, username=username)
     except NotFoundError:
-        raise ApiError(404, f"no user {username!r}") from None
+        raise guard.not_found() from None
     guard.record(record_agency=user.agency, resource_id=username, detail={"active": False})
-    user = access.set_active(db_session=guard.db, username=username, active=False)
+    try:
+        user = access.set_active(db_session=guard.db, username=username, active=False)
+    except access.AccessError as error:
+        raise ApiError(409, str(error), field=error.field) from None
+    return UserOut.model_validate(user)
+
+
+@router.post("/users/{username}/unlock", summary="Unlock a user of my agency locked after failed logins")
+def unlock_user(
+    username: str, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.USER))]
+) -> UserOut:
+    try:
+        user = access.get_user(db_session=guard.db, username=username)
+    except NotFoundError:
+        raise guard.not_found() from None
+    guard.record(record_agency=user.agency, resource_id=username, detail={"unlocked": True})
+    try:
+        user = logins.unlock(db_session=guard.db, username=username)
+    except access.AccessError as error:
+        raise ApiError(409, str(error), field=error.field) from None
     return UserOut.model_validate(user)
 
 

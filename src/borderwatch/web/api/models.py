@@ -13,7 +13,7 @@ from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
 from borderwatch.scoring import registry
 from borderwatch.web.deps import Guard, Paging, require
-from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.errors import ERROR_RESPONSES
 from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["models"], responses=ERROR_RESPONSES)
@@ -55,6 +55,6 @@ def get_model(
     try:
         row = registry.get_model_row(session=guard.db, version=version)
     except NotFoundError:
-        raise ApiError(404, f"no model version {version!r}") from None
+        raise guard.not_found() from None
     guard.record(record_agency=row.agency, resource_id=version)
     return ModelOut.model_validate(row)

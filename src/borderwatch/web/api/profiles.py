@@ -123,7 +123,7 @@ def get_profile(
 ) -> dict[str, Any]:
     found = [p for p in agency_profiles(state.settings, guard.agency) if p.id == profile_id]
     if not found:
-        raise ApiError(404, f"no risk profile {profile_id!r}")
+        raise guard.not_found()
     guard.record(record_agency=guard.agency, resource_id=profile_id)
     return _out(found[0])
 
@@ -152,7 +152,7 @@ def replace_profile(
 ) -> dict[str, Any]:
     directory = profiles_dir(state.settings, guard.agency)
     if not _file(directory, profile_id).exists():
-        raise ApiError(404, f"no risk profile {profile_id!r}")
+        raise guard.not_found()
     profile = _validate({**body, "id": profile_id})
     guard.record(record_agency=guard.agency, resource_id=profile_id, detail={"profile": _out(profile)})
     _write(directory, profile)
@@ -167,6 +167,6 @@ def delete_profile(
 ) -> None:
     target = _file(profiles_dir(state.settings, guard.agency), profile_id)
     if not target.exists():
-        raise ApiError(404, f"no risk profile {profile_id!r}")
+        raise guard.not_found()
     guard.record(record_agency=guard.agency, resource_id=profile_id)
     target.unlink()

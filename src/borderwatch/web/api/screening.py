@@ -21,7 +21,7 @@ from borderwatch.screening.matcher import Query as ScreeningQuery
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.records import current_declaration
 from borderwatch.web.deps import AppState, Guard, State, require
-from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.errors import ERROR_RESPONSES
 
 router = APIRouter(tags=["screening"], responses=ERROR_RESPONSES)
 
@@ -102,7 +102,7 @@ def screen(
     (matches,) = screening.screen_queries(
         matcher=matcher(state, guard.db),
         queries=[query],
-        suppressed=screening.suppressed_pairs(session=guard.db),
+        suppressed=screening.suppressed_pairs(session=guard.db, agency=guard.scope(Resource.SCREENING)),
         threshold=body.threshold,
         limit=body.limit,
     )
@@ -129,6 +129,7 @@ def decide_hit(
 ) -> dict[str, str]:
     screening.record_decision(
         session=guard.db,
+        agency=guard.agency,
         query_name=body.query_name,
         entity_id=body.entity_id,
         decision=body.decision,
@@ -144,8 +145,8 @@ def declaration_hits(*, guard: Guard, state: AppState, lrn: str) -> list[PartyHi
     """Watchlist hits of the parties of one declaration the guard may read."""
     row = current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
-        raise ApiError(404, f"no declaration {lrn!r}")
-    guard.record(record_agency=row.agency, resource_id=lrn)
+        raise guard.not_found("declaration")
+    guard.record(record_agency=row.agency, resource_id=lrn, noun="declaration")
     parties = pl.DataFrame(
         [
             (lrn, role, str(p.get("id") or ""), str(p["name"]), p.get("country"))
@@ -166,7 +167,7 @@ def declaration_hits(*, guard: Guard, state: AppState, lrn: str) -> list[PartyHi
     hits = screening.screen_parties(
         parties=parties,
         matcher=matcher(state, guard.db),
-        suppressed=screening.suppressed_pairs(session=guard.db),
+        suppressed=screening.suppressed_pairs(session=guard.db, agency=guard.scope(Resource.SCREENING)),
     )
     return [
         PartyHit(
@@ -194,8 +195,8 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     """The importer's neighbourhood in the agency's trader network, as Cytoscape.js elements."""
     row = current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
-        raise ApiError(404, f"no declaration {lrn!r}")
-    guard.record(record_agency=row.agency, resource_id=lrn)
+        raise guard.not_found("declaration")
+    guard.record(record_agency=row.agency, resource_id=lrn, noun="declaration")
     if not row.importer_id:
         return Graph(nodes=[], edges=[], note="The declaration names no importer.")
     agency = row.agency

@@ -159,6 +159,6 @@ def get_job(
     jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     row = jobs.get_job(db_session=guard.db, job_id=job_id)
     if row is None:
-        raise ApiError(404, f"no job {job_id!r}")
+        raise guard.not_found()
     guard.record(record_agency=row.agency, resource_id=job_id)
     return JobOut.of(row)

@@ -9,9 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from borderwatch.access import audit
+from borderwatch.access import login as logins
 from borderwatch.access import service as access
-from borderwatch.access.policy import Action
 from borderwatch.web.deps import SESSION_COOKIE, DbSession, UiIdentity, identify
 from borderwatch.web.ui.common import check_csrf, render, set_cookie
 
@@ -48,26 +47,20 @@ def login(
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie, csrf_token):
         return RedirectResponse("/login?error=expired", status_code=303)
-    principal = access.authenticate_password(db_session=db, username=username, password=password)
-    if principal is None:
-        audit.record(
+    try:
+        principal = logins.log_in(
             db_session=db,
-            actor=username,
-            agency=None,
-            action=Action.CREATE,
-            resource="session",
-            allowed=False,
-            detail={"reason": "wrong username or password"},
+            username=username,
+            password=password,
+            address=request.client.host if request.client else None,
         )
-        return RedirectResponse("/login?error=credentials", status_code=303)
+    except logins.LoginRefusedError as refused:
+        # The refusal and its audit entry are committed: the failure must count.
+        response = RedirectResponse(f"/login?error={refused.reason}", status_code=303)
+        if refused.retry_after:
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
     secret, _csrf = access.open_session(db_session=db, principal=principal)
-    audit.record(
-        db_session=db,
-        actor=principal.username,
-        agency=principal.agency,
-        action=Action.CREATE,
-        resource="session",
-    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(
         response, request, SESSION_COOKIE, secret, max_age=int(access.SESSION_LIFETIME.total_seconds())

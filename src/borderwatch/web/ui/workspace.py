@@ -76,7 +76,7 @@ def declaration_page(
 ) -> Response:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
-        raise ApiError(404, f"no declaration {lrn!r}")
+        raise guard.not_found()
     guard.record(record_agency=row.agency, resource_id=lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
     # Without a lane the page shows the score's own reasons: they are completed, if they were left to the
@@ -241,7 +241,7 @@ def job_fragment(
     jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     row = jobs.get_job(db_session=guard.db, job_id=job_id)
     if row is None:
-        raise ApiError(404, f"no job {job_id!r}")
+        raise guard.not_found()
     guard.record(record_agency=row.agency, resource_id=job_id)
     return render(request, "_job.html", identity, job=JobOut.of(row))
 
