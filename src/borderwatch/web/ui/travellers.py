@@ -11,7 +11,6 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import NotFoundError
 from borderwatch.travellers import service
 from borderwatch.web.deps import Guard, UiIdentity, ui_require
-from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,9 +29,9 @@ def referral_queue_page(request: Request, identity: UiIdentity, guard: Reader) -
 def movement_page(movement_id: int, request: Request, identity: UiIdentity, guard: Reader) -> Response:
     try:
         movement = service.get_movement_by_id(session=guard.db, movement_id=movement_id)
-    except NotFoundError as error:
-        raise ApiError(404, str(error)) from error
-    guard.record(record_agency=movement.agency, resource_id=f"movement {movement_id}")
+    except NotFoundError:
+        raise guard.not_found("movement") from None
+    guard.record(record_agency=movement.agency, resource_id=f"movement {movement_id}", noun="movement")
     lines = service.movement_lines(session=guard.db, movement_id=movement_id)
     return render(request, "travellers_movement.html", identity, movement=movement, lines=lines)
 
@@ -41,7 +40,9 @@ def movement_page(movement_id: int, request: Request, identity: UiIdentity, guar
 def traveller_page(traveller_id: int, request: Request, identity: UiIdentity, guard: Reader) -> Response:
     try:
         view = service.traveller_view(session=guard.db, traveller_id=traveller_id)
-    except NotFoundError as error:
-        raise ApiError(404, str(error)) from error
-    guard.record(record_agency=view.traveller.agency, resource_id=f"traveller {traveller_id}")
+    except NotFoundError:
+        raise guard.not_found("traveller") from None
+    guard.record(
+        record_agency=view.traveller.agency, resource_id=f"traveller {traveller_id}", noun="traveller"
+    )
     return render(request, "travellers_traveller.html", identity, view=view)
