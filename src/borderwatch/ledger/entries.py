@@ -4,6 +4,7 @@ keyed fingerprint of its canonical bytes. Pure: no I/O."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 from borderwatch.core.errors import BorderwatchError
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_ENTRY_BYTES = 65_535  # a tlog-tiles entry bundle states each entry's length in 16 bits
 
 
@@ -61,7 +63,7 @@ class DocumentEntry:
             value = getattr(self, name)
             if not value or len(value) > 128:
                 raise LedgerError(f"document {self.number!r}: field {name!r} must have 1 to 128 characters")
-        if len(self.fingerprint) != 64 or any(c not in "0123456789abcdef" for c in self.fingerprint):
+        if not _HEX64.fullmatch(self.fingerprint):
             raise LedgerError(f"document {self.number!r}: field 'fingerprint' is not 64 lowercase hex digits")
         DocumentType(self.doc_type)
 
