@@ -287,7 +287,7 @@ def test_written_lists_read_back_whatever_the_separators_escapes_and_wrapping(
         "\x01QP HDR\r\n\x02" + "\r\n".join(text[i : i + width] for i in range(0, len(text), width)) + "\x03"
     )
     result = read_paxlst(wrapped)
-    assert result.issues == [] and result.rejected == [], (result.issues, result.rejected, text)
+    assert result.issues == [] and result.rejected == [], (result.issues, result.rejected, wrapped)
     ((read_movement, read_people),) = result.movements
     assert read_movement.number == movement.number
     assert read_movement.departure_at == movement.departure_at

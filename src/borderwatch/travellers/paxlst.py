@@ -311,7 +311,9 @@ def write_paxlst(
             else _released(e, service)
             for e in elements
         ]
-        return element.join([tag, *parts]).rstrip(element) + terminator
+        while parts and not parts[-1]:  # trailing empty elements are left out (not stripped as text:
+            parts.pop()  # a released separator at the end of a value must stay)
+        return element.join([tag, *parts]) + terminator
 
     def day(value: dt.date) -> str:
         return value.strftime("%Y%m%d")
