@@ -179,3 +179,24 @@ def test_the_json_boundary_refuses_the_same() -> None:
     assert _json_reasons(documents=[{"type": "invoice", "number": "N\x00"}]) == [
         ("documents.0.number", "contains a control character; an identifier cannot hold one")
     ]
+
+
+def test_many_items_with_long_declaration_fields_are_refused_before_flattening() -> None:
+    # 2,300 items each carrying 7 KB of parties and containers took 178 MB; 10,000 took 622 MB, and with
+    # 100 long documents 2.3 GB, from a line under 1 MB.
+    party = {"id": "I" * 64, "name": "n" * 256, "address": "a" * 512}
+    item = {"hs_code": "440890", "customs_value": 10, "currency": "EUR"}
+    [(field, reason)] = _json_reasons(
+        parties=dict.fromkeys(("importer", "declarant", "seller", "courier"), party),
+        transport={"container_ids": ["C" * 32] * 100},
+        items=[item] * 10_000,
+    )
+    assert field == "record"
+    assert reason.startswith("has 10,000 goods items and ") and reason.endswith(
+        "split it into declarations of fewer items"
+    )
+    # The same declaration with a usual number of items is accepted.
+    Declaration.model_validate(
+        {"lrn": "J1", "date": "2024-01-02", "office": "30", "items": [item] * 100}
+        | {"parties": {"importer": party}, "transport": {"container_ids": ["C" * 32] * 100}}
+    )

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from borderwatch.core.errors import BorderwatchError, IngestError
 from borderwatch.ingest.mapping import PARTY_ROLES, ColumnMapping
 from borderwatch.ingest.schemas import (
+    MAX_COPIED_BYTES,
     MAX_ITEMS,
     TOO_MANY_ITEMS,
     Declaration,
@@ -452,11 +453,11 @@ class JsonLinesReader:
 
     def batches(self, lines: Iterator[tuple[int, bytes]], *, size: int) -> Iterator[RawBatch]:
         """Records of ``lines`` in batches of at most ``size`` lines and, past one record's items, ``size``
-        goods items: a batch of declarations with many items each holds no more rows than one of single
-        items."""
+        goods items or ``MAX_COPIED_BYTES`` of flattened text: a batch of declarations with many items each
+        holds no more than one of single items."""
         rows: list[dict[str, str | None]] = []
         batch = RawBatch(records=pl.DataFrame())
-        count = 0
+        count = weight = 0
         for number, data in lines:
             batch.bytes_read += len(data)
             body = _strip_eol(data)
@@ -475,17 +476,24 @@ class JsonLinesReader:
                     batch.outcomes.append(result)
                     batch.outcome_lines.append(number)
                 else:
+                    weight += flat_size(result)
                     rows.extend(with_line(result, number, text))
             else:
                 continue
             count += 1
-            if count >= size or len(rows) >= size:
+            if count >= size or len(rows) >= size or weight >= MAX_COPIED_BYTES:
                 batch.records = _rows_frame(rows)
                 yield batch
-                rows, batch, count = [], RawBatch(records=pl.DataFrame()), 0
+                rows, batch, count, weight = [], RawBatch(records=pl.DataFrame()), 0, 0
         if count:
             batch.records = _rows_frame(rows)
             yield batch
+
+
+def flat_size(rows: list[dict[str, str | None]]) -> int:
+    """About how many bytes of text the flattened goods-item rows of one declaration hold (alike but for the
+    item fields, so the first row's size times their number); before ``with_line`` adds the raw text."""
+    return len(rows) * sum(len(value) for value in rows[0].values() if value) if rows else 0
 
 
 def with_line(rows: list[dict[str, str | None]], number: int, raw: str) -> Iterator[dict[str, str | None]]:

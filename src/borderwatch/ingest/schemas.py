@@ -13,7 +13,15 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 HS_CODE = re.compile(r"^\d{6,10}$")
@@ -27,6 +35,8 @@ MAX_DATE = date(2999, 12, 31)
 MAX_ITEMS = 10_000
 MAX_DOCUMENTS = 100
 MAX_CONTAINERS = 100
+# Goods items times the size of a declaration's own fields (each item carries them once flattened).
+MAX_COPIED_BYTES = 16 << 20
 MAX_ITEM_NO = 999_999_999  # nine digits: within a 32-bit INTEGER column on both databases
 NAME_LENGTH = 256
 ADDRESS_LENGTH = 512
@@ -236,6 +246,19 @@ class Declaration(_Model):
     parties: dict[PartyRole, Party] = Field(default_factory=dict)
     items: list[GoodsItem] = Field(min_length=1, max_length=MAX_ITEMS)
     documents: list[Document] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
+
+    @model_validator(mode="after")
+    def _bounded_copies(self) -> Declaration:
+        # Flattened for validation and storage, each goods item carries the declaration's own fields: many
+        # items times long parties or documents would cost memory far beyond the size of the line.
+        own = len(self.model_dump_json(exclude={"items"}))
+        if len(self.items) * own > MAX_COPIED_BYTES:
+            raise ValueError(
+                f"has {len(self.items):,} goods items and {own:,} bytes of its own fields (parties,"
+                f" transport, documents), {len(self.items) * own:,} bytes once per item, more than"
+                f" {MAX_COPIED_BYTES:,}; split it into declarations of fewer items"
+            )
+        return self
 
 
 class Outcome(_Model):

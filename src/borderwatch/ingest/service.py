@@ -46,10 +46,11 @@ from borderwatch.ingest.readers import (
     RawBatch,
     SourceError,
     _rows_frame,
+    flat_size,
     flatten,
     with_line,
 )
-from borderwatch.ingest.schemas import Declaration, Outcome, storable
+from borderwatch.ingest.schemas import MAX_COPIED_BYTES, Declaration, Outcome, storable
 from borderwatch.ingest.validate import Validated, content_hashes, validate_records
 
 FORMATS = ("auto", "kcs", "csv", "jsonl")
@@ -612,24 +613,39 @@ def ingest_file(
     return summary
 
 
+def _flattened_parts(declarations: Sequence[Declaration]) -> Iterator[list[dict[str, str | None]]]:
+    """The goods-item rows of ``declarations``, numbered from 1, in parts of at most ``MAX_COPIED_BYTES``
+    of text (past one declaration), so a request of many large declarations is flattened a part at a time."""
+    rows: list[dict[str, str | None]] = []
+    weight = 0
+    for number, declaration in enumerate(declarations, start=1):
+        flat = flatten(declaration)
+        weight += flat_size(flat)
+        rows.extend(with_line(flat, number, declaration.model_dump_json(exclude_none=True)))
+        if weight >= MAX_COPIED_BYTES:
+            yield rows
+            rows, weight = [], 0
+    if rows:
+        yield rows
+
+
 def ingest_declarations(
     *, engine: Engine, declarations: Sequence[Declaration], agency: str = "default", source: str = "api"
 ) -> IngestSummary:
     """Ingest canonical declarations already parsed in memory (an API request body) in one transaction
-    (a record the database still refuses is quarantined alone and the rest stored: ``store_isolating``).
+    per ``MAX_COPIED_BYTES`` of flattened text (one for any usual request; a record the database still
+    refuses is quarantined alone and the rest stored: ``store_isolating``).
 
     The same path as a JSON Lines file through ``ingest_file`` — the records are flattened as that reader
     does, then validated, versioned, deduplicated and bulk-inserted by ``store_batch`` — without writing and
     re-reading a file. ``source`` names them in the store and in the quarantine. On SQLite, the planner
     statistics are refreshed after the submission that doubles the declarations.
     """
-    rows: list[dict[str, str | None]] = []
-    for number, declaration in enumerate(declarations, start=1):
-        raw = declaration.model_dump_json(exclude_none=True)
-        rows.extend(with_line(flatten(declaration), number, raw))
-    checked = check_batch(RawBatch(records=_rows_frame(rows)), mapping=_JSON_MAPPING, labels={})
     context = _Context(source=source, reader="jsonl", agency=agency, context=None)
-    summary = store_isolating(engine, checked=checked, context=context)
+    summary = IngestSummary(source=source)
+    for part in _flattened_parts(declarations):
+        checked = check_batch(RawBatch(records=_rows_frame(part)), mapping=_JSON_MAPPING, labels={})
+        summary.add(store_isolating(engine, checked=checked, context=context))
     if summary.stored or summary.amended:
         # Unlike a file, a submission adds a few declarations: an ANALYZE after each would mostly take the
         # write lock once more for nothing; never one leaves a server that started near-empty planning with
