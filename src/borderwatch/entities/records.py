@@ -12,6 +12,8 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Engine, select
 
+from borderwatch.core.vocabulary import PARTY_ROLES
+
 RECORD_SCHEMA: dict[str, pl.DataType] = {
     "lrn": pl.String(),
     "declared_on": pl.Date(),
@@ -22,7 +24,7 @@ RECORD_SCHEMA: dict[str, pl.DataType] = {
     "country": pl.String(),
     "declarant_id": pl.String(),
 }
-ROLES = ("importer", "declarant", "seller", "courier")
+ROLES = PARTY_ROLES
 _KCS_ROLE_COLUMNS = {
     "importer": ("Importer ID", "Importer Name", "Importer Address", "Importer Country"),
     "declarant": ("Declarant ID", "Declarant Name", None, None),

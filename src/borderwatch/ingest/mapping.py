@@ -28,9 +28,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderwatch.core.errors import ConfigError
+from borderwatch.core.vocabulary import PARTY_ROLES as PARTY_ROLES  # noqa: PLC0414 - re-exported for the readers
 from borderwatch.ingest.frame import KCS_COLUMNS, KCS_CURRENCY
-
-PARTY_ROLES = ("importer", "declarant", "seller", "courier")
 
 # Every field a CSV row can fill: one goods item of a declaration, plus its inspection outcome if known.
 RECORD_FIELDS: tuple[str, ...] = (

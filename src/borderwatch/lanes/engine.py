@@ -22,6 +22,13 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from borderwatch.core.vocabulary import (
+    BASIS_BELOW,
+    BASIS_CONTROL,
+    BASIS_MANDATORY,
+    BASIS_RED_CAPACITY,
+    BASIS_YELLOW_BAND,
+)
 from borderwatch.lanes.policy import LanePolicy
 
 SCORED_COLUMNS: tuple[str, ...] = ("lrn", "declared_on", "office", "fraud_probability")
@@ -199,16 +206,16 @@ def assign_lanes_frame(
     )
     basis = (
         pl.when(fixed)
-        .then(pl.lit("mandatory rule"))
+        .then(pl.lit(BASIS_MANDATORY))
         .when(control)
-        .then(pl.lit("control sample"))
+        .then(pl.lit(BASIS_CONTROL))
         .when(pl.col("_score_red"))
-        .then(pl.lit("expected value within red capacity"))
+        .then(pl.lit(BASIS_RED_CAPACITY))
         .when(forced_yellow)
-        .then(pl.lit("mandatory rule"))
+        .then(pl.lit(BASIS_MANDATORY))
         .when(in_band)
-        .then(pl.lit("next band within yellow capacity"))
-        .otherwise(pl.lit("below the selected bands"))
+        .then(pl.lit(BASIS_YELLOW_BAND))
+        .otherwise(pl.lit(BASIS_BELOW))
     )
     would_be_red = pl.col("_red_floor").is_not_null() & (pl.col("priority") >= pl.col("_red_floor"))
     propensity = (

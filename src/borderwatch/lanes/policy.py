@@ -9,9 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from borderwatch.core.errors import ConfigError
+from borderwatch.core.vocabulary import LANES, Lane
 
-Lane = Literal["red", "yellow", "green"]
-LANES: tuple[Lane, ...] = ("red", "yellow", "green")
+__all__ = ["CONTROL_RATE", "LANES", "Capacity", "Lane", "LanePolicy", "load_policy"]
 
 
 class Capacity(BaseModel):

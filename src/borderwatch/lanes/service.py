@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.vocabulary import BASIS_OVERRIDE
 from borderwatch.db.session import lock_keys
 from borderwatch.lanes.engine import assign_lanes_frame
 from borderwatch.lanes.models import AeoCertificateRow, LaneDecisionRow
@@ -213,7 +214,7 @@ def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervi
         declared_on=old.declared_on,
         office=old.office,
         lane=lane,
-        basis="supervisor override",
+        basis=BASIS_OVERRIDE,
         score=old.score,
         fraud_probability=old.fraud_probability,
         expected_duty=old.expected_duty,

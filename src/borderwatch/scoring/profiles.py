@@ -35,11 +35,11 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from borderwatch.core.errors import ConfigError
+from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.ingest.frame import DECLARATION_SCHEMA
 
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "profiles"
 
-LANES = ("green", "yellow", "red")
 SMALL_FRAME = 16  # up to this many rows, points, lanes and ids are combined in plain Python
 
 # Derived columns a rule may test besides the declaration columns; the feature builder provides them all.
@@ -385,7 +385,7 @@ def evaluate_profiles(features: pl.DataFrame, profiles: Sequence[RiskProfile]) -
     if missing:
         raise ConfigError(path="risk profiles", field=missing[0], reason="field not available for scoring")
     hits = features.select([_hit_expression(p).alias(f"hit_{i}") for i, p in enumerate(profiles)])
-    lane_rank = {lane: rank for rank, lane in enumerate(LANES, start=1)}
+    lane_rank = LANE_SEVERITY
     if height <= SMALL_FRAME:
         return _combine_few(hits, profiles, lane_rank)
     points = pl.sum_horizontal(

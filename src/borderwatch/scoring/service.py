@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.features.build import advance_snapshot, build_features, latest_outcomes, prepare_snapshot
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.scoring.anomaly import detect_anomalies
@@ -37,7 +38,7 @@ from borderwatch.scoring.model import (
     feature_matrix,
     fit_vocabulary,
 )
-from borderwatch.scoring.profiles import LANES, RiskProfile, evaluate_profiles
+from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
 from borderwatch.scoring.ranking import RankingReference
 from borderwatch.scoring.scorer import Scorer, risk_score
 
@@ -206,7 +207,7 @@ class RiskModel:
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
         rules = evaluate_profiles(features, profiles)
-        lane_rank = {lane: rank for rank, lane in enumerate(LANES, start=1)}
+        lane_rank = LANE_SEVERITY
         columns: dict[str, pl.Series] = {
             "lrn": features["lrn"],
             "duty_at_stake": features["duty_at_stake"],
@@ -311,7 +312,7 @@ class RiskModel:
             wanted = (
                 items.select(
                     (pl.col("score").max().over("lrn") >= explain_min_score)
-                    | (pl.col("_lane").max().over("lrn") >= LANES.index("yellow") + 1)
+                    | (pl.col("_lane").max().over("lrn") >= LANE_SEVERITY["yellow"])
                 )
                 .to_series()
                 .to_numpy()

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import NotFoundError
+from borderwatch.core.vocabulary import PARTY_ROLES
 from borderwatch.screening.entries import Address, Alias, Identifier, WatchEntry
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Match, Matcher, Query
 from borderwatch.screening.models import (
@@ -34,7 +35,6 @@ from borderwatch.screening.parsers import detect_format, read_list_files
 
 NOT_MATCH = "not_match"
 MATCH = "match"
-PARTY_ROLES = ("importer", "declarant", "seller", "courier")
 HIT_SCHEMA: dict[str, pl.DataType] = {
     "lrn": pl.String(),
     "role": pl.String(),

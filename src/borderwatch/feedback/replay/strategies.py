@@ -15,6 +15,7 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from borderwatch.core.vocabulary import BASIS_CONTROL, BASIS_MANDATORY
 from borderwatch.feedback.replay.data import (
     PLAIN_CATEGORICAL,
     PLAIN_NAMES,
@@ -266,7 +267,7 @@ class BorderwatchStrategy:
             scored.select("lrn", "_row"), on="lrn"
         )
         # Mandatory and control inspections come first; a budget is a budget, so trim to k.
-        order = {"mandatory rule": 0, "control sample": 1}
+        order = {BASIS_MANDATORY: 0, BASIS_CONTROL: 1}
         red = (
             decided.filter(pl.col("lane") == "red")
             .with_columns(pl.col("basis").replace_strict(order, default=2, return_dtype=pl.Int8).alias("_o"))

@@ -1,0 +1,34 @@
+"""The words stages exchange, defined once: lanes, the bases of a lane decision, the roles of a party.
+
+Data, not logic: scoring, lanes, screening, entities, ingest and the web read these instead of spelling them.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+Lane = Literal["red", "yellow", "green"]
+# Most severe first, as lists and menus show them.
+LANES: Final[tuple[Lane, ...]] = ("red", "yellow", "green")
+# Greater is more severe: a declaration several rules force takes the most severe lane.
+LANE_SEVERITY: Final[dict[str, int]] = {"green": 1, "yellow": 2, "red": 3}
+
+# Why a declaration got its lane (``lane_decisions.basis``).
+BASIS_MANDATORY: Final = "mandatory rule"
+BASIS_CONTROL: Final = "control sample"
+BASIS_RED_CAPACITY: Final = "expected value within red capacity"
+BASIS_YELLOW_BAND: Final = "next band within yellow capacity"
+BASIS_BELOW: Final = "below the selected bands"
+BASIS_OVERRIDE: Final = "supervisor override"
+LANE_BASES: Final[tuple[str, ...]] = (
+    BASIS_MANDATORY,
+    BASIS_CONTROL,
+    BASIS_RED_CAPACITY,
+    BASIS_YELLOW_BAND,
+    BASIS_BELOW,
+    BASIS_OVERRIDE,
+)
+
+PartyRole = Literal["importer", "declarant", "seller", "courier"]
+# The parties of a declaration, in the order of the KCS layout.
+PARTY_ROLES: Final[tuple[PartyRole, ...]] = ("importer", "declarant", "seller", "courier")
