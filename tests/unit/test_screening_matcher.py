@@ -75,7 +75,7 @@ def test_person_screened_against_an_organisation_is_penalised(matcher: Matcher) 
 def test_identifier_match_lifts_a_weak_name_match(matcher: Matcher) -> None:
     assert matcher.screen(Query(name="Ayman Khalil")) == []  # another family name: not him by name
     (hit,) = matcher.screen(Query(name="Ayman Khalil", identifiers=("1084-010",)))
-    assert hit.entity_id == "t:1" and "identifier matches" in hit.explanation
+    assert hit.entity_id == "t:1" and "identifier 1084010 matches" in hit.explanation
 
 
 def test_weak_alias_is_flagged(matcher: Matcher) -> None:

@@ -9,24 +9,27 @@ alias. ``Matcher.update`` re-indexes only the entries a new list version added, 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from borderwatch.screening.compare import NameComparison, compare_normalized
 from borderwatch.screening.entries import WatchEntry, country_code
+from borderwatch.screening.identifiers import listed_key, query_key
 from borderwatch.screening.index import NameIndex
 from borderwatch.screening.normalize import (
     ORGANIZATION,
     PERSON,
     NormalizedName,
+    ascii_fold,
     is_org,
     normalize_name,
 )
 
 DEFAULT_THRESHOLD = 0.7
-_ALNUM = re.compile(r"[^0-9a-z]")
+ADDRESS_MATCH = 90  # token_set_ratio of the folded address texts
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,8 @@ class Query:
     kind: str | None = None  # person, organization, vessel...; None when unknown
     date_of_birth: str | None = None  # ISO date or year
     nationality: str | None = None  # ISO code or country name
-    identifiers: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # "IMO 9187629", "tax:123-45", or untyped values (see identifiers)
+    address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +57,6 @@ class Match:
 
     def as_dict(self) -> dict[str, object]:
         return {"entity_id": self.entity_id, "list": self.list_name, "name": self.name, "score": self.score}
-
-
-def _identifier_key(value: str) -> str:
-    return _ALNUM.sub("", value.lower())
 
 
 def _date_qualifier(query_dob: str, dobs: Sequence[str]) -> tuple[float, str]:
@@ -97,7 +97,8 @@ class Matcher:
         self._name_weak: list[bool] = []
         self._name_kind: list[str] = []
         self._index = NameIndex()
-        self._identifiers: dict[str, set[int]] = defaultdict(set)
+        self._identifiers: dict[str, set[int]] = defaultdict(set)  # "kind:value" -> entry slots
+        self._untyped: dict[str, set[int]] = defaultdict(set)  # value -> entry slots, any kind
         self.update(entries, batch=batch)
 
     def update(
@@ -123,7 +124,10 @@ class Matcher:
             return
         self._index.remove(self._entry_names[slot])
         for identifier in self.entries[slot].identifiers:
-            self._identifiers.get(_identifier_key(identifier.value), set()).discard(slot)
+            key = listed_key(identifier.type, identifier.value)
+            if key is not None:
+                self._identifiers.get(key.key, set()).discard(slot)
+                self._untyped.get(key.value, set()).discard(slot)
 
     def _add(self, entry: WatchEntry) -> None:
         slot = len(self.entries)
@@ -146,9 +150,11 @@ class Matcher:
             self._name_kind.append(kind)
         self._entry_names.append(names)
         for identifier in entry.identifiers:
-            key = _identifier_key(identifier.value)
-            if len(key) >= 5:
-                self._identifiers[key].add(slot)
+            key = listed_key(identifier.type, identifier.value)
+            if key is not None:
+                self._identifiers[key.key].add(slot)
+                if len(key.value) >= 5:
+                    self._untyped[key.value].add(slot)
 
     @property
     def name_count(self) -> int:
@@ -190,12 +196,21 @@ class Matcher:
             score = comparison.score - (0.1 if self._name_weak[name_id] else 0.0)
             if slot not in best or score > best[slot][0]:
                 best[slot] = (score, comparison, name_id)
-        identifier_hits = {
-            slot
-            for identifier in query.identifiers
-            for slot in self._identifiers.get(_identifier_key(identifier), ())
-        }
-        for slot in identifier_hits - set(best):
+        identifier_hits: dict[int, str] = {}
+        for identifier in query.identifiers:
+            key = query_key(identifier)
+            if key.problem:
+                continue
+            slots = (
+                self._identifiers.get(f"{key.kind}:{key.value}", set())
+                if key.kind
+                else self._untyped.get(key.value, set())
+                if len(key.value) >= 5
+                else set()
+            )
+            for slot in slots:
+                identifier_hits.setdefault(slot, f"{key.kind or 'identifier'} {key.value} matches")
+        for slot in set(identifier_hits) - set(best):
             entry = self.entries[slot]
             name_id = self._entry_names[slot][0] if self._entry_names[slot] else -1
             if name_id >= 0:
@@ -206,7 +221,7 @@ class Matcher:
             if name_score < threshold - 0.35 and slot not in identifier_hits:
                 continue  # qualifiers cannot lift it over the threshold
             entry = self.entries[slot]
-            score, qualifiers = self._qualify(query, entry, name_score, slot in identifier_hits)
+            score, qualifiers = self._qualify(query, entry, name_score, identifier_hits.get(slot))
             if score < threshold:
                 continue
             weak = self._name_weak[name_id]
@@ -229,12 +244,22 @@ class Matcher:
         return matches[:limit]
 
     def _qualify(
-        self, query: Query, entry: WatchEntry, score: float, identifier_hit: bool
+        self, query: Query, entry: WatchEntry, score: float, identifier_hit: str | None
     ) -> tuple[float, tuple[str, ...]]:
         notes: list[str] = []
         if identifier_hit:
             score = max(score, 0.9) + 0.1
-            notes.append("identifier matches")
+            notes.append(identifier_hit)
+        for identifier in query.identifiers:
+            problem = query_key(identifier).problem
+            if problem:
+                notes.append(problem)
+        if query.address and entry.addresses:
+            wanted = ascii_fold(query.address)
+            similarity = max(fuzz.token_set_ratio(wanted, ascii_fold(a.text)) for a in entry.addresses)
+            if similarity >= ADDRESS_MATCH:
+                score += 0.05
+                notes.append(f"address matches ({similarity:.0f})")
         if query.date_of_birth and entry.dobs:
             delta, note = _date_qualifier(query.date_of_birth.strip(), entry.dobs)
             score += delta

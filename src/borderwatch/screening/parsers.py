@@ -29,6 +29,7 @@ from defusedxml.ElementTree import parse as safe_parse
 
 from borderwatch.core.errors import ConfigError
 from borderwatch.screening.entries import Address, Alias, Identifier, WatchEntry, country_code
+from borderwatch.screening.identifiers import imo_numbers_in_text
 
 OFAC_SDN_COLUMNS = 12
 OFAC_ALT_COLUMNS = 5
@@ -41,7 +42,8 @@ _WEAK_AKA = re.compile(r"a\.k\.a\.\s*'([^']+)'")
 _DOB = re.compile(r"^DOB\s+(.+)$")
 _ID_REMARK = re.compile(
     r"^(Passport|National ID No\.|Tax ID No\.|Registration Number|Registration ID|IMO|"
-    r"Vessel Registration Identification|Cedula No\.|Identification Number|SSN|Business Registration Number)"
+    r"Vessel Registration Identification|Cedula No\.|Identification Number|SSN|Business Registration Number|"
+    r"Aircraft Tail Number|Aircraft Manufacturer's Serial Number \(MSN\)|Company Number)"
     r"\s+(\S[^()]*?)\s*(?:\(([^)]+)\))?\.?$"
 )
 _MONTHS = {
@@ -200,6 +202,10 @@ def _read_ofac_parts(
             )
         remarks = _clean(row[11])
         dobs, nationalities, identifiers, weak = _ofac_remarks(remarks)
+        if _clean(row[5]):  # a vessel's call sign
+            identifiers.append(
+                Identifier(type="Call Sign", value=_clean(row[5]), country=_clean(row[9]) or None)
+            )
         entries.append(
             WatchEntry(
                 entity_id=f"ofac:{ent_num}",
@@ -262,6 +268,9 @@ def _un_entry(node: Element, *, person: bool, list_name: str) -> WatchEntry:
         )
         for doc in node.findall("INDIVIDUAL_DOCUMENT")
         if _text(doc, "NUMBER")
+    ]
+    identifiers += [
+        Identifier(type="IMO", value=number) for number in imo_numbers_in_text(_text(node, "COMMENTS1"))
     ]
     addresses = []
     for address in node.findall(f"{prefix}_ADDRESS"):
