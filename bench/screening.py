@@ -137,7 +137,7 @@ class Nomenklatura:
         from nomenklatura.matching.types import ScoringConfig
 
         self.model = model
-        self.algorithm = get_algorithm("logic-v2")
+        self.algorithm: Any = get_algorithm("logic-v2")
         self.config = ScoringConfig.defaults()
         self.entries = entries
         self._cache: dict[int, Any] = {}

@@ -59,6 +59,11 @@ class Match:
         return {"entity_id": self.entity_id, "list": self.list_name, "name": self.name, "score": self.score}
 
 
+def _address_similarity(address: str, entry: WatchEntry) -> float:
+    wanted = ascii_fold(address)
+    return max(float(fuzz.token_set_ratio(wanted, ascii_fold(a.text))) for a in entry.addresses)
+
+
 def _date_qualifier(query_dob: str, dobs: Sequence[str]) -> tuple[float, str]:
     query_year = query_dob[:4]
     best = (-0.35, f"date of birth {query_dob} differs from {', '.join(dobs[:3])}")
@@ -183,6 +188,21 @@ class Matcher:
             min_coverage=self.min_coverage,
         )
 
+    def _identifier_hits(self, query: Query) -> dict[int, str]:
+        """Entry slots whose identifiers match one of the query's, with what matched."""
+        hits: dict[int, str] = {}
+        for identifier in query.identifiers:
+            key = query_key(identifier)
+            if key.problem:
+                continue
+            if key.kind:
+                slots = self._identifiers.get(f"{key.kind}:{key.value}", set())
+            else:
+                slots = self._untyped.get(key.value, set()) if len(key.value) >= 5 else set()
+            for slot in slots:
+                hits.setdefault(slot, f"{key.kind or 'identifier'} {key.value} matches")
+        return hits
+
     def screen(self, query: Query, *, threshold: float = DEFAULT_THRESHOLD, limit: int = 5) -> list[Match]:
         """Matches of ``query`` scoring at least ``threshold``, best first, one per listed entry."""
         kind = query.kind or PERSON
@@ -196,20 +216,7 @@ class Matcher:
             score = comparison.score - (0.1 if self._name_weak[name_id] else 0.0)
             if slot not in best or score > best[slot][0]:
                 best[slot] = (score, comparison, name_id)
-        identifier_hits: dict[int, str] = {}
-        for identifier in query.identifiers:
-            key = query_key(identifier)
-            if key.problem:
-                continue
-            slots = (
-                self._identifiers.get(f"{key.kind}:{key.value}", set())
-                if key.kind
-                else self._untyped.get(key.value, set())
-                if len(key.value) >= 5
-                else set()
-            )
-            for slot in slots:
-                identifier_hits.setdefault(slot, f"{key.kind or 'identifier'} {key.value} matches")
+        identifier_hits = self._identifier_hits(query)
         for slot in set(identifier_hits) - set(best):
             entry = self.entries[slot]
             name_id = self._entry_names[slot][0] if self._entry_names[slot] else -1
@@ -250,13 +257,9 @@ class Matcher:
         if identifier_hit:
             score = max(score, 0.9) + 0.1
             notes.append(identifier_hit)
-        for identifier in query.identifiers:
-            problem = query_key(identifier).problem
-            if problem:
-                notes.append(problem)
+        notes.extend(p for i in query.identifiers if (p := query_key(i).problem))
         if query.address and entry.addresses:
-            wanted = ascii_fold(query.address)
-            similarity = max(fuzz.token_set_ratio(wanted, ascii_fold(a.text)) for a in entry.addresses)
+            similarity = _address_similarity(query.address, entry)
             if similarity >= ADDRESS_MATCH:
                 score += 0.05
                 notes.append(f"address matches ({similarity:.0f})")
