@@ -79,7 +79,9 @@ def database(kind: str, directory: Path) -> Iterator[str]:
 
 
 @contextmanager
-def borderwatch_serve(database_url: str, directory: Path, *, agency: str = "a") -> Iterator[str]:
+def borderwatch_serve(
+    database_url: str, directory: Path, *, agency: str = "a", max_content_length: int = 256 * 1024
+) -> Iterator[str]:
     """``borderwatch serve`` on a free loopback port; yields its base URL."""
     port = free_port()
     env = {
@@ -87,7 +89,7 @@ def borderwatch_serve(database_url: str, directory: Path, *, agency: str = "a") 
         "BORDERWATCH_DATABASE_URL": database_url,
         "BORDERWATCH_DATA_DIR": str(directory / "data"),
         "BORDERWATCH_AGENCY": agency,
-        "BORDERWATCH_INTEL_MAX_CONTENT_LENGTH": str(256 * 1024),
+        "BORDERWATCH_INTEL_MAX_CONTENT_LENGTH": str(max_content_length),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "borderwatch.cli.main", "serve", "--port", str(port)],
@@ -105,7 +107,9 @@ def borderwatch_serve(database_url: str, directory: Path, *, agency: str = "a") 
 
 
 @contextmanager
-def medallion_serve(directory: Path, collections: list[dict[str, Any]]) -> Iterator[str]:
+def medallion_serve(
+    directory: Path, collections: list[dict[str, Any]], *, max_content_length: int = 256 * 1024
+) -> Iterator[str]:
     """OASIS medallion (memory backend) on a free loopback port with ``collections`` under ``api``."""
     port = free_port()
     data = {
@@ -121,7 +125,7 @@ def medallion_serve(directory: Path, collections: list[dict[str, Any]]) -> Itera
                 "title": "api",
                 "description": "api root",
                 "versions": [TAXII],
-                "max_content_length": 256 * 1024,
+                "max_content_length": max_content_length,
             },
             "status": [],
             "collections": [

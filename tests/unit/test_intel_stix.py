@@ -17,6 +17,7 @@ from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_instance
 
 from borderwatch.access.policy import TLP
+from borderwatch.intel.patterns import simple_pattern
 from borderwatch.intel.stix import (
     CONDITION,
     Party,
@@ -212,3 +213,61 @@ def test_every_condition_becomes_a_valid_stix_pattern(tree: dict[str, Any]) -> N
     condition = AllOf.model_validate({"all": [tree]})
     pattern = condition_pattern(condition)
     assert run_validator(pattern, stix_version="2.1") == []
+
+
+pieces = st.lists(
+    st.sampled_from(
+        [
+            "[",
+            "]",
+            "(",
+            ")",
+            ",",
+            " AND ",
+            " OR ",
+            " NOT ",
+            " IN ",
+            " LIKE ",
+            " MATCHES ",
+            " EXISTS ",
+            " FOLLOWEDBY ",
+            " = ",
+            " != ",
+            " >= ",
+            " < ",
+            "x-customs-declaration:hs_code",
+            "file:name",
+            "file:hashes.md5",
+            "ab:x",
+            "X:y",
+            "'a'",
+            "'it\\'s'",
+            "'bad\\q'",
+            "12",
+            "-1.5",
+            "007",
+            "1.",
+            "true",
+            "t'2026-01-01T00:00:00Z'",
+            " WITHIN 5 SECONDS",
+        ]
+    ),
+    min_size=1,
+    max_size=14,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces)
+def test_the_fast_pattern_recogniser_never_accepts_what_the_reference_parser_refuses(
+    parts: list[str],
+) -> None:
+    pattern = "".join(parts)
+    if simple_pattern(pattern):
+        assert run_validator(pattern, stix_version="2.1") == [], pattern
+
+
+def test_the_fast_recogniser_takes_the_patterns_borderwatch_writes() -> None:
+    assert simple_pattern(indicator_object(PROFILE, agency="kcs", tlp=TLP.GREEN, now=NOW)["pattern"])
+    assert simple_pattern("[file:name = 'a'] AND [x-customs-declaration:hs_code IN ('1', '2')]")
+    assert not simple_pattern("[file:name = 'a'] WITHIN 5 SECONDS")  # left to the reference parser

@@ -21,6 +21,7 @@ def _register() -> None:
         generate,
         ingest,
         inspections,
+        intel,
         lanes,
         ledger,
         scoring,
@@ -40,6 +41,7 @@ def _register() -> None:
     serve.register(app)
     lanes.register(app)
     inspections.register(app)
+    intel.register(app)
     feedback.register(app)
     ledger.register(app)
     travellers.register(app)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Select, Table, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.access.policy import (
@@ -52,6 +52,8 @@ from borderwatch.intel.validate import (
 )
 
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
+# Core inserts: the ORM's bulk path costs more than SQLite's own work.
+_OBJECTS: Table = IntelObjectRow.__table__  # type: ignore[assignment]
 MAX_PAGE = 1000
 _CHUNK = 500
 
@@ -413,7 +415,7 @@ def _store_rows(
         row["is_latest"] = row["modified"] == newest[row["stix_id"]] and row["modified"] > stored_best
         if row["is_latest"]:
             demoted.extend(pk for pk, _, latest in stored if latest)
-    session.execute(insert(IntelObjectRow), fresh)
+    session.connection().execute(_OBJECTS.insert(), fresh)
     for start in range(0, len(demoted), _CHUNK):
         session.execute(
             update(IntelObjectRow)

@@ -3,17 +3,16 @@
 ``stix2-validator`` (strict) is what the tests hold served objects to; on the ingest path, at thousands of
 objects a second, this module checks what makes an object unusable or unsafe to store: the type and id
 grammar, the spec version, timestamps, the required properties of each STIX 2.1 type, reference syntax,
-property names, and indicator patterns (with ``stix2-patterns``, cached). Each failure is one sentence.
+property names, and indicator patterns (``intel.patterns``). Each failure is one sentence.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from stix2patterns.validator import run_validator
+from borderwatch.intel.patterns import pattern_errors
 
 _TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -90,11 +89,17 @@ def parse_timestamp(value: str) -> datetime:
     """A STIX/TAXII timestamp (``...Z``) as an aware datetime; ``ValueError`` if it is not one."""
     if not isinstance(value, str) or not _TIMESTAMP.match(value):
         raise ValueError(f"{value!r} is not a timestamp like 2026-01-31T12:00:00.000Z")
-    head, _, fraction = value[:-1].partition(".")
-    moment = datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    if fraction:
-        moment = moment.replace(microsecond=int(fraction[:6].ljust(6, "0")))
-    return moment
+    fraction = value[20:-1]
+    return datetime(
+        int(value[0:4]),
+        int(value[5:7]),
+        int(value[8:10]),
+        int(value[11:13]),
+        int(value[14:16]),
+        int(value[17:19]),
+        int(fraction[:6].ljust(6, "0")) if fraction else 0,
+        tzinfo=UTC,
+    )
 
 
 def canonical_timestamp(value: str) -> str:
@@ -107,14 +112,6 @@ def display_timestamp(canonical: str) -> str:
     if canonical.endswith("000Z"):
         return canonical[:-4] + "Z"
     return canonical
-
-
-@lru_cache(maxsize=65536)
-def _pattern_errors(pattern: str) -> tuple[str, ...]:
-    try:
-        return tuple(str(e) for e in run_validator(pattern, stix_version="2.1"))
-    except Exception as error:  # the ANTLR parser raises assorted errors on garbage
-        return (str(error),)
 
 
 def check_object(obj: Any) -> str:
@@ -167,7 +164,7 @@ def check_object(obj: Any) -> str:
         ):
             raise InvalidObject(f"{name} must be a non-empty list of identifiers")
     if kind == "indicator" and obj.get("pattern_type") == "stix":
-        errors = _pattern_errors(str(obj["pattern"]))
+        errors = pattern_errors(str(obj["pattern"]))
         if errors:
             raise InvalidObject(f"pattern: {errors[0]}")
     if kind == "marking-definition" and "definition_type" not in obj and "extensions" not in obj:

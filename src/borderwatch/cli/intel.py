@@ -1,0 +1,386 @@
+"""``borderwatch intel``: TAXII collections, sharing groups, shares, partners, pull, push and sightings."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+app = typer.Typer(help="Intelligence sharing: STIX 2.1 over TAXII 2.1, TLP 2.0, sharing groups, sightings.")
+collections_app = typer.Typer(help="TAXII collections and which partner agencies may read or write them.")
+groups_app = typer.Typer(help="Sharing groups: partner agencies and their agreement.")
+partners_app = typer.Typer(help="Partners' TAXII collections to pull from and push to.")
+app.add_typer(collections_app, name="collections")
+app.add_typer(groups_app, name="groups")
+app.add_typer(partners_app, name="partners")
+
+Agency = Annotated[str | None, typer.Option("--agency", help="the owning agency (default: settings)")]
+SECRET_ENV = "BORDERWATCH_PARTNER_SECRET"
+
+
+def _agency(value: str | None) -> str:
+    return value or get_settings().agency
+
+
+def _audit(
+    session: Session, *, actor: str, agency: str, action: str, resource_id: str, detail: dict[str, Any]
+) -> None:
+    from borderwatch.access import audit
+
+    audit.record(
+        db_session=session,
+        actor=actor,
+        agency=agency,
+        action=action,
+        resource="intel",
+        resource_id=resource_id,
+        detail=detail,
+    )
+
+
+@collections_app.command("add")
+def collections_add(
+    title: str,
+    agency: Agency = None,
+    read: Annotated[list[str] | None, typer.Option("--read", help="a partner agency that may read")] = None,
+    write: Annotated[
+        list[str] | None, typer.Option("--write", help="a partner agency that may write")
+    ] = None,
+    tlp: Annotated[str, typer.Option(help="TLP of objects sent without a marking")] = "amber",
+) -> None:
+    """Add a collection owned by AGENCY; partners listed with --read / --write get those rights."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import store
+    from borderwatch.intel.tlp import parse_level
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            collection = store.add_collection(
+                session=session,
+                agency=owner,
+                title=title,
+                readers=read or [],
+                writers=write or [],
+                default_tlp=parse_level(tlp),
+            )
+            _audit(
+                session,
+                actor="cli",
+                agency=owner,
+                action="create",
+                resource_id=collection.id,
+                detail={"title": title, "read": read or [], "write": write or []},
+            )
+    except (BorderwatchError, ValueError) as error:
+        fail(str(error))
+    console.print(f"collection [bold]{collection.id}[/] {title!r} (owner {owner})")
+
+
+@collections_app.command("list")
+def collections_list(agency: Agency = None) -> None:
+    """The collections AGENCY owns, with partners' rights and object counts by TLP."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import store
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    table = Table("id", "title", "read", "write", "objects by TLP")
+    with session_scope(factory) as session:
+        for c in store.owned_collections(session=session, agency=owner):
+            counts = store.object_counts(session=session, collection_id=c.id)
+            table.add_row(
+                c.id,
+                c.title,
+                ", ".join(sorted(c.access.readers)) or "-",
+                ", ".join(sorted(c.access.writers)) or "-",
+                ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-",
+            )
+    console.print(table)
+
+
+@collections_app.command("remove")
+def collections_remove(collection_id: str, agency: Agency = None) -> None:
+    """Remove a collection AGENCY owns, with every object in it."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import store
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            removed = store.remove_collection(session=session, agency=owner, collection_id=collection_id)
+            _audit(
+                session,
+                actor="cli",
+                agency=owner,
+                action="delete",
+                resource_id=collection_id,
+                detail={"objects": removed},
+            )
+    except BorderwatchError as error:
+        fail(str(error))
+    console.print(f"removed collection {collection_id} and {removed} objects")
+
+
+@groups_app.command("add")
+def groups_add(
+    name: str,
+    agency: Agency = None,
+    member: Annotated[list[str] | None, typer.Option("--member", help="a partner agency")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="seizure or indicator")] = None,
+    personal_data: Annotated[bool, typer.Option(help="natural persons' names may leave in clear")] = False,
+) -> None:
+    """A sharing group of partner agencies and its agreement."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import sharing
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            group = sharing.add_group(
+                session=session,
+                agency=owner,
+                name=name,
+                members=member or [],
+                kinds=kind or list(sharing.KINDS),
+                personal_data=personal_data,
+            )
+            _audit(
+                session,
+                actor="cli",
+                agency=owner,
+                action="create",
+                resource_id=f"group:{name}",
+                detail={"members": list(group.members), "kinds": list(group.kinds)},
+            )
+    except BorderwatchError as error:
+        fail(str(error))
+    console.print(
+        f"group {name}: {', '.join(group.members) or 'no members'}; covers {', '.join(group.kinds)}"
+    )
+
+
+@groups_app.command("remove-member")
+def groups_remove_member(name: str, member: str, agency: Agency = None) -> None:
+    """Take a partner out of a group: it loses the group's AMBER shares at once."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import sharing
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            sharing.remove_member(session=session, agency=owner, name=name, member=member)
+            _audit(
+                session,
+                actor="cli",
+                agency=owner,
+                action="update",
+                resource_id=f"group:{name}",
+                detail={"removed": member},
+            )
+    except BorderwatchError as error:
+        fail(str(error))
+    console.print(f"{member} removed from {name}")
+
+
+@app.command("share")
+def share(  # noqa: PLR0917 - a command's options
+    kind: Annotated[str, typer.Argument(help="seizure (RECORD: a case id) or indicator (a risk profile id)")],
+    record: str,
+    collection: Annotated[str, typer.Option(help="the collection the objects go to")],
+    by: Annotated[str, typer.Option("--as", help="the person deciding (supervisor or admin)")],
+    tlp: Annotated[str, typer.Option(help="clear, green, amber, amber+strict or red")] = "amber",
+    group: Annotated[str | None, typer.Option(help="the sharing group (AMBER)")] = None,
+    recipient: Annotated[list[str] | None, typer.Option(help="a named recipient agency (RED)")] = None,
+    preview: Annotated[bool, typer.Option(help="show the objects that would leave; share nothing")] = False,
+) -> None:
+    """Decide that a record leaves: the person signs in with their password (env BORDERWATCH_PASSWORD or a
+    prompt); the decision, the objects and the audit entry are recorded together."""
+    import json
+
+    from borderwatch.access.service import authenticate_password
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import sharing
+    from borderwatch.intel.tlp import parse_level
+
+    settings = get_settings()
+    engine, factory = open_database(settings)
+    try:
+        request = sharing.ShareRequest(
+            kind=kind,
+            record_id=record,
+            collection_id=collection,
+            tlp=parse_level(tlp),
+            group=group,
+            recipients=tuple(recipient or ()),
+        )
+        password = os.environ.get("BORDERWATCH_PASSWORD") or typer.prompt(
+            f"password of {by}", hide_input=True
+        )
+        with session_scope(factory) as session:
+            principal = authenticate_password(db_session=session, username=by, password=password)
+            if principal is None:
+                fail(f"wrong user name or password for {by!r}")
+            if preview:
+                objects = sharing.preview(
+                    session=session,
+                    engine=engine,
+                    data_dir=settings.data_dir,
+                    agency=principal.agency,
+                    request=request,
+                )
+                console.print_json(json.dumps(objects))
+                return
+            decision = sharing.share(
+                session=session,
+                engine=engine,
+                data_dir=settings.data_dir,
+                principal=principal,
+                request=request,
+            )
+            console.print(
+                f"share {decision.id}: {len(decision.object_ids)} objects under TLP:{decision.tlp.upper()} "
+                f"into {collection}, decided by {by}"
+            )
+    except (BorderwatchError, ValueError) as error:
+        fail(str(error))
+
+
+@partners_app.command("add")
+def partners_add(
+    name: Annotated[str, typer.Argument(help="the partner agency's code")],
+    collection_url: Annotated[str, typer.Argument(help="the partner's TAXII collection URL")],
+    agency: Agency = None,
+) -> None:
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import exchange
+
+    owner = _agency(agency)
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        exchange.add_partner(session=session, agency=owner, name=name, collection_url=collection_url)
+    console.print(f"partner {name}: {collection_url}")
+
+
+User = Annotated[str, typer.Option("--user", help="this agency's account on the partner's server")]
+
+
+def _secret() -> str:
+    return os.environ.get(SECRET_ENV) or typer.prompt(
+        "password or API token on the partner's server", hide_input=True
+    )
+
+
+@app.command("pull")
+def pull(
+    partner: str,
+    user: User,
+    agency: Agency = None,
+    every: Annotated[int | None, typer.Option(help="pull again every N seconds (a background job)")] = None,
+) -> None:
+    """Pull what PARTNER lets this agency read (idempotent), then use it: indicators become risk profiles,
+    parties a screening list. The secret comes from BORDERWATCH_PARTNER_SECRET or a prompt."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import exchange
+
+    owner = _agency(agency)
+    settings = get_settings()
+    secret = _secret()
+    _, factory = open_database(settings)
+    while True:
+        try:
+            with session_scope(factory) as session:
+                row = exchange.get_partner(session=session, agency=owner, name=partner)
+                remote = exchange.client(row, user=user, secret=secret)
+                report = exchange.pull(session=session, agency=owner, partner=row, remote=remote)
+                used = exchange.use_received(session=session, agency=owner, data_dir=settings.data_dir)
+                _audit(
+                    session,
+                    actor="cli",
+                    agency=owner,
+                    action="create",
+                    resource_id=f"pull:{partner}",
+                    detail={
+                        "received": report.received,
+                        "stored": report.stored,
+                        "failures": report.failures[:20],
+                    },
+                )
+        except (BorderwatchError, OSError) as error:
+            fail(str(error))
+        console.print(
+            f"pulled {report.received} objects from {partner}: {report.stored} new, "
+            f"{report.already} already held, {len(report.failures)} refused; "
+            f"{len(used.profiles)} risk profiles, {len(used.expired)} expired, "
+            f"{used.parties} parties listed"
+        )
+        for failure in report.failures[:10]:
+            console.print(f"  refused {failure['id']}: {failure['message']}")
+        if every is None:
+            return
+        time.sleep(every)
+
+
+@app.command("push")
+def push(
+    partner: str,
+    user: User,
+    agency: Agency = None,
+    decision: Annotated[int | None, typer.Option(help="send the objects of this share decision")] = None,
+    sightings: Annotated[
+        bool, typer.Option(help="send counts of local matches of PARTNER's indicators")
+    ] = False,
+) -> None:
+    """Push a recorded share, or sightings (counts only), to PARTNER's collection."""
+    from borderwatch.db.session import session_scope
+    from borderwatch.intel import exchange
+
+    if decision is None and not sightings:
+        fail("say what to push: --decision ID or --sightings")
+    owner = _agency(agency)
+    settings = get_settings()
+    secret = _secret()
+    engine, factory = open_database(settings)
+    try:
+        with session_scope(factory) as session:
+            row = exchange.get_partner(session=session, agency=owner, name=partner)
+            remote = exchange.client(row, user=user, secret=secret)
+            if decision is not None:
+                sent = exchange.push_decision(
+                    session=session, agency=owner, decision_id=decision, remote=remote
+                )
+                console.print(f"sent {sent} objects of share {decision} to {partner}")
+            if sightings:
+                exchange.record_sightings(
+                    session=session, engine=engine, agency=owner, data_dir=settings.data_dir
+                )
+                sent = exchange.push_sightings(session=session, agency=owner, partner=row, remote=remote)
+                console.print(f"sent {sent} sightings to {partner}")
+            _audit(
+                session,
+                actor="cli",
+                agency=owner,
+                action="create",
+                resource_id=f"push:{partner}",
+                detail={"decision": decision, "sightings": sightings},
+            )
+    except (BorderwatchError, OSError) as error:
+        fail(str(error))
+
+
+def register(main: typer.Typer) -> None:
+    main.add_typer(app, name="intel")
