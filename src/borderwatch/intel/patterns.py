@@ -89,7 +89,7 @@ class _Parser:
                 return False
         return True
 
-    def term(self) -> bool:
+    def term(self) -> bool:  # noqa: PLR0911 - one return per alternative of the grammar
         if self.take("punct", "("):
             return self.comparison() and self.take("punct", ")")
         negated = self.take("word", "NOT")
