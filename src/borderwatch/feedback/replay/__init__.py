@@ -9,7 +9,7 @@ ones call the production scorer (``scoring.scorer.Scorer``) and lane engine.
 
 from borderwatch.feedback.replay.data import SimulationConfig, SimulationError
 from borderwatch.feedback.replay.run import plot_precision, run_strategy, simulate
-from borderwatch.feedback.replay.strategies import Strategy, get_strategy, register, strategy_names
+from borderwatch.feedback.replay.strategies import Strategy, Window, get_strategy, register, strategy_names
 
 STRATEGIES: tuple[str, ...] = strategy_names()
 
@@ -18,6 +18,7 @@ __all__ = [
     "SimulationConfig",
     "SimulationError",
     "Strategy",
+    "Window",
     "get_strategy",
     "plot_precision",
     "register",

@@ -46,7 +46,7 @@ from borderwatch.feedback.replay.data import (
     initial_state,
     prepare_replay,
 )
-from borderwatch.feedback.replay.strategies import get_strategy
+from borderwatch.feedback.replay.strategies import Window, get_strategy
 from borderwatch.feedback.stats import wilson_interval
 from borderwatch.scoring.profiles import RiskProfile, default_profiles
 
@@ -72,7 +72,9 @@ def run_strategy(
         if strategy.uses_features:
             fill_features(replay, state, rows, profiles)
         strategy.train(replay, state, config)
-        selected, control = strategy.select(replay, state, rows=rows, k=k, config=config, rng=rng)
+        selected, control = strategy.select(
+            Window(replay=replay, state=state, rows=rows, k=k, config=config, rng=rng)
+        )
         state.revealed[selected] = True
         state.recorded[selected] = int(replay.days[rows].max())
         state.control.extend(int(r) for r in control)

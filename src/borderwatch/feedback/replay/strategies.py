@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import lightgbm as lgb
@@ -34,6 +35,18 @@ Rows = np.ndarray[Any, Any]
 _FORCED_ORDER = {"red": 3.0, "yellow": 2.0, "green": 0.0}
 
 
+@dataclass(frozen=True)
+class Window:
+    """One window to select from: its rows, the budget k, and the strategy's view of the replay."""
+
+    replay: Replay
+    state: State
+    rows: Rows
+    k: int
+    config: SimulationConfig
+    rng: np.random.Generator
+
+
 class Strategy(Protocol):
     """How one policy selects: ``uses_features`` asks the replay for the hit-rate features and risk-profile
     points of each window (from the labels this strategy revealed) before ``train`` and ``select``."""
@@ -43,17 +56,8 @@ class Strategy(Protocol):
 
     def train(self, replay: Replay, state: State, config: SimulationConfig) -> None: ...
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
-        """(selected rows, of which control/exploration rows) for one window."""
+    def select(self, window: Window) -> tuple[Rows, Rows]:
+        """(selected rows, of which control/exploration rows) of ``window.rows``."""
         ...
 
 
@@ -97,17 +101,8 @@ class RandomStrategy:
     def train(self, replay: Replay, state: State, config: SimulationConfig) -> None:
         del replay, state, config
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
-        return rng.choice(rows, size=k, replace=False), rows[:0]
+    def select(self, window: Window) -> tuple[Rows, Rows]:
+        return window.rng.choice(window.rows, size=window.k, replace=False), window.rows[:0]
 
 
 @register
@@ -117,18 +112,10 @@ class RulesStrategy(RandomStrategy):
     name: ClassVar[str] = "rules"
     uses_features: ClassVar[bool] = True
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
+    def select(self, window: Window) -> tuple[Rows, Rows]:
+        rows, state = window.rows, window.state
         forced = np.array([_FORCED_ORDER.get(state.forced[int(r)] or "", 1.0) for r in rows])
-        return top(rows, forced * 1e6 + state.points[rows], k, rng), rows[:0]
+        return top(rows, forced * 1e6 + state.points[rows], window.k, window.rng), rows[:0]
 
 
 @register
@@ -165,17 +152,9 @@ class ExploitStrategy:
         assert self.model is not None
         return np.asarray(self.model.predict(replay.plain[rows]), dtype=np.float64)
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
-        return top(rows, self.probability(replay, rows), k, rng), rows[:0]
+    def select(self, window: Window) -> tuple[Rows, Rows]:
+        rows = window.rows
+        return top(rows, self.probability(window.replay, rows), window.k, window.rng), rows[:0]
 
 
 @register
@@ -184,18 +163,10 @@ class HybridStrategy(ExploitStrategy):
 
     name: ClassVar[str] = "hybrid"
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
-        explore = min(k, math.floor(config.hybrid_share * k + 0.5))
-        chosen = top(rows, self.probability(replay, rows), k - explore, rng)
+    def select(self, window: Window) -> tuple[Rows, Rows]:
+        rows, k, rng = window.rows, window.k, window.rng
+        explore = min(k, math.floor(window.config.hybrid_share * k + 0.5))
+        chosen = top(rows, self.probability(window.replay, rows), k - explore, rng)
         rest = np.setdiff1d(rows, chosen)
         extra = rng.choice(rest, size=min(explore, rest.size), replace=False)
         return np.concatenate([chosen, extra]), extra
@@ -242,20 +213,12 @@ class BorderwatchStrategy:
             probability=probability,
         )
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
+    def select(self, window: Window) -> tuple[Rows, Rows]:
         assert self.scorer is not None
+        replay, state, rows, k, config = window.replay, window.state, window.rows, window.k, window.config
         probability = self.scorer.probability(state.features[rows])
-        window = replay.frame[rows].select("lrn", "declared_on", "office", "importer_id", "duty_at_stake")
-        scored = window.with_columns(
+        keys = replay.frame[rows].select("lrn", "declared_on", "office", "importer_id", "duty_at_stake")
+        scored = keys.with_columns(
             pl.Series("score", self.scores(replay, state, rows, probability)),
             pl.Series("fraud_probability", probability),
             (pl.Series("fraud_probability", probability) * pl.col("duty_at_stake")).alias("expected_duty"),
@@ -287,16 +250,9 @@ class ExploitFeaturesStrategy(BorderwatchStrategy):
     name: ClassVar[str] = "exploit-features"
     weighted: ClassVar[bool] = False
 
-    def select(
-        self,
-        replay: Replay,
-        state: State,
-        *,
-        rows: Rows,
-        k: int,
-        config: SimulationConfig,
-        rng: np.random.Generator,
-    ) -> tuple[Rows, Rows]:
+    def select(self, window: Window) -> tuple[Rows, Rows]:
         assert self.scorer is not None
-        probability = self.scorer.probability(state.features[rows])
-        return top(rows, self.scores(replay, state, rows, probability), k, rng), rows[:0]
+        rows = window.rows
+        probability = self.scorer.probability(window.state.features[rows])
+        scores = self.scores(window.replay, window.state, rows, probability)
+        return top(rows, scores, window.k, window.rng), rows[:0]
