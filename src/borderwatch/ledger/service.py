@@ -37,7 +37,16 @@ from borderwatch.ledger.models import (
     LedgerTileRow,
 )
 from borderwatch.ledger.note import Checkpoint, Signature, Signer, sign_note
-from borderwatch.ledger.tiles import TILE_WIDTH, TileKey, edge_tiles, extend, node_from_tile, node_tile
+from borderwatch.ledger.tiles import (
+    TILE_WIDTH,
+    TileKey,
+    edge_tiles,
+    extend,
+    levels_of,
+    node_from_levels,
+    node_from_tile,
+    node_tile,
+)
 
 _logs = cast(Table, LedgerLogRow.__table__)
 _entries = cast(Table, LedgerEntryRow.__table__)
@@ -150,12 +159,13 @@ def read_nodes(connection: Connection, log_id: int, nodes: set[Node]) -> dict[No
     """The hashes of complete subtrees, from the tiles they lie in (one read)."""
     keys = {node_tile(node)[0] for node in nodes}
     tiles = read_tiles(connection, log_id, sorted(keys))
+    levels = {key: levels_of(key, hashes) for key, hashes in tiles.items()}
     out: dict[Node, bytes] = {}
     for node in nodes:
         key = node_tile(node)[0]
-        if key not in tiles:
+        if key not in levels:
             raise LedgerError(f"the log has no tile {key} (a node of a tree larger than the log?)")
-        out[node] = node_from_tile(node, tiles[key])
+        out[node] = node_from_levels(node, levels[key])
     return out
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
-from borderwatch.ledger.merkle import HASH_SIZE, Node, ProofError, complete_subtree_root
+from borderwatch.ledger.merkle import HASH_SIZE, Node, ProofError, complete_subtree_root, node_hash
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -28,18 +29,42 @@ def node_tile(node: Node) -> tuple[TileKey, int, int]:
     return (tile_level, first >> TILE_HEIGHT), first & (TILE_WIDTH - 1), 1 << r
 
 
+def tile_levels(hashes: bytes) -> tuple[tuple[bytes, ...], ...]:
+    """Every complete subtree of a tile: ``levels[r][j]`` is the root of its hashes ``j * 2**r`` to
+    ``(j + 1) * 2**r - 1`` (255 hashes for a full tile, computed once for all the nodes a proof reads)."""
+    level = tuple(hashes[i : i + HASH_SIZE] for i in range(0, len(hashes), HASH_SIZE))
+    levels = [level]
+    while len(level) > 1:
+        level = tuple(node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2))
+        levels.append(level)
+    return tuple(levels)
+
+
+@lru_cache(maxsize=512)
+def _full_tile_levels(hashes: bytes) -> tuple[tuple[bytes, ...], ...]:
+    # A full tile never changes: the levels of the upper tiles, which every proof of a large log reads, are
+    # kept (512 full tiles, 8 MB of hashes).
+    return tile_levels(hashes)
+
+
+def levels_of(key: TileKey, hashes: bytes) -> tuple[tuple[bytes, ...], ...]:
+    if key[0] > 0 and len(hashes) == TILE_WIDTH * HASH_SIZE:
+        return _full_tile_levels(hashes)
+    return tile_levels(hashes)
+
+
+def node_from_levels(node: Node, levels: tuple[tuple[bytes, ...], ...]) -> bytes:
+    """``node``'s hash from the levels of its tile; :class:`ProofError` if the tile is too short."""
+    _, offset, span = node_tile(node)
+    r = span.bit_length() - 1
+    if r >= len(levels) or (offset >> r) >= len(levels[r]):
+        raise ProofError(f"tile for node {node} holds {len(levels[0])} hashes, needs {offset + span}")
+    return levels[r][offset >> r]
+
+
 def node_from_tile(node: Node, hashes: bytes) -> bytes:
     """``node``'s hash from the stored hashes of its tile; :class:`ProofError` if the tile is too short."""
-    _, offset, span = node_tile(node)
-    end = (offset + span) * HASH_SIZE
-    if len(hashes) < end:
-        raise ProofError(
-            f"tile for node {node} holds {len(hashes) // HASH_SIZE} hashes, needs {offset + span}"
-        )
-    if span == 1:
-        return hashes[offset * HASH_SIZE : end]
-    chunk = hashes[offset * HASH_SIZE : end]
-    return complete_subtree_root([chunk[i : i + HASH_SIZE] for i in range(0, len(chunk), HASH_SIZE)])
+    return node_from_levels(node, tile_levels(hashes))
 
 
 def tile_width(tile_level: int, tile_index: int, size: int) -> int:
