@@ -164,7 +164,7 @@ class Nomenklatura:
     def score(self, left: str, right: str, kind: str) -> float:
         return float(
             self.algorithm.compare(
-                self.entity([left], kind, "q"), self.entity([right], kind, "r"), self.config
+                self.entity([left], kind, f"q-{left}"), self.entity([right], kind, f"r-{right}"), self.config
             ).score
         )
 
@@ -173,7 +173,8 @@ def _nk_chunk(items: list[tuple[str, str | None, list[int]]]) -> list[dict[int, 
     assert _NK is not None
     out = []
     for name, kind, candidates in items:
-        query = _NK.entity([name], kind, "query")
+        # A fresh id per query: logic-v2 caches what it derives from an entity under its id.
+        query = _NK.entity([name], kind, f"query-{name}-{kind}")
         out.append(
             {c: float(_NK.algorithm.compare(query, _NK.listed(c), _NK.config).score) for c in candidates}
         )
