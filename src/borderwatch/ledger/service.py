@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
 
 from borderwatch.db.session import write_transaction
 from borderwatch.ledger.entries import DocumentEntry, LedgerError
@@ -149,7 +149,9 @@ def read_tiles(connection: Connection, log_id: int, keys: Sequence[TileKey]) -> 
         return {}
     rows = connection.execute(
         select(_tiles.c.level, _tiles.c.idx, _tiles.c.hashes).where(
-            _tiles.c.log_id == log_id, tuple_(_tiles.c.level, _tiles.c.idx).in_(sorted(set(keys)))
+            _tiles.c.log_id == log_id,
+            # Not a row-value IN: SQLite would match it on log_id alone and scan every tile of the log.
+            or_(*(and_(_tiles.c.level == level, _tiles.c.idx == idx) for level, idx in sorted(set(keys)))),
         )
     )
     return {(row.level, row.idx): bytes(row.hashes) for row in rows}
