@@ -24,6 +24,9 @@ from borderwatch.scoring.profile_store import agency_profiles_dir, load_agency_p
 from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
 from tests.integration.intel_support import add_system, borderwatch_serve, database
 
+# One worker starts the module's servers once (make test runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("intel_exchange")
+
 COLLECTION = "0f6a3c2b-9d8e-4f1a-b2c3-d4e5f6a7b8c9"
 PROFILE = RiskProfile.model_validate(
     {

@@ -27,6 +27,9 @@ from tests.integration.intel_support import (
 )
 
 STRICT = ValidationOptions(strict=True, version="2.1")
+# One worker starts the module's servers once (make test runs with --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("intel_taxii")
+
 COLLECTION = "8f3a6a2e-1a2b-4c3d-9e8f-0a1b2c3d4e5f"
 HIDDEN = "1c0ffee0-1a2b-4c3d-9e8f-0a1b2c3d4e5f"
 

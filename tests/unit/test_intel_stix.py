@@ -257,7 +257,7 @@ pieces = st.lists(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(pieces)
 def test_the_fast_pattern_recogniser_never_accepts_what_the_reference_parser_refuses(
     parts: list[str],
