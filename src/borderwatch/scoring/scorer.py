@@ -7,6 +7,7 @@ is the scorer that runs in production, not a copy of it.
     scorer = Scorer.fit(matrix, fraud=labels, duty_at_stake=duty, weight=w, names=..., categorical=...,
                         params=ModelParams(), seed=42)
     ranked = scorer.rank(matrix, duty_at_stake=duty)           # fraud probability, positions, ranking
+    shap = scorer.contributions(matrix)                        # TreeSHAP, for the reasons
     scores = scorer.score(matrix, duty_at_stake=duty, anomaly_points=a, rule_points=r)   # 0-100
 """
 
@@ -127,6 +128,11 @@ class Scorer:
         frame = pl.DataFrame({"ranking": ranking, "anomaly": anomaly_points, "points": rule_points})
         score = frame.select(risk_score(pl.col("ranking"), pl.col("anomaly"), pl.col("points")))
         return score.to_series().to_numpy().astype(np.float64)
+
+    def contributions(self, matrix: Matrix) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The fraud model's TreeSHAP contributions (LightGBM's ``pred_contrib``): one row per matrix row, a
+        column per feature in log-odds, then the bias. The one place the scorer is explained."""
+        return np.asarray(self.fraud.predict(matrix, pred_contrib=True, num_threads=1), dtype=np.float64)
 
 
 def _predict(booster: lgb.Booster, matrix: Matrix) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -321,9 +321,7 @@ class RiskModel:
         chosen = np.sort(chosen)
         reasons: list[list[str]] = [[] for _ in range(features.height)]
         if chosen.size:
-            contributions = np.asarray(
-                self.fraud_booster.predict(matrix[chosen], pred_contrib=True, num_threads=1), dtype=np.float64
-            )
+            contributions = self.scorer.contributions(matrix[chosen])
             explained = model_reasons(features[chosen], contributions, self.feature_names, top=top_reasons)
             for position, row in zip(chosen.tolist(), explained.to_list(), strict=True):
                 reasons[position] = row

@@ -304,9 +304,7 @@ def model_explanation(
     matrix = model.encoder.matrix(features)
     predicted = model.predict(features, matrix=matrix)
     riskiest = int(np.argmax(predicted["ranking"].to_numpy()))
-    contributions = np.asarray(
-        model.fraud_booster.predict(matrix[[riskiest]], pred_contrib=True, num_threads=1), dtype=np.float64
-    )[0]
+    contributions = model.scorer.contributions(matrix[[riskiest]])[0]
     return ModelExplanation(
         base=float(contributions[-1]),
         contributions=family_contributions(contributions[:-1], model.feature_names),
