@@ -70,7 +70,9 @@ def test_kill_9_loses_no_acknowledged_entry(engine: Engine, database_url: str, t
     assert root_from_leaf_hashes(leaves) == log.root
     verifier = parse_vkey(signer.vkey)
     published = service.all_checkpoints(engine, agency="a")
-    assert len(published) > 10
+    # Checkpoints are published every 20 ms while the workers run, so how many depends on the machine's load;
+    # at least one per crashed round and the newest must be there.
+    assert len(published) >= 3
     for stored in published:
         checkpoint, _ = open_checkpoint(stored.note, [verifier], origin=ORIGIN)
         if checkpoint.size:
