@@ -54,12 +54,19 @@ class FaceDecision:
 
 @cache
 def _models() -> tuple[Any, Any, Any]:
-    import dlib
-    import face_recognition_models as models
+    import importlib.util
 
+    import dlib
+
+    # The package's own __init__ imports pkg_resources, which current setuptools no longer ships: find its
+    # model files without running it. Only the 5-point landmarks: the 68-point model is non-commercial.
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or spec.origin is None:
+        raise FaceError("face_recognition_models is not installed")
+    model_dir = Path(spec.origin).parent / "models"
     detector = dlib.get_frontal_face_detector()
-    landmarks = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
-    encoder = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    landmarks = dlib.shape_predictor(str(model_dir / "shape_predictor_5_face_landmarks.dat"))
+    encoder = dlib.face_recognition_model_v1(str(model_dir / "dlib_face_recognition_resnet_model_v1.dat"))
     return detector, landmarks, encoder
 
 
