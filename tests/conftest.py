@@ -14,6 +14,7 @@ import os
 os.environ["COLUMNS"] = "200"
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,16 +55,12 @@ def postgres_skip_reason() -> str | None:
     return _PG_REASON[0]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty, migrated database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'borderwatch.db'}"
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
-        return
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A URL to an empty schema of its own on the test PostgreSQL server, dropped afterwards.
+
+    Skips with the reason when no server answers, or fails under ``BORDERWATCH_REQUIRE_POSTGRES=1`` (CI).
+    """
     reason = postgres_skip_reason()
     if reason:
         if REQUIRE_POSTGRES:
@@ -73,16 +70,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
     try:
-        yield url
+        yield f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
     finally:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def migrated(url: str) -> str:
+    """``url`` after migrating its database to every head."""
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        yield migrated(f"sqlite:///{tmp_path / 'borderwatch.db'}")
+        return
+    with postgres_schema() as url:
+        yield migrated(url)
 
 
 @pytest.fixture

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
-from sqlalchemy import create_engine, text
 
 from borderwatch.access import service as access
-from borderwatch.db.session import make_engine, migrate, session_factory, session_scope
-from tests.conftest import POSTGRES_URL, postgres_skip_reason
+from borderwatch.db.session import make_engine, session_factory, session_scope
+from tests.conftest import migrated, postgres_schema
 
 TAXII = "application/taxii+json;version=2.1"
 AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
@@ -51,31 +50,10 @@ def _wait(url: str, process: subprocess.Popen[bytes], auth: Any = None, seconds:
 def database(kind: str, directory: Path) -> Iterator[str]:
     """A migrated, empty database URL of ``kind`` (sqlite or postgres, a schema dropped afterwards)."""
     if kind == "sqlite":
-        url = f"sqlite:///{directory / f'intel-{uuid.uuid4().hex[:6]}.db'}"
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
+        yield migrated(f"sqlite:///{directory / f'intel-{uuid.uuid4().hex[:6]}.db'}")
         return
-    reason = postgres_skip_reason()
-    if reason:
-        import pytest
-
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield migrated(url)
 
 
 @contextmanager
