@@ -4,10 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-out
-VENDOR := src/borderwatch/web/static/vendor
-VENDOR_STAMP := $(VENDOR)/.stamp
 
-.PHONY: demo test lint typecheck imports unit serve bench clean browser vendor
+.PHONY: demo test lint typecheck imports unit serve bench clean browser vendor-refresh
 
 # The build tools a new venv starts with can be years old (setuptools 65.5 is open to CVE-2024-6345 and
 # CVE-2025-47273): upgrade them first. A change here rebuilds the venv's install.
@@ -35,28 +33,22 @@ imports: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit -q -p no:xdist
 
-test: lint typecheck imports $(VENDOR_STAMP) browser
+test: lint typecheck imports browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
-serve: $(STAMP) $(VENDOR_STAMP)
+serve: $(STAMP)
 	$(BIN)/python -m borderwatch.demo --dir $(DEMO_DIR) --serve
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py
 
-# The workspace's JavaScript libraries come from npm (package-lock.json), copied next to the app: no CDN.
-$(VENDOR_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
-	mkdir -p $(VENDOR)
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/cytoscape/dist/cytoscape.min.js \
-	   node_modules/vega/build/vega.min.js node_modules/vega-lite/build/vega-lite.min.js \
-	   node_modules/vega-embed/build/vega-embed.min.js $(VENDOR)/
-	touch $@
-
-vendor: $(VENDOR_STAMP)
+# The workspace's JavaScript ships in the repository (src/borderwatch/web/static/vendor/, with LICENSES.txt):
+# nothing here needs npm. Maintainers refresh it from npm (package.json, package-lock.json) and commit the diff.
+vendor-refresh:
+	sh scripts/vendor-js.sh
 
 browser:
 	sh tests/e2e/setup_browser.sh
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) node_modules $(VENDOR) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -42,7 +42,7 @@ def _skip_reason() -> str | None:
     if not CHROMIUM.exists():
         return f"no browser at {CHROMIUM} (make test installs Debian's chromium when run as root)"
     if not (VENDOR / "htmx.min.js").exists():
-        return f"front-end libraries not vendored into {VENDOR} (run: make vendor)"
+        return f"front-end libraries missing from {VENDOR} (they are committed: restore them with git)"
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

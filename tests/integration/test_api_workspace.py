@@ -55,9 +55,10 @@ def test_worklist_declaration_and_case_form(world: World) -> None:
         seizure = {"result": "seizure", "goods": "cigarettes", "duty_recovered": "900"}
         refused = client.post(url, data=seizure)
         assert refused.status_code == 403 and "expired" in refused.text  # no CSRF token
-        missing_goods = client.post(url, data={"result": "seizure", "csrf_token": csrf})
-        assert "must name the goods" in missing_goods.text
-        done = client.post(url, data={**seizure, "csrf_token": csrf})
+        htmx = {"HX-Request": "true"}
+        missing_goods = client.post(url, data={"result": "seizure", "csrf_token": csrf}, headers=htmx)
+        assert missing_goods.status_code == 422 and "must name the goods" in missing_goods.text
+        done = client.post(url, data={**seizure, "csrf_token": csrf}, headers=htmx)
         assert 'id="case-closed"' in done.text and "cigarettes" in done.text
         after = client.get("/declarations/A-001").text
         assert "Fraud" in after and "outcome-form" not in after
@@ -93,7 +94,9 @@ def test_analyst_uploads_with_progress_and_edits_a_profile(settings: Settings) -
         content = "\n".join(json.dumps(declaration_json(f"W-{i}")) for i in range(5)).encode()
         files = {"file": ("week.jsonl", content, "application/x-ndjson")}
         assert client.post("/upload", files=files, data={"format": "jsonl"}).status_code == 403  # no CSRF
-        started = client.post("/upload", files=files, data={"format": "jsonl", "csrf_token": csrf})
+        started = client.post(
+            "/upload", files=files, data={"format": "jsonl", "csrf_token": csrf}, headers={"HX-Request": "true"}
+        )
         job_id = re.search(r'id="job-([0-9a-f]+)"', started.text)
         assert job_id is not None
         fragment = client.get(f"/jobs/{job_id.group(1)}").text

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.staticfiles import StaticFiles
 
 from borderwatch.core.settings import Settings
@@ -60,7 +61,9 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc from the files fastapi-offline ships (under /static-offline-docs): no CDN, so the API
+    # documentation works in an air-gapped agency.
+    app = FastAPIOffline(
         title="borderwatch",
         summary="Customs risk targeting: declarations, scores, lanes, cases, screening.",
         version="0.1.0",

@@ -94,18 +94,20 @@ def _field_of(location: tuple[Any, ...] | list[Any]) -> str | None:
 
 
 def _wants_page(request: Request) -> bool:
-    """Workspace pages (not the API) answer errors with a page a person can read."""
+    """Workspace pages (not the API) answer errors with a page a person can read; htmx requests with a
+    fragment that the page swaps in where the answer was expected."""
     path = request.url.path
-    return not path.startswith(
-        ("/api", "/openapi", "/docs", "/static")
-    ) and "text/html" in request.headers.get("accept", "")
+    if path.startswith(("/api", "/openapi", "/docs", "/redoc", "/static")):
+        return False
+    return "HX-Request" in request.headers or "text/html" in request.headers.get("accept", "")
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
     from borderwatch.web.ui.common import TEMPLATES
 
+    template = "_error.html" if "HX-Request" in request.headers else "error.html"
     return TEMPLATES.TemplateResponse(
-        request, "error.html", {"status": status, "message": message, "user": None}, status_code=status
+        request, template, {"status": status, "message": message, "user": None}, status_code=status
     )
 
 
@@ -118,7 +120,7 @@ def install(app: FastAPI) -> None:
             return _error_page(request, error.status, error.message)
         return error_response(error.status, error.message, field=error.field, code=error.code)
 
-    async def validation(_request: Request, error: Exception) -> Response:
+    async def validation(request: Request, error: Exception) -> Response:
         assert isinstance(error, RequestValidationError)
         problems = error.errors()
         if not problems:
@@ -130,6 +132,8 @@ def install(app: FastAPI) -> None:
             message = f"{field}: {message}"
         if len(problems) > 1:
             message += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+        if _wants_page(request):
+            return _error_page(request, 422, message)
         return error_response(422, message, field=field)
 
     async def http_error(request: Request, error: Exception) -> Response:
@@ -140,14 +144,16 @@ def install(app: FastAPI) -> None:
             return page
         return error_response(error.status_code, str(error.detail), headers=error.headers)
 
-    async def domain_error(_request: Request, error: Exception) -> Response:
+    async def domain_error(request: Request, error: Exception) -> Response:
         if isinstance(error, NotFoundError):
-            return error_response(404, str(error))
-        if isinstance(error, IngestError):
-            return error_response(422, str(error), field=error.field)
-        if isinstance(error, ConfigError):
-            return error_response(422, str(error), field=error.field)
-        return error_response(400, str(error), field=getattr(error, "field", None))
+            status, field = 404, None
+        elif isinstance(error, IngestError | ConfigError):
+            status, field = 422, error.field
+        else:
+            status, field = 400, getattr(error, "field", None)
+        if _wants_page(request):
+            return _error_page(request, status, str(error))
+        return error_response(status, str(error), field=field)
 
     async def login_required(request: Request, _error: Exception) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

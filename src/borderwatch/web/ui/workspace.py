@@ -73,6 +73,7 @@ def declaration_page(
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
     state: State,
+    recorded: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
@@ -94,6 +95,7 @@ def declaration_page(
         open_case=open_case,
         explanation=charts.explanation_spec(declaration, explanation),
         today=date.today().isoformat(),
+        recorded=recorded,
     )
 
 
@@ -130,10 +132,10 @@ async def case_outcome_form(
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        return render(request, "_case_result.html", identity, error=f"{where}: {first['msg']}", case=None)
-    except ApiError as error:
-        return render(request, "_case_result.html", identity, error=error.message, case=None)
+        raise ApiError(422, f"{where}: {first['msg']}", field=where) from None
     guard.db.commit()
+    if not request.headers.get("HX-Request"):  # a plain form post (no JavaScript): back to the page
+        return RedirectResponse(f"/declarations/{case.lrn}?recorded={case.id}#case", status_code=303)
     return render(request, "_case_result.html", identity, error=None, case=case)
 
 
@@ -204,10 +206,20 @@ def upload_page(
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
     state: State,
+    job: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
     recent, _total = jobs.list_jobs(db_session=guard.db, agency=guard.agency, limit=10, offset=0)
-    return render(request, "upload.html", identity, recent=[JobOut.of(j) for j in recent])
+    shown = jobs.get_job(db_session=guard.db, job_id=job) if job else None
+    if shown is not None and shown.agency != guard.agency:
+        shown = None
+    return render(
+        request,
+        "upload.html",
+        identity,
+        recent=[JobOut.of(j) for j in recent],
+        job=JobOut.of(shown) if shown else None,
+    )
 
 
 @router.post("/upload", response_class=HTMLResponse)
@@ -227,6 +239,8 @@ async def upload_submit(
     )
     guard.log(resource_id=job.id, detail={"file": job.message, "bytes": job.total})
     guard.db.commit()
+    if not request.headers.get("HX-Request"):  # a plain form post (no JavaScript): the page shows the job
+        return RedirectResponse(f"/upload?job={job.id}", status_code=303)
     return render(request, "_job.html", identity, job=JobOut.of(job))
 
 
