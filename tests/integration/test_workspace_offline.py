@@ -27,17 +27,34 @@ ASSET = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"')
 pytestmark = pytest.mark.slow
 
 
-def _without_npm() -> str:
-    """The PATH less every folder that holds npm or node."""
-    folders = os.environ.get("PATH", "").split(os.pathsep)
-    kept = [f for f in folders if not any((Path(f) / tool).exists() for tool in ("npm", "node", "npx"))]
-    return os.pathsep.join(kept)
+NODE_TOOLS = ("npm", "npx", "node", "corepack")
 
 
-def test_make_demo_serve_and_test_never_call_npm() -> None:
+def _without_npm(tmp: Path) -> str:
+    """A PATH on which npm and node cannot be found: folders that hold them are replaced by a folder of
+    links to their other programs (on Debian npm sits in /usr/bin beside make, git and sh)."""
+    links = tmp / "bin-without-npm"
+    links.mkdir(exist_ok=True)
+    kept: list[str] = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        where = Path(folder)
+        if not any((where / tool).exists() for tool in NODE_TOOLS):
+            kept.append(folder)
+            continue
+        for program in where.iterdir():
+            target = links / program.name
+            if program.name not in NODE_TOOLS and not target.exists():
+                target.symlink_to(program)
+    kept.append(str(links))
+    path = os.pathsep.join(kept)
+    assert shutil.which("npm", path=path) is None and shutil.which("node", path=path) is None
+    return path
+
+
+def test_make_demo_serve_and_test_never_call_npm(tmp_path: Path) -> None:
     if shutil.which("make") is None:
         pytest.skip("make is not installed")
-    env = {**os.environ, "PATH": _without_npm()}
+    env = {**os.environ, "PATH": _without_npm(tmp_path)}
     planned = subprocess.run(
         ["make", "-n", "-B", "demo", "serve", "test"], cwd=ROOT, env=env, capture_output=True, text=True
     )
@@ -77,7 +94,7 @@ def test_a_fresh_clone_serves_every_script_and_style_without_npm(tmp_path: Path)
     port = _free_port()
     env = {
         **os.environ,
-        "PATH": _without_npm(),
+        "PATH": _without_npm(tmp_path),
         "PYTHONPATH": str(clone / "src"),  # the clone's code and files, not this checkout's
         "BORDERWATCH_DATABASE_URL": settings.database_url,
         "BORDERWATCH_DATA_DIR": str(settings.data_dir),
