@@ -95,7 +95,10 @@ def test_analyst_uploads_with_progress_and_edits_a_profile(settings: Settings) -
         files = {"file": ("week.jsonl", content, "application/x-ndjson")}
         assert client.post("/upload", files=files, data={"format": "jsonl"}).status_code == 403  # no CSRF
         started = client.post(
-            "/upload", files=files, data={"format": "jsonl", "csrf_token": csrf}, headers={"HX-Request": "true"}
+            "/upload",
+            files=files,
+            data={"format": "jsonl", "csrf_token": csrf},
+            headers={"HX-Request": "true"},
         )
         job_id = re.search(r'id="job-([0-9a-f]+)"', started.text)
         assert job_id is not None
