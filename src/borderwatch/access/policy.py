@@ -45,6 +45,7 @@ class Resource(StrEnum):
     AUDIT = "audit"
     LEDGER = "ledger"
     TRAVELLER = "traveller"
+    VEHICLE = "vehicle"
     INTEL = "intel"
     SESSION = "session"
     """A login: what the audit log records for each attempt, allowed or refused."""
@@ -64,6 +65,7 @@ _ANALYST: dict[Resource, frozenset[Action]] = {
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R, C}),
     Resource.TRAVELLER: frozenset({R}),
+    Resource.VEHICLE: frozenset({R, C, U}),
     Resource.INTEL: frozenset({R, C}),
     Resource.LEDGER: frozenset({R, C}),
 }
@@ -77,6 +79,7 @@ _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.MONITORING: frozenset({R}),
     Resource.JOB: frozenset({R}),
     Resource.TRAVELLER: frozenset({R}),
+    Resource.VEHICLE: frozenset({R, U}),
     Resource.INTEL: frozenset({R}),
     Resource.LEDGER: frozenset({R, C}),
 }

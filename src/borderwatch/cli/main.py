@@ -29,6 +29,7 @@ def _register() -> None:
         serve,
         travellers,
         users,
+        vehicles,
     )
 
     users.register(app)
@@ -44,6 +45,7 @@ def _register() -> None:
     intel.register(app)
     feedback.register(app)
     ledger.register(app)
+    vehicles.register(app)
     travellers.register(app)
 
 

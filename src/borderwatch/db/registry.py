@@ -14,7 +14,8 @@ import borderwatch.lanes.models
 import borderwatch.ledger.models
 import borderwatch.scoring.models
 import borderwatch.screening.models
-import borderwatch.travellers.models  # noqa: F401
+import borderwatch.travellers.models
+import borderwatch.vehicles.models  # noqa: F401
 from borderwatch.db.base import Base
 
 metadata = Base.metadata

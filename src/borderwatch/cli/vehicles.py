@@ -1,0 +1,271 @@
+"""``borderwatch vehicles cameras|ingest|hotlist|alerts|quarantine|read-plate|analyse``."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from borderwatch.access import audit
+from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.core.settings import get_settings
+from borderwatch.db.session import session_scope
+from borderwatch.vehicles import PlateError, service
+
+vehicles_app = typer.Typer(
+    help="Plate reads (ANPR), vehicle hotlists, alerts and patterns.", no_args_is_help=True
+)
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _audit(
+    session: Session,
+    *,
+    agency: str,
+    action: str,
+    resource: str,
+    resource_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        db_session=session,
+        actor=_actor(),
+        agency=agency,
+        action=action,
+        resource=resource,
+        resource_id=resource_id,
+        detail=detail,
+    )
+
+
+@vehicles_app.command("cameras")
+def load_cameras(
+    path: Annotated[
+        Path, typer.Argument(help="CSV: camera_id, crossing, lane, direction, latitude, longitude")
+    ],
+) -> None:
+    """Add or update the agency's ANPR cameras and their locations."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            count = service.load_cameras(session=session, agency=agency, path=path)
+            _audit(
+                session,
+                agency=agency,
+                action="update",
+                resource="vehicle_camera",
+                resource_id=path.name,
+                detail={"cameras": count},
+            )
+    except ConfigError as error:
+        fail(str(error))
+    console.print(f"{count} camera(s) loaded from {path.name}")
+
+
+@vehicles_app.command("ingest")
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="CSV or JSON Lines files of plate reads")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl (default: detect)")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the summaries as JSON")] = None,
+) -> None:
+    """Store plate reads, checked against the hotlists as stored; report counts, quarantine, alerts."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    table = Table(title="Plate reads ingested")
+    for column in ("file", "reads", "duplicates", "quarantined", "alerts"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    summaries = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(files))
+        for path in files:
+            try:
+                with session_scope(factory) as session:
+                    summary = service.ingest_reads(session=session, agency=agency, path=path, fmt=fmt)
+                    _audit(
+                        session,
+                        agency=agency,
+                        action="ingest",
+                        resource="plate_reads",
+                        resource_id=path.name,
+                        detail={
+                            "reads": summary.reads,
+                            "quarantined": summary.quarantined,
+                            "alerts": summary.alerts,
+                        },
+                    )
+            except ConfigError as error:
+                fail(str(error))
+            summaries.append(summary.as_dict())
+            table.add_row(
+                path.name,
+                str(summary.reads),
+                str(summary.duplicates),
+                str(summary.quarantined + summary.already_quarantined),
+                str(summary.alerts),
+            )
+            progress.advance(task)
+    console.print(table)
+    for summary_dict in summaries:
+        for problem in summary_dict["problems"]:
+            console.print(f"[yellow]quarantined[/yellow] {summary_dict['source']}: {problem}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(summaries, indent=2), encoding="utf-8")
+
+
+hotlist_app = typer.Typer(
+    help="Vehicle hotlists: national, partner, seizure, sanctions.", no_args_is_help=True
+)
+vehicles_app.add_typer(hotlist_app, name="hotlist")
+
+
+@hotlist_app.command("load")
+def hotlist_load(
+    list_name: Annotated[str, typer.Argument(help="national, partner, seizure or sanctions")],
+    path: Annotated[Path, typer.Argument(help="CSV: plate, country, reason, reference")],
+) -> None:
+    """Replace one hotlist from a CSV."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            count = service.load_hotlist(session=session, agency=agency, list_name=list_name, path=path)
+            _audit(
+                session,
+                agency=agency,
+                action="update",
+                resource="vehicle_hotlist",
+                resource_id=list_name,
+                detail={"plates": count, "file": path.name},
+            )
+    except ConfigError as error:
+        fail(str(error))
+    console.print(f"{count} plate(s) on the {list_name} hotlist")
+
+
+@hotlist_app.command("add")
+def hotlist_add(
+    list_name: Annotated[str, typer.Argument(help="national, partner, seizure or sanctions")],
+    plate: Annotated[str, typer.Argument(help="The plate as written")],
+    reason: Annotated[str, typer.Option(help="Why it is listed")] = "listed",
+    country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-2")] = None,
+    reference: Annotated[str | None, typer.Option(help="Case, report or owner reference")] = None,
+) -> None:
+    """Put one plate on a hotlist."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            row = service.add_to_hotlist(
+                session=session,
+                agency=agency,
+                list_name=list_name,
+                plate=plate,
+                country=country,
+                reason=reason,
+                reference=reference,
+            )
+            _audit(
+                session,
+                agency=agency,
+                action="create",
+                resource="vehicle_hotlist",
+                resource_id=row.plate,
+                detail={"list": list_name, "reason": reason},
+            )
+            listed = row.plate
+    except (ConfigError, PlateError) as error:
+        fail(str(error))
+    console.print(f"{listed} added to the {list_name} hotlist")
+
+
+@vehicles_app.command("alerts")
+def alerts(
+    all_alerts: Annotated[bool, typer.Option("--all", help="Confirmed and dismissed alerts too")] = False,
+    plate: Annotated[str | None, typer.Option(help="Only this plate")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 50,
+) -> None:
+    """The vehicle alert queue, newest first, with each alert's reason."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        rows = service.list_alerts(
+            session=session, agency=agency, status=None if all_alerts else "open", plate=plate, limit=limit
+        )
+        _audit(session, agency=agency, action="read", resource="vehicle_alert", detail={"alerts": len(rows)})
+        table = Table(title=f"{len(rows)} vehicle alert(s)")
+        for column in ("id", "plate", "code", "points", "status", "evidence"):
+            table.add_column(column)
+        for row in rows:
+            evidence = ", ".join(f"{k}={v}" for k, v in list(row.evidence.items())[:5])
+            table.add_row(str(row.id), row.plate, row.code, f"{row.points:.2f}", row.status, evidence)
+    console.print(table)
+
+
+@vehicles_app.command("alert")
+def alert_status(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id")],
+    status: Annotated[str, typer.Argument(help="confirmed, dismissed or open")],
+) -> None:
+    """Confirm or dismiss an alert."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            row = service.set_alert_status(session=session, agency=agency, alert_id=alert_id, status=status)
+            _audit(
+                session,
+                agency=agency,
+                action="update",
+                resource="vehicle_alert",
+                resource_id=str(alert_id),
+                detail={"status": status, "plate": row.plate},
+            )
+    except (ConfigError, NotFoundError) as error:
+        fail(str(error))
+    console.print(f"alert {alert_id}: {status}")
+
+
+quarantine_app = typer.Typer(help="Plate reads that failed validation.", no_args_is_help=True)
+vehicles_app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
+) -> None:
+    """Quarantined reads with the field at fault and why."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        rows = service.list_quarantine(session=session, agency=agency, status=None if all_records else "open")
+        table = Table(title=f"{len(rows)} quarantined read(s)")
+        for column in ("id", "source", "record", "field", "reason"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(str(row.id), row.source_file, row.record, row.field or "", row.reason)
+        _audit(
+            session,
+            agency=agency,
+            action="read",
+            resource="vehicle_quarantine",
+            detail={"records": len(rows)},
+        )
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(vehicles_app, name="vehicles")

@@ -1,0 +1,604 @@
+"""Plate reads into the store, checked against the hotlists as they arrive; cameras, hotlists, alerts, views.
+
+Every function takes the ``agency`` explicitly. ``process_reads`` is the one path a read takes, whether it
+comes from a file (``ingest_reads``), the HTTP endpoint or a pipeline worker: validate, store new reads in
+bulk (the ingest stage's writer), quarantine the rejected ones once, match each stored read against the
+agency's hotlists and store an alert per hit (with its read-to-alert latency) and an audit entry for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from borderwatch.access import audit
+from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.ingest.service import bulk_insert
+from borderwatch.vehicles.hotlist import DEFAULT_THRESHOLD, HotlistHit, HotlistIndex, Listed
+from borderwatch.vehicles.models import (
+    CameraRow,
+    HotlistEntryRow,
+    PlateReadRow,
+    VehicleAlertRow,
+    VehicleQuarantineRow,
+)
+from borderwatch.vehicles.plates import PlateError, normalise
+from borderwatch.vehicles.reads import (
+    Camera,
+    PlateRead,
+    ReadBatch,
+    Rejected,
+    check_records,
+    csv_records,
+    jsonl_records,
+    mapping_records,
+)
+
+FORMATS = ("csv", "jsonl")
+HOTLISTS = ("national", "partner", "seizure", "sanctions")
+HOTLIST = "hotlist"
+SYSTEM_ACTOR = "system:vehicles"
+_IN_CHUNK = 900  # bound values per query: below SQLite's default limit with room to spare
+
+
+@dataclass
+class ReadSummary:
+    source: str
+    reads: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    already_quarantined: int = 0
+    alerts: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "latencies_ms"}
+        if self.latencies_ms:
+            data["max_alert_latency_ms"] = round(max(self.latencies_ms), 2)
+        return data
+
+
+# ------------------------------------------------------------------------------------------------ cameras
+
+
+def load_cameras(*, session: Session, agency: str, path: Path) -> int:
+    """Add or update cameras from a CSV: ``camera_id``, ``crossing``, ``lane``, ``direction``, ``latitude``,
+    ``longitude``, ``name``; returns how many the file holds."""
+    rows = read_cameras_csv(_read_text(path), source=str(path))
+    known = {
+        row.camera_id: row for row in session.scalars(select(CameraRow).where(CameraRow.agency == agency))
+    }
+    for camera in rows:
+        row = known.get(camera.camera_id) or CameraRow(agency=agency, camera_id=camera.camera_id)
+        row.crossing, row.lane, row.direction = camera.crossing, camera.lane, camera.direction
+        row.latitude, row.longitude, row.name = camera.latitude, camera.longitude, camera.name
+        session.add(row)
+    session.flush()
+    return len(rows)
+
+
+def _coordinate(value: str, *, limit: float, where: str, name: str, source: str) -> float | None:
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(path=source, item=where, field=name, reason=f"{value!r} is not a number") from None
+    if not -limit <= number <= limit:
+        raise ConfigError(path=source, item=where, field=name, reason=f"{value} is outside ±{limit:g}")
+    return number
+
+
+def read_cameras_csv(text: str, *, source: str) -> list[Camera]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"camera_id", "crossing"} <= set(reader.fieldnames):
+        raise ConfigError(path=source, reason="a camera file needs 'camera_id' and 'crossing' columns")
+    cameras = []
+    for row in reader:
+        where = f"line {reader.line_num}"
+        camera_id = (row.get("camera_id") or "").strip()
+        crossing = (row.get("crossing") or "").strip()
+        if not camera_id or not crossing:
+            raise ConfigError(
+                path=source, item=where, field="camera_id" if not camera_id else "crossing", reason="is empty"
+            )
+        direction = (row.get("direction") or "").strip().lower() or None
+        if direction not in (None, "in", "out"):
+            raise ConfigError(
+                path=source, item=where, field="direction", reason=f"{direction!r} is not in/out"
+            )
+        lat = (row.get("latitude") or "").strip()
+        lon = (row.get("longitude") or "").strip()
+        cameras.append(
+            Camera(
+                camera_id=camera_id[:64],
+                crossing=crossing[:64],
+                lane=(row.get("lane") or "").strip()[:32] or None,
+                direction=direction,
+                latitude=_coordinate(lat, limit=90, where=where, name="latitude", source=source),
+                longitude=_coordinate(lon, limit=180, where=where, name="longitude", source=source),
+                name=(row.get("name") or "").strip()[:255] or None,
+            )
+        )
+    return cameras
+
+
+def cameras(*, session: Session, agency: str) -> dict[str, Camera]:
+    return {
+        row.camera_id: Camera(
+            camera_id=row.camera_id,
+            crossing=row.crossing,
+            lane=row.lane,
+            direction=row.direction,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            name=row.name,
+        )
+        for row in session.scalars(select(CameraRow).where(CameraRow.agency == agency))
+    }
+
+
+def cameras_frame(*, session: Session, agency: str) -> pl.DataFrame:
+    """Cameras as a frame (``camera_id``, ``crossing``, ``latitude``, ``longitude``) for the analytics."""
+    found = list(cameras(session=session, agency=agency).values())
+    return pl.DataFrame(
+        {
+            "camera_id": [c.camera_id for c in found],
+            "crossing": [c.crossing for c in found],
+            "latitude": [c.latitude for c in found],
+            "longitude": [c.longitude for c in found],
+        },
+        schema={
+            "camera_id": pl.String,
+            "crossing": pl.String,
+            "latitude": pl.Float64,
+            "longitude": pl.Float64,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- hotlists
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(path=str(path), reason=f"cannot read: {error.strerror}") from error
+    except UnicodeDecodeError:
+        raise ConfigError(path=str(path), reason="is not UTF-8 text") from None
+
+
+def read_hotlist_csv(text: str, *, source: str) -> list[dict[str, str | None]]:
+    """Hotlist rows (``plate``, ``country``, ``reason``, ``reference``), plates normalised."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "plate" not in reader.fieldnames:
+        raise ConfigError(path=source, reason="a hotlist needs a 'plate' column")
+    rows: list[dict[str, str | None]] = []
+    for row in reader:
+        country = (row.get("country") or "").strip().upper() or None
+        try:
+            plate = normalise(row.get("plate") or "", country)
+        except PlateError as error:
+            raise ConfigError(
+                path=source, item=f"line {reader.line_num}", field="plate", reason=str(error)
+            ) from None
+        rows.append(
+            {
+                "plate": plate.plate,
+                "country": country,
+                "reason": (row.get("reason") or "listed").strip()[:255] or "listed",
+                "reference": (row.get("reference") or "").strip()[:255] or None,
+            }
+        )
+    return rows
+
+
+def load_hotlist(*, session: Session, agency: str, list_name: str, path: Path) -> int:
+    """Replace one of the agency's hotlists (national, partner, seizure, sanctions) from a CSV."""
+    if list_name not in HOTLISTS:
+        raise ConfigError(
+            path=str(path), reason=f"unknown hotlist {list_name!r}: one of {', '.join(HOTLISTS)}"
+        )
+    rows = read_hotlist_csv(_read_text(path), source=str(path))
+    return replace_hotlist(session=session, agency=agency, list_name=list_name, rows=rows)
+
+
+def replace_hotlist(
+    *, session: Session, agency: str, list_name: str, rows: Sequence[Mapping[str, str | None]]
+) -> int:
+    session.query(HotlistEntryRow).filter(
+        HotlistEntryRow.agency == agency, HotlistEntryRow.list_name == list_name
+    ).delete()
+    frame = pl.DataFrame(
+        {
+            "agency": [agency] * len(rows),
+            "list_name": [list_name] * len(rows),
+            "plate": [r["plate"] for r in rows],
+            "country": [r.get("country") for r in rows],
+            "reason": [r.get("reason") or "listed" for r in rows],
+            "reference": [r.get("reference") for r in rows],
+            "added_at": [dt.datetime.now(dt.UTC)] * len(rows),
+        },
+        schema_overrides={"country": pl.String, "reference": pl.String},
+    )
+    bulk_insert(session.connection(), "vehicle_hotlist", _storable_times(session, frame))
+    return len(rows)
+
+
+def add_to_hotlist(
+    *,
+    session: Session,
+    agency: str,
+    list_name: str,
+    plate: str,
+    country: str | None,
+    reason: str,
+    reference: str | None = None,
+) -> HotlistEntryRow:
+    """One plate onto a hotlist (a plate from a closed seizure case, an analyst's entry)."""
+    if list_name not in HOTLISTS:
+        raise ConfigError(path=list_name, reason=f"unknown hotlist: one of {', '.join(HOTLISTS)}")
+    normalised = normalise(plate, country)
+    row = HotlistEntryRow(
+        agency=agency,
+        list_name=list_name,
+        plate=normalised.plate,
+        country=normalised.country,
+        reason=reason[:255],
+        reference=(reference or "")[:255] or None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_from_hotlist(*, session: Session, agency: str, entry_id: int) -> None:
+    row = session.get(HotlistEntryRow, entry_id)
+    if row is None or row.agency != agency:
+        raise NotFoundError(f"no hotlist entry {entry_id}")
+    session.delete(row)
+    session.flush()
+
+
+def hotlist_entries(*, session: Session, agency: str, limit: int = 500) -> list[HotlistEntryRow]:
+    query = (
+        select(HotlistEntryRow).where(HotlistEntryRow.agency == agency).order_by(HotlistEntryRow.id.desc())
+    )
+    return list(session.scalars(query.limit(limit)))
+
+
+def hotlist_counts(*, session: Session, agency: str) -> dict[str, int]:
+    query = (
+        select(HotlistEntryRow.list_name, func.count())
+        .where(HotlistEntryRow.agency == agency)
+        .group_by(HotlistEntryRow.list_name)
+    )
+    return {name: int(count) for name, count in session.execute(query)}
+
+
+# Built indexes by (database, agency), valid while the list's version (count, newest id) holds.
+_INDEXES: dict[tuple[str, str], tuple[tuple[int, int], HotlistIndex]] = {}
+
+
+def hotlist_index(*, session: Session, agency: str) -> HotlistIndex:
+    """The agency's hotlists as a matching index, rebuilt only when an entry was added or removed."""
+    version_row = session.execute(
+        select(func.count(), func.coalesce(func.max(HotlistEntryRow.id), 0)).where(
+            HotlistEntryRow.agency == agency
+        )
+    ).one()
+    version = (int(version_row[0]), int(version_row[1]))
+    cache_key = (str(session.get_bind().engine.url), agency)
+    cached = _INDEXES.get(cache_key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = session.execute(
+        select(
+            HotlistEntryRow.id,
+            HotlistEntryRow.plate,
+            HotlistEntryRow.country,
+            HotlistEntryRow.list_name,
+            HotlistEntryRow.reason,
+            HotlistEntryRow.reference,
+        ).where(HotlistEntryRow.agency == agency)
+    )
+    index = HotlistIndex.build(Listed(*row) for row in rows)
+    _INDEXES[cache_key] = (version, index)
+    return index
+
+
+# -------------------------------------------------------------------------------------------------- reads
+
+
+def read_file(
+    path: Path, *, cameras: Mapping[str, Camera], fmt: str | None = None, now: dt.datetime | None = None
+) -> ReadBatch:
+    """A CSV or JSON Lines file of reads, checked (not stored)."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as error:
+        raise ConfigError(path=str(path), reason=f"cannot read: {error.strerror}") from error
+    fmt = fmt or (
+        "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") or text.lstrip()[:1] == "{" else "csv"
+    )
+    if fmt not in FORMATS:
+        raise ConfigError(path=str(path), reason=f"unknown format {fmt!r}: one of {', '.join(FORMATS)}")
+    records = jsonl_records(text) if fmt == "jsonl" else csv_records(text)
+    return check_records(records, source=path.name, cameras=cameras, now=now)
+
+
+def _storable_times(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps as each database's bulk path reads them (SQLite: SQLAlchemy's text form, in UTC)."""
+    columns = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
+    if not columns:
+        return frame
+    if session.get_bind().dialect.name == "postgresql":
+        return frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f+00:00") for c in columns)
+    return frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c in columns)
+
+
+def _existing_keys(session: Session, agency: str, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), _IN_CHUNK):
+        chunk = list(keys[start : start + _IN_CHUNK])
+        found.update(
+            session.scalars(
+                select(PlateReadRow.read_key).where(
+                    PlateReadRow.agency == agency, PlateReadRow.read_key.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def _reads_frame(reads: Sequence[PlateRead], *, agency: str, source: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "agency": [agency] * len(reads),
+            "read_key": [r.read_key for r in reads],
+            "camera_id": [r.camera_id[:64] for r in reads],
+            "crossing": [r.crossing[:64] for r in reads],
+            "lane": [(r.lane or "")[:32] or None for r in reads],
+            "direction": [r.direction for r in reads],
+            "read_at": [r.read_at for r in reads],
+            "plate": [r.plate for r in reads],
+            "plate_key": [r.plate_key for r in reads],
+            "country": [r.country for r in reads],
+            "original": [r.original for r in reads],
+            "confidence": [r.confidence for r in reads],
+            "repairs": [" ".join(r.repairs) or None for r in reads],
+            "image": [r.image for r in reads],
+            "source_id": [r.source_id for r in reads],
+            "source": [source[:255]] * len(reads),
+        },
+        schema_overrides={
+            "lane": pl.String,
+            "direction": pl.String,
+            "country": pl.String,
+            "repairs": pl.String,
+            "image": pl.String,
+            "source_id": pl.String,
+            "read_at": pl.Datetime("us", "UTC"),
+        },
+    )
+
+
+def _quarantine(
+    session: Session, *, agency: str, source: str, rejected: Sequence[Rejected], summary: ReadSummary
+) -> None:
+    if not rejected:
+        return
+    keyed = {
+        hashlib.sha256(f"{agency}\x1f{source}\x1f{r.record}\x1f{r.raw}".encode()).hexdigest(): r
+        for r in rejected
+    }
+    known: set[str] = set()
+    digests = list(keyed)
+    for start in range(0, len(digests), _IN_CHUNK):
+        known.update(
+            session.scalars(
+                select(VehicleQuarantineRow.raw_hash).where(
+                    VehicleQuarantineRow.raw_hash.in_(digests[start : start + _IN_CHUNK])
+                )
+            )
+        )
+    fresh = [(digest, r) for digest, r in keyed.items() if digest not in known]
+    summary.already_quarantined += len(rejected) - len(fresh)
+    summary.quarantined += len(fresh)
+    summary.problems.extend(f"{r.record}, {r.field or 'record'}: {r.reason}" for _, r in fresh[:20])
+    frame = pl.DataFrame(
+        {
+            "agency": [agency] * len(fresh),
+            "source_file": [source[:1024]] * len(fresh),
+            "record": [r.record[:255] for _, r in fresh],
+            "field": [(r.field or "")[:128] or None for _, r in fresh],
+            "reason": [r.reason.replace("\x00", "\ufffd") for _, r in fresh],
+            "raw": [r.raw.replace("\x00", "\ufffd") for _, r in fresh],
+            "status": ["open"] * len(fresh),
+            "raw_hash": [digest for digest, _ in fresh],
+        },
+        schema_overrides={"field": pl.String},
+    )
+    bulk_insert(session.connection(), "vehicle_quarantine", frame)
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _hotlist_alerts(
+    session: Session,
+    *,
+    agency: str,
+    reads: Sequence[PlateRead],
+    index: HotlistIndex,
+    threshold: float,
+    received: float,
+    summary: ReadSummary,
+) -> None:
+    hits: list[tuple[PlateRead, HotlistHit]] = []
+    for read in reads:
+        hits.extend((read, hit) for hit in index.match(read.plate, read.country, threshold=threshold))
+    if not hits:
+        return
+    keys = list({read.read_key for read, _ in hits})
+    ids = dict(
+        session.execute(
+            select(PlateReadRow.read_key, PlateReadRow.id).where(
+                PlateReadRow.agency == agency, PlateReadRow.read_key.in_(keys)
+            )
+        ).all()
+    )
+    for read, hit in hits:
+        latency = (time.perf_counter() - received) * 1000
+        evidence = hit.evidence(read_plate=read.plate, read_country=read.country)
+        evidence |= {
+            "camera_id": read.camera_id,
+            "crossing": read.crossing,
+            "read_at": read.read_at.isoformat(),
+            "original": read.original,
+        }
+        session.add(
+            VehicleAlertRow(
+                agency=agency,
+                plate=read.plate,
+                country=read.country,
+                read_id=ids.get(read.read_key),
+                code=f"hotlist_{hit.entry.list_name}",
+                family=HOTLIST,
+                points=hit.score,
+                evidence=evidence,
+                fingerprint=_fingerprint("hotlist", read.read_key, hit.entry.entry_id),
+                status="open",
+                latency_ms=round(latency, 3),
+            )
+        )
+        audit.record(
+            db_session=session,
+            actor=SYSTEM_ACTOR,
+            agency=agency,
+            action="alert",
+            resource="vehicle",
+            resource_id=read.plate,
+            detail={"code": f"hotlist_{hit.entry.list_name}", "score": hit.score, "camera": read.camera_id},
+        )
+        summary.alerts += 1
+        summary.latencies_ms.append(latency)
+    session.flush()
+
+
+def store_batch(
+    *,
+    session: Session,
+    agency: str,
+    batch: ReadBatch,
+    threshold: float = DEFAULT_THRESHOLD,
+    received: float | None = None,
+) -> ReadSummary:
+    """Store a checked batch: new reads in bulk, rejections in quarantine once, hotlist hits as alerts."""
+    received = time.perf_counter() if received is None else received
+    summary = ReadSummary(source=batch.source)
+    unique = list({read.read_key: read for read in batch.reads}.values())
+    existing = _existing_keys(session, agency, [r.read_key for r in unique])
+    fresh = [read for read in unique if read.read_key not in existing]
+    summary.duplicates = len(batch.reads) - len(fresh)
+    frame = _reads_frame(fresh, agency=agency, source=batch.source)
+    bulk_insert(session.connection(), "plate_reads", _storable_times(session, frame))
+    summary.reads = len(fresh)
+    _quarantine(session, agency=agency, source=batch.source, rejected=batch.rejected, summary=summary)
+    index = hotlist_index(session=session, agency=agency)
+    if index.size:
+        _hotlist_alerts(
+            session,
+            agency=agency,
+            reads=fresh,
+            index=index,
+            threshold=threshold,
+            received=received,
+            summary=summary,
+        )
+    return summary
+
+
+def process_reads(
+    *,
+    session: Session,
+    agency: str,
+    records: Iterable[Mapping[str, Any]],
+    source: str,
+    now: dt.datetime | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> ReadSummary:
+    """Reads as a pipeline worker or the HTTP endpoint receives them (dicts with the file's field names):
+    checked, stored, matched against the hotlists, alerts raised. The caller commits the session."""
+    received = time.perf_counter()
+    known = cameras(session=session, agency=agency)
+    batch = check_records(mapping_records(records), source=source, cameras=known, now=now)
+    return store_batch(session=session, agency=agency, batch=batch, threshold=threshold, received=received)
+
+
+def ingest_reads(
+    *,
+    session: Session,
+    agency: str,
+    path: Path,
+    fmt: str | None = None,
+    now: dt.datetime | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> ReadSummary:
+    """Read, check and store a file of reads (CSV or JSON Lines)."""
+    received = time.perf_counter()
+    batch = read_file(path, cameras=cameras(session=session, agency=agency), fmt=fmt, now=now)
+    return store_batch(session=session, agency=agency, batch=batch, threshold=threshold, received=received)
+
+
+def list_quarantine(
+    *, session: Session, agency: str, status: str | None = "open"
+) -> list[VehicleQuarantineRow]:
+    query = select(VehicleQuarantineRow).where(VehicleQuarantineRow.agency == agency)
+    if status is not None:
+        query = query.where(VehicleQuarantineRow.status == status)
+    return list(session.scalars(query.order_by(VehicleQuarantineRow.id)))
+
+
+# ------------------------------------------------------------------------------------------------- alerts
+
+
+def list_alerts(
+    *, session: Session, agency: str, status: str | None = "open", plate: str | None = None, limit: int = 200
+) -> list[VehicleAlertRow]:
+    query = select(VehicleAlertRow).where(VehicleAlertRow.agency == agency)
+    if status is not None:
+        query = query.where(VehicleAlertRow.status == status)
+    if plate is not None:
+        query = query.where(VehicleAlertRow.plate == plate)
+    return list(session.scalars(query.order_by(VehicleAlertRow.id.desc()).limit(limit)))
+
+
+def set_alert_status(*, session: Session, agency: str, alert_id: int, status: str) -> VehicleAlertRow:
+    if status not in ("open", "confirmed", "dismissed"):
+        raise ConfigError(path="alert", reason=f"unknown status {status!r}: open, confirmed or dismissed")
+    row = session.get(VehicleAlertRow, alert_id)
+    if row is None or row.agency != agency:
+        raise NotFoundError(f"no vehicle alert {alert_id}")
+    row.status = status
+    session.flush()
+    return row
+
+
+def summary_json(summary: ReadSummary) -> str:
+    return json.dumps(summary.as_dict(), indent=2)
