@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
@@ -175,15 +175,36 @@ def get_case(*, session: Session, case_id: int) -> CaseRow:
     return case
 
 
-def list_cases(
-    *, session: Session, status: str | None = None, officer: str | None = None, agency: str = "default"
-) -> list[CaseRow]:
+def _cases_query(*, status: str | None, officer: str | None, agency: str) -> Select[CaseRow]:
     query = select(CaseRow).where(CaseRow.agency == agency)
     if status:
         query = query.where(CaseRow.status == status)
     if officer:
         query = query.where(CaseRow.officer == officer)
-    return list(session.scalars(query.order_by(CaseRow.id)))
+    return query
+
+
+def list_cases(
+    *,
+    session: Session,
+    status: str | None = None,
+    officer: str | None = None,
+    agency: str = "default",
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[CaseRow]:
+    """Cases of ``agency`` by number; ``limit``/``offset`` page them in the database."""
+    query = _cases_query(status=status, officer=officer, agency=agency).order_by(CaseRow.id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def count_cases(
+    *, session: Session, status: str | None = None, officer: str | None = None, agency: str = "default"
+) -> int:
+    query = _cases_query(status=status, officer=officer, agency=agency)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def assign_case(*, session: Session, case_id: int, officer: str, actor: str) -> CaseRow:

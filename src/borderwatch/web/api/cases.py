@@ -7,8 +7,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from borderwatch.access import service as access
+from borderwatch.access.models import UserRow
 from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.core.errors import NotFoundError
 from borderwatch.inspections import service as inspections
@@ -101,11 +103,18 @@ def list_cases(
     status: CaseStatus | None = None,
     officer: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Paginated[CaseSummary]:
-    rows = inspections.list_cases(session=guard.db, status=status, officer=officer, agency=guard.agency)
+    rows = inspections.list_cases(
+        session=guard.db,
+        status=status,
+        officer=officer,
+        agency=guard.agency,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    total = inspections.count_cases(session=guard.db, status=status, officer=officer, agency=guard.agency)
     guard.log(detail={"status": status, "officer": officer})
-    window = rows[paging.offset : paging.offset + paging.limit]
     return Paginated[CaseSummary](
-        items=[case_summary(r) for r in window], total=len(rows), limit=paging.limit, offset=paging.offset
+        items=[case_summary(r) for r in rows], total=total, limit=paging.limit, offset=paging.offset
     )
 
 
@@ -120,25 +129,41 @@ def get_case(
 def assign_case(
     case_id: CaseId, body: AssignIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE))]
 ) -> CaseOut:
+    return case_out(assign_to(guard=guard, case_id=case_id, officer=body.officer))
+
+
+def may_inspect(user: UserRow) -> bool:
+    """Whether ``user`` may record an inspection's outcome, by the one policy: who a case can go to."""
+    return (
+        user.active
+        and decide(access.principal_of(user, via="session"), Action.CREATE, Resource.OUTCOME).allowed
+    )
+
+
+def assignable_officers(*, db_session: Session, agency: str) -> list[str]:
+    """The usernames a case of ``agency`` can be assigned to."""
+    return sorted(
+        u.username for u in access.list_users(db_session=db_session, agency=agency) if may_inspect(u)
+    )
+
+
+def assign_to(*, guard: Guard, case_id: int, officer: str) -> CaseRow:
+    """Shared by the API, the case page and the worklist's bulk assignment: the officer must be an active
+    user of the agency who may record outcomes; the audit entry names the case."""
     _case(guard, case_id)
-    officer = access.active_user_of(db_session=guard.db, username=body.officer, agency=guard.agency)
-    # The officer must be able to record the inspection's outcome, by the one policy.
-    if (
-        officer is None
-        or not decide(access.principal_of(officer, via="session"), Action.CREATE, Resource.OUTCOME).allowed
-    ):
+    user = access.active_user_of(db_session=guard.db, username=officer, agency=guard.agency)
+    if user is None or not may_inspect(user):
         raise ApiError(
             422,
-            f"{body.officer!r} is not an active officer of your agency who may record outcomes",
+            f"{officer!r} is not an active officer of your agency who may record outcomes",
             field="officer",
         )
     try:
-        row = inspections.assign_case(
-            session=guard.db, case_id=case_id, officer=body.officer, actor=guard.principal.username
+        return inspections.assign_case(
+            session=guard.db, case_id=case_id, officer=officer, actor=guard.principal.username
         )
     except inspections.CaseError as error:
         raise ApiError(409, str(error)) from None
-    return case_out(row)
 
 
 @router.post("/cases/{case_id}/outcome", status_code=201, summary="Record what the inspection found")

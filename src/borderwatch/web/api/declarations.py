@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
@@ -52,24 +51,17 @@ def worklist(
     *,
     guard: Annotated[Guard, Depends(require(Action.READ, Resource.WORKLIST))],
     paging: Paging,
-    lane: Annotated[Literal["red", "yellow"] | None, Query(description="only this lane")] = None,
-    office: Annotated[str | None, Query(max_length=32)] = None,
-    since: date | None = None,
-    until: date | None = None,
-    open_only: Annotated[bool, Query(description="hide declarations whose case is closed")] = False,
+    filters: Annotated[records.WorklistFilter, Query()],
 ) -> Paginated[records.WorklistItem]:
     items, total = records.worklist(
         db_session=guard.db,
         agency=guard.agency,
-        lanes=(lane,) if lane else ("red", "yellow"),
-        office=office,
-        since=since,
-        until=until,
-        open_only=open_only,
+        filters=filters,
+        me=guard.principal.username,
         limit=paging.limit,
         offset=paging.offset,
     )
-    guard.log(detail={"lane": lane, "office": office, "returned": len(items)})
+    guard.log(detail={**filters.model_dump(mode="json", exclude_defaults=True), "returned": len(items)})
     return Paginated[records.WorklistItem](items=items, total=total, limit=paging.limit, offset=paging.offset)
 
 

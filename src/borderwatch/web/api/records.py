@@ -5,15 +5,16 @@ Only reads of stored rows live here; every change goes through the owning stage'
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Select, Text, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from borderwatch.core.clock import UtcDateTime
-from borderwatch.ingest.models import DeclarationRow, OutcomeRow
+from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.scoring.registry import latest_scores
@@ -120,12 +121,177 @@ class WorklistItem(BaseModel):
     office: str
     lane: str
     score: float | None
+    fraud_probability: float | None
     expected_duty: float | None
     top_reasons: list[str]
     basis: str
     control: bool
+    importer_id: str | None = None
+    importer_name: str | None = None
     case_id: int | None
     case_status: str | None
+    officer: str | None = None
+
+
+WorklistSort = Literal["score", "date", "office", "lane", "lrn", "status", "officer", "probability"]
+CaseFilter = Literal["", "none", "open", "assigned", "closed", "withdrawn"]
+
+
+class WorklistFilter(BaseModel):
+    """What a worklist shows: the search, the filters and the order (the API's and the page's query)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: str = Field(
+        default="", max_length=64, description="LRN prefix, trader id or name, HS code prefix, or container"
+    )
+    lane: Literal["red", "yellow", "green", ""] = Field(default="", description="only this lane")
+    office: str = Field(default="", max_length=32)
+    since: date | None = None
+    until: date | None = None
+    min_score: float | None = Field(default=None, ge=0, le=100)
+    officer: str = Field(default="", max_length=64, description="cases assigned to this user")
+    status: CaseFilter = Field(default="", description="case status; 'none' for declarations without a case")
+    open_only: bool = Field(default=False, description="hide declarations whose case is closed")
+    mine: bool = Field(default=False, description="only the cases assigned to me")
+    sort: WorklistSort = "score"
+    order: Literal["asc", "desc"] = "desc"
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "score": LaneDecisionRow.score,
+    "probability": LaneDecisionRow.fraud_probability,
+    "date": LaneDecisionRow.declared_on,
+    "office": LaneDecisionRow.office,
+    "lane": LaneDecisionRow.lane,
+    "lrn": LaneDecisionRow.lrn,
+    "status": CaseRow.status,
+    "officer": CaseRow.officer,
+}
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _search(query: Select[Any], text: str) -> Select[Any]:
+    """LRN prefix, a trader's id (any role), a party's name, a container number, an HS code prefix."""
+    text = text.strip()
+    if not text:
+        return query
+    contains = _like(text)
+    found = [
+        func.lower(LaneDecisionRow.lrn).like(contains, escape="\\"),
+        DeclarationRow.importer_id == text,
+        DeclarationRow.declarant_id == text,
+        DeclarationRow.seller_id == text,
+        DeclarationRow.courier_id == text,
+        func.lower(cast(DeclarationRow.parties, Text)).like(contains, escape="\\"),
+        func.lower(DeclarationRow.container_ids).like(contains, escape="\\"),
+    ]
+    if text.isdigit():
+        found.append(
+            exists().where(
+                GoodsItemRow.declaration_id == DeclarationRow.id, GoodsItemRow.hs_code.like(f"{text}%")
+            )
+        )
+    return query.where(or_(*found))
+
+
+def _worklist_query(*, agency: str, filters: WorklistFilter, me: str | None) -> Select[Any]:
+    query = (
+        select(LaneDecisionRow, CaseRow, DeclarationRow.importer_id, DeclarationRow.parties)
+        .outerjoin(
+            CaseRow,
+            (CaseRow.decision_id == LaneDecisionRow.id) & (CaseRow.agency == LaneDecisionRow.agency),
+        )
+        .outerjoin(
+            DeclarationRow,
+            (DeclarationRow.lrn == LaneDecisionRow.lrn)
+            & (DeclarationRow.agency == LaneDecisionRow.agency)
+            & DeclarationRow.is_current,
+        )
+        .where(LaneDecisionRow.agency == agency, LaneDecisionRow.is_current)
+    )
+    lanes = (filters.lane,) if filters.lane else ("red", "yellow")
+    query = query.where(LaneDecisionRow.lane.in_(lanes))
+    conditions: list[tuple[object, Callable[[], ColumnElement[bool]]]] = [
+        (filters.office, lambda: LaneDecisionRow.office == filters.office),
+        (filters.since, lambda: LaneDecisionRow.declared_on >= filters.since),
+        (filters.until, lambda: LaneDecisionRow.declared_on <= filters.until),
+        (filters.min_score is not None, lambda: LaneDecisionRow.score >= filters.min_score),
+        (filters.officer, lambda: CaseRow.officer == filters.officer),
+        (filters.mine, lambda: CaseRow.officer == (me or "")),
+        (filters.status == "none", lambda: CaseRow.id.is_(None)),
+        (filters.status not in ("", "none"), lambda: CaseRow.status == filters.status),
+        (filters.open_only, lambda: CaseRow.id.is_(None) | CaseRow.status.in_(("open", "assigned"))),
+    ]
+    for wanted, condition in conditions:
+        if wanted:
+            query = query.where(condition())
+    return _search(query, filters.q)
+
+
+def _ordered(query: Select[Any], filters: WorklistFilter) -> Select[Any]:
+    column = _SORT_COLUMNS[filters.sort]
+    first = column.desc().nulls_last() if filters.order == "desc" else column.asc().nulls_last()
+    # ties (many declarations at the same score) in a stable order: probability, then date, then LRN
+    return query.order_by(
+        first,
+        LaneDecisionRow.fraud_probability.desc().nulls_last(),
+        LaneDecisionRow.declared_on.desc(),
+        LaneDecisionRow.lrn,
+    )
+
+
+def _item(
+    decision: LaneDecisionRow, case: CaseRow | None, importer: str | None, parties: Any
+) -> WorklistItem:
+    name = ((parties or {}).get("importer") or {}).get("name") if isinstance(parties, dict) else None
+    return WorklistItem(
+        lrn=decision.lrn,
+        declared_on=decision.declared_on,
+        office=decision.office,
+        lane=decision.lane,
+        score=decision.score,
+        fraud_probability=decision.fraud_probability,
+        expected_duty=decision.expected_duty,
+        top_reasons=[str(r) for r in (decision.reasons or [])[:3]],
+        basis=decision.basis,
+        control=decision.control,
+        importer_id=importer,
+        importer_name=name if isinstance(name, str) else None,
+        case_id=case.id if case else None,
+        case_status=case.status if case else None,
+        officer=case.officer if case else None,
+    )
+
+
+def worklist(
+    *,
+    db_session: Session,
+    agency: str,
+    filters: WorklistFilter,
+    me: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[WorklistItem], int]:
+    """Current red/yellow (or the filter's lane) decisions of ``agency`` with their case, in the filter's
+    order; the count and the page are both computed by the database."""
+    query = _worklist_query(agency=agency, filters=filters, me=me)
+    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db_session.execute(_ordered(query, filters).limit(limit).offset(offset))
+    return [_item(*row) for row in rows], total
+
+
+def worklist_rows(
+    *, db_session: Session, agency: str, filters: WorklistFilter, me: str | None = None, cap: int = 100_000
+) -> Iterator[WorklistItem]:
+    """Every row of the worklist in order (at most ``cap``), read in batches: the CSV export."""
+    query = _ordered(_worklist_query(agency=agency, filters=filters, me=me), filters).limit(cap)
+    for row in db_session.execute(query.execution_options(yield_per=1000)):
+        yield _item(*row)
 
 
 def current_declaration(*, db_session: Session, lrn: str, agency: str) -> DeclarationRow | None:
@@ -219,53 +385,3 @@ def _latest_score(*, db_session: Session, lrn: str, agency: str) -> StoredScore 
         reasons=list(row["reasons"] or []),
         model_version=row["model_version"],
     )
-
-
-def worklist(
-    *,
-    db_session: Session,
-    agency: str,
-    lanes: tuple[str, ...] = ("red", "yellow"),
-    office: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    open_only: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[WorklistItem], int]:
-    """Current red/yellow decisions of ``agency``, riskiest first, with their case (if any)."""
-    query = select(LaneDecisionRow, CaseRow).outerjoin(
-        CaseRow, (CaseRow.decision_id == LaneDecisionRow.id) & (CaseRow.agency == LaneDecisionRow.agency)
-    )
-    query = query.where(
-        LaneDecisionRow.agency == agency, LaneDecisionRow.is_current, LaneDecisionRow.lane.in_(lanes)
-    )
-    if office:
-        query = query.where(LaneDecisionRow.office == office)
-    if since:
-        query = query.where(LaneDecisionRow.declared_on >= since)
-    if until:
-        query = query.where(LaneDecisionRow.declared_on <= until)
-    if open_only:
-        query = query.where((CaseRow.id.is_(None)) | (CaseRow.status != "closed"))
-    total = db_session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(
-        LaneDecisionRow.score.desc().nulls_last(), LaneDecisionRow.declared_on.desc(), LaneDecisionRow.lrn
-    )
-    items = [
-        WorklistItem(
-            lrn=decision.lrn,
-            declared_on=decision.declared_on,
-            office=decision.office,
-            lane=decision.lane,
-            score=decision.score,
-            expected_duty=decision.expected_duty,
-            top_reasons=[str(r) for r in (decision.reasons or [])[:3]],
-            basis=decision.basis,
-            control=decision.control,
-            case_id=case.id if case else None,
-            case_status=case.status if case else None,
-        )
-        for decision, case in db_session.execute(ordered.limit(limit).offset(offset))
-    ]
-    return items, total

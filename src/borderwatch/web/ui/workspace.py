@@ -27,44 +27,6 @@ from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
 
-PAGE = 50
-
-
-@router.get("/worklist", response_class=HTMLResponse)
-def worklist_page(
-    *,
-    request: Request,
-    identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.WORKLIST))],
-    lane: Literal["red", "yellow", ""] = "",
-    office: Annotated[str, Query(max_length=32)] = "",
-    open_only: bool = True,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-) -> Response:
-    items, total = records.worklist(
-        db_session=guard.db,
-        agency=guard.agency,
-        lanes=(lane,) if lane else ("red", "yellow"),
-        office=office or None,
-        open_only=open_only,
-        limit=PAGE,
-        offset=(page - 1) * PAGE,
-    )
-    guard.log(detail={"page": page, "lane": lane or None})
-    template = "_worklist_rows.html" if request.headers.get("HX-Request") else "worklist.html"
-    return render(
-        request,
-        template,
-        identity,
-        items=items,
-        total=total,
-        page=page,
-        pages=max(1, -(-total // PAGE)),
-        lane=lane,
-        office=office,
-        open_only=open_only,
-    )
-
 
 @router.get("/declarations/{lrn}", response_class=HTMLResponse)
 def declaration_page(
