@@ -32,3 +32,9 @@ LANE_BASES: Final[tuple[str, ...]] = (
 PartyRole = Literal["importer", "declarant", "seller", "courier"]
 # The parties of a declaration, in the order of the KCS layout.
 PARTY_ROLES: Final[tuple[PartyRole, ...]] = ("importer", "declarant", "seller", "courier")
+
+# What a check of a declaration's documents against the document ledger can find (``scoring.documents``):
+# a document already presented with another declaration, one whose issuer registered a different version,
+# one missing from the ledger though its issuer registers all theirs.
+DocumentFinding = Literal["reused", "altered", "unregistered"]
+DOCUMENT_FINDINGS: Final[tuple[DocumentFinding, ...]] = ("reused", "altered", "unregistered")

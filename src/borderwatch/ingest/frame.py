@@ -38,6 +38,15 @@ DECLARATION_SCHEMA: dict[str, pl.DataType] = {
     "tax_type": pl.String(),
 }
 
+# The documents a declaration states (its current version), one row each (``store.load_documents``).
+DOCUMENT_SCHEMA: dict[str, pl.DataType] = {
+    "lrn": pl.String(),
+    "doc_type": pl.String(),
+    "number": pl.String(),
+    "issuer": pl.String(),
+    "sha256": pl.String(),
+}
+
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "lrn": pl.String(),
     "recorded_on": pl.Date(),

@@ -233,6 +233,9 @@ class Document(_Model):
     type: str = Field(min_length=1, max_length=64)
     number: Id128
     sha256: Sha256 | None = None
+    issuer: Id128 | None = Field(
+        default=None, description="who issued it (a chamber, an exporter, an authority)"
+    )
 
 
 class Declaration(_Model):

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, Integer, case, func, select
 
-from borderwatch.ingest.frame import DECLARATION_SCHEMA, OUTCOME_SCHEMA
+from borderwatch.ingest.frame import DECLARATION_SCHEMA, DOCUMENT_SCHEMA, OUTCOME_SCHEMA
 from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
 
 # Chunk for ``lrn IN (...)`` filters: well under SQLite's bound-parameter limit.
@@ -109,6 +109,26 @@ def load_outcomes(
             for lrn, recorded_on, fraud, critical in connection.execute(query)
         ]
     return _frame(rows, OUTCOME_SCHEMA)
+
+
+def load_documents(engine: Engine, *, agency: str, lrns: Sequence[str]) -> pl.DataFrame:
+    """The documents the current versions of ``lrns`` state, in ``DOCUMENT_SCHEMA`` (ordered by LRN, then
+    as the declaration lists them); a document without a number is left out."""
+    d = DeclarationRow
+    rows: list[tuple[Any, ...]] = []
+    wanted = list(dict.fromkeys(lrns))
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = select(d.lrn, d.documents).where(
+                d.lrn.in_(wanted[start : start + _IN_CHUNK]), d.is_current.is_(True), d.agency == agency
+            )
+            for lrn, documents in connection.execute(query):
+                rows.extend(
+                    (lrn, doc.get("type"), doc.get("number"), doc.get("issuer"), doc.get("sha256"))
+                    for doc in documents or []
+                    if isinstance(doc, dict) and doc.get("number")
+                )
+    return _frame(rows, DOCUMENT_SCHEMA).sort("lrn", maintain_order=True)
 
 
 @dataclass(frozen=True)

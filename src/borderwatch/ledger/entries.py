@@ -3,6 +3,7 @@ keyed fingerprint of its canonical bytes. Pure: no I/O."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -35,12 +36,21 @@ class LedgerError(BorderwatchError):
 
 
 def fingerprint(issuer_key: bytes, document: bytes) -> str:
-    """HMAC-SHA-256 of the document's canonical bytes under the issuer's key, in hex: without the key, the
-    log does not tell which of a few likely documents (a low-entropy certificate) was registered."""
+    """The document's fingerprint: HMAC-SHA-256, under the issuer's key, of the SHA-256 of its canonical
+    bytes, in hex. Without the key the log does not tell which of a few likely documents (a low-entropy
+    certificate) was registered; over the digest, so whoever holds only a document's SHA-256 (a declaration
+    states its documents that way) computes the same fingerprint (:func:`fingerprint_of_digest`)."""
+    return fingerprint_of_digest(issuer_key, hashlib.sha256(document).hexdigest())
+
+
+def fingerprint_of_digest(issuer_key: bytes, sha256_hex: str) -> str:
+    """:func:`fingerprint` of a document known by its SHA-256 (64 hex digits)."""
     if len(issuer_key) < 16:
         raise LedgerError("an issuer key has at least 16 bytes")
+    if not _HEX64.fullmatch(sha256_hex.lower()):
+        raise LedgerError(f"{sha256_hex[:80]!r} is not a SHA-256 in hex")
     mac = hmac.HMAC(issuer_key, hashes.SHA256())
-    mac.update(document)
+    mac.update(bytes.fromhex(sha256_hex))
     return mac.finalize().hex()
 
 

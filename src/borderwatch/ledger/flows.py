@@ -14,6 +14,7 @@ from borderwatch.ledger import service
 from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError, fingerprint
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.note import parse_checkpoint, split_note
+from borderwatch.ledger.writer import WAIT_SECONDS, WriterPool
 
 BUNDLE_FORMAT = "borderwatch-ledger-proof/v1"
 
@@ -49,6 +50,15 @@ def append_and_checkpoint(
     receipts = service.append(engine, agency=agency, entries=entries)
     checkpoint = service.publish_checkpoint(engine, agency=agency, signer=keys.log_signer())
     return [Registered(receipt, checkpoint) for receipt in receipts]
+
+
+def append_through(writers: WriterPool, *, agency: str, entry: DocumentEntry) -> Registered:
+    """Append ``entry`` through the agency's :class:`LogWriter` (batched with whatever else is being
+    appended) and wait for it to be durable and covered by a signed checkpoint."""
+    writer = writers.writer(agency)
+    receipt = writer.submit(entry).result(timeout=WAIT_SECONDS)
+    checkpoint = writer.checkpoint_covering(receipt.index + 1).result(timeout=WAIT_SECONDS)
+    return Registered(receipt, checkpoint)
 
 
 def proof_bundle(engine: Engine, *, agency: str, index: int) -> dict[str, Any]:

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from borderwatch.db.base import Base
@@ -112,3 +124,27 @@ class LedgerAlertRow(Base):
     first_note: Mapped[str] = mapped_column(Text)
     second_note: Mapped[str] = mapped_column(Text)
     detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LedgerPresentationRow(Base):
+    """A document presented with a declaration of this agency: which declaration (LRN) showed which
+    fingerprint, and the log entry that records it. Private to the agency (the public log holds no LRN): it
+    is what tells a document re-used for another consignment."""
+
+    __tablename__ = "ledger_presentations"
+    __table_args__ = (
+        Index("ix_ledger_presentations_fingerprint", "agency", "fingerprint"),
+        Index("ix_ledger_presentations_lrn", "agency", "lrn", "fingerprint", unique=True),
+        Index("ix_ledger_presentations_entry", "agency", "entry_idx"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    lrn: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    doc_type: Mapped[str] = mapped_column(String(32))
+    issuer: Mapped[str] = mapped_column(String(128))
+    number: Mapped[str] = mapped_column(String(128))
+    entry_idx: Mapped[int] = mapped_column(BigInteger)
+    appended: Mapped[bool] = mapped_column(Boolean, doc="the presentation appended the entry (none held it)")
+    presented_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -4,11 +4,11 @@
     python bw_ledger_verify.py DOCUMENT --issuer-key ISSUER.key --log-key 'origin+hash+base64' \
         (--bundle PROOF.json | --log https://agency.example) [--witness VKEY ...] [--min-witnesses K]
 
-It computes the document's fingerprint (HMAC-SHA-256 under the issuer's key), finds the entry that records
-it (in the proof bundle, or asked of the log), checks that the entry holds that fingerprint, that the
-checkpoint is signed by the log's key (C2SP signed note, Ed25519), that the entry is in the tree of that
-checkpoint (RFC 9162 inclusion proof), and that at least K of the given witnesses cosigned the checkpoint
-(C2SP tlog-cosignature).
+It computes the document's fingerprint (HMAC-SHA-256 of its SHA-256 under the issuer's key), finds the
+entry that records it (in the proof bundle, or asked of the log), checks that the entry holds that
+fingerprint, that the checkpoint is signed by the log's key (C2SP signed note, Ed25519), that the entry is
+in the tree of that checkpoint (RFC 9162 inclusion proof), and that at least K of the given witnesses
+cosigned the checkpoint (C2SP tlog-cosignature).
 Exit status: 0 registered and proven, 1 not registered, 2 a check failed (the message says which).
 
 This file is written to stand alone (copy it anywhere); ``borderwatch ledger export-verifier`` writes it out.
@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     if "+" not in log_key:
         log_key = Path(log_key).read_text().strip()
     key = base64.b64decode(Path(args.issuer_key).read_text().strip(), validate=True)
-    fingerprint = hmac.new(key, Path(args.document).read_bytes(), hashlib.sha256).hexdigest()
+    digest = hashlib.sha256(Path(args.document).read_bytes()).digest()
+    fingerprint = hmac.new(key, digest, hashlib.sha256).hexdigest()
     try:
         if args.bundle:
             bundles = [json.loads(Path(args.bundle).read_text())]

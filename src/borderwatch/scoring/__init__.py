@@ -3,6 +3,7 @@
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
 __all__ = [
     "anomaly",
+    "documents",
     "evaluate",
     "explain",
     "model",

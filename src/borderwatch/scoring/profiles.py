@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.ingest.frame import DECLARATION_SCHEMA
+from borderwatch.scoring.documents import DOCUMENT_FIELDS
 
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -60,6 +61,10 @@ DERIVED_FIELDS: dict[str, str] = {
     "new_importer": "number",
     "new_importer_hs": "number",
     "new_importer_route": "number",
+    # counts of findings of the document ledger (``scoring.documents``); 0 where no check ran
+    "document_reused": "number",
+    "document_altered": "number",
+    "document_unregistered": "number",
 }
 NUMERIC_DECLARATION_FIELDS = {"net_mass", "customs_value", "tax_rate", "item_no"}
 PROFILE_FIELDS: dict[str, str] = {
@@ -381,7 +386,11 @@ def evaluate_profiles(features: pl.DataFrame, profiles: Sequence[RiskProfile]) -
                 "rule_hits": pl.Series([[]] * height, dtype=pl.List(pl.String)),
             }
         )
-    missing = sorted({f for p in profiles for f in p.fields()} - set(features.columns))
+    wanted = {f for p in profiles for f in p.fields()}
+    absent = [name for name in DOCUMENT_FIELDS if name in wanted and name not in features.columns]
+    if absent:  # no document check ran: nothing was found
+        features = features.with_columns(pl.lit(0, dtype=pl.Int32).alias(name) for name in absent)
+    missing = sorted(wanted - set(features.columns))
     if missing:
         raise ConfigError(path="risk profiles", field=missing[0], reason="field not available for scoring")
     hits = features.select([_hit_expression(p).alias(f"hit_{i}") for i, p in enumerate(profiles)])

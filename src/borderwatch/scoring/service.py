@@ -29,6 +29,7 @@ from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.features.build import advance_snapshot, build_features, latest_outcomes, prepare_snapshot
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.scoring.anomaly import detect_anomalies
+from borderwatch.scoring.documents import DOCUMENT_FIELDS, document_evidence
 from borderwatch.scoring.explain import model_reasons
 from borderwatch.scoring.model import (
     CATEGORICAL,
@@ -163,6 +164,7 @@ class RiskModel:
         screening_hits: pl.DataFrame | None = None,
         explain_top: int | None = None,
         explain_min_score: float | None = None,
+        document_findings: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
@@ -185,6 +187,7 @@ class RiskModel:
             screening_hits=screening_hits,
             explain_top=explain_top,
             explain_min_score=explain_min_score,
+            document_findings=document_findings,
         )
 
     def score_features(
@@ -197,12 +200,19 @@ class RiskModel:
         screening_hits: pl.DataFrame | None = None,
         explain_top: int | None = None,
         explain_min_score: float | None = None,
+        document_findings: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """``score`` on an already built feature frame (see :meth:`features`).
 
         ``screening_hits``: watchlist hits of the declarations' parties (``screening.service.HIT_SCHEMA``
         rows, e.g. from ``screen_declarations``); each declaration with hits gets up to
-        ``SCREENING_POINTS`` × the best match score and one reason per hit."""
+        ``SCREENING_POINTS`` × the best match score and one reason per hit. ``document_findings``: what a
+        :class:`~borderwatch.scoring.documents.DocumentCheck` found of their documents
+        (``scoring.documents``: points, one reason per finding, fields a risk profile may test)."""
+        documents = None
+        if document_findings is not None and document_findings.height:
+            documents = document_evidence(features["lrn"], document_findings)
+            features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
@@ -231,6 +241,10 @@ class RiskModel:
             columns["_screening"] = screened["screening_reasons"]
             columns["_screening_points"] = screened["screening_points"]
             screening_points = pl.col("_screening_points")
+        if documents is not None:
+            columns["_documents"] = documents["document_reasons"]
+            columns["_document_points"] = documents["document_points"]
+            screening_points = screening_points + pl.col("_document_points")
         items = pl.DataFrame(columns).with_columns(
             risk_score(
                 pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), screening_points
@@ -251,7 +265,7 @@ class RiskModel:
         reasons = pl.concat_list(
             [
                 name
-                for name in ("_screening", "_revenue", "_model", "_rules", "_anomalies")
+                for name in ("_documents", "_screening", "_revenue", "_model", "_rules", "_anomalies")
                 if name in items.columns
             ]
         ).alias("reasons")

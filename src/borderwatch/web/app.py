@@ -15,6 +15,8 @@ from fastapi_offline import FastAPIOffline
 
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate_for, session_factory
+from borderwatch.ledger.keys import KeyStore
+from borderwatch.ledger.writer import WriterPool
 from borderwatch.web import errors
 from borderwatch.web.api import (
     cases,
@@ -54,11 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
     """The FastAPI application for ``settings``' database (which must already be migrated)."""
     engine = engine_from_settings(settings)
     factory = session_factory(engine)
+    writers = WriterPool(engine, signer=KeyStore(settings.data_dir).log_signer)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         fail_interrupted_jobs(factory=factory, data_dir=settings.data_dir)
         yield
+        writers.close()
         engine.dispose()
 
     # /docs and /redoc from the files fastapi-offline ships (under /static-offline-docs): no CDN, so the API
@@ -69,7 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=factory)
+    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=factory, ledger=writers)
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")

@@ -19,6 +19,7 @@ from borderwatch.access import audit
 from borderwatch.access.policy import Action, Principal, Resource, decide, decide_public, readable_agency
 from borderwatch.access.service import authenticate_token, resolve_session
 from borderwatch.core.settings import Settings
+from borderwatch.ledger.writer import WriterPool
 from borderwatch.web.caches import Cache
 from borderwatch.web.errors import ApiError, LoginRequiredError, not_found
 
@@ -35,6 +36,8 @@ class AppState:
     engine: Engine
     factory: sessionmaker[Session]
     cache: Cache = field(default_factory=lambda: Cache(ttl_seconds=60.0))
+    ledger: WriterPool | None = None
+    """The ledger's appending threads (one per agency's log): every append of the app goes through them."""
 
 
 def app_state(request: Request) -> AppState:

@@ -29,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
-from borderwatch.ingest.store import StoredDays, load_declarations, load_outcomes, stored_days
+from borderwatch.ingest.store import StoredDays, load_declarations, load_documents, load_outcomes, stored_days
 from borderwatch.scoring import registry
+from borderwatch.scoring.documents import DocumentCheck
 from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
@@ -51,17 +52,26 @@ class ScoringContext:
     agency: str
     model: RiskModel
     profiles: list[RiskProfile]
+    documents: DocumentCheck | None = None
+    """Checks the declarations' documents (against the document ledger) before they are scored."""
 
 
 def scoring_context(
-    *, cache: Cache, db: Session, agency: str, profiles: Sequence[RiskProfile]
+    *,
+    cache: Cache,
+    db: Session,
+    agency: str,
+    profiles: Sequence[RiskProfile],
+    documents: DocumentCheck | None = None,
 ) -> ScoringContext | None:
     """The agency's newest registered model, or None when no model is registered yet."""
     try:
         row = registry.get_model_row(session=db, agency=agency)
     except NotFoundError:
         return None
-    return ScoringContext(agency=agency, model=_model(cache, row), profiles=list(profiles))
+    return ScoringContext(
+        agency=agency, model=_model(cache, row), profiles=list(profiles), documents=documents
+    )
 
 
 def _model(cache: Cache, row: RiskModelRow) -> RiskModel:
@@ -175,6 +185,10 @@ def score_stored(
     declarations = load_declarations(engine, agency=context.agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()
+    findings = None
+    if context.documents is not None:
+        documents = load_documents(engine, agency=context.agency, lrns=list(lrns))
+        findings = context.documents(documents, agency=context.agency) if documents.height else None
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
@@ -187,6 +201,7 @@ def score_stored(
                 profiles=context.profiles,
                 snapshot=known.snapshot,
                 explain_min_score=explain_min_score,
+                document_findings=findings,
             )
         )
     scores = pl.concat(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Annotated, Literal
 
@@ -15,11 +16,16 @@ from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.core.errors import NotFoundError
 from borderwatch.inspections import service as inspections
 from borderwatch.inspections.models import CaseRow
+from borderwatch.ledger import service
+from borderwatch.ledger.documents import register_evidence
+from borderwatch.ledger.entries import LedgerError
+from borderwatch.ledger.keys import KeyStore
 from borderwatch.web.api.records import CaseSummary, RowOut, case_summary
-from borderwatch.web.deps import Guard, Paging, require
+from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["cases"], responses=ERROR_RESPONSES)
 
 CaseStatus = Literal["open", "assigned", "closed", "withdrawn"]
@@ -171,12 +177,33 @@ def record_outcome(
     case_id: CaseId,
     body: OutcomeIn,
     guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.OUTCOME))],
+    state: State,
 ) -> CaseOut:
-    return record_case_outcome(guard=guard, case_id=case_id, body=body)
+    return record_case_outcome(guard=guard, case_id=case_id, body=body, state=state)
 
 
-def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn) -> CaseOut:
-    """Shared by the API and the case form: the policy check, the inspections service, the audit entry."""
+def _register_evidence(state: AppState, *, agency: str, case_id: int, evidence: list[EvidenceIn]) -> None:
+    if not evidence or state.ledger is None:
+        return
+    try:
+        service.log_info(state.engine, agency=agency)
+    except LedgerError:  # the agency keeps no ledger
+        return
+    try:
+        register_evidence(
+            KeyStore(state.settings.data_dir),
+            state.ledger.writer(agency),
+            agency=agency,
+            case_id=case_id,
+            evidence=[(e.name, e.sha256) for e in evidence],
+        )
+    except LedgerError as error:  # the outcome stands; the evidence can be registered later with the CLI
+        log.warning("case %s: evidence not registered in the ledger: %s", case_id, error)
+
+
+def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn, state: AppState) -> CaseOut:
+    """Shared by the API and the case form: the policy check, the inspections service, the audit entry;
+    the evidence files are registered in the agency's document ledger when it keeps one."""
     try:
         row = inspections.get_case(session=guard.db, case_id=case_id)
     except NotFoundError:
@@ -206,5 +233,6 @@ def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn) -> Ca
         raise ApiError(409, str(error)) from None
     except inspections.CaseError as error:
         raise ApiError(422, str(error), field="goods" if "goods" in str(error) else None) from None
+    _register_evidence(state, agency=row.agency, case_id=case_id, evidence=body.evidence)
     guard.db.expire(row)
     return case_out(inspections.get_case(session=guard.db, case_id=case_id))

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 from borderwatch.access.policy import Action, Resource
 from borderwatch.ingest.schemas import Declaration
 from borderwatch.ingest.service import ingest_declarations
+from borderwatch.ingest.store import load_documents
+from borderwatch.ledger.documents import LedgerDocumentCheck, present_documents
+from borderwatch.ledger.keys import KeyStore
 from borderwatch.web.api import records
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
@@ -100,11 +103,13 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         reason = ", ".join(f"{n} × {r}" for r, n in summary.reasons.most_common(3)) or "invalid record"
         raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
     lrns = [d.lrn for d in declarations]
+    keys = KeyStore(state.settings.data_dir)
     context = scoring_context(
         cache=state.cache,
         db=guard.db,
         agency=guard.agency,
         profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
+        documents=LedgerDocumentCheck(state.engine, keys),
     )
     scores = (
         score_stored(
@@ -118,6 +123,10 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         if context is not None
         else None
     )
+    if state.ledger is not None and any(d.documents for d in declarations):
+        # after scoring: a declaration's own documents are not a re-use of themselves
+        documents = load_documents(state.engine, agency=guard.agency, lrns=lrns)
+        present_documents(state.engine, keys, state.ledger, agency=guard.agency, documents=documents)
     # Audited once scored, not before: on SQLite the request's transaction holds the one write lock from
     # its first write to its commit, and other requests' ingests would queue behind the whole scoring.
     guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})

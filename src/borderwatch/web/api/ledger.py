@@ -20,7 +20,8 @@ from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.merkle import ProofError
 from borderwatch.ledger.note import NoteError
 from borderwatch.ledger.tiles import encode_bundle, parse_tile_path, tile_width
-from borderwatch.web.deps import Guard, State, public, require
+from borderwatch.ledger.writer import WriterPool
+from borderwatch.web.deps import AppState, Guard, State, public, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=ERROR_RESPONSES)
@@ -166,8 +167,7 @@ def register(
 ) -> EntryOut:
     entry = DocumentEntry(body.type, body.issuer, body.number, body.issued_on, guard.agency, body.fingerprint)
     try:
-        keys = KeyStore(state.settings.data_dir)
-        (done,) = flows.append_and_checkpoint(state.engine, keys, agency=guard.agency, entries=[entry])
+        done = flows.append_through(_writers(state), agency=guard.agency, entry=entry)
     except LedgerError as error:
         raise _api_error(error) from None
     guard.log(resource_id=str(done.receipt.index), detail={"issuer": body.issuer, "number": body.number})
@@ -177,6 +177,12 @@ def register(
         logged_at=done.receipt.logged_at.isoformat(),
         checkpoint_size=done.checkpoint.size,
     )
+
+
+def _writers(state: AppState) -> WriterPool:
+    if state.ledger is None:
+        raise ApiError(503, "this server appends nothing to the ledger")
+    return state.ledger
 
 
 class AddCheckpointIn(BaseModel):

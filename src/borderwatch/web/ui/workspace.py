@@ -19,7 +19,7 @@ from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
-from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, app_state, ui_require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.scoring import ModelExplanation, model_explanation
 from borderwatch.web.ui import charts
@@ -90,7 +90,7 @@ async def case_outcome_form(
     fields = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and v.strip() != ""}
     try:
         body = OutcomeIn.model_validate(fields)
-        case = record_case_outcome(guard=guard, case_id=case_id, body=body)
+        case = record_case_outcome(guard=guard, case_id=case_id, body=body, state=app_state(request))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
