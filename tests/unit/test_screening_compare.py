@@ -111,3 +111,18 @@ def test_legal_forms_and_honorifics_are_dropped_by_kind() -> None:
     assert normalize_name("Sheikh Omar Bakri", "person").tokens == ("omar", "bakri")
     # For a person, "co" is not a legal form to drop; a name made only of dropped words stays a name.
     assert normalize_name("Ltd", "organization").tokens == ("ltd",)
+
+
+def test_legal_forms_typed_glued_or_split_compare_as_spelled() -> None:
+    """The spelled-out reading keeps legal forms and abbreviations, so noise inside them costs nothing."""
+    assert compare_names("LLANOTOURLTDA.", "LLANOTOUR LTDA.", "organization") >= 0.9
+    assert compare_names("Int erpal", "INTERPAL", "organization") >= 0.9
+    # a legal form kept in the spelling does not buy edits for a short distinctive name
+    assert compare_names("CEC IMJTED", "CEC LIMITED", "organization") < 0.5
+
+
+def test_romanised_names_carry_no_latin_typos() -> None:
+    """Two edits between short romanised names are another name when one was written in another script."""
+    assert compare_names("彬 张", "ZHANG, Jian") < 0.5
+    assert compare_names("Bin Zhang", "ZHANG, Jian") >= 0.75  # typed in Latin: two typos are possible
+    assert compare_names("雷 张", "ZHANG, Lei") == 1.0  # same letters once transliterated

@@ -99,10 +99,10 @@ def test_candidate_index_never_scans_the_whole_list() -> None:
         )
         for i in range(3000)
     ]
-    matcher = Matcher(entries, candidates=12)
+    matcher = Matcher(entries, candidates=12, gram_candidates=6)
     for entry in entries[:200]:
         candidates = matcher.candidate_names(normalize_name(entry.name))
-        assert len(candidates) <= 12
+        assert len(candidates) <= 12 + 6  # the part index's, then the trigram index's
         # the listed name itself is always among its own candidates
         assert any(matcher.entry_of_name(c).entity_id == entry.entity_id for c in candidates)
         (best,) = matcher.screen(Query(name=entry.name), limit=1)

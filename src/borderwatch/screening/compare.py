@@ -194,18 +194,22 @@ def spacing_edits(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[int, i
     return best, longest
 
 
-def _spacing_raw(left: tuple[str, ...], right: tuple[str, ...]) -> float:
+def _spacing_raw(left: tuple[str, ...], right: tuple[str, ...], budget: int | None = None) -> float:
     """Raw similarity from ``spacing_edits``: 1 for the same letters, less for each edit, 0 beyond what
     a clerk's typing explains (none under five letters, one under eight, else two). An edit costs half a
-    letter: one typo in a long name is weaker evidence against it than a different letter in a part."""
+    letter: one typo in a long name is weaker evidence against it than a different letter in a part.
+    ``budget`` is the length that sets the allowance and the cost (default: the longer name without
+    spaces); the spelled-out forms pass the shorter normalised length, so that a legal form kept in them
+    does not buy edits for a short distinctive name (``CEC IMJTED`` / ``CEC LIMITED``)."""
     digits_l = sorted(c for t in left for c in t if c.isdigit())
     if digits_l != sorted(c for t in right for c in t if c.isdigit()):
         return 0.0  # a number is no typo: "vessel star 1" is not "vessel star 2"
     edits, longest = spacing_edits(left, right)
-    allowed = 0 if longest < 5 else 1 if longest < 8 else 2
+    length = longest if budget is None else budget
+    allowed = 0 if length < 5 else 1 if length < 8 else 2
     if edits > allowed:
         return 0.0
-    return 1.0 - SPACING_EDIT_COST * edits / longest
+    return 1.0 - SPACING_EDIT_COST * edits / max(length, 1)
 
 
 def _conflicting_initials(
@@ -241,6 +245,25 @@ def _shape(raw: float) -> float:
     if raw >= SAME_RAW:
         return SAME_FLOOR + (1.0 - SAME_FLOOR) * (raw - SAME_RAW) / (1.0 - SAME_RAW)
     return DIFFERENT_CEILING * raw / SAME_RAW
+
+
+def _spaced(
+    left: NormalizedName, right: NormalizedName, raw: float, notes: list[str], *, exact_only: bool
+) -> tuple[float, list[str]]:
+    """The raw score and notes after comparing the names without spaces, as normalised and as spelled
+    (legal forms and honorifics kept), when that says more than the parts did; with ``exact_only``, only
+    the same letters count (a name written in another script: see ``compare_normalized``)."""
+    budget = min(len(left.joined), len(right.joined))
+    readings: list[tuple[tuple[str, ...], tuple[str, ...], int | None]] = [(left.tokens, right.tokens, None)]
+    if left.folded or right.folded:
+        readings.append((left.folded or left.tokens, right.folded or right.tokens, budget))
+    for one, other, length in readings:
+        spaced = _spacing_raw(one, other, length)
+        if spaced > raw and (spaced == 1.0 or not exact_only):
+            edits, _ = spacing_edits(one, other)
+            raw = spaced
+            notes = ["same letters, different spacing" if edits == 0 else f"{edits} letter edit(s) apart"]
+    return raw, notes
 
 
 def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameComparison:
@@ -283,11 +306,10 @@ def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameCompa
     # Same letters up to a typo or two, spaced differently ("xi jinping" / "xijinping"; "johns mith" /
     # "smith john"; "tarding house" / "trading house").
     if raw < 0.95 and min(len(left.joined), len(right.joined)) >= 5 and "different initials" not in notes:
-        spaced = _spacing_raw(left.tokens, right.tokens)
-        if spaced > raw:
-            edits = round((1.0 - spaced) * max(len(left.joined), len(right.joined)))
-            raw = spaced
-            notes = ["same letters, different spacing" if edits == 0 else f"{edits} letter edit(s) apart"]
+        # A name typed in another script (Han, Hangul, Arabic, Cyrillic) is transliterated by a fixed
+        # rule, not typed letter by letter in Latin: its letters carry no Latin typos, and two edits
+        # between short romanised names are another name (``bin zhang`` / ``zhang jian``).
+        raw, notes = _spaced(left, right, raw, notes, exact_only=not (left.latin and right.latin))
     raw = min(max(raw, 0.0), 1.0)
     return NameComparison(
         score=_shape(raw),

@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 
 from borderwatch.screening.compare import NameComparison, compare_normalized
 from borderwatch.screening.entries import WatchEntry, country_code
+from borderwatch.screening.grams import GramIndex
 from borderwatch.screening.identifiers import listed_key, query_key
 from borderwatch.screening.index import NameIndex
 from borderwatch.screening.normalize import (
@@ -89,19 +90,26 @@ class Matcher:
         *,
         candidates: int = 12,
         min_coverage: float = 0.34,
+        gram_candidates: int = 6,
+        min_gram_similarity: float = 0.3,
         batch: int = 20_000,
     ) -> None:
         self.candidates = candidates
         self.min_coverage = min_coverage
+        self.gram_candidates = gram_candidates
+        self.min_gram_similarity = min_gram_similarity
         self.entries: list[WatchEntry] = []
         self._slot: dict[str, int] = {}  # entity id -> index in ``entries`` of its current version
         self._entry_names: list[list[int]] = []
         self._name_entry: list[int] = []
         self._name_text: list[str] = []
         self._name_raw: list[str] = []
+        self._name_folded: list[str] = []  # NormalizedName.folded, "" when the same as the tokens
+        self._name_latin: list[bool] = []
         self._name_weak: list[bool] = []
         self._name_kind: list[str] = []
         self._index = NameIndex()
+        self._grams = GramIndex()
         self._identifiers: dict[str, set[int]] = defaultdict(set)  # "kind:value" -> entry slots
         self._untyped: dict[str, set[int]] = defaultdict(set)  # value -> entry slots, any kind
         self.update(entries, batch=batch)
@@ -120,7 +128,9 @@ class Matcher:
             count += 1
             if count % batch == 0:
                 self._index.commit()
+                self._grams.commit()
         self._index.commit()
+        self._grams.commit()
         return count
 
     def _drop(self, entity_id: str) -> None:
@@ -128,6 +138,7 @@ class Matcher:
         if slot is None:
             return
         self._index.remove(self._entry_names[slot])
+        self._grams.remove(self._entry_names[slot])
         for identifier in self.entries[slot].identifiers:
             key = listed_key(identifier.type, identifier.value)
             if key is not None:
@@ -147,10 +158,13 @@ class Matcher:
                 continue
             seen.add(normalized.text)
             name_id = self._index.add(normalized.tokens)
+            self._grams.add(name_id, normalized.joined)
             names.append(name_id)
             self._name_entry.append(slot)
             self._name_text.append(normalized.text)
             self._name_raw.append(alias.name)
+            self._name_folded.append(" ".join(normalized.folded))
+            self._name_latin.append(normalized.latin)
             self._name_weak.append(alias.weak)
             self._name_kind.append(kind)
         self._entry_names.append(names)
@@ -170,23 +184,44 @@ class Matcher:
         return len(self._slot)
 
     def index_memory_bytes(self) -> int:
-        return self._index.memory_bytes()
+        return self._index.memory_bytes() + self._grams.memory_bytes()
 
     def entry_of_name(self, name_id: int) -> WatchEntry:
         return self.entries[self._name_entry[name_id]]
 
     def listed_name(self, name_id: int) -> NormalizedName:
         text = self._name_text[name_id]
-        return NormalizedName(text=text, tokens=tuple(text.split()), kind=self._name_kind[name_id])
+        folded = self._name_folded[name_id]
+        return NormalizedName(
+            text=text,
+            tokens=tuple(text.split()),
+            kind=self._name_kind[name_id],
+            folded=tuple(folded.split()),
+            latin=self._name_latin[name_id],
+        )
 
     def candidate_names(self, query: NormalizedName) -> list[int]:
-        """Ids of the listed names worth comparing with ``query`` (at most ``candidates``, best first)."""
-        return self._index.candidates(
+        """Ids of the listed names worth comparing with ``query``: at most ``candidates`` from the part
+        index, best first, then at most ``gram_candidates`` more from the trigram index."""
+        found = self._index.candidates(
             query.tokens,
             person=query.kind == PERSON,
             limit=self.candidates,
             min_coverage=self.min_coverage,
         )
+        if self.gram_candidates:
+            seen = set(found)
+            extra = [
+                name_id
+                for name_id, _ in self._grams.candidates(
+                    query.joined,
+                    limit=self.gram_candidates + len(found),
+                    min_similarity=self.min_gram_similarity,
+                )
+                if name_id not in seen
+            ]
+            found.extend(extra[: self.gram_candidates])
+        return found
 
     def _identifier_hits(self, query: Query) -> dict[int, str]:
         """Entry slots whose identifiers match one of the query's, with what matched."""

@@ -91,6 +91,10 @@ class NormalizedName:
     text: str
     tokens: tuple[str, ...]
     kind: str
+    # The name's parts before legal forms, honorifics and abbreviations were dropped or written out: a
+    # legal form typed with a typo or glued to a word (``LLANOTOURLTDA``) is still the same letters there.
+    folded: tuple[str, ...] = ()
+    latin: bool = True  # written in the Latin script (or ASCII) before transliteration
 
     @property
     def joined(self) -> str:
@@ -169,13 +173,24 @@ def _glued_honorific(token: str) -> str:
     return token
 
 
+_LATIN_END = 0x250  # Basic Latin, Latin-1 Supplement, Latin Extended-A and -B
+
+
+def is_latin(value: str) -> bool:
+    """Whether every letter of ``value`` is a Latin one (accented or not)."""
+    return value.isascii() or all(ord(ch) < _LATIN_END for ch in value if ch.isalpha())
+
+
 @lru_cache(maxsize=200_000)
 def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     """The canonical form of ``value`` for a person (default) or an organisation-like ``kind``."""
     folded = ascii_fold(value)
     tokens = folded.split()
     if is_org(kind):
-        tokens = " ".join(ORG_ABBREVIATIONS.get(t, t) for t in _join_letter_runs(tokens)).split()
+        tokens = _join_letter_runs(tokens)
+    spelled = tuple(tokens)
+    if is_org(kind):
+        tokens = " ".join(ORG_ABBREVIATIONS.get(t, t) for t in tokens).split()
         tokens = _legal_form_noise(tokens) or tokens
     else:
         tokens = [_glued_honorific(t) for t in tokens]
@@ -184,7 +199,13 @@ def normalize_name(value: str, kind: str = PERSON) -> NormalizedName:
     if not kept:  # a name made only of such words is still a name
         kept = tokens
     text = " ".join(kept)
-    return NormalizedName(text=text, tokens=tuple(kept), kind=ORGANIZATION if is_org(kind) else PERSON)
+    return NormalizedName(
+        text=text,
+        tokens=tuple(kept),
+        kind=ORGANIZATION if is_org(kind) else PERSON,
+        folded=spelled if spelled != tuple(kept) else (),
+        latin=is_latin(value),
+    )
 
 
 @lru_cache(maxsize=200_000)
