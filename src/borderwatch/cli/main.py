@@ -24,6 +24,7 @@ def _register() -> None:
         intel,
         lanes,
         ledger,
+        pipeline,
         scoring,
         screening,
         serve,
@@ -47,6 +48,7 @@ def _register() -> None:
     ledger.register(app)
     vehicles.register(app)
     travellers.register(app)
+    pipeline.register(app)
 
 
 _register()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,31 @@ class Settings(BaseSettings):
     )
     http_backlog: int = Field(default=2048, ge=1, description="Connections the kernel queues for accept().")
     http_keep_alive: int = Field(default=5, ge=1, description="Seconds an idle keep-alive connection lives.")
+    # The NATS JetStream pipeline (borderwatch.pipeline; `borderwatch worker`, `borderwatch pipeline`).
+    pipeline: Literal["inline", "nats"] = Field(
+        default="inline",
+        description="inline: the API scores a submitted declaration in the request (the laptop default); "
+        "nats: it publishes the declaration to the agency's JetStream stream and answers 202 with where to "
+        "read the result, and `borderwatch worker` processes take it from there.",
+    )
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="The NATS server(s), comma-separated.")
+    pipeline_prefix: str = Field(
+        default="bw",
+        pattern=r"^[a-z][a-z0-9_]{0,31}$",
+        description="First token of every pipeline subject and stream name (one deployment's namespace).",
+    )
+    pipeline_batch: int = Field(default=100, ge=1, le=10_000, description="Messages a worker takes at once.")
+    pipeline_ack_wait: float = Field(
+        default=60.0, gt=0, description="Seconds before an unacknowledged message goes to another worker."
+    )
+    pipeline_max_ack_pending: int = Field(
+        default=2000,
+        ge=1,
+        description="Messages a stage's workers may hold unacknowledged together: the back-pressure bound.",
+    )
+    pipeline_max_deliver: int = Field(
+        default=4, ge=1, description="Deliveries of a failing message before it is dead-lettered."
+    )
 
 
 @lru_cache(maxsize=1)

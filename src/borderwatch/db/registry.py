@@ -12,6 +12,7 @@ import borderwatch.inspections.models
 import borderwatch.intel.models
 import borderwatch.lanes.models
 import borderwatch.ledger.models
+import borderwatch.pipeline.models
 import borderwatch.scoring.models
 import borderwatch.screening.models
 import borderwatch.travellers.models

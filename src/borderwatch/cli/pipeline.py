@@ -1,0 +1,275 @@
+"""``borderwatch worker`` and ``borderwatch pipeline publish/status/dead/replay``: the JetStream pipeline.
+
+The worker wires the stages' processors to this process's database and to the scoring that the API runs
+inline (``web.scoring``: the agency's registered model, the day's history snapshot, the same reasons), so a
+declaration scored by a worker gets exactly the score the API would have given it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import nats
+import polars as pl
+import typer
+from nats.js import JetStreamContext
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.settings import Settings, get_settings
+from borderwatch.lanes.policy import LanePolicy, load_policy
+from borderwatch.pipeline.dead import list_dead, replay
+from borderwatch.pipeline.publish import file_bodies, publish_bodies
+from borderwatch.pipeline.stages import IngestProcessor, LanesProcessor, Processor, ScoreProcessor
+from borderwatch.pipeline.status import pipeline_status
+from borderwatch.pipeline.topology import Limits, Stage, Topology
+from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
+from borderwatch.scoring.profile_store import load_agency_profiles
+from borderwatch.web.caches import Cache
+from borderwatch.web.scoring import score_stored, scoring_context
+
+pipeline_app = typer.Typer(
+    help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
+)
+
+T = TypeVar("T")
+
+
+class StageChoice(StrEnum):
+    ingest = "ingest"
+    score = "score"
+    lanes = "lanes"
+    all = "all"
+
+
+def topology_of(settings: Settings, agency: str | None) -> Topology:
+    try:
+        return Topology(prefix=settings.pipeline_prefix, agency=agency or settings.agency)
+    except BorderwatchError as error:
+        fail(str(error))
+
+
+def worker_config(settings: Settings, topology: Topology) -> WorkerConfig:
+    return WorkerConfig(
+        nats_url=settings.nats_url,
+        topology=topology,
+        limits=Limits(
+            ack_wait=settings.pipeline_ack_wait,
+            max_ack_pending=settings.pipeline_max_ack_pending,
+            max_deliver=settings.pipeline_max_deliver,
+        ),
+        batch=settings.pipeline_batch,
+    )
+
+
+def production_scoring(
+    *, settings: Settings, engine: Engine, agency: str
+) -> Callable[[Session, Sequence[str]], pl.DataFrame]:
+    """The API's inline scoring (``web.scoring.score_stored``) as the score stage's ``ScoreFn``."""
+    cache = Cache(ttl_seconds=3600.0)
+
+    def score(session: Session, lrns: Sequence[str]) -> pl.DataFrame:
+        profiles = load_agency_profiles(settings.data_dir, agency)
+        context = scoring_context(cache=cache, db=session, agency=agency, profiles=profiles)
+        if context is None:
+            raise NotFoundError(f"no model is registered for agency {agency!r}; register one, then replay")
+        scores = score_stored(
+            context=context,
+            cache=cache,
+            engine=engine,
+            db=session,
+            lrns=lrns,
+            explain_min_score=settings.explain_min_score,
+        )
+        return scores.with_columns(pl.lit(context.model.version).alias("model_version"))
+
+    return score
+
+
+def processors_for(
+    stages: Sequence[Stage],
+    *,
+    settings: Settings,
+    engine: Engine,
+    factory: sessionmaker[Session],
+    agency: str,
+    policy: LanePolicy,
+) -> dict[Stage, Processor]:
+    built: dict[Stage, Processor] = {}
+    for stage in stages:
+        if stage is Stage.INGEST:
+            built[stage] = IngestProcessor(engine=engine, factory=factory, agency=agency)
+        elif stage is Stage.SCORE:
+            scoring = production_scoring(settings=settings, engine=engine, agency=agency)
+            built[stage] = ScoreProcessor(factory=factory, agency=agency, score=scoring)
+        else:
+            built[stage] = LanesProcessor(engine=engine, factory=factory, agency=agency, policy=policy)
+    return built
+
+
+def _run_children(argv: list[str], concurrency: int) -> int:
+    """``concurrency`` worker processes of ``argv``; SIGTERM and SIGINT are passed on to them."""
+    children = [subprocess.Popen(argv) for _ in range(concurrency)]
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return max(child.wait() for child in children)
+
+
+def worker_command(
+    *,
+    stage: Annotated[StageChoice, typer.Option(help="the stage(s) this worker runs")] = StageChoice.all,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="worker processes to run")] = 1,
+    agency: Annotated[
+        str | None, typer.Option(help="agency whose streams to work on (default: settings)")
+    ] = None,
+    policy: Annotated[
+        Path | None, typer.Option(help="lane policy YAML (default: the built-in policy)")
+    ] = None,
+) -> None:
+    """Work on the agency's pipeline until SIGTERM: take declarations from NATS JetStream, store, score and
+    give them lanes, publish what each stage produced. Run as many as you like, on any machine."""
+    if concurrency > 1:
+        argv = [
+            sys.executable,
+            "-m",
+            "borderwatch.cli.main",
+            "worker",
+            "--stage",
+            stage.value,
+            "--concurrency",
+            "1",
+        ]
+        argv += ["--agency", agency] if agency else []
+        argv += ["--policy", str(policy)] if policy else []
+        raise typer.Exit(_run_children(argv, concurrency))
+    settings = get_settings()
+    topology = topology_of(settings, agency)
+    stages = list(Stage) if stage is StageChoice.all else [Stage(stage.value)]
+    engine, factory = open_database(settings)
+    lane_policy = load_policy(policy) if policy else LanePolicy()
+    processors = processors_for(
+        stages, settings=settings, engine=engine, factory=factory, agency=topology.agency, policy=lane_policy
+    )
+    console.print(f"worker {os.getpid()}: {', '.join(stages)} for {topology.agency} at {settings.nats_url}")
+    counts = asyncio.run(serve(worker_config(settings, topology), processors))
+    console.print(
+        f"worker {os.getpid()} stopped: {counts.processed:,} processed, {counts.retried:,} retried, "
+        f"{counts.dead:,} dead-lettered"
+    )
+
+
+def _with_js(settings: Settings, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    async def run() -> T:
+        client = await nats.connect(settings.nats_url)
+        try:
+            return await work(client.jetstream())
+        finally:
+            await client.drain()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, nats.errors.NoServersError) as error:
+        fail(f"cannot reach NATS at {settings.nats_url}: {error}")
+
+
+def publish_command(
+    files: Annotated[list[Path], typer.Argument(help="JSON Lines of declarations, or KCS CSV files")],
+    agency: Annotated[str | None, typer.Option(help="agency whose streams to publish to")] = None,
+) -> None:
+    """Publish declarations to the agency's pipeline (each once: a copy published again is dropped)."""
+    settings = get_settings()
+    topology = topology_of(settings, agency)
+
+    async def work(js: JetStreamContext) -> tuple[int, int]:
+        await ensure_streams(js, topology)
+        published, duplicates = 0, 0
+        for path in files:
+            result = await publish_bodies(js, topology, file_bodies(path, agency=topology.agency))
+            published += result.published
+            duplicates += result.duplicates
+        return published, duplicates
+
+    try:
+        published, duplicates = _with_js(settings, work)
+    except BorderwatchError as error:
+        fail(str(error))
+    console.print(f"published {published:,} declarations ({duplicates:,} dropped as already published)")
+
+
+def status_command(agency: Annotated[str | None, typer.Option(help="agency")] = None) -> None:
+    """Streams (messages) and stage consumers (lag: not yet delivered; in progress; redelivered)."""
+    settings = get_settings()
+    topology = topology_of(settings, agency)
+    status = _with_js(settings, lambda js: pipeline_status(js, topology))
+    streams = Table(title=f"streams of {topology.agency}")
+    for column in ("kind", "stream", "messages", "last sequence"):
+        streams.add_column(column)
+    for s in status.streams:
+        streams.add_row(
+            s.kind, s.stream, "-" if s.messages is None else f"{s.messages:,}", f"{s.last_sequence:,}"
+        )
+    consumers = Table(title="stage consumers")
+    for column in ("stage", "reads", "lag", "in progress", "redelivered"):
+        consumers.add_column(column)
+    for c in status.consumers:
+        lag = "-" if c.pending is None else f"{c.pending:,}"
+        consumers.add_row(c.stage, c.kind, lag, f"{c.ack_pending:,}", f"{c.redelivered:,}")
+    console.print(streams)
+    console.print(consumers)
+
+
+def dead_command(
+    agency: Annotated[str | None, typer.Option(help="agency")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="at most this many")] = 100,
+) -> None:
+    """Dead letters: messages that kept failing, with their error."""
+    settings = get_settings()
+    topology = topology_of(settings, agency)
+    letters = _with_js(settings, lambda js: list_dead(js, topology, limit=limit))
+    table = Table(title=f"dead letters of {topology.agency} ({len(letters)})")
+    for column in ("seq", "stage", "from", "deliveries", "error"):
+        table.add_column(column, overflow="fold")
+    for letter in letters:
+        table.add_row(
+            str(letter.sequence), letter.stage, letter.subject, str(letter.deliveries), letter.error
+        )
+    console.print(table)
+
+
+def replay_command(
+    sequences: Annotated[
+        list[int] | None, typer.Argument(help="dead letters to replay (default: all)")
+    ] = None,
+    agency: Annotated[str | None, typer.Option(help="agency")] = None,
+) -> None:
+    """Publish dead letters again to where they came from (after the fix), and delete them."""
+    settings = get_settings()
+    topology = topology_of(settings, agency)
+    count = _with_js(settings, lambda js: replay(js, topology, sequences=sequences or None))
+    console.print(f"replayed {count:,} dead letters")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker_command)
+    pipeline_app.command("publish")(publish_command)
+    pipeline_app.command("status")(status_command)
+    pipeline_app.command("dead")(dead_command)
+    pipeline_app.command("replay")(replay_command)
+    app.add_typer(pipeline_app, name="pipeline")

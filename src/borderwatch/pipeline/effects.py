@@ -1,0 +1,59 @@
+"""Exactly-once effects under at-least-once delivery: a stage claims a declaration's key in the transaction
+that writes its effect. A second delivery of the same content (a redelivery after a worker died, a
+republished file past JetStream's de-duplication window) finds the key claimed and writes nothing.
+
+The claim is an ``INSERT ... ON CONFLICT DO NOTHING RETURNING``: on PostgreSQL a concurrent claim of the same
+key waits for the first transaction and then returns nothing if it committed (or claims the key if it rolled
+back); on SQLite the single write lock orders them the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from borderwatch.pipeline.models import PipelineEffectRow
+
+_CHUNK = 500
+
+
+def claim(*, session: Session, stage: str, agency: str, keys: Mapping[str, str]) -> set[str]:
+    """Claims ``keys`` (key → LRN) for ``stage``; returns those this transaction now owns. The claim holds
+    only if the session's transaction commits (with the effect)."""
+    table = PipelineEffectRow.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    owned: set[str] = set()
+    items = sorted(keys.items())  # one order for every worker: two batches never wait on each other
+    for start in range(0, len(items), _CHUNK):
+        rows = [
+            {"stage": stage, "agency": agency, "key": key, "lrn": lrn}
+            for key, lrn in items[start : start + _CHUNK]
+        ]
+        statement = insert(table).values(rows).on_conflict_do_nothing().returning(table.c.key)
+        owned.update(session.scalars(statement))
+    return owned
+
+
+def done(*, session: Session, agency: str, keys: Sequence[str]) -> dict[str, set[str]]:
+    """key → the stages that have had their effect for it."""
+    found: dict[str, set[str]] = {key: set() for key in keys}
+    e = PipelineEffectRow
+    for start in range(0, len(keys), _CHUNK):
+        chunk = list(keys[start : start + _CHUNK])
+        for key, stage in session.execute(select(e.key, e.stage).where(e.agency == agency, e.key.in_(chunk))):
+            found[key].add(stage)
+    return found
+
+
+def done_for_lrn(*, session: Session, agency: str, lrn: str) -> dict[str, set[str]]:
+    """key → stages done, for every content of ``lrn`` the pipeline has processed."""
+    e = PipelineEffectRow
+    found: dict[str, set[str]] = {}
+    for key, stage in session.execute(select(e.key, e.stage).where(e.agency == agency, e.lrn == lrn)):
+        found.setdefault(key, set()).add(stage)
+    return found
