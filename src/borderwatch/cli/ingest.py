@@ -34,13 +34,15 @@ quarantine_app = typer.Typer(
 
 def _summary_table(summaries: list[IngestSummary], total: IngestSummary) -> Table:
     table = Table(title="ingest summary")
-    for name in ("file", "read", "stored", "amended", "duplicates", "quarantined", "outcomes"):
+    manifests = any(s.manifest_messages for s in summaries)
+    names = ["file", "read", "stored", "amended", "duplicates", "quarantined", "outcomes"]
+    for name in [*names, "manifest lines"] if manifests else names:
         table.add_column(name, justify="left" if name == "file" else "right")
     for s in [*summaries, total] if len(summaries) > 1 else summaries:
         quarantined = f"{s.quarantined}" + (
             f" (+{s.already_quarantined} known)" if s.already_quarantined else ""
         )
-        table.add_row(
+        cells = [
             Path(s.source).name if s is not total else "total",
             f"{s.read:,}",
             f"{s.stored:,}",
@@ -48,12 +50,18 @@ def _summary_table(summaries: list[IngestSummary], total: IngestSummary) -> Tabl
             f"{s.duplicates:,}",
             quarantined,
             f"{s.outcomes:,}",
-        )
+        ]
+        table.add_row(*cells, *([f"{s.manifest_lines:,}"] if manifests else []))
     return table
 
 
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="KCS-layout CSV, mapped CSV or JSON Lines files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="KCS-layout CSV, mapped CSV, JSON Lines or EDIFACT (CUSDEC, CUSCAR, IFTMCS) files."
+        ),
+    ],
     fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "auto",
     mapping_file: Annotated[
         Path | None, typer.Option("--mapping", help="YAML column mapping for an agency's own CSV export.")

@@ -1,4 +1,5 @@
-"""① Ingest: readers (KCS CSV, mapped CSV, JSON Lines) → canonical declarations; validation; quarantine."""
+"""① Ingest: readers (KCS CSV, mapped CSV, JSON Lines, EDIFACT) → canonical declarations and manifest lines;
+validation; quarantine."""
 
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
-__all__ = ["frame", "mapping", "models", "schemas", "service", "store"]
+__all__ = ["edifact", "frame", "mapping", "models", "schemas", "service", "store"]

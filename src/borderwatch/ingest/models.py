@@ -133,3 +133,39 @@ class QuarantineRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ManifestLineRow(Base):
+    """A goods item (or a consignment) as a carrier reported it in a CUSCAR or IFTMCS message.
+
+    Stored once per agency and content (``content_hash``): a manifest read again adds nothing."""
+
+    __tablename__ = "manifest_lines"
+    __table_args__ = (
+        Index("ix_manifest_lines_agency_hash", "agency", "content_hash", unique=True),
+        Index("ix_manifest_lines_agency_arrival", "agency", "arrival_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(16))
+    manifest_ref: Mapped[str] = mapped_column(String(64))
+    arrival_on: Mapped[date | None] = mapped_column(Date)
+    voyage: Mapped[str | None] = mapped_column(String(64))
+    carrier_id: Mapped[str | None] = mapped_column(String(64))
+    means_id: Mapped[str | None] = mapped_column(String(64))
+    loading_port: Mapped[str | None] = mapped_column(String(16))
+    discharge_port: Mapped[str | None] = mapped_column(String(16))
+    consignment_ref: Mapped[str] = mapped_column(String(64), index=True)
+    consignor: Mapped[str | None] = mapped_column(String(256))
+    consignee: Mapped[str | None] = mapped_column(String(256))
+    item_no: Mapped[int] = mapped_column(Integer, default=1)
+    description: Mapped[str | None] = mapped_column(Text)
+    hs_code: Mapped[str | None] = mapped_column(String(10))
+    packages: Mapped[float | None] = mapped_column(Float)
+    package_type: Mapped[str | None] = mapped_column(String(16))
+    gross_mass: Mapped[float | None] = mapped_column(Float)
+    container_ids: Mapped[str | None] = mapped_column(Text, doc="space-separated container numbers")
+    source: Mapped[str | None] = mapped_column(String(255))
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -35,6 +35,7 @@ from borderwatch.ingest.schemas import (
     MAX_ITEMS,
     TOO_MANY_ITEMS,
     Declaration,
+    ManifestLine,
     Outcome,
     reason_of,
     too_long,
@@ -90,6 +91,7 @@ class RawBatch:
     outcomes: list[Outcome] = field(default_factory=list)  # outcome lines of JSON Lines
     outcome_lines: list[int] = field(default_factory=list)
     bytes_read: int = 0
+    manifest: list[tuple[int, ManifestLine]] = field(default_factory=list)  # (line, manifest line) of EDIFACT
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, bytes]]:

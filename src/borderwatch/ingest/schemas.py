@@ -111,8 +111,12 @@ def too_long(limit: int) -> str:
 
 @lru_cache(maxsize=1)
 def country_codes() -> frozenset[str]:
-    """ISO 3166-1 alpha-2 codes, plus ``EU``, ``XK`` (Kosovo) and ``ZZ`` (unknown) that customs data use."""
-    return frozenset({c.alpha_2 for c in pycountry.countries} | {"EU", "XK", "ZZ"})
+    """ISO 3166-1 alpha-2 codes, plus ``EU``, ``ZZ`` (unknown) and the user-assigned codes customs use:
+    the EU geonomenclature's ``XC`` Ceuta, ``XI`` Northern Ireland, ``XK`` Kosovo, ``XL`` Melilla, ``XS``
+    Serbia (former), ``XU`` Great Britain without Northern Ireland, and ``XX``, the placeholder of test and
+    sample messages (an unnamed country, as in the shared CUSDEC sample)."""
+    customs = {"EU", "ZZ", "XC", "XI", "XK", "XL", "XS", "XU", "XX"}
+    return frozenset({c.alpha_2 for c in pycountry.countries} | customs)
 
 
 @lru_cache(maxsize=1)
@@ -262,6 +266,30 @@ class Declaration(_Model):
                 f" {MAX_COPIED_BYTES:,}; split it into declarations of fewer items"
             )
         return self
+
+
+class ManifestLine(_Model):
+    """One goods item (or a consignment without items) as a carrier reported it (CUSCAR, IFTMCS): what
+    reconciliation compares with the declarations."""
+
+    message_type: Annotated[str, Field(min_length=1, max_length=16)]
+    manifest_ref: Id64
+    arrival_on: Day | None = None
+    voyage: Annotated[str, Field(max_length=64)] | None = None
+    carrier_id: Annotated[str, Field(max_length=64)] | None = None
+    means_id: Annotated[str, Field(max_length=64)] | None = None
+    loading_port: Annotated[str, Field(max_length=16)] | None = None
+    discharge_port: Annotated[str, Field(max_length=16)] | None = None
+    consignment_ref: Id64
+    consignor: str | None = Field(default=None, max_length=NAME_LENGTH)
+    consignee: str | None = Field(default=None, max_length=NAME_LENGTH)
+    item_no: int = Field(default=1, ge=1, le=MAX_ITEM_NO)
+    description: str | None = None
+    hs_code: HsCode | None = None
+    packages: NonNegative | None = None
+    package_type: Annotated[str, Field(max_length=16)] | None = None
+    gross_mass: NonNegative | None = Field(default=None, description="kilograms")
+    container_ids: list[Id32] = Field(default_factory=list, max_length=MAX_CONTAINERS)
 
 
 class Outcome(_Model):

@@ -37,8 +37,16 @@ from borderwatch.db.session import (
     refresh_statistics_when_grown,
     write_transaction,
 )
+from borderwatch.ingest.edifact.reader import EdifactReader, is_edifact
+from borderwatch.ingest.edifact.syntax import messages_of_text
 from borderwatch.ingest.mapping import ColumnMapping, kcs_mapping
-from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow, QuarantineRow
+from borderwatch.ingest.models import (
+    DeclarationRow,
+    GoodsItemRow,
+    ManifestLineRow,
+    OutcomeRow,
+    QuarantineRow,
+)
 from borderwatch.ingest.readers import (
     CsvReader,
     JsonLinesReader,
@@ -50,10 +58,10 @@ from borderwatch.ingest.readers import (
     flatten,
     with_line,
 )
-from borderwatch.ingest.schemas import MAX_COPIED_BYTES, Declaration, Outcome, storable
+from borderwatch.ingest.schemas import MAX_COPIED_BYTES, Declaration, ManifestLine, Outcome, storable
 from borderwatch.ingest.validate import Validated, content_hashes, validate_records
 
-FORMATS = ("auto", "kcs", "csv", "jsonl")
+FORMATS = ("auto", "kcs", "csv", "jsonl", "edifact")
 _IN_CHUNK = 2000
 _PG_IN_CHUNK = 50_000
 
@@ -71,12 +79,14 @@ def _insert_columns(model: type[Base]) -> tuple[str, ...]:
 DECLARATION_COLUMNS = _insert_columns(DeclarationRow)
 ITEM_COLUMNS = _insert_columns(GoodsItemRow)
 OUTCOME_COLUMNS = _insert_columns(OutcomeRow)
+MANIFEST_COLUMNS = _insert_columns(ManifestLineRow)
 
 
 @dataclass
 class IngestSummary:
     """What one ingest did. ``read`` = stored + amended + duplicates + quarantined + already_quarantined
-    + outcome_lines: every record read is accounted for."""
+    + outcome_lines + manifest_messages: every record read is accounted for. ``manifest_lines`` counts the
+    lines of those manifest messages stored (a line already stored is not stored again)."""
 
     source: str
     read: int = 0
@@ -87,10 +97,21 @@ class IngestSummary:
     already_quarantined: int = 0
     outcomes: int = 0
     outcome_lines: int = 0
+    manifest_messages: int = 0
+    manifest_lines: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
     def add(self, other: IngestSummary) -> None:
-        for name in ("read", "stored", "amended", "duplicates", "quarantined", "already_quarantined"):
+        for name in (
+            "read",
+            "stored",
+            "amended",
+            "duplicates",
+            "quarantined",
+            "already_quarantined",
+            "manifest_messages",
+            "manifest_lines",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.outcomes += other.outcomes
         self.outcome_lines += other.outcome_lines
@@ -348,6 +369,68 @@ def _store_outcomes(
     )
 
 
+def _store_manifest(
+    connection: Connection,
+    context: _Context,
+    lines: list[tuple[int, ManifestLine]],
+    summary: IngestSummary,
+) -> None:
+    """Store manifest lines not stored before for this agency (same content: same line)."""
+    if not lines:
+        return
+    records = []
+    for _, line in lines:
+        digest = hashlib.sha256(
+            json.dumps([context.agency, line.model_dump(mode="json")], sort_keys=True).encode()
+        ).hexdigest()
+        data = line.model_dump() | {"container_ids": " ".join(line.container_ids) or None}
+        records.append(data | {"content_hash": digest})
+    frame = pl.DataFrame(records, schema_overrides=_MANIFEST_FRAME).unique(
+        subset="content_hash", keep="first", maintain_order=True
+    )
+    known = {
+        digest
+        for digest, agency in _fetch_in(
+            connection,
+            "SELECT content_hash, agency FROM manifest_lines WHERE content_hash {keys}",
+            frame["content_hash"].to_list(),
+        )
+        if agency == context.agency
+    }
+    fresh = frame.filter(~pl.col("content_hash").is_in(list(known))).with_columns(
+        pl.lit(context.agency).alias("agency"), pl.lit(context.source[:255]).alias("source")
+    )
+    summary.manifest_lines += fresh.height
+    bulk_insert(connection, "manifest_lines", fresh.select(MANIFEST_COLUMNS))
+
+
+_MANIFEST_FRAME = {
+    "arrival_on": pl.Date,
+    "item_no": pl.Int64,
+    "packages": pl.Float64,
+    "gross_mass": pl.Float64,
+    **dict.fromkeys(
+        [
+            "message_type",
+            "manifest_ref",
+            "voyage",
+            "carrier_id",
+            "means_id",
+            "loading_port",
+            "discharge_port",
+            "consignment_ref",
+            "consignor",
+            "consignee",
+            "description",
+            "hs_code",
+            "package_type",
+            "container_ids",
+        ],
+        pl.String,
+    ),
+}
+
+
 _OUTCOME_FRAME = {
     "lrn": pl.String,
     "recorded_on": pl.Date,
@@ -430,7 +513,10 @@ def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Cont
     alone uses: its locks are taken first and held until it ends)."""
     summary = IngestSummary(source=context.source)
     batch, validated, problems = checked.batch, checked.validated, list(checked.problems)
-    summary.read = validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes)
+    summary.read = (
+        validated.rows["line"].n_unique() + len(problems) + len(batch.outcomes) + manifest_messages(batch)
+    )
+    summary.manifest_messages = manifest_messages(batch)
     lrns = validated.rows["lrn"].to_list() + [outcome.lrn for outcome in batch.outcomes]
     # Everything the batch reads to decide what to write: its LRNs' versions and outcomes, and whether its
     # problems are already quarantined. Another ingest of any of them waits for this one's commit.
@@ -457,6 +543,7 @@ def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Cont
         _outcomes_of(replace(validated, rows=rows), outcome_lines, context.reader),
         summary,
     )
+    _store_manifest(connection, context, batch.manifest, summary)
     return summary
 
 
@@ -468,8 +555,14 @@ def _record_errors(engine: Engine) -> tuple[type[BaseException], ...]:
     return (sa_exc.DataError, sa_exc.IntegrityError, dbapi.DataError, dbapi.IntegrityError, OverflowError)
 
 
+def manifest_messages(batch: RawBatch) -> int:
+    """How many manifest messages ``batch`` holds (each gives one line at least, all on its ``UNH``)."""
+    return len({line for line, _ in batch.manifest})
+
+
 def _lines_of(checked: CheckedBatch) -> list[int]:
     lines = set(checked.validated.rows["line"].to_list())
+    lines.update(line for line, _ in checked.batch.manifest)
     lines.update(problem.line for problem in checked.problems)
     lines.update(checked.batch.outcome_lines)
     return sorted(lines)
@@ -489,6 +582,7 @@ def _part(checked: CheckedBatch, lines: set[int]) -> CheckedBatch:
             problems=[problem for problem in batch.problems if problem.line in lines],
             outcomes=[outcome for _, outcome in outcomes],
             outcome_lines=[line for line, _ in outcomes],
+            manifest=[(line, item) for line, item in batch.manifest if line in lines],
         ),
         validated=Validated(
             rows=checked.validated.rows.filter(wanted), problems=checked.validated.problems.filter(wanted)
@@ -510,6 +604,9 @@ def _refused(checked: CheckedBatch, error: BaseException) -> CheckedBatch:
             problems.append(Problem(line, None, reason, raw, keys[line]))
     for line, outcome in zip(checked.batch.outcome_lines, checked.batch.outcomes, strict=True):
         problems.append(Problem(line, None, reason, outcome.model_dump_json(), outcome.lrn))
+    for line in sorted({line for line, _ in checked.batch.manifest}):
+        item = next(item for number, item in checked.batch.manifest if number == line)
+        problems.append(Problem(line, None, reason, item.model_dump_json(), item.manifest_ref))
     return CheckedBatch(
         batch=RawBatch(records=checked.batch.records.clear(), problems=checked.batch.problems),
         validated=Validated(rows=checked.validated.rows.clear(), problems=checked.validated.problems),
@@ -541,20 +638,31 @@ def store_isolating(engine: Engine, *, checked: CheckedBatch, context: _Context)
 
 
 def detect_format(path: Path, fmt: str, mapping: ColumnMapping | None) -> str:
+    """The reader for ``path``: ``fmt`` unless "auto"; EDIFACT by content (a ``UNA``/``UNB`` at the start,
+    whatever the file's name), JSON Lines by extension, else CSV (KCS without a mapping)."""
     if fmt != "auto":
         return fmt
+    if is_edifact(path):
+        return "edifact"
     if path.suffix.lower() in {".jsonl", ".ndjson"}:
         return "jsonl"
     return "csv" if mapping is not None else "kcs"
 
 
+_AnyReader = CsvReader | JsonLinesReader | EdifactReader
+
+
 def _open(
-    path: Path, fmt: str, mapping: ColumnMapping | None
-) -> tuple[CsvReader | JsonLinesReader, Iterator[tuple[int, bytes]], ColumnMapping]:
+    path: Path, fmt: str, mapping: ColumnMapping | None, batch_size: int
+) -> tuple[_AnyReader, Iterator[RawBatch], ColumnMapping]:
+    """The reader of ``path``, its batches and the mapping its records are validated with."""
     kind = detect_format(path, fmt, mapping)
+    if kind == "edifact":
+        edifact = EdifactReader.open(path)
+        return edifact, edifact.batches(path, size=batch_size), _JSON_MAPPING
     if kind == "jsonl":
         reader, lines = JsonLinesReader.open(path)
-        return reader, lines, _JSON_MAPPING
+        return reader, reader.batches(lines, size=batch_size), _JSON_MAPPING
     if kind == "csv" and mapping is None:
         raise SourceError(
             source=str(path), reason="needs a column mapping (--mapping FILE.yaml) to be read as CSV"
@@ -562,7 +670,7 @@ def _open(
     chosen = kcs_mapping() if kind == "kcs" else mapping
     assert chosen is not None
     csv_reader, lines = CsvReader.open(path, chosen)
-    return csv_reader, lines, chosen
+    return csv_reader, csv_reader.batches(lines, size=batch_size), chosen
 
 
 # Every JSON Lines record is flattened to record fields named as themselves.
@@ -572,7 +680,7 @@ _JSON_COLUMNS = {
 _JSON_MAPPING = ColumnMapping(name="jsonl", constants={}, defaults={}, columns=_JSON_COLUMNS)
 
 
-def _context_of(reader: CsvReader | JsonLinesReader, mapping: ColumnMapping, agency: str) -> _Context:
+def _context_of(reader: _AnyReader, mapping: ColumnMapping, agency: str) -> _Context:
     if isinstance(reader, CsvReader):
         context = json.dumps({"header": reader.header_line, "mapping": mapping.model_dump()})
         return _Context(
@@ -581,7 +689,8 @@ def _context_of(reader: CsvReader | JsonLinesReader, mapping: ColumnMapping, age
             agency=agency,
             context=context,
         )
-    return _Context(source=reader.source, reader="jsonl", agency=agency, context=None)
+    kind = "edifact" if isinstance(reader, EdifactReader) else "jsonl"
+    return _Context(source=reader.source, reader=kind, agency=agency, context=None)
 
 
 def ingest_file(
@@ -598,11 +707,11 @@ def ingest_file(
 
     ``on_progress`` receives the number of bytes read after each batch.
     """
-    reader, lines, chosen = _open(path, fmt, mapping)
+    reader, batches, chosen = _open(path, fmt, mapping, batch_size)
     context = _context_of(reader, chosen, agency)
     labels = reader.labels() if isinstance(reader, CsvReader) else {}
     summary = IngestSummary(source=str(path))
-    for batch in reader.batches(lines, size=batch_size):
+    for batch in batches:
         checked = check_batch(batch, mapping=chosen, labels=labels)
         summary.add(store_isolating(engine, checked=checked, context=context))
         if on_progress is not None:
@@ -701,6 +810,12 @@ def corrected_raw(
     text = raw if raw is not None else record.raw
     if not changes:
         return text
+    if record.reader == "edifact":
+        raise IngestError(
+            record=record.record_key,
+            field=record.field,
+            reason="an EDIFACT message is corrected whole: pass --raw with the corrected message",
+        )
     if record.reader == "jsonl":
         try:
             data = json.loads(text)
@@ -733,6 +848,23 @@ def _csv_reader_of(record: QuarantineRow) -> CsvReader:
     return CsvReader(source=record.source_file, header=context.get("header", ""), mapping=mapping)
 
 
+def _reread(record: QuarantineRow, text: str) -> tuple[list[RawBatch], ColumnMapping, dict[str, str]]:
+    """The batches of a quarantined record's (corrected) text, read by the record's own reader."""
+    if record.reader == "edifact":
+        reader = EdifactReader(source=record.source_file)
+        return list(reader.read(messages_of_text(text), size=10)), _JSON_MAPPING, {}
+    lines = iter([(record.line or 0, text.encode("utf-8"))])
+    if record.reader == "jsonl":
+        json_reader = JsonLinesReader(source=record.source_file)
+        return (
+            list(json_reader.batches(lines, size=10)),
+            ColumnMapping(name="jsonl", columns=_JSON_COLUMNS),
+            {},
+        )
+    csv_reader = _csv_reader_of(record)
+    return list(csv_reader.batches(lines, size=10)), csv_reader.mapping, csv_reader.labels()
+
+
 def release_quarantined(
     *,
     engine: Engine,
@@ -763,16 +895,7 @@ def release_quarantined(
             )
         changes[record.field] = value
     text = corrected_raw(record, raw=raw, changes=changes)
-    lines = iter([(record.line or 0, text.encode("utf-8"))])
-    if record.reader == "jsonl":
-        reader: CsvReader | JsonLinesReader = JsonLinesReader(source=record.source_file)
-        mapping = ColumnMapping(name="jsonl", columns=_JSON_COLUMNS)
-        labels: dict[str, str] = {}
-    else:
-        reader = _csv_reader_of(record)
-        mapping = reader.mapping
-        labels = reader.labels()
-    batches = list(reader.batches(lines, size=10))
+    batches, mapping, labels = _reread(record, text)
     if not batches:
         raise IngestError(record=record.record_key, field=None, reason="the corrected text is empty")
     checked = check_batch(batches[0], mapping=mapping, labels=labels)
