@@ -4,7 +4,8 @@ entries, checkpoints signed and verified per second.
     .venv/bin/python bench/ledger.py [--quick] [--entries 10000000] [--appends 50000]
 
 - Appends: ``--appends`` entries through ``service.append`` in batches of 1,000 (each batch one durable
-  transaction: SQLite ``synchronous=FULL``, PostgreSQL synchronous commit), and through the ``LogWriter``
+  transaction: SQLite ``synchronous=FULL``, PostgreSQL synchronous commit, its rows written with COPY),
+  and through the ``LogWriter``
   (8 submitting threads, batches of at most 2,000 or 20 ms); the baseline, in the same run: one transaction
   per entry (500 entries).
 - Proofs: a tree of ``--entries`` leaves is built in bulk (leaf hashes with hashlib, tiles with

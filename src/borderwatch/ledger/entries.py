@@ -79,6 +79,10 @@ class DocumentEntry:
 
     def leaf(self, logged_at: datetime) -> bytes:
         """The leaf's bytes: the entry as canonical JSON, with the time it was logged."""
+        return self.leaf_stamped(leaf_time(logged_at))
+
+    def leaf_stamped(self, time: str) -> bytes:
+        """:meth:`leaf` with its time already formatted by :func:`leaf_time` (a batch formats it once)."""
         data = canonical_json(
             {
                 "type": str(self.doc_type),
@@ -86,13 +90,18 @@ class DocumentEntry:
                 "number": self.number,
                 "issued_on": self.issued_on.isoformat() if self.issued_on else None,
                 "submitter": self.submitter,
-                "time": logged_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "time": time,
                 "fingerprint": self.fingerprint,
             }
         )
         if len(data) > MAX_ENTRY_BYTES:
             raise LedgerError(f"document {self.number!r}: the entry is {len(data)} bytes, above 65,535")
         return data
+
+
+def leaf_time(logged_at: datetime) -> str:
+    """The time of an entry as its leaf states it (UTC, microseconds)."""
+    return logged_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_leaf(data: bytes) -> dict[str, Any]:

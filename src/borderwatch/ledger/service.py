@@ -13,12 +13,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Engine, Table, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, select, update
 
 from borderwatch.db.session import write_transaction
-from borderwatch.ledger.entries import DocumentEntry, LedgerError
+from borderwatch.ledger.entries import DocumentEntry, LedgerError, leaf_time
 from borderwatch.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
@@ -47,6 +47,9 @@ from borderwatch.ledger.tiles import (
     node_from_tile,
     node_tile,
 )
+
+if TYPE_CHECKING:
+    import psycopg
 
 _logs = cast(Table, LedgerLogRow.__table__)
 _entries = cast(Table, LedgerEntryRow.__table__)
@@ -96,7 +99,7 @@ class StoredCheckpoint:
 
 
 def _log_info(row: Any) -> LogInfo:
-    return LogInfo(row.id, row.agency, row.origin, row.size, row.root)
+    return LogInfo(row.id, row.agency, row.origin, row.size, bytes(row.root))
 
 
 def ensure_log(engine: Engine, *, agency: str, origin: str) -> LogInfo:
@@ -109,11 +112,15 @@ def ensure_log(engine: Engine, *, agency: str, origin: str) -> LogInfo:
         return _log_info(row)
 
 
+def _mark(connection: Connection) -> str:
+    return "?" if connection.dialect.name == "sqlite" else "%s"
+
+
 def get_log(connection: Connection, *, agency: str, lock: bool = False) -> LogInfo:
-    query = select(_logs).where(_logs.c.agency == agency)
-    if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
-    row = connection.execute(query).first()
+    # Plain SQL: building and compiling the SQLAlchemy query cost more than running it (every proof asks).
+    lock_clause = " FOR UPDATE" if lock and connection.dialect.name == "postgresql" else ""
+    query = f"SELECT id, agency, origin, size, root FROM ledger_logs WHERE agency = {_mark(connection)}"
+    row = connection.exec_driver_sql(query + lock_clause, (agency,)).first()
     if row is None:
         raise LedgerError(f"agency {agency!r} has no ledger: run 'borderwatch ledger keygen' first")
     return _log_info(row)
@@ -147,14 +154,16 @@ def durable_transaction(engine: Engine) -> Iterator[Connection]:
 def read_tiles(connection: Connection, log_id: int, keys: Sequence[TileKey]) -> dict[TileKey, bytes]:
     if not keys:
         return {}
-    rows = connection.execute(
-        select(_tiles.c.level, _tiles.c.idx, _tiles.c.hashes).where(
-            _tiles.c.log_id == log_id,
-            # Not a row-value IN: SQLite would match it on log_id alone and scan every tile of the log.
-            or_(*(and_(_tiles.c.level == level, _tiles.c.idx == idx) for level, idx in sorted(set(keys)))),
-        )
+    wanted = sorted(set(keys))
+    mark = _mark(connection)
+    # Plain SQL (building the SQLAlchemy expression cost more than the read), and not a row-value IN:
+    # SQLite would match that on log_id alone and scan every tile of the log.
+    pairs = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
+    rows = connection.exec_driver_sql(
+        f"SELECT level, idx, hashes FROM ledger_tiles WHERE log_id = {mark} AND ({pairs})",
+        (log_id, *(value for key in wanted for value in key)),
     )
-    return {(row.level, row.idx): bytes(row.hashes) for row in rows}
+    return {(level, idx): bytes(hashes) for level, idx, hashes in rows}
 
 
 def read_nodes(connection: Connection, log_id: int, nodes: set[Node]) -> dict[Node, bytes]:
@@ -178,7 +187,8 @@ def append(
     if not entries:
         return []
     logged_at = now or datetime.now(UTC)
-    leaves = [entry.leaf(logged_at) for entry in entries]
+    stamp = leaf_time(logged_at)
+    leaves = [entry.leaf_stamped(stamp) for entry in entries]
     hashes = [leaf_hash(data) for data in leaves]
     with durable_transaction(engine) as connection:
         log = get_log(connection, agency=agency, lock=True)
@@ -230,6 +240,17 @@ def _insert_entries(
         )
         for i, (entry, data) in enumerate(zip(entries, leaves, strict=True))
     ]
+    if not sqlite:
+        # PostgreSQL: COPY, one stream for the batch (twice the appends/s of a pipelined executemany,
+        # docs/decisions/ledger-0002-appends-and-proofs.md)
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY ledger_entries ({_ENTRY_COLUMNS}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     placeholders = ", ".join([mark] * 10)
     connection.exec_driver_sql(
         f"INSERT INTO ledger_entries ({_ENTRY_COLUMNS}) VALUES ({placeholders})",
