@@ -92,6 +92,11 @@ def case_out(row: CaseRow) -> CaseOut:
     )
 
 
+def case_for(guard: Guard, case_id: int, action: Action | None = None) -> CaseRow:
+    """The case, if the caller may see it (else the one 404), with the audit entry of the access."""
+    return _case(guard, case_id, action)
+
+
 def _case(guard: Guard, case_id: int, action: Action | None = None) -> CaseRow:
     try:
         row = inspections.get_case(session=guard.db, case_id=case_id)

@@ -12,6 +12,7 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.inspections.flows import override_lane_flow, score_and_assign_flow
 from borderwatch.lanes import service as lanes
+from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.api.records import DecisionOut, current_decision
@@ -79,6 +80,11 @@ def assign(
 def override(
     lrn: Lrn, body: OverrideIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE))]
 ) -> DecisionOut:
+    return DecisionOut.of(override_for(guard=guard, lrn=lrn, body=body))
+
+
+def override_for(*, guard: Guard, lrn: str, body: OverrideIn) -> LaneDecisionRow:
+    """Shared by the API and the case page: the audit entry, the lanes flow, its refusals as API errors."""
     decision = current_decision(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if decision is None:
         # not decided in this agency: refuse without telling whether another agency has it
@@ -87,11 +93,10 @@ def override(
         record_agency=decision.agency, resource_id=lrn, detail={"lane": body.lane, "reason": body.reason}
     )
     try:
-        row = override_lane_flow(
+        return override_lane_flow(
             session=guard.db, lrn=lrn, lane=body.lane, reason=body.reason, supervisor=guard.principal.username
         )
     except lanes.LaneChangedError as error:
         raise ApiError(409, str(error)) from None
     except (lanes.LaneError, NotFoundError) as error:
         raise ApiError(422, str(error)) from None
-    return DecisionOut.of(row)

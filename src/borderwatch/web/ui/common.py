@@ -12,8 +12,12 @@ from fastapi.templating import Jinja2Templates
 
 from borderwatch.web.deps import CSRF_HEADER, Identity, csrf_ok
 from borderwatch.web.errors import ApiError
+from borderwatch.web.ui import codes
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
+TEMPLATES.env.filters.update(
+    transport_mode=codes.transport_mode, country=codes.country, unit=codes.unit, percent=codes.percent
+)
 
 
 def cookie_secure(request: Request) -> bool:

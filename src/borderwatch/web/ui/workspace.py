@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.inspections.service import ACTIVE
@@ -19,10 +23,11 @@ from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
-from borderwatch.web.deps import AppState, Guard, State, UiIdentity, app_state, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.scoring import ModelExplanation, model_explanation
 from borderwatch.web.ui import charts
+from borderwatch.web.ui.codes import QUANTITY_UNITS
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,7 +61,11 @@ def declaration_page(
         d=declaration,
         open_case=open_case,
         explanation=charts.explanation_spec(declaration, explanation),
+        chart_model=declaration.latest_score.model_version
+        if explanation and declaration.latest_score
+        else None,
         today=date.today().isoformat(),
+        units=QUANTITY_UNITS,
         recorded=recorded,
     )
 
@@ -83,22 +92,49 @@ async def case_outcome_form(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
+    state: State,
     guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.OUTCOME))],
 ) -> Response:
     await check_csrf(request, identity)
     form = await request.form()
-    fields = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str) and v.strip() != ""}
+    skip = ("csrf_token", "next", "evidence_files")
+    fields: dict[str, Any] = {
+        k: v for k, v in form.items() if k not in skip and isinstance(v, str) and v.strip() != ""
+    }
+    files = [f for f in form.getlist("evidence_files") if isinstance(f, StarletteUpload) and f.filename]
+    fields["evidence"] = [
+        await keep_evidence(data_dir=state.settings.data_dir, agency=guard.agency, upload=f) for f in files
+    ]
     try:
         body = OutcomeIn.model_validate(fields)
-        case = record_case_outcome(guard=guard, case_id=case_id, body=body, state=app_state(request))
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ApiError(422, f"{where}: {first['msg']}", field=where) from None
+    case = record_case_outcome(guard=guard, case_id=case_id, body=body, state=state)
     guard.db.commit()
     if not request.headers.get("HX-Request"):  # a plain form post (no JavaScript): back to the page
+        if form.get("next") == "case":
+            return RedirectResponse(f"/cases/{case.id}?done=recorded", status_code=303)
         return RedirectResponse(f"/declarations/{case.lrn}?recorded={case.id}#case", status_code=303)
     return render(request, "_case_result.html", identity, error=None, case=case)
+
+
+async def keep_evidence(*, data_dir: Path, agency: str, upload: StarletteUpload) -> dict[str, str]:
+    """Store an evidence file under ``<data_dir>/evidence/<agency>/<sha256>`` and return its name and
+    fingerprint (what the finding records)."""
+    folder = data_dir / "evidence" / agency
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    partial = folder / f".upload-{secrets.token_hex(8)}"
+    with partial.open("wb") as out:
+        while chunk := await upload.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    fingerprint = digest.hexdigest()
+    partial.replace(folder / fingerprint)
+    name = Path(upload.filename or "evidence").name[:255] or "evidence"
+    return {"name": name, "sha256": fingerprint}
 
 
 @router.get("/profiles", response_class=HTMLResponse)
