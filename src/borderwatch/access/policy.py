@@ -21,6 +21,10 @@ class Role(StrEnum):
     INSPECTOR = "inspector"
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
+    INSTRUCTOR = "instructor"
+    """Writes and runs training exercises, sees every trainee's results of the agency (the cohort)."""
+    TRAINEE = "trainee"
+    """Plays training exercises and sees only their own results; no access to live records."""
 
 
 class Action(StrEnum):
@@ -49,6 +53,10 @@ class Resource(StrEnum):
     INTEL = "intel"
     SESSION = "session"
     """A login: what the audit log records for each attempt, allowed or refused."""
+    TRAINING = "training"
+    """Training scenarios and exercises (synthetic or pseudonymised traffic, never live records)."""
+    TRAINING_RESULT = "training_result"
+    """A trainee's attempt at an exercise and its score: their own, or the cohort's for instructors."""
 
 
 R, C, U, D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE
@@ -83,6 +91,18 @@ _INSPECTOR: dict[Resource, frozenset[Action]] = {
     Resource.INTEL: frozenset({R}),
     Resource.LEDGER: frozenset({R, C}),
 }
+# Officers practise too: reading and playing exercises, their own results only (``decide_training_result``).
+_PLAYER: dict[Resource, frozenset[Action]] = {
+    Resource.TRAINING: frozenset({R}),
+    Resource.TRAINING_RESULT: frozenset({R, C}),
+}
+_ANALYST |= _PLAYER
+_INSPECTOR |= _PLAYER
+_TRAINEE: dict[Resource, frozenset[Action]] = dict(_PLAYER)
+_INSTRUCTOR: dict[Resource, frozenset[Action]] = {
+    Resource.TRAINING: _ALL,
+    Resource.TRAINING_RESULT: frozenset({R, C}),
+}
 _SUPERVISOR: dict[Resource, frozenset[Action]] = {
     **{resource: _ALL for resource in Resource if resource is not Resource.USER},
     Resource.USER: frozenset({R}),
@@ -94,7 +114,12 @@ PERMISSIONS: dict[Role, dict[Resource, frozenset[Action]]] = {
     Role.INSPECTOR: _INSPECTOR,
     Role.SUPERVISOR: _SUPERVISOR,
     Role.ADMIN: _ADMIN,
+    Role.INSTRUCTOR: _INSTRUCTOR,
+    Role.TRAINEE: _TRAINEE,
 }
+
+# Who sees every trainee's results of the agency (the cohort dashboard); everyone else sees only their own.
+COHORT_ROLES = frozenset({Role.INSTRUCTOR, Role.SUPERVISOR, Role.ADMIN})
 
 
 # What anyone may read without an account. A transparency log is checked by those it does not trust: the
@@ -256,6 +281,22 @@ def decide_share(
     if agreement_kinds is not None and kind not in agreement_kinds:
         return Decision(False, f"the sharing group's agreement does not cover {kind} records")
     return Decision(True, "allowed")
+
+
+def decide_training_result(
+    principal: Principal, action: Action, *, owner: str | None, record_agency: str | None
+) -> Decision:
+    """Whether ``principal`` may ``action`` one training attempt of ``owner`` (a username) in
+    ``record_agency``, or, with ``owner=None``, the cohort's attempts. A trainee's results are their own:
+    another trainee's attempt is reported as absent; instructors (and supervisors, admins) see the cohort."""
+    role = decide(principal, action, Resource.TRAINING_RESULT, record_agency=record_agency)
+    if not role.allowed:
+        return role
+    if principal.role in COHORT_ROLES or owner == principal.username:
+        return Decision(True, "allowed")
+    if owner is None:
+        return Decision(False, f"role {principal.role} sees only its own training results")
+    return Decision(False, "another officer's training result", hide=True)
 
 
 def readable_agency(principal: Principal, action: Action, resource: Resource) -> str | None:

@@ -28,6 +28,7 @@ def _register() -> None:
         scoring,
         screening,
         serve,
+        training,
         travellers,
         users,
         vehicles,
@@ -48,6 +49,7 @@ def _register() -> None:
     ledger.register(app)
     vehicles.register(app)
     travellers.register(app)
+    training.register(app)
     pipeline.register(app)
 
 

@@ -25,7 +25,7 @@ tokens_app = typer.Typer(
 @users_app.command("add")
 def add(
     username: str,
-    role: Annotated[Role, typer.Option(help="analyst, inspector, supervisor or admin")],
+    role: Annotated[Role, typer.Option(help="analyst, inspector, supervisor, admin, instructor or trainee")],
     agency: Annotated[str, typer.Option(help="agency the user belongs to")],
     password: Annotated[
         str | None, typer.Option(help="omit to be prompted; --system for an account without one")

@@ -41,9 +41,25 @@ pattern, fraud, critical_fraud). Together with the background the fraud rate is 
 ``corrupt=K`` adds K invalid lines to the written file (not to the frame), cycling through bad HS code, bad
 country, negative mass, broken quoting and truncated line; ``truth["corrupt_lines"]`` gives each line number,
 Declaration ID, kind and field. The generator reads nothing from disk; it is deterministic for a config.
+
+For officer training, ``training_traffic`` (``synthetic.tactics``) builds a history and a queue with chosen
+tactics planted at an exact size (the three above, plus misclassification, forged or re-used certificates,
+a sanctioned party behind a front company, a new trader on an unusual route), each with its indicators.
 """
 
 from borderwatch.synthetic.generator import PATTERNS, generate_traffic
+from borderwatch.synthetic.tactics import (
+    CERTIFICATE_COLUMNS,
+    DUAL_USE_HS,
+    FTA_TAX_TYPES,
+    HS_HEADINGS,
+    TACTIC_INDICATORS,
+    TACTICS,
+    WATCHLIST,
+    ListedParty,
+    TrainingTraffic,
+    training_traffic,
+)
 from borderwatch.synthetic.traffic import (
     COLUMNS,
     CORRUPT_KINDS,
@@ -57,16 +73,26 @@ from borderwatch.synthetic.traffic import (
 from borderwatch.synthetic.writer import truth_path, write_traffic
 
 __all__ = [
+    "CERTIFICATE_COLUMNS",
     "COLUMNS",
     "CORRUPT_KINDS",
+    "DUAL_USE_HS",
     "EXTRA_COLUMNS",
+    "FTA_TAX_TYPES",
+    "HS_HEADINGS",
     "KCS_LAYOUT",
     "PATTERNS",
+    "TACTICS",
+    "TACTIC_INDICATORS",
+    "WATCHLIST",
     "CorruptLine",
     "GeneratedTraffic",
     "GeneratorConfig",
     "GeneratorError",
+    "ListedParty",
+    "TrainingTraffic",
     "generate_traffic",
+    "training_traffic",
     "truth_path",
     "write_traffic",
 ]
