@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pydifact.control.characters import Characters
 from pydifact.parser import Parser
 
 from borderwatch.ingest.edifact.cusdec import read_cusdec
+from borderwatch.ingest.edifact.cusres import Answer, read_cusres, write_cusres
 from borderwatch.ingest.edifact.manifest import read_manifest
 from borderwatch.ingest.edifact.reader import EdifactReader
 from borderwatch.ingest.edifact.syntax import (
@@ -269,3 +271,45 @@ def test_fuzzed_interchange_never_crashes_and_names_the_segment(noise: bytes, at
             continue
         assert error is not None
         assert error.segment or error.position is not None, str(error)
+
+
+# ---------------------------------------------------------------------------------------------- CUSRES out
+
+_FREE_TEXT = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from("+:?'"),
+        min_size=1,
+        max_size=40,
+    )
+    .map(lambda t: " ".join(t.split()))
+    .filter(bool)
+)
+_ANSWERS = st.builds(
+    Answer,
+    lrn=st.text(alphabet="ABCDEFGHIJ0123456789-+?'", min_size=1, max_size=20),
+    decided_at=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 1, 1), timezones=st.just(UTC)
+    ).map(lambda d: d.replace(microsecond=0)),
+    lane=st.sampled_from(["red", "yellow", "green"]),
+    basis=_FREE_TEXT,
+    reasons=st.lists(_FREE_TEXT, max_size=4),
+    case_status=st.none(),
+    case_result=st.none(),
+    duty_recovered=st.none() | st.floats(min_value=0, max_value=1e9).map(lambda v: round(v, 2)),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_ANSWERS, min_size=1, max_size=3), st.sampled_from([None, "open", "seizure", "no_finding"]))
+def test_cusres_round_trip(answers: list[Answer], case: str | None) -> None:
+    if case == "open":
+        answers = [a.model_copy(update={"case_status": "open"}) for a in answers]
+    elif case is not None:
+        answers = [a.model_copy(update={"case_status": "closed", "case_result": case}) for a in answers]
+    text = write_cusres(
+        answers, sender="CUSTOMS", recipient="TRADER", reference="R1", prepared_at=answers[0].decided_at
+    )
+    encoding = "utf-8" if "UNB+UNOY" in text else "latin-1"
+    found = list(read_messages(io.BytesIO(text.encode(encoding))))
+    assert all(isinstance(m, Message) and m.error is None for m in found), found
+    assert [read_cusres(m) for m in found if isinstance(m, Message)] == answers

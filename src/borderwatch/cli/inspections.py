@@ -130,5 +130,50 @@ def record_command(
         fail(str(error))
 
 
+@cases_app.command("answer")
+def answer_command(
+    lrns: Annotated[list[str], typer.Argument(help="the declarations to answer on")],
+    *,
+    fmt: Annotated[str, typer.Option("--format", help="cusres (UN/EDIFACT) or json")] = "cusres",
+    out: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
+    recipient: Annotated[
+        str, typer.Option(help="UNB recipient: the trader's or port system's id")
+    ] = "TRADER",
+) -> None:
+    """Answers on declarations (lane, basis, reasons, case result) as CUSRES messages or JSON."""
+    from datetime import UTC, datetime
+
+    from borderwatch.ingest.edifact.cusres import write_cusres
+    from borderwatch.inspections.answers import answers
+
+    if fmt not in {"cusres", "json"}:
+        fail(f"--format must be cusres or json, not {fmt!r}")
+    settings = get_settings()
+    _, factory = open_database(settings)
+    with factory() as session:
+        found = answers(session=session, agency=settings.agency, lrns=lrns)
+    missing = sorted(set(lrns) - {a.lrn for a in found})
+    if not found:
+        fail(f"no lane decision for {', '.join(missing)}")
+    now = datetime.now(UTC)
+    if fmt == "json":
+        text = "\n".join(a.model_dump_json() for a in found) + "\n"
+    else:
+        text = write_cusres(
+            found,
+            sender=settings.agency[:35],
+            recipient=recipient[:35],
+            reference=now.strftime("%y%m%d%H%M%S"),
+            prepared_at=now,
+        )
+    if out is None:
+        console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+    else:
+        out.write_text(text, encoding="utf-8" if "UNOY" in text[:64] or fmt == "json" else "latin-1")
+        console.print(f"{len(found)} answer(s) written to {out}")
+    for lrn in missing:
+        console.print(f"[yellow]no lane decision for {lrn}[/]")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(cases_app, name="cases")
