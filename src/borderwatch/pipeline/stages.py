@@ -20,14 +20,17 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from borderwatch.core.errors import NotFoundError
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_declarations
 from borderwatch.lanes.policy import LanePolicy
-from borderwatch.lanes.service import assign_lanes, decisions_frame
+from borderwatch.lanes.service import assign_lanes, current_decision
 from borderwatch.pipeline import effects
 from borderwatch.pipeline.messages import PoisonError, Stored, content_key, decode, parse_declaration
 from borderwatch.pipeline.topology import Kind
 from borderwatch.scoring.registry import latest_scores
+
+SCORE_FIELDS = ("score", "fraud_probability", "expected_duty", "forced_lane", "reasons", "model_version")
 
 # Scores the stored current versions of ``lrns`` and stores their scores in ``session`` (not committed):
 # returns ``RiskModel.score`` rows plus model_version. Raises when there is no model to score with.
@@ -119,19 +122,22 @@ class ScoreProcessor:
         keys = {m["key"]: m["lrn"] for m in messages.values()}
         with self.factory.begin() as session:
             owned = effects.claim(session=session, stage="score", agency=self.agency, keys=keys)
-            if owned:
-                self.score(session, sorted({keys[key] for key in owned}))
-        # Those scored before (a redelivery after the effect was committed) are forwarded again too: the
-        # worker may have died between its commit and its publishing.
-        with self.factory() as session:
-            scores = latest_scores(session=session, agency=self.agency, lrns=sorted(set(keys.values())))
-        by_lrn = {row["lrn"]: row for row in scores.iter_rows(named=True)}
+            scored = self.score(session, sorted({keys[key] for key in owned})) if owned else None
+        by_lrn = {row["lrn"]: row for row in scored.iter_rows(named=True)} if scored is not None else {}
+        # Those scored before (a redelivery after the effect was committed) are forwarded again too, from the
+        # store: the worker may have died between its commit and its publishing.
+        earlier = sorted({lrn for lrn in keys.values() if lrn not in by_lrn})
+        if earlier:
+            with self.factory() as session:
+                stored = latest_scores(session=session, agency=self.agency, lrns=earlier)
+            by_lrn.update((row["lrn"], row) for row in stored.iter_rows(named=True))
         for index, message in messages.items():
             row = by_lrn.get(message["lrn"])
             if row is None:
                 outcome.poison[index] = f"declaration {message['lrn']}: not stored, nothing to score"
                 continue
-            body = _json({"key": message["key"], **row})
+            fields = {name: row.get(name) for name in SCORE_FIELDS}
+            body = _json({"key": message["key"], "lrn": message["lrn"], **fields})
             outcome.forward.append(Forward(Kind.SCORES, f"{message['key']}.scores", body))
         return outcome
 
@@ -153,25 +159,30 @@ class LanesProcessor:
         with self.factory.begin() as session:
             owned = effects.claim(session=session, stage="lanes", agency=self.agency, keys=keys)
             chosen = [m for m in messages.values() if m["key"] in owned]
-            if chosen:
-                self._assign(session, chosen)
-        with self.factory() as session:
-            decisions = decisions_frame(session=session, agency=self.agency).filter(
-                pl.col("lrn").is_in(list(keys.values()))
-            )
-        by_lrn = {row["lrn"]: row for row in decisions.iter_rows(named=True)}
+            decided = self._assign(session, chosen) if chosen else None
+        by_lrn = (
+            {row["lrn"]: (row["lane"], row["basis"]) for row in decided.iter_rows(named=True)}
+            if decided is not None
+            else {}
+        )
+        with self.factory() as session:  # decided by an earlier delivery: forwarded again from the store
+            for lrn in sorted({lrn for lrn in keys.values() if lrn not in by_lrn}):
+                try:
+                    row = current_decision(session=session, lrn=lrn)
+                except NotFoundError:
+                    continue
+                by_lrn[lrn] = (row.lane, row.basis)
         for index, message in messages.items():
-            row = by_lrn.get(message["lrn"])
-            if row is None:
+            found = by_lrn.get(message["lrn"])
+            if found is None:
                 outcome.poison[index] = f"declaration {message['lrn']}: no lane decision stored"
                 continue
-            body = _json(
-                {"key": message["key"], "lrn": message["lrn"], "lane": row["lane"], "basis": row["basis"]}
-            )
+            lane, basis = found
+            body = _json({"key": message["key"], "lrn": message["lrn"], "lane": lane, "basis": basis})
             outcome.forward.append(Forward(Kind.LANES, f"{message['key']}.lanes", body))
         return outcome
 
-    def _assign(self, session: Session, chosen: list[dict[str, Any]]) -> None:
+    def _assign(self, session: Session, chosen: list[dict[str, Any]]) -> pl.DataFrame:
         scored = pl.DataFrame(
             [
                 {
@@ -199,7 +210,7 @@ class LanesProcessor:
             .unique(subset="lrn", keep="first")
         )
         versions = {m["model_version"] for m in chosen}
-        assign_lanes(
+        return assign_lanes(
             session=session,
             scored=scored.join(declared, on="lrn", how="inner"),
             policy=self.policy,
