@@ -43,3 +43,10 @@ def test_officers_practise_too_but_see_only_their_own_results() -> None:
     assert decide(inspector, Action.READ, Resource.TRAINING).allowed
     assert not decide_training_result(inspector, Action.READ, owner=None, record_agency="a").allowed
     assert decide_training_result(who(Role.SUPERVISOR), Action.READ, owner=None, record_agency="a").allowed
+
+
+def test_nobody_submits_an_attempt_in_another_officers_name() -> None:
+    instructor = who(Role.INSTRUCTOR, "park")
+    refused = decide_training_result(instructor, Action.CREATE, owner="kim", record_agency="a")
+    assert not refused.allowed and refused.hide
+    assert decide_training_result(who(Role.TRAINEE), Action.CREATE, owner="kim", record_agency="a").allowed

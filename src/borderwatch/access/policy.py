@@ -288,11 +288,18 @@ def decide_training_result(
 ) -> Decision:
     """Whether ``principal`` may ``action`` one training attempt of ``owner`` (a username) in
     ``record_agency``, or, with ``owner=None``, the cohort's attempts. A trainee's results are their own:
-    another trainee's attempt is reported as absent; instructors (and supervisors, admins) see the cohort."""
+    another trainee's attempt is reported as absent; instructors (and supervisors, admins) see the cohort;
+    only the trainee submits their own attempt."""
     role = decide(principal, action, Resource.TRAINING_RESULT, record_agency=record_agency)
     if not role.allowed:
         return role
-    if principal.role in COHORT_ROLES or owner == principal.username:
+    if owner == principal.username:
+        return Decision(True, "allowed")
+    if action is not Action.READ:
+        return Decision(
+            False, "nobody plays or changes an attempt in another officer's name", hide=owner is not None
+        )
+    if principal.role in COHORT_ROLES:
         return Decision(True, "allowed")
     if owner is None:
         return Decision(False, f"role {principal.role} sees only its own training results")

@@ -15,6 +15,7 @@ import borderwatch.ledger.models
 import borderwatch.pipeline.models
 import borderwatch.scoring.models
 import borderwatch.screening.models
+import borderwatch.training.models
 import borderwatch.travellers.models
 import borderwatch.vehicles.models  # noqa: F401
 from borderwatch.db.base import Base

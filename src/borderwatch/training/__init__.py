@@ -3,4 +3,4 @@ generator or from closed cases, the trainee's view of each declaration, grading 
 model and a random choice, and the attempts stored per trainee."""
 
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
-__all__ = ["exercise", "grading", "indicators", "scenarios", "view"]
+__all__ = ["exercise", "grading", "indicators", "models", "scenarios", "service", "view"]

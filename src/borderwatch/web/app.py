@@ -80,7 +80,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
     from borderwatch.web.ui import cases as case_pages
-    from borderwatch.web.ui import pages, travellers, worklist, workspace
+    from borderwatch.web.ui import pages, training, travellers, worklist, workspace
 
     taxii.install(app)
 
@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(case_pages.router)
     app.include_router(workspace.router)
     app.include_router(travellers.router)
+    app.include_router(training.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
     return app

@@ -16,7 +16,15 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.access import audit
-from borderwatch.access.policy import Action, Principal, Resource, decide, decide_public, readable_agency
+from borderwatch.access.policy import (
+    Action,
+    Decision,
+    Principal,
+    Resource,
+    decide,
+    decide_public,
+    readable_agency,
+)
 from borderwatch.access.service import authenticate_token, resolve_session
 from borderwatch.core.settings import Settings
 from borderwatch.ledger.writer import WriterPool
@@ -176,6 +184,30 @@ class Guard:
             db_session=self.db,
             principal=self.principal,
             action=action,
+            resource=self.resource,
+            resource_id=resource_id,
+            detail=detail,
+        )
+
+    def apply(
+        self,
+        decision: Decision,
+        *,
+        resource_id: str | None,
+        detail: dict[str, Any] | None = None,
+        noun: str | None = None,
+    ) -> None:
+        """Allow or refuse one record by ``decision``, taken by one of the policy's own functions for records
+        that rule 2 alone does not cover (e.g. ``decide_training_result``); audited as :meth:`record` is."""
+        if not decision.allowed:
+            self._deny(resource_id, decision.reason)
+            if decision.hide:
+                raise self.not_found(noun)
+            raise ApiError(403, f"forbidden: {decision.reason}")
+        audit.record_for(
+            db_session=self.db,
+            principal=self.principal,
+            action=self.action,
             resource=self.resource,
             resource_id=resource_id,
             detail=detail,

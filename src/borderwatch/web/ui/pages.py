@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from borderwatch.access import login as logins
 from borderwatch.access import service as access
+from borderwatch.access.policy import Role
 from borderwatch.web.deps import SESSION_COOKIE, DbSession, UiIdentity, identify
 from borderwatch.web.ui.common import check_csrf, render, set_cookie
 
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "bw_login_csrf"
+TRAINING_ONLY = frozenset({Role.TRAINEE, Role.INSTRUCTOR})
 
 
 def _safe_next(target: str | None) -> str:
@@ -61,7 +63,10 @@ def login(
             response.headers["Retry-After"] = str(refused.retry_after)
         return response
     secret, _csrf = access.open_session(db_session=db, principal=principal)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if target == "/worklist" and principal.role in TRAINING_ONLY:
+        target = "/training"  # a trainee or instructor has no worklist: their landing page is training
+    response = RedirectResponse(target, status_code=303)
     set_cookie(
         response, request, SESSION_COOKIE, secret, max_age=int(access.SESSION_LIFETIME.total_seconds())
     )
@@ -82,5 +87,9 @@ async def logout(request: Request, identity: UiIdentity, db: DbSession) -> Respo
 
 @router.get("/")
 def home(request: Request, db: DbSession) -> Response:
-    target = "/worklist" if identify(request, db) else "/login"
+    identity = identify(request, db)
+    if identity is None:
+        target = "/login"
+    else:
+        target = "/training" if identity.principal.role in TRAINING_ONLY else "/worklist"
     return RedirectResponse(target, status_code=303)
