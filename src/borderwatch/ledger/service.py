@@ -156,12 +156,13 @@ def read_tiles(connection: Connection, log_id: int, keys: Sequence[TileKey]) -> 
         return {}
     wanted = sorted(set(keys))
     mark = _mark(connection)
-    # Plain SQL (building the SQLAlchemy expression cost more than the read), and not a row-value IN:
-    # SQLite would match that on log_id alone and scan every tile of the log.
-    pairs = " OR ".join([f"(level = {mark} AND idx = {mark})"] * len(wanted))
+    # Plain SQL (building the SQLAlchemy expression cost more than the read), each term naming the log: with
+    # ``log_id = ? AND (... OR ...)`` or a row-value IN, SQLite searched the primary key on log_id alone and
+    # read every tile of the log (50 ms a proof at 10^7 entries); this way each term is one key look-up.
+    term = f"(log_id = {mark} AND level = {mark} AND idx = {mark})"
     rows = connection.exec_driver_sql(
-        f"SELECT level, idx, hashes FROM ledger_tiles WHERE log_id = {mark} AND ({pairs})",
-        (log_id, *(value for key in wanted for value in key)),
+        f"SELECT level, idx, hashes FROM ledger_tiles WHERE {' OR '.join([term] * len(wanted))}",
+        tuple(value for level, idx in wanted for value in (log_id, level, idx)),
     )
     return {(level, idx): bytes(hashes) for level, idx, hashes in rows}
 
