@@ -7,7 +7,6 @@ Create Date: 2026-12-03 14:13:35.339731
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "intel_02_objects_index"
