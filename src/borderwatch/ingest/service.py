@@ -767,14 +767,23 @@ def ingest_declarations(
 
 
 def list_quarantine(
-    *, engine: Engine, status: str | None = "open", source: str | None = None, limit: int = 50
+    *,
+    engine: Engine,
+    status: str | None = "open",
+    source: str | None = None,
+    limit: int = 50,
+    agency: str | None = None,
+    offset: int = 0,
 ) -> list[QuarantineRow]:
-    """Quarantined records, oldest first; ``status`` None lists all, ``source`` filters by file name part."""
-    query = select(QuarantineRow).order_by(QuarantineRow.id).limit(limit)
+    """Quarantined records, oldest first; ``status`` None lists all, ``source`` filters by file name part,
+    ``agency`` keeps one agency's records (the workspace shows each agency only its own)."""
+    query = select(QuarantineRow).order_by(QuarantineRow.id).limit(limit).offset(offset)
     if status:
         query = query.where(QuarantineRow.status == status)
     if source:
         query = query.where(QuarantineRow.source_file.contains(source))
+    if agency is not None:
+        query = query.where(QuarantineRow.agency == agency)
     with Session(engine, expire_on_commit=False) as session:
         return list(session.scalars(query))
 
@@ -793,10 +802,13 @@ def _set_path(data: Any, path: str, value: str) -> None:
     for part in parts[:-1]:
         target = target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
     last = parts[-1]
+    current = target[int(last)] if isinstance(target, list) else target.get(last)
     try:
         parsed: Any = json.loads(value)
     except json.JSONDecodeError:
         parsed = value
+    if isinstance(current, str) and not isinstance(parsed, str):
+        parsed = value  # a text field stays text: an HS code typed as 610910 is not the number 610910
     if isinstance(target, list):
         target[int(last)] = parsed
     else:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, Text, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, Text, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from borderwatch.core.clock import UtcDateTime
@@ -384,4 +384,137 @@ def _latest_score(*, db_session: Session, lrn: str, agency: str) -> StoredScore 
         forced_lane=row["forced_lane"],
         reasons=list(row["reasons"] or []),
         model_version=row["model_version"],
+    )
+
+
+class TraderDeclaration(BaseModel):
+    lrn: str
+    declared_on: date
+    office: str
+    roles: list[str]
+    lane: str | None
+    score: float | None
+    fraud_probability: float | None
+    outcome: str | None
+    duty_recovered: float | None
+
+
+class TraderEvent(BaseModel):
+    on: date
+    kind: str
+    lrn: str
+    text: str
+
+
+class TraderOut(BaseModel):
+    party_id: str
+    name: str | None
+    country: str | None
+    declarations: list[TraderDeclaration]
+    total: int
+    lanes: dict[str, int]
+    inspected: int
+    frauds: int
+    duty_recovered: float
+    timeline: list[TraderEvent]
+
+
+_ROLE_COLUMNS = {
+    "importer": DeclarationRow.importer_id,
+    "declarant": DeclarationRow.declarant_id,
+    "seller": DeclarationRow.seller_id,
+    "courier": DeclarationRow.courier_id,
+}
+
+
+def trader(*, db_session: Session, agency: str, party_id: str, limit: int = 200) -> TraderOut | None:
+    """A trader (any party id) in ``agency``: its declarations with lanes and outcomes, newest first, the
+    counts over all of them (computed by the database), and a timeline; None if it declared nothing."""
+    named = or_(*(column == party_id for column in _ROLE_COLUMNS.values()))
+    mine = (DeclarationRow.agency == agency) & DeclarationRow.is_current & named
+    total = db_session.scalar(select(func.count()).where(mine)) or 0
+    if total == 0:
+        return None
+    decision = (LaneDecisionRow.lrn == DeclarationRow.lrn) & (LaneDecisionRow.agency == agency)
+    lanes = dict(
+        db_session.execute(
+            select(LaneDecisionRow.lane, func.count())
+            .join(DeclarationRow, decision & LaneDecisionRow.is_current)
+            .where(mine)
+            .group_by(LaneDecisionRow.lane)
+        ).all()
+    )
+    rows = db_session.execute(
+        select(DeclarationRow, LaneDecisionRow)
+        .outerjoin(LaneDecisionRow, decision & LaneDecisionRow.is_current)
+        .where(mine)
+        .order_by(DeclarationRow.declared_on.desc(), DeclarationRow.lrn)
+        .limit(limit)
+    ).all()
+    lrns = [d.lrn for d, _ in rows]
+    outcomes = {
+        o.lrn: o
+        for o in db_session.scalars(
+            select(OutcomeRow)
+            .where(OutcomeRow.agency == agency, OutcomeRow.lrn.in_(lrns))
+            .order_by(OutcomeRow.recorded_on, OutcomeRow.id)
+        )
+    }
+    inspected, frauds, recovered = db_session.execute(
+        select(
+            func.count(OutcomeRow.id),
+            func.coalesce(func.sum(case((OutcomeRow.fraud, 1), else_=0)), 0),
+            func.coalesce(func.sum(OutcomeRow.duty_recovered), 0.0),
+        ).where(
+            OutcomeRow.agency == agency,
+            OutcomeRow.lrn.in_(select(DeclarationRow.lrn).where(mine)),
+        )
+    ).one()
+    party: dict[str, Any] = {}
+    declarations: list[TraderDeclaration] = []
+    timeline: list[TraderEvent] = []
+    for declaration, lane in rows:
+        roles = [
+            role for role, column in _ROLE_COLUMNS.items() if getattr(declaration, column.key) == party_id
+        ]
+        if not party:
+            found = (declaration.parties or {}).get(roles[0]) if roles else None
+            party = found if isinstance(found, dict) else {}
+        outcome = outcomes.get(declaration.lrn)
+        declarations.append(
+            TraderDeclaration(
+                lrn=declaration.lrn,
+                declared_on=declaration.declared_on,
+                office=declaration.office,
+                roles=roles,
+                lane=lane.lane if lane else None,
+                score=lane.score if lane else None,
+                fraud_probability=lane.fraud_probability if lane else None,
+                outcome=None if outcome is None else ("fraud" if outcome.fraud else "no fraud"),
+                duty_recovered=outcome.duty_recovered if outcome else None,
+            )
+        )
+        lane_text = f"{lane.lane} lane ({lane.basis})" if lane else "no lane yet"
+        timeline.append(
+            TraderEvent(on=declaration.declared_on, kind="declared", lrn=declaration.lrn, text=lane_text)
+        )
+        if outcome is not None:
+            found_text = ("fraud found" if outcome.fraud else "nothing found") + (
+                f": {outcome.findings}" if outcome.findings else ""
+            )
+            timeline.append(
+                TraderEvent(on=outcome.recorded_on, kind="inspected", lrn=outcome.lrn, text=found_text)
+            )
+    timeline.sort(key=lambda e: (e.on, e.kind), reverse=True)
+    return TraderOut(
+        party_id=party_id,
+        name=party.get("name") if isinstance(party.get("name"), str) else None,
+        country=party.get("country") if isinstance(party.get("country"), str) else None,
+        declarations=declarations,
+        total=total,
+        lanes={str(k): int(v) for k, v in lanes.items()},
+        inspected=int(inspected),
+        frauds=int(frauds),
+        duty_recovered=float(recovered),
+        timeline=timeline,
     )
