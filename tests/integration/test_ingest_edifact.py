@@ -73,3 +73,41 @@ def test_manifest_lines_stored_once(engine: Engine) -> None:
         rows = connection.execute(select(ManifestLineRow.agency, ManifestLineRow.container_ids)).all()
         assert sorted(tuple(r) for r in rows) == [("a", "MSKU1234565"), ("b", "MSKU1234565")]
         assert connection.execute(select(func.count()).select_from(ManifestLineRow)).scalar_one() == 2
+
+
+def cuscar(*consignments: tuple[str, float, list[str]]) -> str:
+    """A CUSCAR of our own: one CNI group per (bill of lading, gross kg, containers)."""
+    body = ["BGM+85+MAN1+9'", "DTM+132:20260114:102'", "TDT+20+VOY1+1++CARRIER+++9123456'", "LOC+11+XXPRT'"]
+    for number, (bill, gross, containers) in enumerate(consignments, start=1):
+        body += [f"CNI+{number}+{bill}'", "NAD+CN+++IMPORTER LTD'", "GID+1+40:CT'", "FTX+AAA+++GOODS'"]
+        body += [f"MEA+AAE+G+KGM:{gross}'", "PIA+5+851762'"]
+        body += [f"SGP+{c}+1'" for c in containers] + [f"EQD+CN+{c}+45G1'" for c in containers]
+    return (
+        "UNB+UNOA:2+CARRIER+CUSTOMS+260114:0800+C1'\nUNH+1+CUSCAR:D:95B:UN'\n"
+        + "\n".join(body)
+        + f"\nUNT+{len(body) + 2}+1'\nUNZ+1+C1'\n"
+    )
+
+
+def test_reconciliation_of_stored_edifact(engine: Engine, tmp_path: Path) -> None:
+    from datetime import date
+
+    from borderwatch.features.reconcile import discrepancies_of, stored_discrepancies
+
+    manifest = tmp_path / "cuscar.edi"
+    # BL-1 is declared (LRN1 states container MSKU1234565); BL-2 nobody declares; LRN1 declares 760 kg net
+    # where 2,000 kg gross were manifested.
+    manifest.write_text(cuscar(("BL-1", 2000.0, ["MSKU1234565"]), ("BL-2", 500.0, ["TGHU1234567"])))
+    summary = ingest_file(engine=engine, path=manifest)
+    assert (summary.manifest_messages, summary.manifest_lines) == (1, 2)
+    declarations = tmp_path / "cusdec.edi"
+    declarations.write_text(cusdec(), encoding="latin-1")
+    assert ingest_file(engine=engine, path=declarations).stored == 1
+    found = stored_discrepancies(
+        engine, agency="default", since=date(2026, 1, 1), until=date(2026, 1, 31), as_of=date(2026, 2, 1)
+    )
+    kinds = set(found.select("kind", "lrn", "consignment_ref").iter_rows())
+    assert kinds == {("weight_gap", "LRN1", "BL-1"), ("undeclared_consignment", None, "BL-2")}
+    mine = discrepancies_of(engine, agency="default", lrns=["LRN1"], days=[date(2026, 1, 15)])
+    assert mine["kind"].to_list() == ["weight_gap"]
+    assert discrepancies_of(engine, agency="other", lrns=["LRN1"], days=[date(2026, 1, 15)]).height == 0

@@ -24,6 +24,7 @@ def _register() -> None:
         intel,
         lanes,
         ledger,
+        manifests,
         pipeline,
         scoring,
         screening,
@@ -37,6 +38,7 @@ def _register() -> None:
     users.register(app)
     generate.register(app)
     ingest.register(app)
+    manifests.register(app)
     scoring.register(app)
     screening.register(app)
     entities.register(app)

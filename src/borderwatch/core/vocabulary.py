@@ -38,3 +38,24 @@ PARTY_ROLES: Final[tuple[PartyRole, ...]] = ("importer", "declarant", "seller", 
 # one missing from the ledger though its issuer registers all theirs.
 DocumentFinding = Literal["reused", "altered", "unregistered"]
 DOCUMENT_FINDINGS: Final[tuple[DocumentFinding, ...]] = ("reused", "altered", "unregistered")
+
+# What reconciling declarations with the carriers' manifests can find (``features.reconcile``): a consignment
+# or a container reported by the carrier and declared by nobody, a declared net mass that the manifested gross
+# mass cannot hold (or far below it), goods of an HS chapter the manifest does not carry, a container number
+# failing its ISO 6346 check digit, the same full container declared by two importers.
+ManifestDiscrepancy = Literal[
+    "undeclared_consignment",
+    "undeclared_container",
+    "weight_gap",
+    "hs_conflict",
+    "container_check_digit",
+    "container_conflict",
+]
+MANIFEST_DISCREPANCIES: Final[tuple[ManifestDiscrepancy, ...]] = (
+    "undeclared_consignment",
+    "undeclared_container",
+    "weight_gap",
+    "hs_conflict",
+    "container_check_digit",
+    "container_conflict",
+)

@@ -54,6 +54,34 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "critical_fraud": pl.Int8(),
 }
 
+# What reconciliation compares with a manifest: one row per goods item of a current declaration, with the
+# containers and the numbers of the documents (a bill of lading, an air waybill) the declaration states.
+LINK_SCHEMA: dict[str, pl.DataType] = {
+    "lrn": pl.String(),
+    "declared_on": pl.Date(),
+    "importer_id": pl.String(),
+    "container_ids": pl.List(pl.String()),
+    "documents": pl.List(pl.String()),
+    "item_no": pl.Int32(),
+    "hs_code": pl.String(),
+    "net_mass": pl.Float64(),
+}
+
+# Manifest lines (CUSCAR, IFTMCS) as stored: one row per goods item a carrier reported.
+MANIFEST_SCHEMA: dict[str, pl.DataType] = {
+    "message_type": pl.String(),
+    "manifest_ref": pl.String(),
+    "arrival_on": pl.Date(),
+    "consignment_ref": pl.String(),
+    "consignee": pl.String(),
+    "item_no": pl.Int32(),
+    "hs_code": pl.String(),
+    "description": pl.String(),
+    "packages": pl.Float64(),
+    "gross_mass": pl.Float64(),
+    "container_ids": pl.List(pl.String()),
+}
+
 KCS_COLUMNS: dict[str, str] = {
     "Declaration ID": "lrn",
     "Date": "declared_on",

@@ -13,8 +13,14 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, Integer, case, func, select
 
-from borderwatch.ingest.frame import DECLARATION_SCHEMA, DOCUMENT_SCHEMA, OUTCOME_SCHEMA
-from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
+from borderwatch.ingest.frame import (
+    DECLARATION_SCHEMA,
+    DOCUMENT_SCHEMA,
+    LINK_SCHEMA,
+    MANIFEST_SCHEMA,
+    OUTCOME_SCHEMA,
+)
+from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, ManifestLineRow, OutcomeRow
 
 # Chunk for ``lrn IN (...)`` filters: well under SQLite's bound-parameter limit.
 _IN_CHUNK = 5000
@@ -129,6 +135,58 @@ def load_documents(engine: Engine, *, agency: str, lrns: Sequence[str]) -> pl.Da
                     if isinstance(doc, dict) and doc.get("number")
                 )
     return _frame(rows, DOCUMENT_SCHEMA).sort("lrn", maintain_order=True)
+
+
+def _words(text: str | None) -> list[str]:
+    return text.split() if text else []
+
+
+def load_declaration_links(engine: Engine, *, agency: str, since: date, until: date) -> pl.DataFrame:
+    """Current declarations of ``agency`` dated ``since`` to ``until`` (inclusive) in ``LINK_SCHEMA``: what
+    reconciliation matches with manifests (containers, document numbers) and compares (goods, mass)."""
+    d, g = DeclarationRow, GoodsItemRow
+    query = (
+        select(d.lrn, d.declared_on, d.importer_id, d.container_ids, d.documents, g.item_no, g.hs_code)
+        .add_columns(g.net_mass)
+        .join(g, g.declaration_id == d.id)
+        .where(d.is_current.is_(True), d.agency == agency, d.declared_on >= since, d.declared_on <= until)
+        .order_by(d.declared_on, d.lrn, g.item_no)
+    )
+    with engine.connect() as connection:
+        rows = [
+            (
+                lrn,
+                day,
+                importer,
+                _words(containers),
+                [
+                    str(doc["number"])
+                    for doc in documents or []
+                    if isinstance(doc, dict) and doc.get("number")
+                ],
+                item_no,
+                hs_code,
+                net_mass,
+            )
+            for lrn, day, importer, containers, documents, item_no, hs_code, net_mass in connection.execute(
+                query
+            )
+        ]
+    return _frame(rows, LINK_SCHEMA)
+
+
+def load_manifest_lines(engine: Engine, *, agency: str, since: date, until: date) -> pl.DataFrame:
+    """Manifest lines of ``agency`` arriving ``since`` to ``until`` (inclusive) in ``MANIFEST_SCHEMA``."""
+    m = ManifestLineRow
+    query = (
+        select(m.message_type, m.manifest_ref, m.arrival_on, m.consignment_ref, m.consignee, m.item_no)
+        .add_columns(m.hs_code, m.description, m.packages, m.gross_mass, m.container_ids)
+        .where(m.agency == agency, m.arrival_on >= since, m.arrival_on <= until)
+        .order_by(m.arrival_on, m.manifest_ref, m.consignment_ref, m.item_no)
+    )
+    with engine.connect() as connection:
+        rows = [(*row[:-1], _words(row[-1])) for row in connection.execute(query)]
+    return _frame(rows, MANIFEST_SCHEMA)
 
 
 @dataclass(frozen=True)

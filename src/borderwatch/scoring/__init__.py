@@ -6,6 +6,7 @@ __all__ = [
     "documents",
     "evaluate",
     "explain",
+    "manifest",
     "model",
     "models",
     "profile_store",

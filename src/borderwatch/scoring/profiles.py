@@ -38,6 +38,7 @@ from borderwatch.core.errors import ConfigError
 from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.ingest.frame import DECLARATION_SCHEMA
 from borderwatch.scoring.documents import DOCUMENT_FIELDS
+from borderwatch.scoring.manifest import MANIFEST_FIELDS
 
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "profiles"
 
@@ -65,6 +66,8 @@ DERIVED_FIELDS: dict[str, str] = {
     "document_reused": "number",
     "document_altered": "number",
     "document_unregistered": "number",
+    # counts of manifest discrepancies (``scoring.manifest``); 0 where no reconciliation ran
+    **dict.fromkeys(MANIFEST_FIELDS, "number"),
 }
 NUMERIC_DECLARATION_FIELDS = {"net_mass", "customs_value", "tax_rate", "item_no"}
 PROFILE_FIELDS: dict[str, str] = {
@@ -387,8 +390,12 @@ def evaluate_profiles(features: pl.DataFrame, profiles: Sequence[RiskProfile]) -
             }
         )
     wanted = {f for p in profiles for f in p.fields()}
-    absent = [name for name in DOCUMENT_FIELDS if name in wanted and name not in features.columns]
-    if absent:  # no document check ran: nothing was found
+    absent = [
+        name
+        for name in (*DOCUMENT_FIELDS, *MANIFEST_FIELDS)
+        if name in wanted and name not in features.columns
+    ]
+    if absent:  # no document check or reconciliation ran: nothing was found
         features = features.with_columns(pl.lit(0, dtype=pl.Int32).alias(name) for name in absent)
     missing = sorted(wanted - set(features.columns))
     if missing:

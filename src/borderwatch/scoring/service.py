@@ -31,6 +31,7 @@ from borderwatch.features.history import HistorySnapshot
 from borderwatch.scoring.anomaly import detect_anomalies
 from borderwatch.scoring.documents import DOCUMENT_FIELDS, document_evidence
 from borderwatch.scoring.explain import model_reasons
+from borderwatch.scoring.manifest import MANIFEST_FIELDS, manifest_evidence
 from borderwatch.scoring.model import (
     CATEGORICAL,
     Encoder,
@@ -57,6 +58,25 @@ SCORE_COLUMNS: dict[str, pl.DataType] = {
 
 class ScoringError(BorderwatchError):
     """Training or scoring cannot proceed (no labelled rows, an unreadable model file, ...)."""
+
+
+def _side_evidence(
+    features: pl.DataFrame,
+    document_findings: pl.DataFrame | None,
+    manifest_discrepancies: pl.DataFrame | None,
+) -> tuple[pl.DataFrame, dict[str, tuple[pl.Series, pl.Series]]]:
+    """``features`` with the fields a risk profile tests of the document check's findings and of the
+    manifest discrepancies (when any), and per kind of evidence its reasons and points."""
+    evidence: dict[str, tuple[pl.Series, pl.Series]] = {}
+    if manifest_discrepancies is not None and manifest_discrepancies["lrn"].is_not_null().any():
+        manifest = manifest_evidence(features["lrn"], manifest_discrepancies)
+        features = features.with_columns(manifest.select(*MANIFEST_FIELDS))
+        evidence["_manifest"] = (manifest["manifest_reasons"], manifest["manifest_points"])
+    if document_findings is not None and document_findings.height:
+        documents = document_evidence(features["lrn"], document_findings)
+        features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
+        evidence["_documents"] = (documents["document_reasons"], documents["document_points"])
+    return features, evidence
 
 
 class RiskModel:
@@ -165,6 +185,7 @@ class RiskModel:
         explain_top: int | None = None,
         explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
+        manifest_discrepancies: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
@@ -188,6 +209,7 @@ class RiskModel:
             explain_top=explain_top,
             explain_min_score=explain_min_score,
             document_findings=document_findings,
+            manifest_discrepancies=manifest_discrepancies,
         )
 
     def score_features(
@@ -201,6 +223,7 @@ class RiskModel:
         explain_top: int | None = None,
         explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
+        manifest_discrepancies: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """``score`` on an already built feature frame (see :meth:`features`).
 
@@ -208,11 +231,10 @@ class RiskModel:
         rows, e.g. from ``screen_declarations``); each declaration with hits gets up to
         ``SCREENING_POINTS`` × the best match score and one reason per hit. ``document_findings``: what a
         :class:`~borderwatch.scoring.documents.DocumentCheck` found of their documents
-        (``scoring.documents``: points, one reason per finding, fields a risk profile may test)."""
-        documents = None
-        if document_findings is not None and document_findings.height:
-            documents = document_evidence(features["lrn"], document_findings)
-            features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
+        (``scoring.documents``: points, one reason per finding, fields a risk profile may test).
+        ``manifest_discrepancies``: what reconciling the declarations with the carriers' manifests found
+        (``features.reconcile.DISCREPANCY_SCHEMA`` rows; ``scoring.manifest``: the same three)."""
+        features, evidence = _side_evidence(features, document_findings, manifest_discrepancies)
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
@@ -241,10 +263,10 @@ class RiskModel:
             columns["_screening"] = screened["screening_reasons"]
             columns["_screening_points"] = screened["screening_points"]
             screening_points = pl.col("_screening_points")
-        if documents is not None:
-            columns["_documents"] = documents["document_reasons"]
-            columns["_document_points"] = documents["document_points"]
-            screening_points = screening_points + pl.col("_document_points")
+        for name, (sentences, points) in evidence.items():
+            columns[name] = sentences
+            columns[f"{name}_points"] = points
+            screening_points = screening_points + pl.col(f"{name}_points")
         items = pl.DataFrame(columns).with_columns(
             risk_score(
                 pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), screening_points
@@ -265,7 +287,15 @@ class RiskModel:
         reasons = pl.concat_list(
             [
                 name
-                for name in ("_documents", "_screening", "_revenue", "_model", "_rules", "_anomalies")
+                for name in (
+                    "_manifest",
+                    "_documents",
+                    "_screening",
+                    "_revenue",
+                    "_model",
+                    "_rules",
+                    "_anomalies",
+                )
                 if name in items.columns
             ]
         ).alias("reasons")

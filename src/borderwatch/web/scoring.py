@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.features.history import HistorySnapshot
+from borderwatch.features.reconcile import discrepancies_of
 from borderwatch.ingest.store import StoredDays, load_declarations, load_documents, load_outcomes, stored_days
 from borderwatch.scoring import registry
 from borderwatch.scoring.documents import DocumentCheck
@@ -189,6 +190,13 @@ def score_stored(
     if context.documents is not None:
         documents = load_documents(engine, agency=context.agency, lrns=list(lrns))
         findings = context.documents(documents, agency=context.agency) if documents.height else None
+    # What the carriers' manifests say of these declarations (nothing where no manifest arrived near them).
+    discrepancies = discrepancies_of(
+        engine,
+        agency=context.agency,
+        lrns=declarations["lrn"].unique().to_list(),
+        days=declarations["declared_on"].unique().to_list(),
+    )
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
@@ -202,6 +210,7 @@ def score_stored(
                 snapshot=known.snapshot,
                 explain_min_score=explain_min_score,
                 document_findings=findings,
+                manifest_discrepancies=discrepancies,
             )
         )
     scores = pl.concat(parts)
