@@ -141,3 +141,35 @@ def test_cli_loads_ingests_and_lists_alerts(cli: CliRunner, tmp_path: Path) -> N
     assert result.exit_code == 0 and "hotlist_national" in result.output
     result = cli.invoke(app, ["vehicles", "quarantine", "list"])
     assert result.exit_code == 0 and "not a known camera" in result.output
+
+
+def test_generated_crossings_through_the_store_find_the_planted_patterns(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from borderwatch.synthetic import CrossingConfig, generate_crossings, write_crossings
+
+    world = generate_crossings(
+        CrossingConfig(reads=15_000, seed=3, clones=5, convoys=5, shuttles=5, undeclared=5, mismatches=5)
+    )
+    paths = write_crossings(world, tmp_path / "world")
+    with session_scope(session_factory) as session:
+        service.load_cameras(session=session, agency="a1", path=paths["cameras.csv"])
+        service.load_declared_vehicles(session=session, agency="a1", path=paths["declared.csv"])
+        summary = service.ingest_reads(
+            session=session, agency="a1", path=paths["reads.csv"], now=NOW.replace(year=2027)
+        )
+    assert summary.reads == world.reads.height and summary.quarantined == 0
+    with session_scope(session_factory) as session:
+        analysis = service.analyse(session=session, agency="a1")
+    assert analysis.reads == world.reads.height
+    with session_scope(session_factory) as session:
+        again = service.analyse(session=session, agency="a1")
+    assert again.stored == 0  # the same findings are not stored twice
+    with session_factory() as session:
+        alerts = service.list_alerts(session=session, agency="a1", limit=1000)
+    clones = {a.plate for a in alerts if a.code == "cloned_plate"}
+    assert clones == {c["plate"] for c in world.truth["clones"]}
+    mismatched = {a.evidence["lrn"] for a in alerts if a.code == "transport_mismatch"}
+    assert {m["lrn"] for m in world.truth["mismatches"]} <= mismatched
+    convoy_plates = {a.plate for a in alerts if a.code == "convoy"}
+    assert {p for c in world.truth["convoys"] for p in c["plates"]} <= convoy_plates

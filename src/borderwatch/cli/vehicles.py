@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -265,6 +266,77 @@ def quarantine_list(
             detail={"records": len(rows)},
         )
     console.print(table)
+
+
+@vehicles_app.command("declarations")
+def load_declarations(
+    path: Annotated[Path, typer.Argument(help="CSV: lrn, plate, country, crossing, declared_at")],
+) -> None:
+    """Load the vehicles declarations name (their means of transport) for the pattern detectors."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    try:
+        with session_scope(factory) as session:
+            count = service.load_declared_vehicles(session=session, agency=agency, path=path)
+            _audit(
+                session,
+                agency=agency,
+                action="update",
+                resource="vehicle_declaration",
+                resource_id=path.name,
+                detail={"declarations": count},
+            )
+    except ConfigError as error:
+        fail(str(error))
+    console.print(f"{count} declared vehicle(s) loaded from {path.name}")
+
+
+@vehicles_app.command("analyse")
+def analyse(
+    since: Annotated[datetime | None, typer.Option(help="First read time (UTC)")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Reads before this time (UTC)")] = None,
+) -> None:
+    """Find cloned plates, convoys, shuttles, undeclared crossings, transport mismatches; store alerts."""
+    agency = get_settings().agency
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        summary = service.analyse(
+            session=session,
+            agency=agency,
+            since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
+            until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
+        )
+        _audit(
+            session,
+            agency=agency,
+            action="analyse",
+            resource="plate_reads",
+            detail={"reads": summary.reads, "findings": summary.findings, "stored": summary.stored},
+        )
+    table = Table(title=f"{summary.reads:,} reads analysed in {summary.seconds:.1f} s")
+    table.add_column("pattern")
+    table.add_column("findings", justify="right")
+    for code, count in sorted(summary.findings.items()):
+        table.add_row(code, str(count))
+    console.print(table)
+    console.print(f"{summary.stored} new alert(s)")
+
+
+@vehicles_app.command("generate")
+def generate(
+    folder: Annotated[
+        Path, typer.Argument(help="Where to write cameras.csv, reads.csv, declared.csv, truth.json")
+    ],
+    reads: Annotated[int, typer.Option(help="About this many reads")] = 100_000,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 7,
+) -> None:
+    """Synthetic crossings with planted clones, convoys, shuttles, undeclared crossings and mismatches."""
+    from borderwatch.synthetic import CrossingConfig, generate_crossings, write_crossings
+
+    world = generate_crossings(CrossingConfig(reads=reads, seed=seed))
+    paths = write_crossings(world, folder)
+    where = paths["reads.csv"].parent
+    console.print(f"{world.reads.height:,} reads, {world.declarations.height:,} declared vehicles in {where}")
 
 
 def register(app: typer.Typer) -> None:

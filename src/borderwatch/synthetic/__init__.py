@@ -47,6 +47,7 @@ tactics planted at an exact size (the three above, plus misclassification, forge
 a sanctioned party behind a front company, a new trader on an unusual route), each with its indicators.
 """
 
+from borderwatch.synthetic.crossings import CrossingConfig, CrossingWorld, generate_crossings, write_crossings
 from borderwatch.synthetic.generator import PATTERNS, generate_traffic
 from borderwatch.synthetic.tactics import (
     CERTIFICATE_COLUMNS,
@@ -86,13 +87,17 @@ __all__ = [
     "TACTIC_INDICATORS",
     "WATCHLIST",
     "CorruptLine",
+    "CrossingConfig",
+    "CrossingWorld",
     "GeneratedTraffic",
     "GeneratorConfig",
     "GeneratorError",
     "ListedParty",
     "TrainingTraffic",
+    "generate_crossings",
     "generate_traffic",
     "training_traffic",
     "truth_path",
+    "write_crossings",
     "write_traffic",
 ]

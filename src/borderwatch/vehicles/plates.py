@@ -22,7 +22,8 @@ from itertools import product
 TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6",
                           "B": "8", "T": "7", "A": "4"})  # fmt: skip
 TO_LETTER = str.maketrans({"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"})
-_KEY = str.maketrans({"O": "0", "Q": "0", "D": "0", "I": "1", "Z": "2", "S": "5", "G": "6", "B": "8"})
+KEY_MAP = {"O": "0", "Q": "0", "D": "0", "I": "1", "Z": "2", "S": "5", "G": "6", "B": "8"}
+_KEY = str.maketrans(KEY_MAP)
 _SEPARATORS = re.compile(r"[\s\-_.·•:|/\\]+")
 _PLATE = re.compile(r"^[A-Z0-9]{2,12}$")
 # Each repair costs this share of the read's confidence: a repaired read is less certain than a clean one.

@@ -29,11 +29,13 @@ from borderwatch.ingest.service import bulk_insert
 from borderwatch.vehicles.hotlist import DEFAULT_THRESHOLD, HotlistHit, HotlistIndex, Listed
 from borderwatch.vehicles.models import (
     CameraRow,
+    DeclaredVehicleRow,
     HotlistEntryRow,
     PlateReadRow,
     VehicleAlertRow,
     VehicleQuarantineRow,
 )
+from borderwatch.vehicles.patterns import Finding, PatternPolicy, find_patterns
 from borderwatch.vehicles.plates import PlateError, normalise
 from borderwatch.vehicles.reads import (
     Camera,
@@ -48,7 +50,7 @@ from borderwatch.vehicles.reads import (
 
 FORMATS = ("csv", "jsonl")
 HOTLISTS = ("national", "partner", "seizure", "sanctions")
-HOTLIST = "hotlist"
+HOTLIST, PATTERN = "hotlist", "pattern"
 SYSTEM_ACTOR = "system:vehicles"
 _IN_CHUNK = 900  # bound values per query: below SQLite's default limit with room to spare
 
@@ -160,12 +162,14 @@ def cameras_frame(*, session: Session, agency: str) -> pl.DataFrame:
             "crossing": [c.crossing for c in found],
             "latitude": [c.latitude for c in found],
             "longitude": [c.longitude for c in found],
+            "direction": [c.direction for c in found],
         },
         schema={
             "camera_id": pl.String,
             "crossing": pl.String,
             "latitude": pl.Float64,
             "longitude": pl.Float64,
+            "direction": pl.String,
         },
     )
 
@@ -602,3 +606,181 @@ def set_alert_status(*, session: Session, agency: str, alert_id: int, status: st
 
 def summary_json(summary: ReadSummary) -> str:
     return json.dumps(summary.as_dict(), indent=2)
+
+
+# ------------------------------------------------------------------------------ declared vehicles, patterns
+
+
+def read_declared_vehicles_csv(text: str, *, source: str) -> pl.DataFrame:
+    """Declared means of transport: ``lrn``, ``plate``, ``country``, ``crossing``, ``declared_at`` (ISO)."""
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"lrn", "plate", "crossing", "declared_at"}
+    if not reader.fieldnames or not needed <= set(reader.fieldnames):
+        raise ConfigError(
+            path=source, reason=f"a declared-vehicles file needs columns {', '.join(sorted(needed))}"
+        )
+    rows = []
+    for row in reader:
+        where = f"line {reader.line_num}"
+        country = (row.get("country") or "").strip().upper() or None
+        try:
+            plate = normalise(row.get("plate") or "", country).plate
+        except PlateError as error:
+            raise ConfigError(path=source, item=where, field="plate", reason=str(error)) from None
+        try:
+            at = dt.datetime.fromisoformat((row.get("declared_at") or "").strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(
+                path=source, item=where, field="declared_at", reason="is not an ISO 8601 time"
+            ) from None
+        at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
+        rows.append(
+            (
+                (row.get("lrn") or "").strip()[:64],
+                plate,
+                country,
+                (row.get("crossing") or "").strip()[:64],
+                at,
+            )
+        )
+    return pl.DataFrame(rows, schema=DECLARED_SCHEMA, orient="row")
+
+
+DECLARED_SCHEMA: dict[str, pl.DataType] = {
+    "lrn": pl.String(),
+    "plate": pl.String(),
+    "country": pl.String(),
+    "crossing": pl.String(),
+    "declared_at": pl.Datetime("us", "UTC"),
+}
+
+
+def load_declared_vehicles(*, session: Session, agency: str, path: Path) -> int:
+    """Add the vehicles declarations name (a declaration named again replaces its vehicle)."""
+    frame = read_declared_vehicles_csv(_read_text(path), source=str(path)).unique("lrn", keep="last")
+    lrns = frame["lrn"].to_list()
+    for start in range(0, len(lrns), _IN_CHUNK):
+        session.query(DeclaredVehicleRow).filter(
+            DeclaredVehicleRow.agency == agency, DeclaredVehicleRow.lrn.in_(lrns[start : start + _IN_CHUNK])
+        ).delete(synchronize_session=False)
+    rows = frame.with_columns(pl.lit(agency).alias("agency"))
+    bulk_insert(session.connection(), "vehicle_declarations", _storable_times(session, rows))
+    return frame.height
+
+
+def reads_frame(
+    *, session: Session, agency: str, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> pl.DataFrame:
+    """Stored reads (plate, camera_id, read_at, country, confidence) of a period, for the detectors."""
+    query = select(
+        PlateReadRow.plate,
+        PlateReadRow.camera_id,
+        PlateReadRow.read_at,
+        PlateReadRow.country,
+        PlateReadRow.confidence,
+    ).where(PlateReadRow.agency == agency)
+    if since is not None:
+        query = query.where(PlateReadRow.read_at >= since)
+    if until is not None:
+        query = query.where(PlateReadRow.read_at < until)
+    rows = session.execute(query).all()
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "plate": pl.String,
+            "camera_id": pl.String,
+            "read_at": pl.Datetime("us"),
+            "country": pl.String,
+            "confidence": pl.Float64,
+        },
+        orient="row",
+    )
+    return frame.with_columns(_as_utc("read_at"))
+
+
+def _as_utc(column: str) -> pl.Expr:
+    # SQLite gives naive UTC timestamps, PostgreSQL aware ones: both end as UTC.
+    return pl.col(column).dt.replace_time_zone(None).dt.replace_time_zone("UTC")
+
+
+def declared_frame(*, session: Session, agency: str) -> pl.DataFrame:
+    rows = session.execute(
+        select(
+            DeclaredVehicleRow.lrn,
+            DeclaredVehicleRow.plate,
+            DeclaredVehicleRow.country,
+            DeclaredVehicleRow.crossing,
+            DeclaredVehicleRow.declared_at,
+        ).where(DeclaredVehicleRow.agency == agency)
+    ).all()
+    schema: dict[str, pl.DataType] = {**DECLARED_SCHEMA, "declared_at": pl.Datetime("us")}
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(_as_utc("declared_at"))
+
+
+def store_findings(*, session: Session, agency: str, findings: Sequence[Finding]) -> int:
+    """Pattern findings as alerts, one per plate concerned; a finding stored before is not stored again."""
+    fresh: dict[str, VehicleAlertRow] = {}
+    for finding in findings:
+        for plate in finding.plates:
+            partners = [p for p in finding.plates if p != plate]
+            evidence = {**finding.evidence, **({"with": partners} if partners else {})}
+            if finding.lrn:
+                evidence["lrn"] = finding.lrn
+            fingerprint = _fingerprint(finding.code, plate, json.dumps(evidence, sort_keys=True, default=str))
+            fresh[fingerprint] = VehicleAlertRow(
+                agency=agency,
+                plate=plate,
+                country=None,
+                read_id=None,
+                code=finding.code,
+                family=PATTERN,
+                points=finding.points,
+                evidence=evidence,
+                fingerprint=fingerprint,
+                status="open",
+            )
+    keys = list(fresh)
+    known: set[str] = set()
+    for start in range(0, len(keys), _IN_CHUNK):
+        known.update(
+            session.scalars(
+                select(VehicleAlertRow.fingerprint).where(
+                    VehicleAlertRow.agency == agency,
+                    VehicleAlertRow.fingerprint.in_(keys[start : start + _IN_CHUNK]),
+                )
+            )
+        )
+    new = [row for key, row in fresh.items() if key not in known]
+    session.add_all(new)
+    session.flush()
+    return len(new)
+
+
+@dataclass
+class AnalysisSummary:
+    reads: int
+    findings: dict[str, int]
+    stored: int
+    seconds: float
+
+
+def analyse(
+    *,
+    session: Session,
+    agency: str,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    policy: PatternPolicy | None = None,
+) -> AnalysisSummary:
+    """Run every pattern detector over the agency's reads of a period; store new findings as alerts."""
+    started = time.perf_counter()
+    reads = reads_frame(session=session, agency=agency, since=since, until=until)
+    cameras = cameras_frame(session=session, agency=agency)
+    findings = find_patterns(reads, cameras, declared_frame(session=session, agency=agency), policy)
+    stored = store_findings(session=session, agency=agency, findings=findings)
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.code] = counts.get(finding.code, 0) + 1
+    return AnalysisSummary(
+        reads=reads.height, findings=counts, stored=stored, seconds=time.perf_counter() - started
+    )
