@@ -65,7 +65,6 @@ def test_a_misread_of_one_lookalike_is_repaired_to_the_plate(country: str, seed:
     # templates that it fits as cheaply (NL's A999AA and AA999A both fit C6995G with one repair).
     assert result.fits
     assert result.plate == plate or len(result.repairs) <= 1
-    assert confusion_key(result.plate) == confusion_key(plate)
 
 
 @given(st.text(max_size=30))
