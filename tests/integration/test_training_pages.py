@@ -76,3 +76,24 @@ def test_a_trainee_plays_an_exercise_and_only_they_and_instructors_see_the_resul
     engine.dispose()
     assert ("trainee_a", True) in audited and ("instructor_a", True) in audited
     assert ("lee", False) in audited and ("instructor_a", False) in audited
+
+
+def test_an_instructors_own_scenario_is_offered_to_their_agency_only(settings: Settings) -> None:
+    import yaml
+
+    from borderwatch.training.scenarios import SHIPPED_DIR, agency_dir
+
+    world = build_world(settings)
+    folder = agency_dir(settings.data_dir, "a")
+    folder.mkdir(parents=True)
+    drill = yaml.safe_load((SHIPPED_DIR / "misclassification.yaml").read_text(encoding="utf-8"))
+    (folder / "drill.yaml").write_text(yaml.safe_dump({**drill, "id": "port-drill", "title": "Port drill"}))
+    with client_for(settings) as client:
+        own = client.get("/training", headers=world.auth("trainee_a"))
+        other = client.get("/training", headers=world.auth("trainee_b"))
+        assert 'data-scenario="port-drill"' in own.text and "Port drill" in own.text
+        assert 'data-scenario="port-drill"' not in other.text
+        refused = client.post(
+            "/training/attempts", data={"scenario_id": "port-drill"}, headers=world.auth("trainee_b")
+        )
+        assert refused.status_code == 404

@@ -1,13 +1,18 @@
-"""``borderwatch training list|queue|grade|play``: exercises scripted and graded outside the browser.
+"""``borderwatch training list|check|queue|grade|play``: exercises scripted and graded outside the browser.
 
-The exercises are built from the synthetic generator (no database, no live records), so these commands
-need no account; the workspace stores attempts per trainee (``/training``).
+Scenario exercises are built from the synthetic generator (no database, no live records). The scenario id
+``closed-cases`` builds the exercise from real closed cases instead: a clean KCS-layout CSV (``--cases``) or
+the agency's stored declarations and outcomes (``--from-database``, audited), parties and declaration numbers
+pseudonymised with ``--salt`` (keep it secret: with it, a pseudonym can be checked against a real id).
+The workspace stores attempts per trainee (``/training``).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,9 +20,20 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from borderwatch.cli.common import console, fail
+from borderwatch.access import audit
+from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import ConfigError
-from borderwatch.training.exercise import Exercise, build_exercise
+from borderwatch.core.settings import get_settings
+from borderwatch.db.session import session_scope
+from borderwatch.ingest.frame import read_kcs_frames
+from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.training import service
+from borderwatch.training.exercise import (
+    CLOSED_CASES,
+    Exercise,
+    ExerciseError,
+    exercise_from_cases,
+)
 from borderwatch.training.grading import Choice, GradingError, grade, read_choices_csv
 from borderwatch.training.indicators import INDICATORS
 from borderwatch.training.scenarios import SHIPPED_DIR, get_scenario, load_scenarios
@@ -32,13 +48,85 @@ ScenariosOption = Annotated[
 SeedOption = Annotated[int, typer.Option("--seed", help="the same scenario and seed give the same queue")]
 
 
-def _exercise(scenario_id: str, seed: int, scenarios: Path, *, timed: bool = True) -> Exercise:
+@dataclass(frozen=True)
+class Cases:
+    """Where a ``closed-cases`` exercise comes from, and how it is pseudonymised and sized."""
+
+    path: Path | None = None
+    from_database: bool = False
+    salt: str | None = None
+    size: int = 60
+    budget: int = 6
+
+
+CasesOption = Annotated[Path | None, typer.Option("--cases", help="closed-cases: a clean KCS-layout CSV")]
+DatabaseOption = Annotated[
+    bool, typer.Option("--from-database", help="closed-cases: the agency's stored declarations and outcomes")
+]
+SaltOption = Annotated[
+    str | None, typer.Option("--salt", envvar="BORDERWATCH_TRAINING_SALT", help="closed-cases: secret salt")
+]
+SizeOption = Annotated[int, typer.Option("--size", min=5, max=500, help="closed-cases: declarations")]
+BudgetOption = Annotated[int, typer.Option("--budget", min=1, help="closed-cases: inspections allowed")]
+
+
+def _closed_cases(cases: Cases, seed: int) -> Exercise:
+    if not cases.salt:
+        fail("closed-cases needs --salt (or BORDERWATCH_TRAINING_SALT): the pseudonyms' secret")
+    if cases.path is not None:
+        if not cases.path.exists():
+            fail(f"cases file {cases.path} does not exist")
+        declarations, outcomes = read_kcs_frames(cases.path)
+    elif cases.from_database:
+        settings = get_settings()
+        engine, factory = open_database(settings)
+        declarations = load_declarations(engine, agency=settings.agency)
+        outcomes = load_outcomes(engine, agency=settings.agency)
+        with session_scope(factory) as session:
+            audit.record(
+                db_session=session,
+                actor=_actor(),
+                agency=settings.agency,
+                action="read",
+                resource="outcome",
+                resource_id="training closed-cases",
+                detail={"declarations": declarations.height, "outcomes": outcomes.height, "seed": seed},
+            )
+        engine.dispose()
+    else:
+        fail("closed-cases needs --cases FILE.csv or --from-database")
+    try:
+        with console.status("building the closed-cases queue and the model's choice"):
+            return exercise_from_cases(
+                declarations=declarations,
+                outcomes=outcomes,
+                seed=seed,
+                salt=cases.salt.encode(),
+                queue_size=cases.size,
+                budget=cases.budget,
+            )
+    except ExerciseError as error:
+        fail(str(error))
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _exercise(
+    scenario_id: str, seed: int, scenarios: Path, *, timed: bool = True, cases: Cases | None = None
+) -> Exercise:
+    if scenario_id == CLOSED_CASES:
+        return _closed_cases(cases or Cases(), seed)
     try:
         scenario = get_scenario(scenario_id, scenarios)
     except ConfigError as error:
         fail(str(error))
     with console.status(f"building the {scenario_id} queue (seed {seed}) and the model's choice"):
-        return build_exercise(scenario, seed=seed, timed=timed)
+        return service.exercise_for(scenario, seed=seed, timed=timed)
 
 
 def _write(path: Path, document: dict[str, Any]) -> None:
@@ -56,15 +144,36 @@ def list_scenarios(scenarios: ScenariosOption = SHIPPED_DIR) -> None:
         typer.echo(f"{scenario.id} {scenario.title}")
 
 
+@training_app.command("check")
+def check(path: Annotated[Path, typer.Argument(help="a scenario YAML file or a folder of them")]) -> None:
+    """Validate scenario files an instructor wrote; an error names the file, the scenario and the field."""
+    if not path.exists():
+        fail(f"{path} does not exist")
+    try:
+        found = load_scenarios(path)
+    except ConfigError as error:
+        fail(str(error))
+    for scenario in found:
+        planted = ", ".join(f"{count} {tactic}" for tactic, count in scenario.plant.items())
+        size, budget = scenario.queue.size, scenario.queue.budget
+        typer.echo(f"{scenario.id}: valid ({size} declarations, budget {budget}; {planted})")
+
+
 @training_app.command("queue")
 def queue(
+    *,
     scenario: Annotated[str, typer.Argument(help="scenario id (borderwatch training list)")],
     seed: SeedOption = 1,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the queue here")] = None,
     scenarios: ScenariosOption = SHIPPED_DIR,
+    cases: CasesOption = None,
+    from_database: DatabaseOption = False,
+    salt: SaltOption = None,
+    size: SizeOption = 60,
+    budget: BudgetOption = 6,
 ) -> None:
     """Write the exercise's queue (what the trainee sees, no truth) as JSON."""
-    exercise = _exercise(scenario, seed, scenarios)
+    exercise = _exercise(scenario, seed, scenarios, cases=Cases(cases, from_database, salt, size, budget))
     document = exercise.queue_document()
     if json_out is None:
         typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
@@ -101,6 +210,7 @@ def _figures_table(result: dict[str, Any]) -> Table:
 
 @training_app.command("grade")
 def grade_command(
+    *,
     scenario: Annotated[str, typer.Argument(help="scenario id")],
     choices: Annotated[
         Path, typer.Option("--choices", help="CSV: lrn, lane, confidence (others count as green)")
@@ -108,11 +218,16 @@ def grade_command(
     seed: SeedOption = 1,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the grade here")] = None,
     scenarios: ScenariosOption = SHIPPED_DIR,
+    cases: CasesOption = None,
+    from_database: DatabaseOption = False,
+    salt: SaltOption = None,
+    size: SizeOption = 60,
+    budget: BudgetOption = 6,
 ) -> None:
     """Grade a trainee's choices against the truth, beside the model and a random choice."""
     if not choices.exists():
         fail(f"choices file {choices} does not exist")
-    exercise = _exercise(scenario, seed, scenarios)
+    exercise = _exercise(scenario, seed, scenarios, cases=Cases(cases, from_database, salt, size, budget))
     try:
         result = grade(exercise, read_choices_csv(choices.read_text(encoding="utf-8"))).as_dict()
     except GradingError as error:

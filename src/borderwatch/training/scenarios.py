@@ -119,6 +119,25 @@ def load_scenarios(path: Path = SHIPPED_DIR) -> list[Scenario]:
     return found
 
 
+def agency_dir(data_dir: Path, agency: str) -> Path:
+    """Where an agency's instructors put their own scenario files (beside the shipped ones)."""
+    return data_dir / "training" / agency
+
+
+def agency_scenarios(data_dir: Path, agency: str) -> list[Scenario]:
+    """The shipped scenarios and the agency's own (``agency_dir``); an id may not be used twice."""
+    shipped = load_scenarios(SHIPPED_DIR)
+    folder = agency_dir(data_dir, agency)
+    own = load_scenarios(folder) if folder.is_dir() else []
+    known = {s.id for s in shipped}
+    for scenario in own:
+        if scenario.id in known:
+            raise ConfigError(
+                path=str(folder), item=scenario.id, field="id", reason="a shipped scenario has this id"
+            )
+    return shipped + own
+
+
 def get_scenario(scenario_id: str, path: Path = SHIPPED_DIR) -> Scenario:
     """The scenario ``scenario_id`` (a shipped one by default); a ConfigError lists the known ids."""
     scenarios = {s.id: s for s in load_scenarios(path)}

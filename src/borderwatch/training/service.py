@@ -24,22 +24,22 @@ from borderwatch.core.errors import NotFoundError
 from borderwatch.training.exercise import Exercise, build_exercise
 from borderwatch.training.grading import Choice, grade
 from borderwatch.training.models import TrainingAttemptRow
-from borderwatch.training.scenarios import Scenario, get_scenario
+from borderwatch.training.scenarios import Scenario
 
 LATE_GRACE = timedelta(seconds=10)
 """A timed attempt submitted this long after its limit is marked late (the page submits itself at zero)."""
 
 
 @lru_cache(maxsize=32)
-def _built(scenario_id: str, seed: int, aids: bool, timed: bool) -> Exercise:
+def _built(scenario: str, seed: int, aids: bool, timed: bool) -> Exercise:
     # Building trains the model on the queue's history (seconds): a cohort playing the same scenario and seed
     # shares one build per process. Exercises are only read after they are built.
-    return build_exercise(get_scenario(scenario_id), seed=seed, aids=aids, timed=timed)
+    return build_exercise(Scenario.model_validate_json(scenario), seed=seed, aids=aids, timed=timed)
 
 
 def exercise_for(scenario: Scenario, *, seed: int, aids: bool | None = None, timed: bool = True) -> Exercise:
-    """The exercise of a shipped ``scenario`` and ``seed`` (built once per process)."""
-    return _built(scenario.id, seed, scenario.aids if aids is None else aids, timed)
+    """The exercise of ``scenario`` and ``seed`` (built once per process for the same scenario text)."""
+    return _built(scenario.model_dump_json(), seed, scenario.aids if aids is None else aids, timed)
 
 
 def start_attempt(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from borderwatch.access.policy import COHORT_ROLES, Action, Resource, decide_training_result
@@ -17,8 +17,8 @@ from borderwatch.training import service
 from borderwatch.training.grading import Choice, GradingError
 from borderwatch.training.indicators import INDICATORS
 from borderwatch.training.models import TrainingAttemptRow
-from borderwatch.training.scenarios import get_scenario, load_scenarios
-from borderwatch.web.deps import Guard, UiIdentity, ui_require
+from borderwatch.training.scenarios import agency_scenarios
+from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -27,6 +27,7 @@ ScenarioReader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.TRAIN
 ResultReader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.TRAINING_RESULT))]
 ResultWriter = Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.TRAINING_RESULT))]
 CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+MAX_SEED = 1_000_000
 
 
 def _progress_spec(attempts: list[TrainingAttemptRow]) -> dict[str, Any]:
@@ -50,8 +51,11 @@ def _progress_spec(attempts: list[TrainingAttemptRow]) -> dict[str, Any]:
 
 
 @router.get("/training", response_class=HTMLResponse)
-def training_page(request: Request, identity: UiIdentity, guard: ScenarioReader) -> Response:
-    scenarios = load_scenarios()
+def training_page(request: Request, identity: UiIdentity, guard: ScenarioReader, state: State) -> Response:
+    try:
+        scenarios = agency_scenarios(state.settings.data_dir, guard.agency)
+    except ConfigError as error:
+        raise ApiError(500, f"an instructor's scenario file is malformed: {error}") from None
     mine = service.list_attempts(session=guard.db, agency=guard.agency, username=guard.principal.username)
     guard.log(detail={"own_attempts": len(mine)})
     return render(
@@ -66,28 +70,31 @@ def training_page(request: Request, identity: UiIdentity, guard: ScenarioReader)
 
 
 @router.post("/training/attempts")
-async def start(
-    request: Request,
-    identity: UiIdentity,
-    guard: ResultWriter,
-    scenario_id: Annotated[str, Form(max_length=64)],
-    seed: Annotated[int, Form(ge=0, le=1_000_000)] = 1,
-    aids: Annotated[str | None, Form(max_length=8)] = None,
-    timed: Annotated[str | None, Form(max_length=8)] = None,
-) -> Response:
+async def start(request: Request, identity: UiIdentity, guard: ResultWriter, state: State) -> Response:
     await check_csrf(request, identity)
+    form = await request.form()
+    scenario_id = str(form.get("scenario_id") or "")
     try:
-        scenario = get_scenario(scenario_id)
-    except ConfigError:
-        raise guard.not_found("scenario") from None
+        seed = int(str(form.get("seed") or "1"))
+    except ValueError:
+        raise ApiError(422, "the queue number must be a whole number") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise ApiError(422, f"the queue number must be between 0 and {MAX_SEED}")
+    try:
+        found = {s.id: s for s in agency_scenarios(state.settings.data_dir, guard.agency)}
+    except ConfigError as error:
+        raise ApiError(500, f"an instructor's scenario file is malformed: {error}") from None
+    if scenario_id not in found:
+        raise guard.not_found("scenario")
+    scenario = found[scenario_id]
     attempt = service.start_attempt(
         session=guard.db,
         agency=guard.agency,
         username=guard.principal.username,
         scenario=scenario,
         seed=seed,
-        aids=aids == "on",
-        timed=timed == "on",
+        aids=form.get("aids") == "on",
+        timed=form.get("timed") == "on",
     )
     guard.log(resource_id=f"attempt {attempt.id}", detail={"scenario": scenario.id, "seed": seed})
     return RedirectResponse(f"/training/attempts/{attempt.id}", status_code=303)
