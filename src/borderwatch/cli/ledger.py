@@ -1,10 +1,12 @@
-"""``borderwatch ledger keygen|register|verify|checkpoint|keys|export-verifier``: the document ledger."""
+"""``borderwatch ledger keygen|register|verify|checkpoint|keys|export-verifier|witnesses|cosign``: the
+document ledger."""
 
 from __future__ import annotations
 
 import getpass
 import json
 import shutil
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +17,7 @@ from borderwatch.access import audit
 from borderwatch.cli.common import console, fail, open_database, parse_date_option
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
-from borderwatch.ledger import flows, service
+from borderwatch.ledger import flows, service, witnessing
 from borderwatch.ledger import standalone_verifier as standalone
 from borderwatch.ledger.entries import DocumentType, LedgerError, fingerprint
 from borderwatch.ledger.keys import KeyStore, load_issuer_key
@@ -214,6 +216,74 @@ def export_verifier(
     console.print(
         f"wrote {path}: python {path.name} DOCUMENT --issuer-key KEY --log-key VKEY --bundle|--log ..."
     )
+
+
+witnesses_app = typer.Typer(
+    help="The partner witnesses that cosign this log's checkpoints.", no_args_is_help=True
+)
+ledger_app.add_typer(witnesses_app, name="witnesses")
+
+
+@witnesses_app.command("add")
+def add_witness(
+    url: Annotated[str, typer.Argument(help="the witness's borderwatch, e.g. https://partner.example")],
+    key: Annotated[str, typer.Option(help="its cosignature verifier key (name+hash+base64)")],
+    token: Annotated[
+        str, typer.Option(help="the API token the partner issued this agency", envvar="BW_WITNESS_TOKEN")
+    ],
+) -> None:
+    """Add a witness (or replace the one at that URL); kept in data_dir/ledger/witnesses.json, mode 0600."""
+    settings = get_settings()
+    try:
+        witnessing.add_witness(settings.data_dir, witnessing.Witness(url=url, vkey=key, token=token))
+    except (LedgerError, NoteError) as error:
+        fail(str(error))
+    _audit("witness_add", url, {"witness": key.split("+", 1)[0]})
+    console.print(f"witness {key.split('+', 1)[0]} at {url} added")
+
+
+@witnesses_app.command("list")
+def list_witnesses() -> None:
+    """The witnesses and the newest checkpoint size each has cosigned."""
+    settings = get_settings()
+    engine, _ = open_database(settings)
+    for w in witnessing.load_witnesses(settings.data_dir):
+        try:
+            size = witnessing.last_cosigned_size(engine, agency=settings.agency, witness=w.name)
+        except LedgerError as error:
+            fail(str(error))
+        console.print(f"{w.name}  {w.url}  cosigned up to size {size}", highlight=False)
+
+
+@ledger_app.command("cosign")
+def cosign(
+    every: Annotated[float, typer.Option(help="seconds between rounds; 0: one round")] = 0.0,
+    rounds: Annotated[int, typer.Option(help="stop after this many rounds (0: until interrupted)")] = 0,
+) -> None:
+    """Ask each witness to cosign the newest checkpoint (C2SP tlog-cosignature), once or every N seconds;
+    exits non-zero when a witness refused (a fork it saw) in the last round."""
+    settings = get_settings()
+    engine, _ = open_database(settings)
+    witnesses = witnessing.load_witnesses(settings.data_dir)
+    if not witnesses:
+        fail("no witness: add one with 'borderwatch ledger witnesses add URL --key VKEY --token TOKEN'")
+    done, refused = 0, False
+    while True:
+        try:
+            log_vkey = KeyStore(settings.data_dir).log_signer().vkey
+            outcomes = witnessing.cosign_round(engine, witnesses, agency=settings.agency, log_vkey=log_vkey)
+        except (LedgerError, NoteError) as error:
+            fail(str(error))
+        for o in outcomes:
+            console.print(f"{o.witness}: {o.status} (size {o.size}) {o.detail}".rstrip(), highlight=False)
+        refused = any(o.status == "refused" for o in outcomes)
+        _audit("cosign_round", None, {o.witness: o.status for o in outcomes})
+        done += 1
+        if every <= 0 or (rounds and done >= rounds):
+            break
+        time.sleep(every)
+    if refused:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
