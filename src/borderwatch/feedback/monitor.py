@@ -31,16 +31,33 @@ def _rates(frame: pl.DataFrame, by: str) -> list[dict[str, Any]]:
     return rows
 
 
-def monitor_report(*, engine: Engine, session: Session, agency: str = "default") -> dict[str, Any]:
-    """Hit rates per lane and per risk profile, the control-sample non-compliance estimate (Wilson 95 %),
-    score drift (PSI of the latest 7 days' scores against the earlier ones) and calibration."""
-    decisions = decisions_frame(session=session, agency=agency)
-    outcomes = (
+def first_outcomes(engine: Engine, *, agency: str) -> pl.DataFrame:
+    """Each declaration's first outcome: ``lrn``, ``fraud`` (0/1)."""
+    return (
         load_outcomes(engine, agency=agency)
         .sort("recorded_on")
         .unique("lrn", keep="first")
         .select("lrn", pl.col("fraud").cast(pl.Int64))
     )
+
+
+def monitor_report(
+    *,
+    engine: Engine,
+    session: Session,
+    agency: str = "default",
+    decisions: pl.DataFrame | None = None,
+    outcomes: pl.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Hit rates per lane and per risk profile, the control-sample non-compliance estimate (Wilson 95 %),
+    score drift (PSI of the latest 7 days' scores against the earlier ones) and calibration.
+
+    ``decisions`` (``lanes.service.decisions_frame``) and ``outcomes`` (:func:`first_outcomes`) are read
+    when not given; a caller that needs them too (the dashboards) reads them once."""
+    if decisions is None:
+        decisions = decisions_frame(session=session, agency=agency)
+    if outcomes is None:
+        outcomes = first_outcomes(engine, agency=agency)
     labelled = decisions.join(outcomes, on="lrn", how="inner")
     profiles = (
         labelled.explode("reasons")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
-from sqlalchemy import select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -235,27 +235,56 @@ def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervi
 
 def decisions_frame(*, session: Session, agency: str = "default", current_only: bool = True) -> pl.DataFrame:
     """Stored decisions as a frame (for monitoring and retraining weights)."""
-    query = select(LaneDecisionRow).where(LaneDecisionRow.agency == agency)
+    # Plain rows (no ORM objects) and the reasons decoded by Polars in one pass: built row by row as ORM
+    # objects and nested Python lists, 36,000 decisions took 13 s of the dashboard's 15 (loaded machine).
+    columns = [
+        LaneDecisionRow.id,
+        LaneDecisionRow.lrn,
+        LaneDecisionRow.declared_on,
+        LaneDecisionRow.office,
+        LaneDecisionRow.lane,
+        LaneDecisionRow.basis,
+        LaneDecisionRow.score,
+        LaneDecisionRow.fraud_probability,
+        LaneDecisionRow.control,
+        LaneDecisionRow.aeo,
+        LaneDecisionRow.selection_probability,
+        cast(LaneDecisionRow.reasons, Text),
+        LaneDecisionRow.policy_version,
+        LaneDecisionRow.model_version,
+    ]
+    query = select(*columns).where(LaneDecisionRow.agency == agency)
     if current_only:
         query = query.where(LaneDecisionRow.is_current)
-    rows = list(session.scalars(query.order_by(LaneDecisionRow.id)))
+    rows = session.execute(query.order_by(LaneDecisionRow.id)).all()
+    names = [
+        "decision_id",
+        "lrn",
+        "declared_on",
+        "office",
+        "lane",
+        "basis",
+        "score",
+        "fraud_probability",
+        "control",
+        "aeo",
+        "selection_probability",
+        "reasons",
+        "policy_version",
+        "model_version",
+    ]
+    text = pl.DataFrame(
+        [tuple(row) for row in rows], schema=names, orient="row", infer_schema_length=None
+    ).with_columns(
+        pl.when(pl.col("reasons").is_null() | (pl.col("reasons") == "null"))
+        .then(pl.lit("[]"))
+        .otherwise(pl.col("reasons"))
+        .cast(pl.String)
+        .str.json_decode(pl.List(pl.String()))
+        .alias("reasons")
+    )
     return pl.DataFrame(
-        {
-            "decision_id": [r.id for r in rows],
-            "lrn": [r.lrn for r in rows],
-            "declared_on": [r.declared_on for r in rows],
-            "office": [r.office for r in rows],
-            "lane": [r.lane for r in rows],
-            "basis": [r.basis for r in rows],
-            "score": [r.score for r in rows],
-            "fraud_probability": [r.fraud_probability for r in rows],
-            "control": [r.control for r in rows],
-            "aeo": [r.aeo for r in rows],
-            "selection_probability": [r.selection_probability for r in rows],
-            "reasons": [list(r.reasons or []) for r in rows],
-            "policy_version": [r.policy_version for r in rows],
-            "model_version": [r.model_version for r in rows],
-        },
+        {name: text[name] if rows else [] for name in names},
         schema={
             "decision_id": pl.Int64(),
             "lrn": pl.String(),

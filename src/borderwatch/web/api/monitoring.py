@@ -17,10 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from borderwatch.access.policy import Action, Resource
-from borderwatch.feedback.monitor import PROFILE_PREFIX, monitor_report
+from borderwatch.feedback.monitor import PROFILE_PREFIX, first_outcomes, monitor_report
 from borderwatch.feedback.stats import psi, wilson_interval
 from borderwatch.ingest.models import OutcomeRow
-from borderwatch.ingest.store import load_outcomes
 from borderwatch.lanes.service import decisions_frame
 from borderwatch.web.deps import Guard, State, require
 from borderwatch.web.errors import ERROR_RESPONSES
@@ -70,16 +69,12 @@ def _weekly(labelled: pl.DataFrame, by: str) -> list[dict[str, Any]]:
 
 
 def monitoring(*, db: Session, state: Any, agency: str) -> Monitoring:
-    report = monitor_report(engine=state.engine, session=db, agency=agency)
-    decisions = decisions_frame(session=db, agency=agency).with_columns(
-        pl.col("declared_on").dt.truncate("1w").alias("week")
+    stored = decisions_frame(session=db, agency=agency)
+    outcomes = first_outcomes(state.engine, agency=agency)
+    report = monitor_report(
+        engine=state.engine, session=db, agency=agency, decisions=stored, outcomes=outcomes
     )
-    outcomes = (
-        load_outcomes(state.engine, agency=agency)
-        .sort("recorded_on")
-        .unique("lrn", keep="first")
-        .select("lrn", pl.col("fraud").cast(pl.Int64))
-    )
+    decisions = stored.with_columns(pl.col("declared_on").dt.truncate("1w").alias("week"))
     labelled = decisions.join(outcomes, on="lrn", how="inner")
     inspected = labelled.filter(pl.col("lane") != "green")
     profiles = (
