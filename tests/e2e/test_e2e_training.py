@@ -89,7 +89,7 @@ def test_a_trainee_plays_an_exercise_and_the_instructor_sees_the_attempt(
             page.goto(f"{base}/training")
             expect(page).to_have_url(f"{base}/login?next=/training")
             _log_in(page, base, "kim")
-            expect(page.locator("#scenarios tbody tr")).to_have_count(8)
+            expect(page.locator("#scenarios tbody tr")).to_have_count(9)  # and closed cases
             expect(page.locator("#cohort-link")).to_have_count(0)  # a trainee has no cohort dashboard
             page.screenshot(path=str(SCREENSHOTS / "training-1-scenarios.png"), full_page=True)
 

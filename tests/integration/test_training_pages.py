@@ -4,6 +4,7 @@ their agency see it; the cohort dashboard is the instructors'; every access is a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ def test_a_trainee_plays_an_exercise_and_only_they_and_instructors_see_the_resul
     with client_for(settings) as client:
         listing = client.get("/training", headers=trainee)
         assert listing.status_code == 200, listing.text
-        assert len(re.findall(r'<tr data-scenario="', listing.text)) == 8
+        assert len(re.findall(r'<tr data-scenario="', listing.text)) == 9  # eight scenarios and closed cases
         assert client.get("/worklist", headers=trainee).status_code == 403  # no live records for trainees
         started = client.post(
             "/training/attempts",
@@ -97,3 +98,33 @@ def test_an_instructors_own_scenario_is_offered_to_their_agency_only(settings: S
             "/training/attempts", data={"scenario_id": "port-drill"}, headers=world.auth("trainee_b")
         )
         assert refused.status_code == 404
+
+
+def test_an_exercise_from_the_agencys_closed_cases_is_pseudonymised(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from borderwatch.ingest.service import ingest_file
+    from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
+
+    world = build_world(settings)
+    traffic = generate_traffic(GeneratorConfig(declarations=900, seed=6, days=28))
+    path = tmp_path / "cases.csv"
+    write_traffic(traffic, path)
+    engine = make_engine(settings.database_url)
+    ingest_file(engine=engine, path=path, agency="a")
+    trainee = world.auth("trainee_a")
+    with client_for(settings) as client:
+        started = client.post(
+            "/training/attempts", data={"scenario_id": "closed-cases", "seed": "3"}, headers=trainee
+        )
+        assert started.status_code == 200, started.text
+        shown = re.findall(r'data-lrn="([^"]+)"', started.text)
+        assert len(shown) == 40 and all(lrn.startswith("D-") for lrn in shown)
+        real = set(traffic.frame["Declaration ID"].to_list()) | set(traffic.frame["Importer ID"].to_list())
+        assert not any(value in started.text for value in real)
+        # agency b has no closed case: a clear refusal, not an empty exercise
+        refused = client.post(
+            "/training/attempts", data={"scenario_id": "closed-cases"}, headers=world.auth("trainee_b")
+        )
+        assert refused.status_code == 422 and "no closed case" in refused.text
+    engine.dispose()

@@ -10,18 +10,21 @@ agency (and the trainee, where it applies) explicitly and do not decide it.
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from statistics import mean
 from typing import Any
 
-from sqlalchemy import select
+import polars as pl
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import NotFoundError
-from borderwatch.training.exercise import Exercise, build_exercise
+from borderwatch.ingest.store import load_declarations, load_outcomes
+from borderwatch.training.exercise import Exercise, ExerciseError, build_exercise, exercise_from_cases
 from borderwatch.training.grading import Choice, grade
 from borderwatch.training.models import TrainingAttemptRow
 from borderwatch.training.scenarios import Scenario
@@ -54,11 +57,16 @@ def start_attempt(
 ) -> TrainingAttemptRow:
     """A new attempt of ``username`` at the scenario's exercise for ``seed``, stored with the exercise."""
     exercise = exercise_for(scenario, seed=seed, aids=aids, timed=timed)
+    return start_exercise(session=session, agency=agency, username=username, exercise=exercise)
+
+
+def start_exercise(*, session: Session, agency: str, username: str, exercise: Exercise) -> TrainingAttemptRow:
+    """A new attempt of ``username`` at ``exercise`` (a scenario's, or one from closed cases)."""
     row = TrainingAttemptRow(
         agency=agency,
         username=username,
-        scenario_id=scenario.id,
-        seed=seed,
+        scenario_id=exercise.scenario_id,
+        seed=exercise.seed,
         aids=exercise.aids,
         time_limit_seconds=exercise.time_limit_seconds,
         started_at=datetime.now(UTC),
@@ -68,6 +76,31 @@ def start_attempt(
     session.add(row)
     session.flush()
     return row
+
+
+CLOSED_CASES_DAYS = 70
+"""How far back a closed-cases exercise reads: its queue week and the history before it."""
+
+
+def closed_cases_exercise(
+    *, engine: Engine, agency: str, seed: int, queue_size: int = 40, budget: int = 5
+) -> Exercise:
+    """An exercise from the agency's stored declarations and outcomes of the last ``CLOSED_CASES_DAYS``
+    days, pseudonymised with a salt drawn for this exercise and never kept (nothing links back)."""
+    outcomes = load_outcomes(engine, agency=agency)
+    last = outcomes["recorded_on"].max()
+    if not isinstance(last, date):
+        raise ExerciseError("the agency has no closed case yet")
+    since = last - timedelta(days=CLOSED_CASES_DAYS)
+    declarations = load_declarations(engine, agency=agency, since=since)
+    return exercise_from_cases(
+        declarations=declarations,
+        outcomes=outcomes.filter(pl.col("recorded_on") >= since),
+        seed=seed,
+        salt=secrets.token_bytes(16),
+        queue_size=queue_size,
+        budget=budget,
+    )
 
 
 def get_attempt(*, session: Session, attempt_id: int) -> TrainingAttemptRow:

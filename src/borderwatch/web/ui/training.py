@@ -14,11 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from borderwatch.access.policy import COHORT_ROLES, Action, Resource, decide_training_result
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.training import service
+from borderwatch.training.exercise import CLOSED_CASES, ExerciseError
 from borderwatch.training.grading import Choice, GradingError
 from borderwatch.training.indicators import INDICATORS
 from borderwatch.training.models import TrainingAttemptRow
 from borderwatch.training.scenarios import agency_scenarios
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -80,6 +81,8 @@ async def start(request: Request, identity: UiIdentity, guard: ResultWriter, sta
         raise ApiError(422, "the queue number must be a whole number") from None
     if not 0 <= seed <= MAX_SEED:
         raise ApiError(422, f"the queue number must be between 0 and {MAX_SEED}")
+    if scenario_id == CLOSED_CASES:
+        return _start_closed_cases(guard, state, seed)
     try:
         found = {s.id: s for s in agency_scenarios(state.settings.data_dir, guard.agency)}
     except ConfigError as error:
@@ -97,6 +100,18 @@ async def start(request: Request, identity: UiIdentity, guard: ResultWriter, sta
         timed=form.get("timed") == "on",
     )
     guard.log(resource_id=f"attempt {attempt.id}", detail={"scenario": scenario.id, "seed": seed})
+    return RedirectResponse(f"/training/attempts/{attempt.id}", status_code=303)
+
+
+def _start_closed_cases(guard: Guard, state: AppState, seed: int) -> Response:
+    try:
+        exercise = service.closed_cases_exercise(engine=state.engine, agency=guard.agency, seed=seed)
+    except ExerciseError as error:
+        raise ApiError(422, f"no closed-cases exercise: {error}") from None
+    attempt = service.start_exercise(
+        session=guard.db, agency=guard.agency, username=guard.principal.username, exercise=exercise
+    )
+    guard.log(resource_id=f"attempt {attempt.id}", detail={"scenario": CLOSED_CASES, "seed": seed})
     return RedirectResponse(f"/training/attempts/{attempt.id}", status_code=303)
 
 
