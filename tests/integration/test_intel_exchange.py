@@ -123,9 +123,12 @@ def test_a_shared_indicator_targets_the_partners_declarations_and_comes_back_as_
         remote = exchange.client(partner, user="b-on-a", secret=agency_a.token_b)
         first = exchange.pull(session=session, agency="b", partner=partner, remote=remote)
         again = exchange.pull(session=session, agency="b", partner=partner, remote=remote)
+        full = exchange.pull(session=session, agency="b", partner=partner, remote=remote, full=True)
         used = exchange.use_received(session=session, agency="b", data_dir=settings.data_dir)
     assert first.stored == first.received > 0 and first.failures == []
-    assert (again.stored, again.already) == (0, first.received)  # idempotent by (id, modified)
+    # incremental: resumed after the partner's date of the last object; all again with full, idempotent
+    assert again.added_after is not None and (again.received, again.stored) == (0, 0)
+    assert (full.stored, full.already) == (0, first.received)  # idempotent by (id, modified)
 
     received = [p for p in load_agency_profiles(settings.data_dir, "b") if p.id in used.profiles]
     assert len(received) == 1

@@ -291,6 +291,9 @@ def pull(
     user: User,
     agency: Agency = None,
     every: Annotated[int | None, typer.Option(help="pull again every N seconds (a background job)")] = None,
+    full: Annotated[
+        bool, typer.Option(help="everything again, not only what was added since the last pull")
+    ] = False,
 ) -> None:
     """Pull what PARTNER lets this agency read (idempotent), then use it: indicators become risk profiles,
     parties a screening list. The secret comes from BORDERWATCH_PARTNER_SECRET or a prompt."""
@@ -306,7 +309,7 @@ def pull(
             with session_scope(factory) as session:
                 row = exchange.get_partner(session=session, agency=owner, name=partner)
                 remote = exchange.client(row, user=user, secret=secret)
-                report = exchange.pull(session=session, agency=owner, partner=row, remote=remote)
+                report = exchange.pull(session=session, agency=owner, partner=row, remote=remote, full=full)
                 used = exchange.use_received(session=session, agency=owner, data_dir=settings.data_dir)
                 _audit(
                     session,
@@ -322,8 +325,9 @@ def pull(
                 )
         except (BorderwatchError, OSError) as error:
             fail(str(error))
+        since = f" added after {report.added_after}" if report.added_after else ""
         console.print(
-            f"pulled {report.received} objects from {partner}: {report.stored} new, "
+            f"pulled {report.received} objects{since} from {partner}: {report.stored} new, "
             f"{report.already} already held, {len(report.failures)} refused; "
             f"{len(used.profiles)} risk profiles, {len(used.expired)} expired, "
             f"{used.parties} parties listed"

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from taxii2client.common import _HTTPConnection  # its public conn= takes one (see _Connection)
 from taxii2client.v21 import Collection as TaxiiCollection
 from taxii2client.v21 import as_pages
 
@@ -28,6 +29,7 @@ from borderwatch.core.errors import NotFoundError
 from borderwatch.ingest.store import load_declarations
 from borderwatch.intel import stix, store
 from borderwatch.intel.models import IntelObjectRow, IntelPartnerRow, ShareDecisionRow, SightingRow
+from borderwatch.intel.validate import canonical_timestamp
 from borderwatch.scoring.profile_store import (
     agency_profiles_dir,
     load_agency_profiles,
@@ -82,9 +84,43 @@ def list_partners(*, session: Session, agency: str) -> list[IntelPartnerRow]:
     )
 
 
-def client(partner: IntelPartnerRow, *, user: str, secret: str) -> TaxiiCollection:
+class _Connection(_HTTPConnection):  # type: ignore[misc]
+    """taxii2-client's connection, keeping the newest ``X-TAXII-Date-Added-Last`` it was answered: the client
+    returns envelopes without their headers, and that header is the point TAXII 2.1 gives to resume from
+    (``added_after``). Its ``conn=`` parameter is the client's public way to pass a connection."""
+
+    def __init__(self, *, user: str, password: str) -> None:
+        super().__init__(user=user, password=password, version="2.1")
+        self.date_added_last: str | None = None
+        self.session.hooks["response"].append(self._keep)
+
+    def _keep(self, response: Any, *_: Any, **__: Any) -> None:
+        value = response.headers.get("X-TAXII-Date-Added-Last")
+        if not value:
+            return
+        try:
+            newest = canonical_timestamp(value)
+        except ValueError:  # a partner's malformed header: not a point to resume from
+            return
+        if self.date_added_last is None or newest > canonical_timestamp(self.date_added_last):
+            self.date_added_last = value
+
+
+class PartnerCollection(TaxiiCollection):  # type: ignore[misc]
+    """The reference client on a partner's collection, remembering where its answers ended."""
+
+    def __init__(self, url: str, *, user: str, password: str) -> None:
+        self.connection = _Connection(user=user, password=password)
+        super().__init__(url, conn=self.connection)
+
+    @property
+    def date_added_last(self) -> str | None:
+        return self.connection.date_added_last
+
+
+def client(partner: IntelPartnerRow, *, user: str, secret: str) -> PartnerCollection:
     """The reference client on the partner's collection (HTTP Basic: a user and a password or API token)."""
-    return TaxiiCollection(partner.collection_url, user=user, password=secret)
+    return PartnerCollection(partner.collection_url, user=user, password=secret)
 
 
 @dataclass(slots=True)
@@ -93,6 +129,8 @@ class PullReport:
     stored: int = 0
     already: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    added_after: str | None = None
+    """Where the pull resumed (the partner's date of the last object of the previous pull), None: all."""
 
 
 def pull(
@@ -102,12 +140,16 @@ def pull(
     partner: IntelPartnerRow,
     remote: TaxiiCollection,
     per_request: int = 1000,
+    full: bool = False,
 ) -> PullReport:
-    """Every object the partner lets this agency read, into the inbox; nothing received is dropped silently:
-    an object the inbox refuses is in the report's failures."""
+    """What the partner lets this agency read and added since the last pull of this collection (everything
+    with ``full``, or the first time), into the inbox; nothing received is dropped silently: an object the
+    inbox refuses is in the report's failures. The point to resume from is the partner's own
+    ``X-TAXII-Date-Added-Last`` (never this machine's clock), remembered per partner collection."""
     box = inbox(session=session, agency=agency)
-    report = PullReport()
-    for envelope in as_pages(remote.get_objects, per_request=per_request):
+    report = PullReport(added_after=None if full else partner.last_added)
+    since = {"added_after": report.added_after} if report.added_after else {}
+    for envelope in as_pages(remote.get_objects, per_request=per_request, **since):
         objects = envelope.get("objects", [])
         report.received += len(objects)
         status = store.add_objects(
@@ -119,7 +161,9 @@ def pull(
         report.already += sum(1 for s in status.successes if s.get("message") == "already stored")
         report.stored += sum(1 for s in status.successes if s.get("message") != "already stored")
         report.failures.extend(status.failures)
-    partner.last_added = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    newest = remote.date_added_last if isinstance(remote, PartnerCollection) else None
+    if newest is not None:
+        partner.last_added = newest
     session.flush()
     return report
 
