@@ -240,10 +240,10 @@ class _InProcess:
 
     def __init__(self, url: str, folder: Path, warm: list[dict[str, Any]]) -> None:
         from borderwatch.access.policy import Principal, Role
+        from borderwatch.core.cache import Cache
         from borderwatch.core.settings import Settings
         from borderwatch.db.session import make_engine, session_factory
         from borderwatch.ingest.schemas import Declaration
-        from borderwatch.web.caches import Cache
         from borderwatch.web.deps import AppState
 
         settings = Settings(database_url=url, data_dir=folder / "data", agency="bench")

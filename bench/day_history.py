@@ -5,7 +5,7 @@
 Set-up (not timed): generated traffic (``borderwatch.synthetic``: 24,000 declarations over 56 days, 3,000
 with --quick) in a fresh SQLite database through the ingest service. The scoring day is the traffic's last
 weekday; the weekday before it (its declarations and their results) is held back. The web's history for
-the scoring day (``web.scoring.day_history``) is read once; then the held-back day arrives, as a late batch
+the scoring day (``scoring.online.day_history``) is read once; then the held-back day arrives, as a late batch
 file does.
 Timed, best of ``REPEAT`` runs in turns (the machine is shared):
 
@@ -41,9 +41,9 @@ from borderwatch.db.session import make_engine, migrate
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.ingest.service import ingest_file
 from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.online import DayHistory, day_history
 from borderwatch.scoring.service import train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
-from borderwatch.web.scoring import DayHistory, day_history
 
 BENCH_DIR = Path(__file__).resolve().parent
 AGENCY = "bench"

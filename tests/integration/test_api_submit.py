@@ -84,12 +84,14 @@ def test_batch_submission_scores_each_declaration(world: World, model_path: Path
         assert_error(client.post("/api/declarations/batch", json=[], headers=world.auth("analyst_a")), 422)
 
 
-def test_without_a_model_the_declaration_is_stored_but_not_scored(world: World) -> None:
+def test_without_a_model_the_declaration_gets_a_lane_from_the_profiles_and_says_so(world: World) -> None:
     with client_for(world.settings) as client:
         body = client.post(
             "/api/declarations", json=declaration_json("N-001"), headers=world.auth("analyst_b")
         ).json()
-        assert body["score"] is None and "no model" in body["note"]
+        assert body["model_version"] is None and "no active model" in body["note"]
+        assert body["fraud_probability"] == 0.0 and body["reasons"][0].startswith("no active model")
+        assert body["lane"] in ("red", "yellow", "green") and body["basis"]
         assert client.get("/api/declarations/N-001", headers=world.auth("analyst_b")).json()["agency"] == "b"
         assert_error(client.get("/api/declarations/N-001", headers=world.auth("analyst_a")), 404)
 

@@ -20,8 +20,8 @@ from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.ingest.service import ingest_file
 from borderwatch.ingest.store import stored_days
 from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.online import DayHistory, advanced_history, day_history
 from borderwatch.scoring.service import RiskModel, train_risk_model
-from borderwatch.web.scoring import DayHistory, advanced_history, day_history
 from tests.unit.scoring_support import generated_csv
 
 AGENCY = "kr"
@@ -172,8 +172,8 @@ def test_a_refresh_scores_as_a_full_read(
 def test_a_new_day_starts_from_the_cached_history_of_the_day_before(
     engine: Engine, tmp_path: Path, traffic: Traffic
 ) -> None:
-    from borderwatch.web.caches import Cache
-    from borderwatch.web.scoring import SNAPSHOT_TTL_SECONDS, cached_day_history
+    from borderwatch.core.cache import Cache
+    from borderwatch.scoring.online import SNAPSHOT_TTL_SECONDS, cached_day_history
 
     results = _results(traffic.dated(None, DAY))
     yesterday = DAY - timedelta(days=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from borderwatch.web.caches import Cache
+from borderwatch.core.cache import Cache
 
 
 def test_expired_values_are_rebuilt() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -50,6 +52,64 @@ def load_profiles_option(path: Path | None, *, agency_default: bool) -> list[Ris
         return []
     except ConfigError as error:
         fail(str(error))
+
+
+ACTING_USER_ENV = "BORDERWATCH_USER"
+_acting: dict[str, str] = {}
+
+
+def set_acting_user(name: str | None) -> None:
+    """The user a command acts as (``borderwatch --as NAME``); None: the environment or the OS login."""
+    if name:
+        _acting["name"] = name
+    else:
+        _acting.pop("name", None)
+
+
+def acting_user() -> str:
+    """Who runs this command, as the audit log names them: ``--as NAME``, else ``$BORDERWATCH_USER``, else
+    the operating-system login name. Commands that act as an officer or supervisor (assign a case, override
+    a lane, record an outcome, promote a model) require it to be an active borderwatch user of the agency
+    (:func:`require_user`)."""
+    return _acting.get("name") or os.environ.get(ACTING_USER_ENV) or getpass.getuser()
+
+
+def require_user(session: Session, *, agency: str) -> str:
+    """The acting user, when they are an active borderwatch user of ``agency``; otherwise exit 2 naming
+    them (officers are users, not free text)."""
+    from borderwatch.access.service import active_user_of
+
+    name = acting_user()
+    if active_user_of(db_session=session, username=name, agency=agency) is None:
+        fail(
+            f"{name!r} is not an active borderwatch user of agency {agency!r}: run the command as one "
+            f"with --as USER or {ACTING_USER_ENV}=USER (borderwatch users add creates one)"
+        )
+    return name
+
+
+def audit_cli(
+    session: Session,
+    *,
+    action: str,
+    resource: str,
+    agency: str,
+    resource_id: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One audit entry for a command's action, under the acting user, marked as coming from the CLI; it is
+    written with ``session``'s next flush, in the same transaction as the change it records."""
+    from borderwatch.access import audit
+
+    audit.record(
+        db_session=session,
+        actor=acting_user(),
+        agency=agency,
+        action=action,
+        resource=resource,
+        resource_id=resource_id,
+        detail={"via": "cli", **(detail or {})},
+    )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -9,8 +9,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from borderwatch.cli.common import console, err_console, fail, open_database
+from borderwatch.cli.common import acting_user, console, err_console, fail, open_database
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, ConfigError, IngestError
 from borderwatch.core.settings import get_settings
 from borderwatch.ingest.mapping import ColumnMapping, load_mapping
@@ -67,8 +70,17 @@ def ingest(
         Path | None, typer.Option("--mapping", help="YAML column mapping for an agency's own CSV export.")
     ] = None,
     agency: Annotated[str | None, typer.Option(help="Agency owning the records (default: settings).")] = None,
+    select: Annotated[
+        bool,
+        typer.Option(
+            help="Screen, score and give a lane (and a case) to every stored declaration at once; "
+            "--no-select for a backfill of past declarations."
+        ),
+    ] = True,
 ) -> None:
-    """Validate and store declarations; bad records go to quarantine, the rest of each file is stored."""
+    """Validate and store declarations; bad records go to quarantine, the rest of each file is stored.
+    Each stored or amended declaration is then selected (screened, scored with the active model, given a
+    lane and, if red or yellow, a case)."""
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
     mapping: ColumnMapping | None = None
@@ -78,7 +90,7 @@ def ingest(
         except ConfigError as error:
             fail(f"{error}.")
     settings = get_settings()
-    engine, _ = open_database(settings)
+    engine, factory = open_database(settings)
     summaries: list[IngestSummary] = []
     errors: list[str] = []
     for path in files:
@@ -120,6 +132,33 @@ def ingest(
         for reason, count in total.reasons.most_common(5):
             console.print(f"  {count:>7,}  {reason}")
         console.print("see them with: borderwatch quarantine list")
+    if select and total.lrns:
+        select_stored(engine=engine, factory=factory, lrns=total.lrns, agency=agency or settings.agency)
+
+
+def select_stored(*, engine: Engine, factory: sessionmaker[Session], lrns: list[str], agency: str) -> None:
+    """Select what was just stored (``inspections.flows``) and print the lanes it got."""
+    from borderwatch.inspections.flows import select_arrivals_in_slices, selection_for
+
+    settings = get_settings()
+    try:
+        selected = select_arrivals_in_slices(
+            engine=engine,
+            factory=factory,
+            lrns=lrns,
+            agency=agency,
+            selection=selection_for(settings=settings, agency=agency, cache=Cache(ttl_seconds=3600.0)),
+            actor=acting_user(),
+        )
+    except BorderwatchError as error:
+        fail(f"stored, but not selected: {error}.")
+    lanes = ", ".join(f"{count:,} {lane}" for lane, count in selected.lanes.items())
+    model = f"model {selected.model_version}" if selected.model_version else "no active model"
+    console.print(
+        f"selected {len(set(lrns)):,} declarations ({model}): {lanes}; {selected.hits} screening hits"
+    )
+    if selected.note:
+        console.print(f"[yellow]{selected.note}[/]")
 
 
 def schema(
@@ -193,8 +232,10 @@ def quarantine_release(
         if not sep or not name:
             fail(f"--set takes NAME=VALUE, not {item!r}.")
         changes[name.strip()] = new
-    engine, _ = open_database()
+    settings = get_settings()
+    engine, factory = open_database(settings)
     try:
+        agency = get_quarantined(engine=engine, record_id=record_id).agency
         summary = release_quarantined(
             engine=engine, record_id=record_id, raw=raw, value=value, changes=changes
         )
@@ -204,6 +245,8 @@ def quarantine_release(
         fail(f"{error}.")
     what = "stored as a new version" if summary.amended else "stored" if summary.stored else "already stored"
     console.print(f"released #{record_id}: {what}.")
+    if summary.lrns:
+        select_stored(engine=engine, factory=factory, lrns=summary.lrns, agency=agency)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,11 +11,13 @@ from rich.table import Table
 
 from borderwatch.cli.common import (
     AGENCY_PROFILES_HELP,
+    audit_cli,
     console,
     fail,
     load_profiles_option,
     open_database,
     parse_date_option,
+    require_user,
 )
 from borderwatch.core.errors import BorderwatchError, ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
@@ -89,6 +91,62 @@ def print_decisions(decisions: pl.DataFrame, *, show: int = 10) -> None:
             "; ".join((row["reasons"] or [])[:3]),
         )
     console.print(detail)
+
+
+@lanes_app.command("rerun")
+def rerun_command(
+    *,
+    day: Annotated[str, typer.Option(help="the declaration date to re-run, YYYY-MM-DD")],
+    show: Annotated[int, typer.Option(help="how many red decisions to print")] = 10,
+) -> None:
+    """A supervisor re-runs a day: its declarations are screened and scored again with the active model and
+    their lanes decided together within each office's capacity; cases follow. Audited under --as USER."""
+    from borderwatch.core.cache import Cache
+    from borderwatch.inspections.flows import rerun_day_flow, selection_for
+
+    settings = get_settings()
+    date = parse_date_option(day, "--day")
+    assert date is not None
+    engine, factory = open_database(settings)
+    with factory() as session:
+        actor = require_user(session, agency=settings.agency)
+        try:
+            result = rerun_day_flow(
+                engine=engine,
+                session=session,
+                day=date,
+                agency=settings.agency,
+                selection=selection_for(
+                    settings=settings, agency=settings.agency, cache=Cache(ttl_seconds=600)
+                ),
+                actor=actor,
+            )
+        except BorderwatchError as error:
+            fail(str(error))
+        counts = {str(k): int(v) for k, v in result.decisions.group_by("lane").len().iter_rows()}
+        audit_cli(
+            session,
+            action="create",
+            resource="lane",
+            agency=settings.agency,
+            detail={"rerun": date.isoformat(), "model_version": result.model_version, **counts},
+        )
+        session.commit()
+    if result.note:
+        console.print(f"[yellow]{result.note}[/]")
+    print_decisions(result.decisions, show=show)
+
+
+@lanes_app.command("policy")
+def policy_command() -> None:
+    """Prints the agency's lane policy file, or the shipped example (capacity shares) when it has none."""
+    from borderwatch.lanes.policy import EXAMPLE_POLICY, agency_policy_path
+
+    settings = get_settings()
+    path = agency_policy_path(settings.data_dir, settings.agency)
+    source = path if path.is_file() else EXAMPLE_POLICY
+    console.print(f"# {source}" + ("" if source == path else f" (copy it to {path} to make it the agency's)"))
+    console.print(source.read_text(encoding="utf-8"), markup=False, highlight=False)
 
 
 @lanes_app.command("override")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -10,6 +12,23 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def _acting_as(
+    as_user: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            envvar="BORDERWATCH_USER",
+            help="the borderwatch user this command acts as (audit log, case assignment, overrides); "
+            "default: $BORDERWATCH_USER, else the operating-system login name",
+        ),
+    ] = None,
+) -> None:
+    from borderwatch.cli.common import set_acting_user
+
+    set_acting_user(as_user)
 
 
 def _register() -> None:

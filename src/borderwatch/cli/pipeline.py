@@ -1,7 +1,7 @@
 """``borderwatch worker`` and ``borderwatch pipeline publish/status/dead/replay``: the JetStream pipeline.
 
 The worker wires the stages' processors to this process's database and to the scoring that the API runs
-inline (``web.scoring``: the agency's registered model, the day's history snapshot, the same reasons), so a
+inline (``scoring.online``: the agency's registered model, the day's history snapshot, the same reasons), so a
 declaration scored by a worker gets exactly the score the API would have given it.
 """
 
@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.core.settings import Settings, get_settings
 from borderwatch.lanes.policy import LanePolicy, load_policy
@@ -35,9 +36,8 @@ from borderwatch.pipeline.stages import IngestProcessor, LanesProcessor, Process
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
+from borderwatch.scoring.online import score_stored, scoring_context
 from borderwatch.scoring.profile_store import load_agency_profiles
-from borderwatch.web.caches import Cache
-from borderwatch.web.scoring import score_stored, scoring_context
 
 pipeline_app = typer.Typer(
     help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
@@ -76,7 +76,7 @@ def worker_config(settings: Settings, topology: Topology) -> WorkerConfig:
 def production_scoring(
     *, settings: Settings, engine: Engine, agency: str
 ) -> Callable[[Session, Sequence[str]], pl.DataFrame]:
-    """The API's inline scoring (``web.scoring.score_stored``) as the score stage's ``ScoreFn``."""
+    """The API's inline scoring (``scoring.online.score_stored``) as the score stage's ``ScoreFn``."""
     cache = Cache(ttl_seconds=3600.0)
 
     def score(session: Session, lrns: Sequence[str]) -> pl.DataFrame:

@@ -158,9 +158,9 @@ def _print_scores(scores: Any) -> None:
 
 def explain_command(lrn: Annotated[str, typer.Argument(help="declaration LRN")]) -> None:
     """Prints a declaration's stored score and the reasons behind it."""
+    from borderwatch.core.cache import Cache
+    from borderwatch.scoring.online import complete_reasons
     from borderwatch.scoring.registry import latest_scores
-    from borderwatch.web.caches import Cache
-    from borderwatch.web.scoring import complete_reasons
 
     settings = get_settings()
     engine, factory = open_database(settings)

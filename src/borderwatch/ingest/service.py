@@ -100,8 +100,11 @@ class IngestSummary:
     manifest_messages: int = 0
     manifest_lines: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    lrns: list[str] = field(default_factory=list)
+    """The declarations stored or amended (new current versions): what selection takes next."""
 
     def add(self, other: IngestSummary) -> None:
+        self.lrns.extend(other.lrns)
         for name in (
             "read",
             "stored",
@@ -311,6 +314,7 @@ def _store_declarations(
         amended = part.filter(pl.col("version") > 1)["lrn"].to_list()
         summary.amended += len(amended)
         summary.stored += part.height - len(amended)
+        summary.lrns.extend(part["lrn"].to_list())
         _fetch_in(
             connection,
             "UPDATE declarations SET is_current = FALSE WHERE is_current = TRUE AND lrn {keys} RETURNING id",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -97,7 +98,9 @@ def _prepare(frame: pl.DataFrame, policy: LanePolicy, aeo: pl.DataFrame | None) 
             if name in {"importer_id", "score", "expected_duty", "forced_lane", "reasons"}
         )
     ).unique("lrn", keep="first", maintain_order=True)
-    aeo_flags = mark_aeo(base, aeo)
+    # a frame of stored decisions carries the AEO status each was decided with
+    stored_flags = "aeo" in frame.columns and aeo is None
+    aeo_flags = base["aeo"].fill_null(False) if stored_flags else mark_aeo(base, aeo)
     value = {
         # the scorer's ranking (fraud probability and revenue at risk, plus rule, watchlist and anomaly
         # points): the order the worklist shows and the evaluation grades
@@ -118,6 +121,23 @@ def _prepare(frame: pl.DataFrame, policy: LanePolicy, aeo: pl.DataFrame | None) 
             "priority"
         ),
     )
+
+
+def _day_capacities(prepared: pl.DataFrame, policy: LanePolicy) -> pl.DataFrame:
+    """The red and yellow capacity of each office's day (a share of its declarations, or a number)."""
+    days = prepared.group_by("office", "declared_on").len()
+    return days.with_columns(
+        pl.Series(
+            "_red_cap",
+            [policy.red.for_office(str(o), n) for o, n in days.select("office", "len").iter_rows()],
+            dtype=pl.Int64,
+        ),
+        pl.Series(
+            "_yellow_cap",
+            [policy.yellow.for_office(str(o), n) for o, n in days.select("office", "len").iter_rows()],
+            dtype=pl.Int64,
+        ),
+    ).drop("len")
 
 
 def _rank_among(eligible: pl.Expr, group: list[str]) -> pl.Expr:
@@ -145,16 +165,7 @@ def assign_lanes_frame(
     prepared = _prepare(frame, policy, aeo)
     if red_budget is None:
         group = ["office", "declared_on"]
-        prepared = prepared.with_columns(
-            pl.col("office")
-            .cast(pl.String)
-            .map_elements(policy.red.for_office, return_dtype=pl.Int64)
-            .alias("_red_cap"),
-            pl.col("office")
-            .cast(pl.String)
-            .map_elements(policy.yellow.for_office, return_dtype=pl.Int64)
-            .alias("_yellow_cap"),
-        )
+        prepared = prepared.join(_day_capacities(prepared, policy), on=group, how="left")
     else:
         group = ["_batch"]
         prepared = prepared.with_columns(
@@ -230,6 +241,153 @@ def assign_lanes_frame(
         .otherwise(pl.lit(policy.control_rate))
     )
     decided = ranked.with_columns(
+        lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
+    )
+    return decided.select(
+        [
+            pl.col(name).cast(dtype) if name != "reasons" else pl.col(name)
+            for name, dtype in DECISION_SCHEMA.items()
+        ]
+    )
+
+
+# ------------------------------------------------------------------------------------ arrival-time selection
+#
+# A declaration that arrives alone cannot be ranked against the rest of its day, which has not arrived yet.
+# Instead, thresholds are set on the recent days' declarations so that the expected share of red (and of
+# yellow) matches the policy's capacity share, and each arriving declaration is compared with them at once.
+# A key is (priority, control draw): the draw breaks ties the way the day-at-once engine does, so a long tie
+# (many scores at one value) cannot overshoot the share.
+
+CALIBRATION_COLUMNS: tuple[str, ...] = ("lrn", "declared_on", "office", "fraud_probability")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where arrival-time selection draws its lines: a free declaration (not forced, not in the control
+    sample) goes red when its (priority, draw) key is at or above ``red``, yellow at or above ``yellow``."""
+
+    red: tuple[float, float]
+    yellow: tuple[float, float]
+    red_share: float
+    yellow_share: float
+    sample: int
+
+    def describe(self) -> dict[str, float | int]:
+        return {
+            "red_priority": self.red[0],
+            "yellow_priority": self.yellow[0],
+            "red_share": self.red_share,
+            "yellow_share": self.yellow_share,
+            "calibrated_on": self.sample,
+        }
+
+
+_NEVER = (float("inf"), 0.0)
+_ALWAYS = (float("-inf"), 1.0)
+
+
+def _key_at(frame: pl.DataFrame, position: int) -> tuple[float, float]:
+    """The (priority, draw) key of the ``position``-th best row (1-based; a lower draw wins a tie, as in
+    ``_rank_among``); below everything when there are fewer rows, above everything for position 0."""
+    if position <= 0:
+        return _NEVER
+    if position > frame.height:
+        return _ALWAYS
+    ordered = frame.select("priority", "_draw").top_k(
+        position, by=["priority", "_draw"], reverse=[False, True]
+    )
+    best = ordered.sort(["priority", "_draw"], descending=[False, True]).row(0)
+    return float(best[0]), float(best[1])
+
+
+def _count_at_or_above(frame: pl.DataFrame, key: tuple[float, float]) -> int:
+    return frame.filter(
+        (pl.col("priority") > key[0]) | ((pl.col("priority") == key[0]) & (pl.col("_draw") <= key[1]))
+    ).height
+
+
+def calibrate_thresholds(sample: pl.DataFrame, *, policy: LanePolicy) -> Thresholds:
+    """Thresholds from ``sample``: recent scored declarations (columns lrn, declared_on, office,
+    fraud_probability; optional score, expected_duty, forced_lane, importer_id, aeo), such that applying them
+    to the sample sends the policy's share of it to red and to yellow, the forced lanes and the control
+    sample counted in."""
+    if sample.height == 0:
+        return Thresholds(red=_NEVER, yellow=_NEVER, red_share=0.0, yellow_share=0.0, sample=0)
+    prepared = _prepare(sample, policy, None)
+    days = prepared.group_by("office", "declared_on").len()
+    office_days = [(str(office), int(count)) for office, _, count in days.iter_rows()]
+    red_share = policy.red.expected_share(office_days)
+    yellow_share = policy.yellow.expected_share(office_days)
+    forced = pl.col("forced_lane").fill_null("")
+    fixed = forced.is_in(["red", "green"])
+    n = prepared.height
+    forced_red = prepared.filter(forced == "red").height
+    control = prepared.filter(~fixed & pl.col("control")).height
+    free = prepared.filter(~fixed & ~pl.col("control"))
+    eligible = free.filter(pl.col("fraud_probability") >= policy.min_red_probability)
+    red_count = max(0, round(red_share * n) - forced_red - control)
+    red = _key_at(eligible, red_count)
+    band = free.filter(forced != "yellow")
+    forced_yellow = free.filter(forced == "yellow").height
+    yellow_count = max(0, round(yellow_share * n) - forced_yellow)
+    yellow = _key_at(band, _count_at_or_above(band, red) + yellow_count) if yellow_count else red
+    return Thresholds(red=red, yellow=yellow, red_share=red_share, yellow_share=yellow_share, sample=n)
+
+
+def assign_lanes_at_arrival(
+    frame: pl.DataFrame, *, policy: LanePolicy, thresholds: Thresholds, aeo: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Lanes for arriving scored declarations (the columns of :func:`assign_lanes_frame`), each decided on
+    its own against ``thresholds`` (:func:`calibrate_thresholds`): a forced lane first (red and green
+    final, yellow a floor), then the control draw, then the red and yellow thresholds. Returns exactly
+    :data:`DECISION_SCHEMA`; ``selection_probability`` as :func:`assign_lanes_frame` gives it."""
+    if frame.height == 0:
+        return pl.DataFrame(schema=DECISION_SCHEMA)
+    prepared = _prepare(frame, policy, aeo)
+    red_key, yellow_key = thresholds.red, thresholds.yellow
+
+    def at_or_above(key: tuple[float, float]) -> pl.Expr:
+        return (pl.col("priority") > key[0]) | ((pl.col("priority") == key[0]) & (pl.col("_draw") <= key[1]))
+
+    forced = pl.col("forced_lane").fill_null("")
+    fixed = forced.is_in(["red", "green"])
+    control = ~fixed & pl.col("control")
+    would_be_red = at_or_above(red_key) & (pl.col("fraud_probability") >= policy.min_red_probability)
+    score_red = ~fixed & ~pl.col("control") & would_be_red
+    in_band = ~fixed & ~pl.col("control") & ~would_be_red & at_or_above(yellow_key)
+    lane = (
+        pl.when(fixed)
+        .then(forced)
+        .when(control | score_red)
+        .then(pl.lit("red"))
+        .when((forced == "yellow") | in_band)
+        .then(pl.lit("yellow"))
+        .otherwise(pl.lit("green"))
+    )
+    basis = (
+        pl.when(fixed)
+        .then(pl.lit(BASIS_MANDATORY))
+        .when(control)
+        .then(pl.lit(BASIS_CONTROL))
+        .when(score_red)
+        .then(pl.lit(BASIS_RED_CAPACITY))
+        .when(forced == "yellow")
+        .then(pl.lit(BASIS_MANDATORY))
+        .when(in_band)
+        .then(pl.lit(BASIS_YELLOW_BAND))
+        .otherwise(pl.lit(BASIS_BELOW))
+    )
+    propensity = (
+        pl.when(forced == "red")
+        .then(1.0)
+        .when(forced == "green")
+        .then(0.0)
+        .when(score_red | (control & would_be_red))
+        .then(1.0)
+        .otherwise(pl.lit(policy.control_rate))
+    )
+    decided = prepared.with_columns(
         lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
     )
     return decided.select(

@@ -7,7 +7,7 @@ lanes.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from sqlalchemy import Text, cast, select, update
@@ -15,9 +15,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
-from borderwatch.core.vocabulary import BASIS_OVERRIDE
+from borderwatch.core.vocabulary import BASIS_MANDATORY, BASIS_OVERRIDE
 from borderwatch.db.session import lock_keys
-from borderwatch.lanes.engine import assign_lanes_frame
+from borderwatch.lanes.engine import (
+    CALIBRATION_COLUMNS,
+    Thresholds,
+    assign_lanes_at_arrival,
+    assign_lanes_frame,
+    calibrate_thresholds,
+    mark_aeo,
+)
 from borderwatch.lanes.models import AeoCertificateRow, LaneDecisionRow
 from borderwatch.lanes.policy import LANES, LanePolicy
 
@@ -302,3 +309,103 @@ def decisions_frame(*, session: Session, agency: str = "default", current_only: 
             "model_version": pl.String(),
         },
     )
+
+
+def calibration_sample(
+    *, session: Session, agency: str, until: date, days: int, model_version: str | None
+) -> pl.DataFrame:
+    """The current decisions of ``agency``'s declarations dated in the ``days`` days up to ``until``, as
+    the frame :func:`borderwatch.lanes.engine.calibrate_thresholds` takes: those scored by
+    ``model_version`` (a model's scores are on its own scale). A lane forced by a risk profile is kept as
+    ``forced_lane``; supervisors' overrides are counted with the lane the policy gave."""
+    since = until - timedelta(days=days - 1)
+    query = select(
+        LaneDecisionRow.lrn,
+        LaneDecisionRow.declared_on,
+        LaneDecisionRow.office,
+        LaneDecisionRow.score,
+        LaneDecisionRow.fraud_probability,
+        LaneDecisionRow.expected_duty,
+        LaneDecisionRow.aeo,
+        LaneDecisionRow.lane,
+        LaneDecisionRow.basis,
+    ).where(
+        LaneDecisionRow.agency == agency,
+        LaneDecisionRow.is_current,
+        LaneDecisionRow.declared_on >= since,
+        LaneDecisionRow.declared_on <= until,
+        LaneDecisionRow.basis != BASIS_OVERRIDE,
+    )
+    query = query.where(
+        LaneDecisionRow.model_version.is_(None)
+        if model_version is None
+        else LaneDecisionRow.model_version == model_version
+    )
+    rows = session.execute(query).all()
+    frame = pl.DataFrame(
+        [tuple(row) for row in rows],
+        schema={
+            "lrn": pl.String(),
+            "declared_on": pl.Date(),
+            "office": pl.String(),
+            "score": pl.Float64(),
+            "fraud_probability": pl.Float64(),
+            "expected_duty": pl.Float64(),
+            "aeo": pl.Boolean(),
+            "lane": pl.String(),
+            "basis": pl.String(),
+        },
+        orient="row",
+    )
+    return frame.with_columns(
+        pl.when(pl.col("basis") == BASIS_MANDATORY).then(pl.col("lane")).otherwise(None).alias("forced_lane")
+    ).drop("lane", "basis")
+
+
+def decide_at_arrival(
+    *,
+    session: Session,
+    scored: pl.DataFrame,
+    policy: LanePolicy,
+    agency: str,
+    model_version: str | None,
+) -> tuple[pl.DataFrame, Thresholds]:
+    """The lanes of arriving declarations (``scored`` as :func:`assign_lanes` takes it), each decided on
+    its own against thresholds calibrated on the agency's recent days and these arrivals (so that the
+    expected share of red and yellow matches the policy's capacity shares); stores nothing."""
+    last = scored["declared_on"].max()
+    assert isinstance(last, date)
+    recent = calibration_sample(
+        session=session, agency=agency, until=last, days=policy.calibration_days, model_version=model_version
+    )
+    arriving = scored.select(
+        pl.col(name) for name in (*CALIBRATION_COLUMNS, "score", "expected_duty", "forced_lane")
+    )
+    aeo = aeo_frame(session=session, agency=agency)
+    flags = arriving.with_columns(
+        mark_aeo(scored.select("lrn", "declared_on", "importer_id"), aeo).alias("aeo")
+    )
+    sample = pl.concat(
+        [recent.join(arriving.select("lrn"), on="lrn", how="anti"), flags], how="diagonal_relaxed"
+    )
+    thresholds = calibrate_thresholds(sample, policy=policy)
+    return assign_lanes_at_arrival(scored, policy=policy, thresholds=thresholds, aeo=aeo), thresholds
+
+
+def follow_score_reasons(
+    *, session: Session, lrn: str, agency: str, reasons: list[str], model_version: str
+) -> bool:
+    """The current decision of ``lrn`` takes ``reasons``, the completed reasons of the score it was decided
+    on (``model_version``: a score's model reasons may be left to its first read); whether it changed."""
+    row = session.scalars(
+        select(LaneDecisionRow).where(
+            LaneDecisionRow.lrn == lrn,
+            LaneDecisionRow.agency == agency,
+            LaneDecisionRow.is_current,
+            LaneDecisionRow.model_version == model_version,
+        )
+    ).first()
+    if row is None or list(row.reasons or []) == reasons:
+        return False
+    row.reasons = list(reasons)
+    return True

@@ -9,6 +9,7 @@ __all__ = [
     "manifest",
     "model",
     "models",
+    "online",
     "profile_store",
     "profiles",
     "ranking",

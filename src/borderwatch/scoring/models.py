@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, String, func, true
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Index, Integer, String, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from borderwatch.db.base import Base
@@ -26,6 +26,14 @@ class RiskModelRow(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     path: Mapped[str] = mapped_column(String(1024), doc="the model file written by RiskModel.save")
+    active: Mapped[bool] = mapped_column(
+        Boolean,
+        server_default=false(),
+        default=False,
+        doc="the one version that scores the agency's arriving declarations (registry.activate_model)",
+    )
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    activated_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

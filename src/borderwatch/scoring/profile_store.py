@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import ConfigError
 from borderwatch.scoring.profiles import DEFAULT_PROFILES_DIR, RiskProfile, load_profiles
 
@@ -35,6 +36,16 @@ def agency_profiles_dir(data_dir: Path, agency: str) -> Path:
 def load_agency_profiles(data_dir: Path, agency: str) -> list[RiskProfile]:
     """The agency's rules as they are on disk now."""
     return load_profiles(agency_profiles_dir(data_dir, agency))
+
+
+def cached_agency_profiles(data_dir: Path, agency: str, *, cache: Cache) -> list[RiskProfile]:
+    """The agency's rules from ``cache``, parsed again only when a file changed."""
+    directory = agency_profiles_dir(data_dir, agency)
+    signature = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml")))
+    loaded: list[RiskProfile] = cache.get(
+        ("profiles", str(directory), signature), lambda: load_profiles(directory)
+    )
+    return loaded
 
 
 def profile_file(directory: Path, profile_id: str) -> Path:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import NotFoundError
@@ -18,25 +19,81 @@ INSERT_BATCH = 5000
 
 
 def register_model(
-    *, session: Session, model: RiskModel, path: Path, agency: str = "default"
+    *,
+    session: Session,
+    model: RiskModel,
+    path: Path,
+    agency: str,
+    activate: bool | None = None,
+    by: str = "system",
 ) -> RiskModelRow:
-    """Records a saved model version (idempotent: registering the same version again returns its row)."""
+    """Records a saved model version (idempotent: registering the same version again returns its row).
+
+    ``activate``: make it the agency's active model (True), leave the active one (False), or, by default,
+    make it active only when the agency has none yet (the first model scores at once; a retrained one waits
+    for a supervisor's :func:`activate_model`)."""
     existing = session.scalar(select(RiskModelRow).where(RiskModelRow.version == model.version))
-    if existing is not None:
-        return existing
-    row = RiskModelRow(
-        version=model.version,
-        agency=agency,
-        trained_from=model.trained_from,
-        trained_until=model.trained_until,
-        seed=model.seed,
-        features=model.feature_names,
-        metrics=dict(model.metrics),
-        params=dataclasses.asdict(model.params),
-        path=str(path),
+    row = existing
+    if row is None:
+        row = RiskModelRow(
+            version=model.version,
+            agency=agency,
+            trained_from=model.trained_from,
+            trained_until=model.trained_until,
+            seed=model.seed,
+            features=model.feature_names,
+            metrics=dict(model.metrics),
+            params=dataclasses.asdict(model.params),
+            path=str(path),
+            active=False,
+        )
+        session.add(row)
+        session.flush()
+    if activate or (activate is None and active_model_row(session=session, agency=agency) is None):
+        row = activate_model(session=session, version=row.version, agency=agency, by=by)
+    return row
+
+
+def active_model_row(*, session: Session, agency: str) -> RiskModelRow | None:
+    """The model that scores ``agency``'s arriving declarations, or None when none is active."""
+    return session.scalar(
+        select(RiskModelRow).where(RiskModelRow.agency == agency, RiskModelRow.active).limit(1)
     )
-    session.add(row)
+
+
+def activate_model(*, session: Session, version: str, agency: str, by: str) -> RiskModelRow:
+    """Make ``version`` ``agency``'s one active model (promote, or roll back to an earlier one); the
+    previously active version stays registered, inactive. ``NotFoundError`` for a version the agency does
+    not hold."""
+    row = session.scalar(
+        select(RiskModelRow).where(RiskModelRow.version == version, RiskModelRow.agency == agency)
+    )
+    if row is None:
+        raise NotFoundError(f"no model version {version} registered for agency {agency!r}")
+    # One statement clears the others: two promotions at once leave one active (the later commit wins on
+    # PostgreSQL's row locks; SQLite's write lock orders them).
+    session.execute(
+        update(RiskModelRow)
+        .where(RiskModelRow.agency == agency, RiskModelRow.id != row.id, RiskModelRow.active)
+        .values(active=False)
+    )
+    row.active = True
+    row.activated_at = datetime.now(UTC)
+    row.activated_by = by
     session.flush()
+    return row
+
+
+def previous_model_row(*, session: Session, agency: str) -> RiskModelRow:
+    """The version that was active before the current one (what a roll back activates)."""
+    row = session.scalar(
+        select(RiskModelRow)
+        .where(RiskModelRow.agency == agency, ~RiskModelRow.active, RiskModelRow.activated_at.is_not(None))
+        .order_by(RiskModelRow.activated_at.desc(), RiskModelRow.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise NotFoundError(f"agency {agency!r} has no earlier active model to roll back to")
     return row
 
 
@@ -48,21 +105,25 @@ def list_models(*, session: Session, agency: str | None = None) -> list[RiskMode
     return list(session.scalars(query))
 
 
-def get_model_row(*, session: Session, version: str | None = None, agency: str = "default") -> RiskModelRow:
-    """The given version, or the agency's newest one."""
-    query = select(RiskModelRow)
-    if version is not None:
-        query = query.where(RiskModelRow.version == version)
-    else:
-        query = query.where(RiskModelRow.agency == agency).order_by(RiskModelRow.id.desc()).limit(1)
-    row = session.scalar(query)
-    if row is None:
-        wanted = f"model version {version}" if version else f"a trained model for agency {agency!r}"
-        raise NotFoundError(f"no {wanted} in the registry; run 'borderwatch train' first")
-    return row
+def get_model_row(*, session: Session, agency: str, version: str | None = None) -> RiskModelRow:
+    """The given version of ``agency``, or its active one."""
+    if version is None:
+        row = active_model_row(session=session, agency=agency)
+        if row is None:
+            raise NotFoundError(
+                f"agency {agency!r} has no active model; run 'borderwatch train', or promote a registered "
+                "one with 'borderwatch models promote VERSION'"
+            )
+        return row
+    found = session.scalar(
+        select(RiskModelRow).where(RiskModelRow.version == version, RiskModelRow.agency == agency)
+    )
+    if found is None:
+        raise NotFoundError(f"no model version {version} in agency {agency!r}'s registry")
+    return found
 
 
-def load_model(*, session: Session, version: str | None = None, agency: str = "default") -> RiskModel:
+def load_model(*, session: Session, agency: str, version: str | None = None) -> RiskModel:
     return RiskModel.load(Path(get_model_row(session=session, version=version, agency=agency).path))
 
 

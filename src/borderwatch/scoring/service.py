@@ -256,10 +256,10 @@ class RiskModel:
         if revenue is not None:
             columns["_revenue"] = revenue
         if profiles and rules["rule_hits"].list.len().sum():
-            columns["_rules"] = _rule_sentences(rules["rule_hits"], profiles)
+            columns["_rules"] = rule_sentences(rules["rule_hits"], profiles)
         screening_points = pl.lit(0.0)
         if screening_hits is not None and screening_hits.height:
-            screened = _screening_evidence(features.select("lrn"), screening_hits)
+            screened = screening_evidence(features.select("lrn"), screening_hits)
             columns["_screening"] = screened["screening_reasons"]
             columns["_screening_points"] = screened["screening_points"]
             screening_points = pl.col("_screening_points")
@@ -416,6 +416,77 @@ class RiskModel:
         )
 
 
+NO_MODEL_REASON = (
+    "no active model: scored by the risk profiles, watchlist screening and anomaly flags only "
+    "(a supervisor promotes a model with 'borderwatch models promote')"
+)
+
+
+def rules_only_scores(
+    features: pl.DataFrame,
+    *,
+    profiles: Sequence[RiskProfile] = (),
+    screening_hits: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``RiskModel.score_features`` output (``SCORE_COLUMNS``) when no model is active: the score holds
+    the anomaly, risk-profile and watchlist points alone (the model's ranking counted as 0), the fraud
+    probability is 0, and the first reason says so. Forced lanes come from the profiles as with a model."""
+    if features.height == 0:
+        return pl.DataFrame(schema=SCORE_COLUMNS)
+    anomalies = detect_anomalies(features)
+    rules = evaluate_profiles(features, profiles)
+    zero = pl.Series("ranking", [0.0] * features.height, dtype=pl.Float64)
+    items = pl.DataFrame(
+        {
+            "lrn": features["lrn"],
+            "ranking": zero,
+            "anomaly_points": anomalies["anomaly_points"],
+            "rule_points": rules["rule_points"],
+            "forced_lane": rules["forced_lane"],
+            "_anomalies": anomalies["anomaly_reasons"],
+            "_rules": rule_sentences(rules["rule_hits"], profiles)
+            if profiles
+            else pl.Series([[]] * features.height, dtype=pl.List(pl.String)),
+        }
+    )
+    screened = (
+        screening_evidence(features.select("lrn"), screening_hits)
+        if screening_hits is not None and screening_hits.height
+        else pl.DataFrame(
+            {
+                "screening_points": [0.0] * features.height,
+                "screening_reasons": pl.Series([[]] * features.height, dtype=pl.List(pl.String)),
+            }
+        )
+    )
+    items = pl.concat([items, screened], how="horizontal").with_columns(
+        risk_score(
+            pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), pl.col("screening_points")
+        ).alias("score"),
+        pl.concat_list(
+            pl.lit([NO_MODEL_REASON], dtype=pl.List(pl.String)),
+            "screening_reasons",
+            "_rules",
+            "_anomalies",
+        ).alias("reasons"),
+        pl.col("forced_lane").replace_strict(LANE_SEVERITY, default=0, return_dtype=pl.Int8).alias("_lane"),
+    )
+    return (
+        items.sort("score", descending=True, maintain_order=True)
+        .group_by("lrn", maintain_order=True)
+        .agg(pl.col("score").first(), pl.col("_lane").max(), pl.col("reasons").first())
+        .with_columns(
+            pl.lit(0.0).alias("fraud_probability"),
+            pl.lit(0.0).alias("expected_duty"),
+            pl.col("_lane")
+            .replace_strict({rank: lane for lane, rank in LANE_SEVERITY.items()}, default=None)
+            .cast(pl.String)
+            .alias("forced_lane"),
+        )
+        .select(list(SCORE_COLUMNS))
+    )
+
+
 def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
     """Per row of ``score(..., explain_min_score=min_score)`` output: whether its reasons include the
     model's sentences (the same rule as the scorer's)."""
@@ -454,7 +525,7 @@ def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Se
     )
 
 
-def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+def screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     """Per row of ``lrns``: points and reason sentences from watchlist hits of the declaration's parties."""
     per_lrn = (
         hits.sort("score", descending=True)
@@ -479,7 +550,7 @@ def _screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
+def rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
     text = {
         p.id: f"risk profile {p.id} ({p.name}): "
         + (f"{p.effect.add_points:+g} points" if p.effect.add_points else "")

@@ -111,3 +111,32 @@ class ScreeningDecisionRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
     score: Mapped[float | None] = mapped_column(Float)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScreeningHitRow(Base):
+    """A watchlist hit of an arriving declaration's party, kept for the worklist, the network and the
+    screening review queue, where an analyst confirms or dismisses it (``status`` open until then: there is
+    no default verdict)."""
+
+    __tablename__ = "screening_hits"
+    __table_args__ = (
+        Index("ix_screening_hits_agency_status", "agency", "status"),
+        Index("ix_screening_hits_agency_lrn", "agency", "lrn"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    lrn: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    party_id: Mapped[str | None] = mapped_column(String(64))
+    party_name: Mapped[str] = mapped_column(Text)
+    entity_id: Mapped[str] = mapped_column(String(128))
+    list_name: Mapped[str] = mapped_column(String(128))
+    matched_name: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", doc="open, confirmed or dismissed")
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text)
+    screened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

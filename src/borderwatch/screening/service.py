@@ -11,19 +11,22 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import NotFoundError
 from borderwatch.core.vocabulary import PARTY_ROLES
 from borderwatch.screening.entries import Address, Alias, Identifier, WatchEntry
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Match, Matcher, Query
 from borderwatch.screening.models import (
     ScreeningDecisionRow,
+    ScreeningHitRow,
     WatchlistAddressRow,
     WatchlistAliasRow,
     WatchlistEntryRow,
@@ -468,3 +471,121 @@ def screen_declarations(
         suppressed=suppressed_pairs(session=session, agency=agency),
         threshold=threshold,
     )
+
+
+# ------------------------------------------------------------------- hits of arriving declarations, reviewed
+
+HIT_STATUSES = ("open", "confirmed", "dismissed")
+
+
+def cached_matcher(*, session: Session, cache: Cache) -> Matcher:
+    """The matcher over the active list versions, from ``cache``; rebuilt when a list is (re)loaded."""
+    versions = tuple(v.id for v in list_versions(session=session, active_only=True))
+
+    def build() -> Matcher:
+        # A builder holds the cache's lock: flushing the caller's pending rows here would wait for SQLite's
+        # write lock, which another request may hold while it waits for the cache.
+        with session.no_autoflush:
+            return build_matcher(session=session)
+
+    built: Matcher = cache.get(("matcher", versions), build)
+    return built
+
+
+def store_hits(*, session: Session, agency: str, hits: pl.DataFrame) -> int:
+    """Keep ``hits`` (``HIT_SCHEMA``) of arriving declarations for review; a declaration screened again
+    (amended, re-run) replaces its open hits, and keeps those an analyst already decided."""
+    if hits.height == 0:
+        return 0
+    lrns = hits["lrn"].unique().to_list()
+    decided = {
+        (lrn, role, entity_id)
+        for lrn, role, entity_id in session.execute(
+            select(ScreeningHitRow.lrn, ScreeningHitRow.role, ScreeningHitRow.entity_id).where(
+                ScreeningHitRow.agency == agency,
+                ScreeningHitRow.lrn.in_(lrns),
+                ScreeningHitRow.status != "open",
+            )
+        )
+    }
+    session.execute(
+        delete(ScreeningHitRow).where(
+            ScreeningHitRow.agency == agency, ScreeningHitRow.lrn.in_(lrns), ScreeningHitRow.status == "open"
+        )
+    )
+    rows = [
+        {
+            "agency": agency,
+            "lrn": hit["lrn"],
+            "role": hit["role"],
+            "party_id": hit["party_id"],
+            "party_name": hit["party_name"],
+            "entity_id": hit["entity_id"],
+            "list_name": hit["list"],
+            "matched_name": hit["name"],
+            "score": float(hit["score"]),
+            "explanation": hit["explanation"],
+            "status": "open",
+        }
+        for hit in hits.iter_rows(named=True)
+        if (hit["lrn"], hit["role"], hit["entity_id"]) not in decided
+    ]
+    if rows:
+        session.execute(insert(ScreeningHitRow), rows)
+    return len(rows)
+
+
+def list_hits(
+    *,
+    session: Session,
+    agency: str,
+    status: str | None = "open",
+    lrns: Sequence[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[ScreeningHitRow], int]:
+    """``agency``'s stored hits (the review queue: ``status='open'``), strongest first, and their count."""
+    query = select(ScreeningHitRow).where(ScreeningHitRow.agency == agency)
+    if status is not None:
+        query = query.where(ScreeningHitRow.status == status)
+    if lrns is not None:
+        query = query.where(ScreeningHitRow.lrn.in_(list(lrns)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ScreeningHitRow.score.desc(), ScreeningHitRow.id).limit(limit).offset(offset)
+    )
+    return list(rows), int(total)
+
+
+def review_hit(
+    *, session: Session, agency: str, hit_id: int, verdict: str, analyst: str, note: str | None = None
+) -> ScreeningHitRow:
+    """An analyst's verdict on a stored hit: ``confirmed`` (a true match) or ``dismissed`` (not the listed
+    party). The verdict is also remembered as a screening decision: a dismissed pair is not raised again in
+    ``agency``'s later screenings. ``NotFoundError`` for a hit of another agency; ``ValueError`` for a
+    verdict other than those two or a hit already decided."""
+    if verdict not in ("confirmed", "dismissed"):
+        raise ValueError(f"verdict must be 'confirmed' or 'dismissed', not {verdict!r}")
+    row = session.get(ScreeningHitRow, hit_id)
+    if row is None or row.agency != agency:
+        raise NotFoundError(f"no screening hit {hit_id}")
+    decided = session.connection().execute(
+        update(ScreeningHitRow)
+        .where(ScreeningHitRow.id == hit_id, ScreeningHitRow.status == "open")
+        .values(status=verdict, decided_by=analyst, decided_at=datetime.now(UTC), note=note)
+    )
+    if decided.rowcount != 1:
+        raise ValueError(f"screening hit {hit_id} was already decided")
+    session.refresh(row)
+    record_decision(
+        session=session,
+        agency=agency,
+        query_name=row.party_name,
+        entity_id=row.entity_id,
+        decision=MATCH if verdict == "confirmed" else NOT_MATCH,
+        analyst=analyst,
+        note=note,
+        party_id=row.party_id,
+        score=row.score,
+    )
+    return row

@@ -28,6 +28,7 @@ from borderwatch.web.api import (
     models,
     monitoring,
     profiles,
+    quarantine,
     screening,
     uploads,
 )
@@ -46,6 +47,7 @@ API_ROUTERS = [
     monitoring.router,
     models.router,
     uploads.router,
+    quarantine.router,
     me.router,
     health.router,
     ledger.router,

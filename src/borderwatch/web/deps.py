@@ -26,9 +26,9 @@ from borderwatch.access.policy import (
     readable_agency,
 )
 from borderwatch.access.service import authenticate_token, resolve_session
+from borderwatch.core.cache import Cache
 from borderwatch.core.settings import Settings
 from borderwatch.ledger.writer import WriterPool
-from borderwatch.web.caches import Cache
 from borderwatch.web.errors import ApiError, LoginRequiredError, not_found
 
 SESSION_COOKIE = "bw_session"

@@ -11,14 +11,19 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.ingest.schemas import Declaration
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_documents
+from borderwatch.inspections.flows import (
+    follow_completed_reasons,
+    select_arrivals_flow,
+    selection_for,
+)
 from borderwatch.ledger.documents import LedgerDocumentCheck, present_documents
 from borderwatch.ledger.keys import KeyStore
+from borderwatch.scoring.online import complete_reasons
 from borderwatch.web.api import records
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
-from borderwatch.web.scoring import complete_reasons, score_stored, scoring_context
 
 router = APIRouter(tags=["declarations"], responses=ERROR_RESPONSES)
 
@@ -47,6 +52,7 @@ def read_with_reasons(*, guard: Guard, state: AppState, lrn: str) -> None:
         lrn=lrn,
         profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
     )
+    follow_completed_reasons(session=guard.db, lrn=lrn, agency=guard.agency)
 
 
 @router.get("/worklist", summary="Red and yellow declarations of my agency, riskiest first")
@@ -80,7 +86,10 @@ class ScoreOut(BaseModel):
         "for a declaration scoring below the agency's explain threshold (and not forced to yellow or red): "
         "they are computed on its first read, GET /api/declarations/{lrn} always returns them"
     )
-    model_version: str | None
+    model_version: str | None = Field(description="the active model that scored it; null: no active model")
+    lane: str | None = Field(default=None, description="the lane it was given on arrival")
+    basis: str | None = Field(default=None, description="why it got that lane")
+    screening_hits: int = Field(default=0, description="watchlist hits of its parties, kept for review")
     note: str | None = None
 
 
@@ -95,7 +104,8 @@ MAX_BATCH = 1000
 
 
 def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) -> SubmissionOut:
-    """Store declarations through the ingest service, then score them with the agency's current model."""
+    """Store declarations through the ingest service, then select them (screened, scored with the active
+    model, given a lane and, if selected, a case: ``inspections.flows.select_arrivals_flow``)."""
     summary = ingest_declarations(
         engine=state.engine, declarations=declarations, agency=guard.agency, source="api"
     )
@@ -104,33 +114,27 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
     lrns = [d.lrn for d in declarations]
     keys = KeyStore(state.settings.data_dir)
-    context = scoring_context(
-        cache=state.cache,
-        db=guard.db,
+    selection = selection_for(
+        settings=state.settings,
         agency=guard.agency,
-        profiles=agency_profiles(state.settings, guard.agency, cache=state.cache),
+        cache=state.cache,
         documents=LedgerDocumentCheck(state.engine, keys),
     )
-    scores = (
-        score_stored(
-            context=context,
-            cache=state.cache,
-            engine=state.engine,
-            db=guard.db,
-            lrns=lrns,
-            explain_min_score=state.settings.explain_min_score,
-        )
-        if context is not None
-        else None
+    # only what was stored or amended arrives: a duplicate keeps its decision (and any override of it)
+    result = select_arrivals_flow(
+        engine=state.engine, session=guard.db, lrns=summary.lrns, agency=guard.agency, selection=selection
     )
     if state.ledger is not None and any(d.documents for d in declarations):
         # after scoring: a declaration's own documents are not a re-use of themselves
         documents = load_documents(state.engine, agency=guard.agency, lrns=lrns)
         present_documents(state.engine, keys, state.ledger, agency=guard.agency, documents=documents)
-    # Audited once scored, not before: on SQLite the request's transaction holds the one write lock from
+    # Audited once selected, not before: on SQLite the request's transaction holds the one write lock from
     # its first write to its commit, and other requests' ingests would queue behind the whole scoring.
     guard.log(resource_id=lrns[0] if len(lrns) == 1 else None, detail={"lrns": lrns[:50], "count": len(lrns)})
-    by_lrn = {row["lrn"]: row for row in scores.iter_rows(named=True)} if scores is not None else {}
+    by_lrn = {row["lrn"]: row for row in result.scores.iter_rows(named=True)}
+    lanes = {row["lrn"]: row for row in result.decisions.iter_rows(named=True)}
+    hits = result.hits["lrn"].value_counts() if result.hits.height else None
+    hit_counts = dict(hits.iter_rows()) if hits is not None else {}
     status = "stored" if summary.stored else "amended" if summary.amended else "duplicate"
     items = [
         ScoreOut(
@@ -141,10 +145,11 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
             forced_lane=by_lrn[lrn]["forced_lane"] if lrn in by_lrn else None,
             reasons=list(by_lrn[lrn]["reasons"] or []) if lrn in by_lrn else [],
             explained=bool(by_lrn[lrn]["explained"]) if lrn in by_lrn else False,
-            model_version=context.model.version if context is not None else None,
-            note=None
-            if context is not None
-            else "stored; not scored: no model is registered for this agency",
+            model_version=result.model_version,
+            lane=lanes[lrn]["lane"] if lrn in lanes else None,
+            basis=lanes[lrn]["basis"] if lrn in lanes else None,
+            screening_hits=int(hit_counts.get(lrn, 0)),
+            note=result.note if lrn in lanes else "already stored with this content: its lane stands",
         )
         for lrn in lrns
     ]

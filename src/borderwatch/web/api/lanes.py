@@ -10,15 +10,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import BorderwatchError, NotFoundError
-from borderwatch.inspections.flows import override_lane_flow, score_and_assign_flow
+from borderwatch.inspections.flows import (
+    override_lane_flow,
+    rerun_day_flow,
+    score_and_assign_flow,
+    selection_for,
+)
 from borderwatch.lanes import service as lanes
 from borderwatch.lanes.models import LaneDecisionRow
+from borderwatch.scoring.online import scoring_context
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.api.records import DecisionOut, current_decision
 from borderwatch.web.deps import Guard, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
-from borderwatch.web.scoring import scoring_context
 
 router = APIRouter(tags=["lanes"], responses=ERROR_RESPONSES)
 
@@ -74,6 +79,48 @@ def assign(
     counts = {lane: int((decisions["lane"] == lane).sum()) for lane in ("red", "yellow", "green")}
     guard.log(detail={"since": body.since.isoformat(), "until": body.until.isoformat(), **counts})
     return AssignOut(decisions=decisions.height, model_version=context.model.version, **counts)
+
+
+class RerunIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    day: date
+
+
+class RerunOut(BaseModel):
+    day: date
+    decisions: int
+    red: int
+    yellow: int
+    green: int
+    model_version: str | None
+    note: str | None
+
+
+@router.post("/lanes/rerun", summary="Re-run a day: score again with the active model, decide lanes together")
+def rerun(
+    body: RerunIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.LANE))], state: State
+) -> RerunOut:
+    try:
+        result = rerun_day_flow(
+            engine=state.engine,
+            session=guard.db,
+            day=body.day,
+            agency=guard.agency,
+            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            actor=guard.principal.username,
+        )
+    except BorderwatchError as error:
+        raise ApiError(409, str(error)) from None
+    counts = {lane: int((result.decisions["lane"] == lane).sum()) for lane in ("red", "yellow", "green")}
+    guard.log(detail={"rerun": body.day.isoformat(), "model_version": result.model_version, **counts})
+    return RerunOut(
+        day=body.day,
+        decisions=result.decisions.height,
+        model_version=result.model_version,
+        note=result.note,
+        **counts,
+    )
 
 
 @router.post("/declarations/{lrn}/lane", summary="A supervisor overrides a declaration's lane, with a reason")

@@ -13,7 +13,7 @@ from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
 from borderwatch.scoring import registry
 from borderwatch.web.deps import Guard, Paging, require
-from borderwatch.web.errors import ERROR_RESPONSES
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["models"], responses=ERROR_RESPONSES)
@@ -29,6 +29,9 @@ class ModelOut(BaseModel):
     seed: int
     features: list[str]
     metrics: dict[str, Any]
+    active: bool
+    activated_at: UtcDateTime | None
+    activated_by: str | None
     created_at: UtcDateTime
 
 
@@ -53,8 +56,36 @@ def get_model(
     guard: Annotated[Guard, Depends(require(Action.READ, Resource.MODEL))],
 ) -> ModelOut:
     try:
-        row = registry.get_model_row(session=guard.db, version=version)
+        row = registry.get_model_row(session=guard.db, agency=guard.agency, version=version)
     except NotFoundError:
         raise guard.not_found() from None
     guard.record(record_agency=row.agency, resource_id=version)
+    return ModelOut.model_validate(row)
+
+
+@router.post("/models/{version}/promote", summary="Make a registered version my agency's active model")
+def promote_model(
+    version: Annotated[str, Path(min_length=1, max_length=64)],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.MODEL))],
+) -> ModelOut:
+    try:
+        row = registry.activate_model(
+            session=guard.db, version=version, agency=guard.agency, by=guard.principal.username
+        )
+    except NotFoundError:
+        raise guard.not_found() from None
+    guard.log(resource_id=version, detail={"promoted": version})
+    return ModelOut.model_validate(row)
+
+
+@router.post("/models/rollback", summary="Re-activate the version that was active before the current one")
+def rollback_model(guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.MODEL))]) -> ModelOut:
+    try:
+        previous = registry.previous_model_row(session=guard.db, agency=guard.agency)
+    except NotFoundError as error:
+        raise ApiError(409, str(error)) from None
+    row = registry.activate_model(
+        session=guard.db, version=previous.version, agency=guard.agency, by=guard.principal.username
+    )
+    guard.log(resource_id=row.version, detail={"rolled_back_to": row.version})
     return ModelOut.model_validate(row)

@@ -15,11 +15,16 @@ from fastapi import APIRouter, Body, Depends
 from fastapi import Path as PathParam
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings
-from borderwatch.scoring.profile_store import agency_profiles_dir, profile_file, write_profile
+from borderwatch.scoring.profile_store import (
+    agency_profiles_dir,
+    cached_agency_profiles,
+    profile_file,
+    write_profile,
+)
 from borderwatch.scoring.profiles import RiskProfile, load_profiles, parse_profiles
-from borderwatch.web.caches import Cache
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
@@ -53,14 +58,9 @@ def profiles_dir(settings: Settings, agency: str) -> Path:
 
 def agency_profiles(settings: Settings, agency: str, *, cache: Cache | None = None) -> list[RiskProfile]:
     """The agency's rules; with ``cache``, parsed again only when a file changed."""
-    directory = profiles_dir(settings, agency)
     if cache is None:
-        return load_profiles(directory)
-    signature = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in directory.glob("*.yaml")))
-    loaded: list[RiskProfile] = cache.get(
-        ("profiles", str(directory), signature), lambda: load_profiles(directory)
-    )
-    return loaded
+        return load_profiles(profiles_dir(settings, agency))
+    return cached_agency_profiles(settings.data_dir, agency, cache=cache)
 
 
 def _file(directory: Path, profile_id: str) -> Path:

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.core.clock import UtcDateTime
+from borderwatch.core.errors import NotFoundError
 from borderwatch.entities.network import build_graph, ego_network, node_id
 from borderwatch.entities.records import records_from_db
 from borderwatch.ingest.models import DeclarationRow
@@ -20,8 +22,9 @@ from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Matcher
 from borderwatch.screening.matcher import Query as ScreeningQuery
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.records import current_declaration
-from borderwatch.web.deps import AppState, Guard, State, require
-from borderwatch.web.errors import ERROR_RESPONSES
+from borderwatch.web.deps import AppState, Guard, Paging, State, require
+from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.schemas import Paginated
 
 router = APIRouter(tags=["screening"], responses=ERROR_RESPONSES)
 
@@ -77,17 +80,7 @@ class Graph(BaseModel):
 
 def matcher(state: AppState, db: Session) -> Matcher:
     """The matcher over the active list versions, rebuilt when a list is (re)loaded."""
-    versions = tuple(v.id for v in screening.list_versions(session=db, active_only=True))
-
-    def build() -> Matcher:
-        # A builder holds the cache's lock: flushing the request's pending audit row here would wait for
-        # SQLite's write lock, which another request may hold while it waits for the cache (a deadlock
-        # that only SQLite's busy timeout ends).
-        with db.no_autoflush:
-            return screening.build_matcher(session=db)
-
-    built: Matcher = state.cache.get(("matcher", versions), build)
-    return built
+    return screening.cached_matcher(session=db, cache=state.cache)
 
 
 @router.post("/screening", summary="Screen one name against the active watchlists")
@@ -139,6 +132,80 @@ def decide_hit(
     )
     guard.log(resource_id=body.entity_id, detail={"query": body.query_name, "decision": body.decision})
     return {"status": "recorded"}
+
+
+class StoredHitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    lrn: str
+    role: str
+    party_id: str | None
+    party_name: str
+    entity_id: str
+    list_name: str
+    matched_name: str
+    score: float
+    explanation: str | None
+    status: Literal["open", "confirmed", "dismissed"]
+    decided_by: str | None
+    decided_at: UtcDateTime | None
+    note: str | None
+    screened_at: UtcDateTime
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    verdict: Literal["confirmed", "dismissed"] = Field(description="no default: the analyst must choose")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.get("/screening/hits", summary="Screening hits of arriving declarations (the review queue: open)")
+def stored_hits(
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.SCREENING))],
+    paging: Paging,
+    status: Annotated[Literal["open", "confirmed", "dismissed", "all"], Query()] = "open",
+    lrn: Annotated[str | None, Query(max_length=64)] = None,
+) -> Paginated[StoredHitOut]:
+    rows, total = screening.list_hits(
+        session=guard.db,
+        agency=guard.agency,
+        status=None if status == "all" else status,
+        lrns=[lrn] if lrn else None,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+    guard.log(detail={"status": status, "lrn": lrn, "returned": len(rows)})
+    return Paginated[StoredHitOut](
+        items=[StoredHitOut.model_validate(r) for r in rows],
+        total=total,
+        limit=paging.limit,
+        offset=paging.offset,
+    )
+
+
+@router.post("/screening/hits/{hit_id}", summary="An analyst confirms or dismisses a screening hit")
+def review_stored_hit(
+    hit_id: int, body: ReviewIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.SCREENING))]
+) -> StoredHitOut:
+    try:
+        row = screening.review_hit(
+            session=guard.db,
+            agency=guard.agency,
+            hit_id=hit_id,
+            verdict=body.verdict,
+            analyst=guard.principal.username,
+            note=body.note,
+        )
+    except NotFoundError:
+        raise guard.not_found() from None
+    except ValueError as error:
+        raise ApiError(409, str(error)) from None
+    guard.log(
+        resource_id=str(hit_id), detail={"lrn": row.lrn, "verdict": body.verdict, "entity": row.entity_id}
+    )
+    return StoredHitOut.model_validate(row)
 
 
 def declaration_hits(*, guard: Guard, state: AppState, lrn: str) -> list[PartyHit]:

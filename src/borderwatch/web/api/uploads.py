@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from borderwatch.access.models import JobRow
 from borderwatch.access.policy import Action, Principal, Resource
 from borderwatch.core.errors import BorderwatchError
+from borderwatch.inspections.flows import select_arrivals_in_slices, selection_for
 from borderwatch.web import jobs
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError, ErrorBody
@@ -82,6 +83,8 @@ def start_upload(
     job.message = name
     db.commit()  # the job must exist before the background task looks for it
     engine, agency, batch = state.engine, principal.agency, state.settings.ingest_batch_size
+    selection = selection_for(settings=state.settings, agency=agency, cache=state.cache)
+    factory, actor = state.factory, principal.username
 
     def work(progress: Callable[[int], None]) -> dict[str, Any]:
         read = 0
@@ -101,6 +104,10 @@ def start_upload(
         finally:
             # What could not be stored is in the quarantine by now; the file itself is not kept.
             target.unlink(missing_ok=True)
+        # every stored or amended declaration is selected at once: lanes and cases, no command to run
+        selected = select_arrivals_in_slices(
+            engine=engine, factory=factory, lrns=summary.lrns, agency=agency, selection=selection, actor=actor
+        )
         return {
             "file": name,
             "read": summary.read,
@@ -110,6 +117,7 @@ def start_upload(
             "quarantined": summary.quarantined + summary.already_quarantined,
             "outcomes": summary.outcomes,
             "reasons": dict(summary.reasons.most_common(5)),
+            "selection": selected.describe(),
         }
 
     background.add_task(jobs.run_job, factory=state.factory, job_id=job.id, work=work)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from borderwatch.scoring.online import ModelExplanation
 from borderwatch.web.api.records import DeclarationOut
-from borderwatch.web.scoring import ModelExplanation
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 LANE_COLOURS = {"domain": ["red", "yellow", "green"], "range": ["#c62828", "#d4a106", "#2e7d32"]}

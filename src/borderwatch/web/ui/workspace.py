@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.inspections.flows import follow_completed_reasons
 from borderwatch.inspections.service import ACTIVE
+from borderwatch.scoring.online import ModelExplanation, model_explanation
 from borderwatch.web import jobs
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
@@ -25,7 +27,6 @@ from borderwatch.web.api.screening import Graph, declaration_hits, declaration_n
 from borderwatch.web.api.uploads import JobOut, start_upload
 from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
 from borderwatch.web.errors import ApiError
-from borderwatch.web.scoring import ModelExplanation, model_explanation
 from borderwatch.web.ui import charts
 from borderwatch.web.ui.codes import QUANTITY_UNITS
 from borderwatch.web.ui.common import check_csrf, render
@@ -47,11 +48,12 @@ def declaration_page(
         raise guard.not_found()
     guard.record(record_agency=row.agency, resource_id=lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
-    # Without a lane the page shows the score's own reasons: they are completed, if they were left to the
-    # first read, from the features that explain the score.
-    complete = declaration.decision is None and declaration.latest_score is not None
+    # The score's reasons are completed, if they were left to the first read, from the features that
+    # explain the score; the lane decided on that score then shows them too.
+    complete = declaration.latest_score is not None
     explanation = _model_explanation(guard, state, declaration, complete=complete)
     if complete:
+        follow_completed_reasons(session=guard.db, lrn=lrn, agency=guard.agency)
         declaration = records.declaration_out(db_session=guard.db, row=row)
     open_case = next((c for c in declaration.cases if c.status in ACTIVE), None)
     return render(

@@ -27,7 +27,9 @@ import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.cache import Cache
+from borderwatch.core.errors import BorderwatchError
+from borderwatch.features.build import build_features
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.features.reconcile import discrepancies_of
 from borderwatch.ingest.store import StoredDays, load_declarations, load_documents, load_outcomes, stored_days
@@ -36,8 +38,7 @@ from borderwatch.scoring.documents import DocumentCheck
 from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel, explained
-from borderwatch.web.caches import Cache
+from borderwatch.scoring.service import RiskModel, explained, rules_only_scores
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ class ScoringContext:
     """Checks the declarations' documents (against the document ledger) before they are scored."""
 
 
+NO_MODEL = "none"
+"""The model version stored with scores given without an active model (risk profiles and screening only)."""
+
+
 def scoring_context(
     *,
     cache: Cache,
@@ -65,10 +70,9 @@ def scoring_context(
     profiles: Sequence[RiskProfile],
     documents: DocumentCheck | None = None,
 ) -> ScoringContext | None:
-    """The agency's newest registered model, or None when no model is registered yet."""
-    try:
-        row = registry.get_model_row(session=db, agency=agency)
-    except NotFoundError:
+    """The agency's active model, or None when no model is active."""
+    row = registry.active_model_row(session=db, agency=agency)
+    if row is None:
         return None
     return ScoringContext(
         agency=agency, model=_model(cache, row), profiles=list(profiles), documents=documents
@@ -177,12 +181,48 @@ def score_stored(
     db: Session,
     lrns: Sequence[str],
     explain_min_score: float = 0.0,
+    screening_hits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score the stored current versions of ``lrns`` and store the scores (the scoring stage's registry).
 
     Returns ``RiskModel.score`` rows plus ``explained``: False where the model's reasons are left to the
     declaration's first read (score below ``explain_min_score``, no yellow or red forced by a profile).
+    ``screening_hits`` (``screening.service.HIT_SCHEMA``) add their points and reasons.
     """
+    scores = score_lrns(
+        context=context,
+        cache=cache,
+        engine=engine,
+        lrns=lrns,
+        explain_min_score=explain_min_score,
+        screening_hits=screening_hits,
+    )
+    if scores.height:
+        store(db=db, agency=context.agency, model_version=context.model.version, scores=scores)
+    return scores
+
+
+def store(*, db: Session, agency: str, model_version: str, scores: pl.DataFrame) -> None:
+    """Store :func:`score_lrns` (or :func:`score_lrns_without_model`) output."""
+    registry.store_scores(
+        session=db,
+        scores=scores,
+        model_version=model_version,
+        agency=agency,
+        unexplained=set(scores.filter(~pl.col("explained"))["lrn"].to_list()),
+    )
+
+
+def score_lrns(
+    *,
+    context: ScoringContext,
+    cache: Cache,
+    engine: Engine,
+    lrns: Sequence[str],
+    explain_min_score: float = 0.0,
+    screening_hits: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """:func:`score_stored` without storing (reads only: a caller can score before it writes)."""
     declarations = load_declarations(engine, agency=context.agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()
@@ -211,18 +251,38 @@ def score_stored(
                 explain_min_score=explain_min_score,
                 document_findings=findings,
                 manifest_discrepancies=discrepancies,
+                screening_hits=screening_hits,
             )
         )
     scores = pl.concat(parts)
-    scores = scores.with_columns(explained(scores, min_score=explain_min_score).alias("explained"))
-    registry.store_scores(
-        session=db,
-        scores=scores,
-        model_version=context.model.version,
-        agency=context.agency,
-        unexplained=set(scores.filter(~pl.col("explained"))["lrn"].to_list()),
-    )
-    return scores
+    return scores.with_columns(explained(scores, min_score=explain_min_score).alias("explained"))
+
+
+def score_lrns_without_model(
+    *,
+    cache: Cache,
+    engine: Engine,
+    agency: str,
+    lrns: Sequence[str],
+    profiles: Sequence[RiskProfile],
+    screening_hits: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Scores of ``lrns`` when the agency has no active model: risk-profile, screening and anomaly points
+    on the same time-safe features, fraud probability 0, and a first reason that says so. Forced lanes
+    (profiles) take effect as with a model."""
+    declarations = load_declarations(engine, agency=agency, lrns=list(lrns))
+    if declarations.height == 0:
+        return pl.DataFrame()
+    parts = []
+    for (day,), group in declarations.group_by("declared_on", maintain_order=True):
+        assert isinstance(day, dt.date)
+        known = cached_day_history(cache=cache, engine=engine, agency=agency, day=day)
+        features = build_features(
+            declarations=group, history=known.history, outcomes=known.outcomes, snapshot=known.snapshot
+        )
+        parts.append(rules_only_scores(features, profiles=profiles, screening_hits=screening_hits))
+    scores = pl.concat(parts)
+    return scores.with_columns(pl.lit(True).alias("explained"))
 
 
 def complete_reasons(
@@ -255,7 +315,7 @@ def _scored_features(
     if declaration.height == 0:
         return None
     try:
-        model = _model(cache, registry.get_model_row(session=db, version=model_version))
+        model = _model(cache, registry.get_model_row(session=db, agency=agency, version=model_version))
     except BorderwatchError as error:
         log.warning("cannot explain %s with model %s: %s", lrn, model_version, error)
         return None
