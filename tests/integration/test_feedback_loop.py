@@ -34,7 +34,7 @@ def text(output: str) -> str:
 def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None:
     traffic = tmp_path / "traffic.csv"
     write_traffic(generate_traffic(GeneratorConfig(declarations=900, seed=9, days=35)), traffic)
-    assert cli.invoke(app, ["ingest", str(traffic)]).exit_code == 0
+    assert cli.invoke(app, ["ingest", "--no-select", str(traffic)]).exit_code == 0
     declarations, outcomes = read_kcs_frames(traffic)
     first = declarations["declared_on"].min()
     assert first is not None
