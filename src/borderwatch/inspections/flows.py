@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings
+from borderwatch.ingest.service import IngestSummary, get_quarantined, release_quarantined
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.inspections.service import follow_decisions, open_cases
 from borderwatch.lanes.engine import DECISION_SCHEMA, Thresholds
@@ -362,3 +363,30 @@ def follow_completed_reasons(*, session: Session, lrn: str, agency: str) -> None
             reasons=list(newest["reasons"] or []),
             model_version=str(newest["model_version"]),
         )
+
+
+def release_and_select_flow(
+    *,
+    engine: Engine,
+    session: Session,
+    record_id: int,
+    selection: Selection,
+    actor: str,
+    value: str | None = None,
+    raw: str | None = None,
+    changes: dict[str, str] | None = None,
+) -> tuple[IngestSummary, SelectionResult]:
+    """Release a quarantined record (``ingest.service.release_quarantined``: re-validated with the
+    corrections, stored) and select what it stored at once, like any arriving declaration. ``IngestError``
+    when it is still refused. Writes the selection in ``session``; the caller commits."""
+    record = get_quarantined(engine=engine, record_id=record_id)
+    summary = release_quarantined(engine=engine, record_id=record_id, raw=raw, value=value, changes=changes)
+    result = select_arrivals_flow(
+        engine=engine,
+        session=session,
+        lrns=summary.lrns,
+        agency=record.agency,
+        selection=selection,
+        actor=actor,
+    )
+    return summary, result

@@ -41,6 +41,7 @@ from borderwatch.scoring.documents import DOCUMENT_FIELDS
 from borderwatch.scoring.manifest import MANIFEST_FIELDS
 
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "profiles"
+SCREENING_FIELDS = ("screening_score",)
 
 SMALL_FRAME = 16  # up to this many rows, points, lanes and ids are combined in plain Python
 
@@ -68,6 +69,8 @@ DERIVED_FIELDS: dict[str, str] = {
     "document_unregistered": "number",
     # counts of manifest discrepancies (``scoring.manifest``); 0 where no reconciliation ran
     **dict.fromkeys(MANIFEST_FIELDS, "number"),
+    # the best watchlist match of the declaration's parties (0..1); 0 where no party was screened or hit
+    **dict.fromkeys(SCREENING_FIELDS, "number"),
 }
 NUMERIC_DECLARATION_FIELDS = {"net_mass", "customs_value", "tax_rate", "item_no"}
 PROFILE_FIELDS: dict[str, str] = {
@@ -392,7 +395,7 @@ def evaluate_profiles(features: pl.DataFrame, profiles: Sequence[RiskProfile]) -
     wanted = {f for p in profiles for f in p.fields()}
     absent = [
         name
-        for name in (*DOCUMENT_FIELDS, *MANIFEST_FIELDS)
+        for name in (*DOCUMENT_FIELDS, *MANIFEST_FIELDS, *SCREENING_FIELDS)
         if name in wanted and name not in features.columns
     ]
     if absent:  # no document check or reconciliation ran: nothing was found

@@ -60,6 +60,17 @@ class ScoringError(BorderwatchError):
     """Training or scoring cannot proceed (no labelled rows, an unreadable model file, ...)."""
 
 
+def with_screening_score(features: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:
+    """``features`` with ``screening_score``, the best watchlist match of each declaration's parties (0 for
+    none): what a risk profile tests to hold a declaration with a strong sanctions hit."""
+    if hits is None or hits.height == 0:
+        return features.with_columns(pl.lit(0.0).alias("screening_score"))
+    best = hits.group_by("lrn").agg(pl.col("score").max().alias("screening_score"))
+    return features.join(best, on="lrn", how="left", maintain_order="left").with_columns(
+        pl.col("screening_score").fill_null(0.0)
+    )
+
+
 def _side_evidence(
     features: pl.DataFrame,
     document_findings: pl.DataFrame | None,
@@ -235,6 +246,7 @@ class RiskModel:
         ``manifest_discrepancies``: what reconciling the declarations with the carriers' manifests found
         (``features.reconcile.DISCREPANCY_SCHEMA`` rows; ``scoring.manifest``: the same three)."""
         features, evidence = _side_evidence(features, document_findings, manifest_discrepancies)
+        features = with_screening_score(features, screening_hits)
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
         anomalies = detect_anomalies(features)
@@ -433,6 +445,7 @@ def rules_only_scores(
     probability is 0, and the first reason says so. Forced lanes come from the profiles as with a model."""
     if features.height == 0:
         return pl.DataFrame(schema=SCORE_COLUMNS)
+    features = with_screening_score(features, screening_hits)
     anomalies = detect_anomalies(features)
     rules = evaluate_profiles(features, profiles)
     zero = pl.Series("ranking", [0.0] * features.height, dtype=pl.Float64)

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import BorderwatchError, IngestError
-from borderwatch.ingest.service import get_quarantined, list_quarantine, release_quarantined
-from borderwatch.inspections.flows import select_arrivals_flow, selection_for
+from borderwatch.ingest.service import get_quarantined, list_quarantine
+from borderwatch.inspections.flows import release_and_select_flow, selection_for
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 
@@ -102,21 +102,20 @@ def quarantine_release(
 ) -> ReleaseOut:
     _owned(guard, state, record_id)
     try:
-        summary = release_quarantined(
-            engine=state.engine, record_id=record_id, raw=body.raw, value=body.value, changes=body.changes
+        summary, result = release_and_select_flow(
+            engine=state.engine,
+            session=guard.db,
+            record_id=record_id,
+            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            actor=guard.principal.username,
+            raw=body.raw,
+            value=body.value,
+            changes=body.changes,
         )
     except IngestError as error:
         raise ApiError(422, f"still refused: {error}", field=error.field) from None
     except BorderwatchError as error:
         raise ApiError(409, str(error)) from None
-    result = select_arrivals_flow(
-        engine=state.engine,
-        session=guard.db,
-        lrns=summary.lrns,
-        agency=guard.agency,
-        selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
-        actor=guard.principal.username,
-    )
     lanes = result.decisions["lane"].to_list()
     return ReleaseOut(
         id=record_id,

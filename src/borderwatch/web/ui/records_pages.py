@@ -17,6 +17,7 @@ from borderwatch.access.policy import Action, Resource, Role, decide
 from borderwatch.access.schemas import AuditOut, UserIn, UserOut
 from borderwatch.core.errors import BorderwatchError, IngestError, NotFoundError
 from borderwatch.ingest import service as ingest
+from borderwatch.inspections.flows import release_and_select_flow, selection_for
 from borderwatch.web.api import records
 from borderwatch.web.api.me import add_user, disable_user, unlock_user
 from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
@@ -88,8 +89,15 @@ async def quarantine_release(
         record_agency=record.agency, resource_id=f"quarantine:{record_id}", noun="quarantined record"
     )
     try:
-        ingest.release_quarantined(
-            engine=state.engine, record_id=record_id, value=value or None, raw=raw or None
+        # stored, then selected at once: lane and, if red or yellow, a case
+        release_and_select_flow(
+            engine=state.engine,
+            session=guard.db,
+            record_id=record_id,
+            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            actor=guard.principal.username,
+            value=value or None,
+            raw=raw or None,
         )
     except IngestError as error:
         raise ApiError(422, f"still rejected: {error}", field=error.field) from None
