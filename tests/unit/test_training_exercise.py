@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from functools import cache
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from borderwatch.cli.main import app
@@ -167,3 +170,10 @@ def _real_lrns(built: Exercise, declarations: pl.DataFrame, salt: bytes) -> list
 
     shown = {v["lrn"] for v in built.declarations}
     return [lrn for lrn in declarations["lrn"].to_list() if pseudonym(lrn, salt=salt, prefix="D") in shown]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list('lrn,aecofid;0123456789.\n"xyz-')), max_size=200))
+def test_any_choices_file_is_read_or_refused_with_a_grading_error(text: str) -> None:
+    with contextlib.suppress(GradingError):  # anything else (an IndexError, a KeyError...) fails the test
+        read_choices_csv(text)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from borderwatch.core.errors import ConfigError
 from borderwatch.synthetic import TACTICS
-from borderwatch.training.scenarios import SHIPPED_DIR, get_scenario, load_scenarios
+from borderwatch.training.scenarios import SHIPPED_DIR, get_scenario, load_scenarios, parse_scenario
 
 GOOD = yaml.safe_load((SHIPPED_DIR / "undervaluation.yaml").read_text(encoding="utf-8"))
 
@@ -62,3 +64,25 @@ def test_broken_yaml_and_duplicate_ids_are_refused(tmp_path: Path) -> None:
 def test_an_unknown_scenario_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError, match="normal-day"):
         get_scenario("nothing-like-it")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    document=st.dictionaries(
+        st.sampled_from(
+            ["id", "title", "objectives", "plant", "queue", "aids", "indicators", "debrief", "x"]
+        ),
+        st.recursive(
+            st.none() | st.booleans() | st.integers(-5, 600) | st.text(max_size=20),
+            lambda inner: (
+                st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+            ),
+            max_leaves=6,
+        ),
+    )
+)
+def test_any_document_is_a_scenario_or_a_config_error_naming_the_file(document: dict[str, object]) -> None:
+    try:
+        parse_scenario({**GOOD, **document}, source="fuzz.yaml")
+    except ConfigError as error:
+        assert str(error).startswith("fuzz.yaml")

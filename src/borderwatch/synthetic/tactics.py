@@ -59,6 +59,8 @@ _ZERO_DUTY_HS = tuple(h[0] for h in tables.HS_CODES if h[3] == 0.0 and h[0] not 
 _HS = {h[0]: h for h in tables.HS_CODES}
 _COUNTRY = {c[0]: c for c in tables.COUNTRIES}
 QUEUE_DAYS = 7
+CLEAR_UNDERVALUATION = 0.3
+"""Planted undervaluation in a queue is at most this share of the HS6 x origin norm value."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ def training_traffic(
             continue
         if tactic in _NATIVE:
             candidates = pool.filter((pl.col("pattern") == tactic) & (pl.col("Fraud") == 1))
+            if tactic == "undervaluation":
+                # A scenario plants clear examples: a price the importer's own noise cannot explain.
+                candidates = candidates.filter(pl.col("Item Price") <= CLEAR_UNDERVALUATION * _norm_value())
             if candidates.height < count:
                 raise GeneratorError(
                     f"only {candidates.height} {tactic} declarations in the week; ask for fewer or a longer "
