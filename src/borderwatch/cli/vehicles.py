@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import console, err_console, fail, open_database
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -337,6 +337,43 @@ def generate(
     paths = write_crossings(world, folder)
     where = paths["reads.csv"].parent
     console.print(f"{world.reads.height:,} reads, {world.declarations.height:,} declared vehicles in {where}")
+
+
+@vehicles_app.command("read-plate")
+def read_plate(
+    images: Annotated[list[Path], typer.Argument(help="Plate images (PNG, JPEG...)")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the reads as JSON")] = None,
+) -> None:
+    """Read number plates from images offline (RapidOCR's PP-OCR models, per-country repair).
+
+    Exit code 1 if an image could not be read or showed no plate; the other images are still read.
+    """
+    from borderwatch.vehicles.ocr import read_plates
+
+    reads = read_plates(images)
+    table = Table(title=f"{sum(1 for r in reads if r.plate)} of {len(reads)} image(s) read")
+    for column in ("file", "plate", "country", "confidence", "repairs"):
+        table.add_column(column, justify="right" if column == "confidence" else "left")
+    for read in reads:
+        table.add_row(
+            read.file,
+            read.plate or "-",
+            read.country or "-",
+            f"{read.confidence:.2f}",
+            " ".join(read.repairs) or (read.error or ""),
+        )
+    console.print(table)
+    if json_out is not None:
+        data = {
+            "reads": [r.as_dict() for r in reads],
+            "errors": [{"file": r.file, "error": r.error} for r in reads if r.error],
+        }
+        json_out.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    failed = [r for r in reads if not r.plate]
+    for read in failed:
+        err_console.print(f"[bold red]error:[/] {read.file}: {read.error}", soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,11 +16,11 @@ import itertools
 import re
 import time
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.ocr import ImageReadError, load_image, ocr_engine
 from borderwatch.travellers.mrz import FILLER, MrzError, MrzResult, check_digit, read_mrz
 
 _TO_DIGIT = str.maketrans({"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "J": "1", "Z": "2",
@@ -186,25 +186,15 @@ def repair_mrz(ocr_lines: list[str]) -> tuple[MrzResult | None, list[str]]:
     return fallback
 
 
-@cache
 def _engine() -> Any:
-    from rapidocr_onnxruntime import RapidOCR
-
-    # Downscale large pages for detection (the default upscales to a 736-pixel short side); one inference
-    # thread per core.
-    return RapidOCR(det_limit_side_len=960, det_limit_type="max", intra_op_num_threads=2)
+    return ocr_engine()
 
 
 def _load(path: Path) -> Any:
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-    except (OSError, UnidentifiedImageError) as error:
-        raise DocumentReadError(f"{path}: cannot open the image ({error})") from error
-    return np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+        return load_image(path)
+    except ImageReadError as error:
+        raise DocumentReadError(str(error)) from error
 
 
 def ocr_lines(image: Any, *, wide_only: bool) -> list[str]:
