@@ -114,3 +114,26 @@ def test_printable_inspection_order_shows_codes_with_their_meaning(world: World)
         declaration = client.get("/declarations/C-001").text
         assert "China (CN)" in declaration and "sea (10)" in declaration
         assert 'id="reasons-source"' in declaration and "fraud probability 90.0 %" in declaration
+
+
+def test_supervisor_raises_a_green_declaration_from_its_page(world: World) -> None:
+    with client_for(world.settings) as client:
+        csrf = login(client, "supervisor_a")
+        page = client.get("/declarations/C-003").text
+        assert 'id="lane-form"' in page and "No case" in page
+        raised = client.post(
+            "/declarations/C-003/lane",
+            data={"lane": "yellow", "reason": "tip-off from the port police", "csrf_token": csrf},
+            follow_redirects=False,
+        )
+        assert raised.status_code == 303 and raised.headers["location"].startswith("/declarations/C-003?")
+        after = client.get(raised.headers["location"]).text
+        assert "Lane set to yellow." in after and "tip-off from the port police" in after
+        assert re.search(r'href="/cases/\d+">Case \d+</a> · open', after)  # the new lane opened a case
+    with client_for(world.settings) as client:
+        csrf = login(client, "inspector_a")
+        assert 'id="lane-form"' not in client.get("/declarations/C-003").text
+        refused = client.post(
+            "/declarations/C-003/lane", data={"lane": "green", "reason": "xyz", "csrf_token": csrf}
+        )
+        assert refused.status_code == 403

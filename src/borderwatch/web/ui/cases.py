@@ -10,6 +10,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -117,3 +118,25 @@ async def override_form(
     override_for(guard=guard, lrn=row.lrn, body=body)
     guard.db.commit()
     return RedirectResponse(f"/cases/{case_id}?done=lane", status_code=303)
+
+
+@router.post("/declarations/{lrn}/lane")
+async def declaration_override_form(
+    lrn: Annotated[str, PathParam(min_length=1, max_length=64)],
+    request: Request,
+    identity: UiIdentity,
+    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.LANE))],
+    lane: Annotated[Literal["red", "yellow", "green"], Form()],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A supervisor's lane for any decided declaration (green ones too: raising one opens a case)."""
+    await check_csrf(request, identity)
+    try:
+        body = OverrideIn(lane=lane, reason=reason)
+    except ValidationError:
+        raise ApiError(
+            422, "give the reason for the new lane (at least 3 characters)", field="reason"
+        ) from None
+    override_for(guard=guard, lrn=lrn, body=body)
+    guard.db.commit()
+    return RedirectResponse(f"/declarations/{lrn}?overridden={lane}#why", status_code=303)

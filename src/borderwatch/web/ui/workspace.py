@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from borderwatch.access.policy import Action, Resource
+from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.inspections.flows import follow_completed_reasons
 from borderwatch.inspections.service import ACTIVE
 from borderwatch.scoring.online import ModelExplanation, model_explanation
@@ -42,6 +42,7 @@ def declaration_page(
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
     state: State,
     recorded: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    overridden: Annotated[Literal["red", "yellow", "green"] | None, Query()] = None,
 ) -> Response:
     row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
     if row is None:
@@ -69,6 +70,8 @@ def declaration_page(
         today=date.today().isoformat(),
         units=QUANTITY_UNITS,
         recorded=recorded,
+        overridden=overridden,
+        may_override=decide(guard.principal, Action.UPDATE, Resource.LANE).allowed,
     )
 
 
