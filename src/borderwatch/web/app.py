@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
     from borderwatch.web.ui import cases as case_pages
-    from borderwatch.web.ui import pages, records_pages, training, travellers, worklist, workspace
+    from borderwatch.web.ui import pages, records_pages, review, training, travellers, worklist, workspace
 
     taxii.install(app)
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(worklist.router)
     app.include_router(case_pages.router)
     app.include_router(records_pages.router)
+    app.include_router(review.router)
     app.include_router(workspace.router)
     app.include_router(travellers.router)
     app.include_router(training.router)
