@@ -112,6 +112,14 @@ def audit_cli(
     )
 
 
+def cli_actor() -> str:
+    """Who runs a command, as the audit log names them: ``cli:`` and the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear sentence and exit with ``code``."""
     err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)

@@ -3,7 +3,6 @@ document ledger."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import shutil
 import time
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from borderwatch.access import audit
-from borderwatch.cli.common import console, fail, open_database, parse_date_option
+from borderwatch.cli.common import cli_actor, console, fail, open_database, parse_date_option
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.ledger import flows, service, witnessing
@@ -28,20 +27,13 @@ ledger_app = typer.Typer(
 )
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
-
-
 def _audit(action: str, resource_id: str | None, detail: dict[str, Any]) -> None:
     settings = get_settings()
     _, factory = open_database(settings)
     with session_scope(factory) as session:
         audit.record(
             db_session=session,
-            actor=_actor(),
+            actor=cli_actor(),
             agency=settings.agency,
             action=action,
             resource="ledger",

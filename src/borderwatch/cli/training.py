@@ -9,7 +9,6 @@ The workspace stores attempts per trainee (``/training``).
 
 from __future__ import annotations
 
-import getpass
 import json
 import time
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from borderwatch.access import audit
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import cli_actor, console, fail, open_database
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -85,7 +84,7 @@ def _closed_cases(cases: Cases, seed: int) -> Exercise:
         with session_scope(factory) as session:
             audit.record(
                 db_session=session,
-                actor=_actor(),
+                actor=cli_actor(),
                 agency=settings.agency,
                 action="read",
                 resource="outcome",
@@ -107,13 +106,6 @@ def _closed_cases(cases: Cases, seed: int) -> Exercise:
             )
     except ExerciseError as error:
         fail(str(error))
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _exercise(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +12,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import cli_actor, console, fail, open_database
 from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -22,13 +21,6 @@ from borderwatch.travellers import MrzError, read_mrz, service
 travellers_app = typer.Typer(
     help="Passenger and crew lists, travel documents and traveller risk.", no_args_is_help=True
 )
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _audit(
@@ -43,7 +35,7 @@ def _audit(
     """What this command showed or changed, in the audit log (never face data or document images)."""
     audit.record(
         db_session=session,
-        actor=_actor(),
+        actor=cli_actor(),
         agency=agency,
         action=action,
         resource=resource,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
-from borderwatch.cli.common import console, err_console, fail, open_database
+from borderwatch.cli.common import cli_actor, console, err_console, fail, open_database
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -23,13 +22,6 @@ from borderwatch.vehicles import PlateError, service
 vehicles_app = typer.Typer(
     help="Plate reads (ANPR), vehicle hotlists, alerts and patterns.", no_args_is_help=True
 )
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _audit(
@@ -43,7 +35,7 @@ def _audit(
 ) -> None:
     audit.record(
         db_session=session,
-        actor=_actor(),
+        actor=cli_actor(),
         agency=agency,
         action=action,
         resource=resource,
