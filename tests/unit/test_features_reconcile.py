@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
+from borderwatch.core.containers import is_container_number
 from borderwatch.core.vocabulary import MANIFEST_DISCREPANCIES
-from borderwatch.features.reconcile import ReconcileConfig, container_check_digit_ok, reconcile
+from borderwatch.features.reconcile import ReconcileConfig, reconcile
 from borderwatch.ingest.frame import LINK_SCHEMA, MANIFEST_SCHEMA
 
 ARRIVAL = date(2026, 1, 10)
@@ -81,11 +83,11 @@ def test_bad_check_digit_on_either_side() -> None:
 
 def test_known_container_numbers() -> None:
     # published examples of ISO 6346 numbers
-    assert container_check_digit_ok("CSQU3054383")
-    assert container_check_digit_ok("MSKU1234565")
-    assert not container_check_digit_ok("CSQU3054384")
-    assert not container_check_digit_ok("CSQX3054383")  # X is no equipment category
-    assert not container_check_digit_ok("CSQU305438")
+    assert is_container_number("CSQU3054383")
+    assert is_container_number("MSKU1234565")
+    assert not is_container_number("CSQU3054384")
+    assert not is_container_number("CSQX3054383")  # X is no equipment category
+    assert not is_container_number("CSQU305438")
 
 
 @given(
@@ -94,5 +96,56 @@ def test_known_container_numbers() -> None:
     st.text(alphabet="0123456789", min_size=6, max_size=6),
 )
 def test_exactly_one_check_digit_fits(owner: str, category: str, serial: str) -> None:
-    fitting = [d for d in "0123456789" if container_check_digit_ok(f"{owner}{category}{serial}{d}")]
+    fitting = [d for d in "0123456789" if is_container_number(f"{owner}{category}{serial}{d}")]
     assert len(fitting) == 1
+
+
+def test_generated_edifact_reads_whole_and_reconciles_to_its_truth(tmp_path: Path) -> None:
+    import io
+
+    from borderwatch.ingest.edifact.reader import EdifactReader
+    from borderwatch.ingest.edifact.syntax import read_messages
+    from borderwatch.ingest.frame import read_kcs_frames
+    from borderwatch.ingest.schemas import ManifestLine
+    from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
+    from borderwatch.synthetic.edifact import write_edifact
+
+    config = GeneratorConfig(declarations=300, seed=4, start=ARRIVAL, days=20)
+    write_traffic(generate_traffic(config), tmp_path / "t.csv")
+    frame, _ = read_kcs_frames(tmp_path / "t.csv")
+    truth = write_edifact(frame, tmp_path / "edi", seed=4, rate=0.05)["truth"]
+    assert all(truth[kind] for kind in MANIFEST_DISCREPANCIES)  # every kind planted at least once
+    rows: list[pl.DataFrame] = []
+    manifest: list[ManifestLine] = []
+    for name in ("cusdec.edi", "cuscar.edi"):
+        data = (tmp_path / "edi" / name).read_bytes()
+        for batch in EdifactReader(source=name).read(read_messages(io.BytesIO(data)), size=1000):
+            assert batch.problems == []
+            rows.append(batch.records)
+            manifest.extend(line for _, line in batch.manifest)
+    records = pl.concat(rows, how="diagonal_relaxed")
+    first_document = pl.col("documents").first().str.json_path_match("$[0].number")
+    links = (
+        records.group_by("lrn", maintain_order=True)
+        .agg(
+            pl.col("declared_on").first().str.to_date(),
+            pl.col("importer_id").first(),
+            pl.col("container_ids").first().str.split(" "),
+            pl.concat_list(first_document).alias("documents"),
+            pl.col("item_no").cast(pl.Int32),
+            pl.col("hs_code"),
+            pl.col("net_mass").cast(pl.Float64),
+        )
+        .explode("item_no", "hs_code", "net_mass")
+        .select(list(LINK_SCHEMA))
+    )
+    lines = pl.DataFrame(
+        [{name: getattr(m, name) for name in MANIFEST_SCHEMA} for m in manifest], schema=MANIFEST_SCHEMA
+    )
+    found = reconcile(links, lines, as_of=date(2030, 1, 1))
+    for kind in ("weight_gap", "hs_conflict", "container_conflict", "container_check_digit"):
+        assert set(found.filter(pl.col("kind") == kind)["lrn"].drop_nulls().to_list()) == set(truth[kind]), (
+            kind
+        )
+    undeclared = found.filter(pl.col("kind") == "undeclared_consignment")["consignment_ref"].to_list()
+    assert set(undeclared) == set(truth["undeclared_consignment"])

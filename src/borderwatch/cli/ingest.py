@@ -224,8 +224,18 @@ def quarantine_release(
         typer.Option("--set", help="NAME=VALUE: a CSV column, or a dotted JSON path (items.0.hs_code)."),
     ] = None,
     raw: Annotated[str | None, typer.Option(help="The whole corrected line.")] = None,
+    raw_file: Annotated[
+        Path | None, typer.Option(help="A file holding the whole corrected record (an EDIFACT message).")
+    ] = None,
 ) -> None:
     """Re-validate a quarantined record, with corrections, and store it if it is now valid."""
+    if raw_file is not None:
+        if raw is not None:
+            fail("--raw and --raw-file cannot both be given.")
+        try:
+            raw = raw_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            fail(f"cannot read {raw_file}: {error}.")
     changes: dict[str, str] = {}
     for item in set_ or []:
         name, sep, new = item.partition("=")

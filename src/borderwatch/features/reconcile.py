@@ -19,6 +19,7 @@ from typing import Final
 import polars as pl
 from sqlalchemy import Engine
 
+from borderwatch.core.containers import is_container_number
 from borderwatch.ingest.store import load_declaration_links, load_manifest_lines
 
 DISCREPANCY_SCHEMA: Final[dict[str, pl.DataType]] = {
@@ -31,34 +32,6 @@ DISCREPANCY_SCHEMA: Final[dict[str, pl.DataType]] = {
     "manifested": pl.Float64(),  # gross mass, for weight_gap
     "other_lrn": pl.String(),  # container_conflict: the other declaration
 }
-
-# ISO 6346 letter values: A=10 upwards, skipping the multiples of 11 (11, 22, 33).
-_LETTER_VALUES: Final[dict[str, int]] = {}
-_value = 10
-for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
-    if _value % 11 == 0:
-        _value += 1
-    _LETTER_VALUES[_letter] = _value
-    _value += 1
-
-
-def container_check_digit_ok(container_id: str) -> bool:
-    """Whether ``container_id`` is an ISO 6346 container number with a right check digit: three letters of
-    the owner, an equipment category (U, J or Z), six digits and the check digit.
-
-    Written here, not taken from PyPI: the packages that do it (iso6346-containers, iso-container, freightid,
-    container-validator-client) are young single-maintainer releases for what is ten lines of the standard's
-    arithmetic."""
-    code = container_id.replace(" ", "").replace("-", "").upper()
-    if len(code) != 11 or not code[:3].isalpha() or code[3] not in "UJZ" or not code[4:].isdigit():
-        return False
-    if not code.isascii():
-        return False
-    total = sum(
-        (_LETTER_VALUES[char] if char.isalpha() else int(char)) << position
-        for position, char in enumerate(code[:10])
-    )
-    return total % 11 % 10 == int(code[10])
 
 
 @dataclass(frozen=True)
@@ -151,7 +124,7 @@ def reconcile(
 
 
 def _check_digits(declarations: pl.DataFrame, manifest: pl.DataFrame) -> pl.DataFrame:
-    ok = pl.col("container_id").map_elements(container_check_digit_ok, return_dtype=pl.Boolean)
+    ok = pl.col("container_id").map_elements(is_container_number, return_dtype=pl.Boolean)
     declared = (
         declarations.unique("lrn", keep="first", maintain_order=True)
         .select("lrn", pl.col("container_ids").alias("container_id"))
