@@ -33,6 +33,7 @@ from borderwatch.vehicles.models import (
     HotlistEntryRow,
     PlateReadRow,
     VehicleAlertRow,
+    VehicleOwnerRow,
     VehicleQuarantineRow,
 )
 from borderwatch.vehicles.patterns import Finding, PatternPolicy, find_patterns
@@ -784,3 +785,110 @@ def analyse(
     return AnalysisSummary(
         reads=reads.height, findings=counts, stored=stored, seconds=time.perf_counter() - started
     )
+
+
+# ------------------------------------------------------------------------------------------- workspace views
+
+
+@dataclass
+class CameraPoint:
+    camera_id: str
+    crossing: str
+    latitude: float | None
+    longitude: float | None
+    reads: int
+    x: float = 0.0  # position on the page's map, 0-100
+    y: float = 0.0
+
+
+@dataclass
+class VehicleView:
+    plate: str
+    agency: str
+    reads: list[PlateReadRow]
+    total_reads: int
+    alerts: list[VehicleAlertRow]
+    declarations: list[DeclaredVehicleRow]
+    owners: list[VehicleOwnerRow]
+    listed: list[HotlistEntryRow]
+    map: list[CameraPoint]
+
+
+def _map(points: list[CameraPoint]) -> list[CameraPoint]:
+    located = [p for p in points if p.latitude is not None and p.longitude is not None]
+    if not located:
+        return points
+    lats = [float(p.latitude or 0) for p in located]
+    lons = [float(p.longitude or 0) for p in located]
+    lat_span, lon_span = max(max(lats) - min(lats), 1e-6), max(max(lons) - min(lons), 1e-6)
+    for point in located:
+        point.x = round(5 + 90 * (float(point.longitude or 0) - min(lons)) / lon_span, 2)
+        point.y = round(95 - 90 * (float(point.latitude or 0) - min(lats)) / lat_span, 2)
+    return points
+
+
+def vehicle_view(*, session: Session, agency: str, plate: str, limit: int = 200) -> VehicleView:
+    """A vehicle's page: its newest reads, alerts, declarations naming it, owners, hotlist entries and where
+    it was seen (every camera of the agency, with this vehicle's read count)."""
+    plate = normalise(plate).plate
+    base = select(PlateReadRow).where(PlateReadRow.agency == agency, PlateReadRow.plate == plate)
+    reads = list(session.scalars(base.order_by(PlateReadRow.read_at.desc()).limit(limit)))
+    total = int(
+        session.scalar(select(func.count()).where(PlateReadRow.agency == agency, PlateReadRow.plate == plate))
+        or 0
+    )
+    if not total and not session.scalar(
+        select(func.count()).where(VehicleAlertRow.agency == agency, VehicleAlertRow.plate == plate)
+    ):
+        raise NotFoundError(f"no reads or alerts for plate {plate}")
+    counts = dict(
+        session.execute(
+            select(PlateReadRow.camera_id, func.count())
+            .where(PlateReadRow.agency == agency, PlateReadRow.plate == plate)
+            .group_by(PlateReadRow.camera_id)
+        ).all()
+    )
+    points = [
+        CameraPoint(c.camera_id, c.crossing, c.latitude, c.longitude, int(counts.get(c.camera_id, 0)))
+        for c in cameras(session=session, agency=agency).values()
+    ]
+    return VehicleView(
+        plate=plate,
+        agency=agency,
+        reads=reads,
+        total_reads=total,
+        alerts=list_alerts(session=session, agency=agency, status=None, plate=plate),
+        declarations=list(
+            session.scalars(
+                select(DeclaredVehicleRow)
+                .where(DeclaredVehicleRow.agency == agency, DeclaredVehicleRow.plate == plate)
+                .order_by(DeclaredVehicleRow.declared_at.desc())
+                .limit(limit)
+            )
+        ),
+        owners=list(
+            session.scalars(
+                select(VehicleOwnerRow).where(
+                    VehicleOwnerRow.agency == agency, VehicleOwnerRow.plate == plate
+                )
+            )
+        ),
+        listed=list(
+            session.scalars(
+                select(HotlistEntryRow).where(
+                    HotlistEntryRow.agency == agency, HotlistEntryRow.plate == plate
+                )
+            )
+        ),
+        map=_map(points),
+    )
+
+
+def alert_counts(*, session: Session, agency: str) -> dict[str, int]:
+    """Open alerts by code."""
+    query = (
+        select(VehicleAlertRow.code, func.count())
+        .where(VehicleAlertRow.agency == agency, VehicleAlertRow.status == "open")
+        .group_by(VehicleAlertRow.code)
+    )
+    return {code: int(count) for code, count in session.execute(query)}

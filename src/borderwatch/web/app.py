@@ -32,6 +32,7 @@ from borderwatch.web.api import (
     screening,
     uploads,
 )
+from borderwatch.web.api import vehicles as vehicles_api
 from borderwatch.web.deps import AppState
 from borderwatch.web.jobs import fail_interrupted_jobs
 from borderwatch.web.limits import BodyGuard, uvicorn_options
@@ -51,6 +52,7 @@ API_ROUTERS = [
     me.router,
     health.router,
     ledger.router,
+    vehicles_api.router,
 ]
 
 
@@ -82,7 +84,16 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
     from borderwatch.web.ui import cases as case_pages
-    from borderwatch.web.ui import pages, records_pages, review, training, travellers, worklist, workspace
+    from borderwatch.web.ui import (
+        pages,
+        records_pages,
+        review,
+        training,
+        travellers,
+        vehicles,
+        worklist,
+        workspace,
+    )
 
     taxii.install(app)
 
@@ -93,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(review.router)
     app.include_router(workspace.router)
     app.include_router(travellers.router)
+    app.include_router(vehicles.router)
     app.include_router(training.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
