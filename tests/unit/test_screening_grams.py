@@ -15,13 +15,13 @@ def test_trigrams_ignore_spaces_and_doubled_letters() -> None:
 def test_gram_index_ranks_by_jaccard_and_masks_removed_names() -> None:
     index = GramIndex()
     for name_id, joined in enumerate(["denatankers", "denmarktankers", "shamkhaniali", "castleholding"]):
-        index.add(name_id, joined)
+        index.add(name_id, [joined])
     index.commit()
     found = index.candidates("deatankers", limit=2, min_similarity=0.3)
     assert [name_id for name_id, _ in found] == [0, 1]
     assert found[0][1] > found[1][1]
     index.remove([0])
-    index.add(4, "deenatankers")  # in the delta until the next compaction
+    index.add(4, ["deenatankers"])  # in the delta until the next compaction
     index.commit()
     assert [name_id for name_id, _ in index.candidates("deatankers", limit=2, min_similarity=0.3)] == [4, 1]
 

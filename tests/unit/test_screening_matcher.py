@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from borderwatch.screening.entries import Alias, Identifier, WatchEntry
-from borderwatch.screening.matcher import Matcher, Query
+from borderwatch.screening.matcher import Channels, Matcher, Query
 from borderwatch.screening.normalize import normalize_name
 
 
@@ -99,7 +99,8 @@ def test_candidate_index_never_scans_the_whole_list() -> None:
         )
         for i in range(3000)
     ]
-    matcher = Matcher(entries, candidates=12, gram_candidates=6)
+    both = Channels(gram_candidates=6, part_index_floor=1.1)  # both channels, always
+    matcher = Matcher(entries, candidates=12, channels=both)
     for entry in entries[:200]:
         candidates = matcher.candidate_names(normalize_name(entry.name))
         assert len(candidates) <= 12 + 6  # the part index's, then the trigram index's

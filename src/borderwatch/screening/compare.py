@@ -247,6 +247,10 @@ def _shape(raw: float) -> float:
     return DIFFERENT_CEILING * raw / SAME_RAW
 
 
+def _spelled_length(name: NormalizedName) -> int:
+    return max(len(name.joined), sum(len(t) for t in name.folded))
+
+
 def _spaced(
     left: NormalizedName, right: NormalizedName, raw: float, notes: list[str], *, exact_only: bool
 ) -> tuple[float, list[str]]:
@@ -305,7 +309,8 @@ def compare_normalized(left: NormalizedName, right: NormalizedName) -> NameCompa
         notes.append("single-part name")
     # Same letters up to a typo or two, spaced differently ("xi jinping" / "xijinping"; "johns mith" /
     # "smith john"; "tarding house" / "trading house").
-    if raw < 0.95 and min(len(left.joined), len(right.joined)) >= 5 and "different initials" not in notes:
+    spelled = min(_spelled_length(left), _spelled_length(right))
+    if raw < 0.95 and spelled >= 5 and "different initials" not in notes:
         # A name typed in another script (Han, Hangul, Arabic, Cyrillic) is transliterated by a fixed
         # rule, not typed letter by letter in Latin: its letters carry no Latin typos, and two edits
         # between short romanised names are another name (``bin zhang`` / ``zhang jian``).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -59,11 +59,16 @@ class GramIndex:
         self._pending_grams: array[int] = array("i")
         self._pending_names: array[int] = array("i")
 
-    def add(self, name_id: int, joined: str) -> None:
-        """Index the name ``name_id`` (ids are given in increasing order, without gaps)."""
+    def add(self, name_id: int, tokens: Sequence[str]) -> None:
+        """Index the name ``name_id`` (its normalised parts; ids are given in increasing order).
+
+        The trigrams of the name written in its own order and with its first part moved last (``smith
+        john`` -> ``johnsmith``), since persons are listed family name first and typed either way."""
         while len(self._sizes) < name_id:
             self._sizes.append(0)
-        grams = trigrams(joined)
+        grams = trigrams("".join(tokens))
+        if len(tokens) > 1:
+            grams = list(dict.fromkeys([*grams, *trigrams("".join((*tokens[1:], tokens[0])))]))
         self._sizes.append(len(grams))
         for gram in grams:
             gid = self._vocab.get(gram)

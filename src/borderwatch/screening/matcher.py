@@ -81,6 +81,20 @@ def _date_qualifier(query_dob: str, dobs: Sequence[str]) -> tuple[float, str]:
     return best
 
 
+@dataclass(frozen=True, slots=True)
+class Channels:
+    """How the two candidate channels are used: the trigram index always (its ``gram_candidates`` best
+    names of a Jaccard similarity of at least ``min_gram_similarity``), the part index for a query
+    shorter than ``part_index_below`` letters or whose best trigram similarity is under
+    ``part_index_floor`` (short names have too few trigrams; a long name the trigrams found close needs
+    no second opinion). Measured in ``docs/decisions/screening-0002-trigram-channel.md``."""
+
+    gram_candidates: int = 16
+    min_gram_similarity: float = 0.2
+    part_index_below: int = 12
+    part_index_floor: float = 0.5
+
+
 class Matcher:
     """Screens queries against a set of watchlist entries, updated in place when a list version changes."""
 
@@ -90,14 +104,12 @@ class Matcher:
         *,
         candidates: int = 12,
         min_coverage: float = 0.34,
-        gram_candidates: int = 6,
-        min_gram_similarity: float = 0.3,
+        channels: Channels | None = None,
         batch: int = 20_000,
     ) -> None:
         self.candidates = candidates
         self.min_coverage = min_coverage
-        self.gram_candidates = gram_candidates
-        self.min_gram_similarity = min_gram_similarity
+        self.channels = channels or Channels()
         self.entries: list[WatchEntry] = []
         self._slot: dict[str, int] = {}  # entity id -> index in ``entries`` of its current version
         self._entry_names: list[list[int]] = []
@@ -158,7 +170,7 @@ class Matcher:
                 continue
             seen.add(normalized.text)
             name_id = self._index.add(normalized.tokens)
-            self._grams.add(name_id, normalized.joined)
+            self._grams.add(name_id, normalized.tokens)
             names.append(name_id)
             self._name_entry.append(slot)
             self._name_text.append(normalized.text)
@@ -201,26 +213,24 @@ class Matcher:
         )
 
     def candidate_names(self, query: NormalizedName) -> list[int]:
-        """Ids of the listed names worth comparing with ``query``: at most ``candidates`` from the part
-        index, best first, then at most ``gram_candidates`` more from the trigram index."""
-        found = self._index.candidates(
-            query.tokens,
-            person=query.kind == PERSON,
-            limit=self.candidates,
-            min_coverage=self.min_coverage,
+        """Ids of the listed names worth comparing with ``query``: at most ``gram_candidates`` from the
+        trigram index, then at most ``candidates`` more from the part index when the query is short or
+        the trigrams found nothing close (see ``Channels``)."""
+        channels = self.channels
+        grams = self._grams.candidates(
+            query.joined, limit=channels.gram_candidates, min_similarity=channels.min_gram_similarity
         )
-        if self.gram_candidates:
+        found = [name_id for name_id, _ in grams]
+        best = grams[0][1] if grams else 0.0
+        if len(query.joined) < channels.part_index_below or best < channels.part_index_floor:
             seen = set(found)
-            extra = [
-                name_id
-                for name_id, _ in self._grams.candidates(
-                    query.joined,
-                    limit=self.gram_candidates + len(found),
-                    min_similarity=self.min_gram_similarity,
-                )
-                if name_id not in seen
-            ]
-            found.extend(extra[: self.gram_candidates])
+            parts = self._index.candidates(
+                query.tokens,
+                person=query.kind == PERSON,
+                limit=self.candidates + len(found),
+                min_coverage=self.min_coverage,
+            )
+            found.extend([name_id for name_id in parts if name_id not in seen][: self.candidates])
         return found
 
     def _identifier_hits(self, query: Query) -> dict[int, str]:
