@@ -133,3 +133,23 @@ def test_watchlist_load_takes_the_ofac_files_as_published_in_any_order(
     alone = cli.invoke(app, ["watchlist", "load", str(files["alt"])])
     assert alone.exit_code != 0
     assert "needs its sdn file" in _text(alone)
+
+
+def test_screen_by_identifier_and_alerts_on_reload(cli: CliRunner, tmp_path: Path) -> None:
+    """``screen --identifier`` matches a listed IMO number under another name; a reload that adds an entry
+    alerts nobody without recent declarations, and ``watchlist alerts`` says so."""
+    listed = tmp_path / "ships.csv"
+    listed.write_text("id,name,kind,identifiers\n1,Sea Breeze,vessel,imo:9187629\n")
+    assert cli.invoke(app, ["watchlist", "load", str(listed)]).exit_code == 0
+    by_number = cli.invoke(
+        app, ["screen", "Morning Glory", "--kind", "vessel", "--identifier", "IMO 9187629"]
+    )
+    assert by_number.exit_code == 0, _text(by_number)
+    assert "imo 9187629 matches" in by_number.output.lower()
+    other = cli.invoke(app, ["screen", "Morning Glory", "--kind", "vessel", "--identifier", "IMO 9074729"])
+    assert "no match" in other.output
+    listed.write_text("id,name,kind,identifiers\n1,Sea Breeze,vessel,imo:9187629\n2,Sea Star,vessel,\n")
+    reloaded = cli.invoke(app, ["watchlist", "load", str(listed), "--rescreen-days", "30"])
+    assert reloaded.exit_code == 0, _text(reloaded)
+    assert "against 1 added or changed entries" in reloaded.output and "0 new alert(s)" in reloaded.output
+    assert "no alerts" in cli.invoke(app, ["watchlist", "alerts"]).output

@@ -18,6 +18,7 @@ from borderwatch.db.session import session_scope
 from borderwatch.screening import service
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Query
 from borderwatch.screening.parsers import group_list_files
+from borderwatch.screening.rescreen import DEFAULT_DAYS, RescreenReport, list_alerts, rescreen_changes
 
 watchlist_app = typer.Typer(help="Import and inspect sanctions and watchlists.", no_args_is_help=True)
 
@@ -32,9 +33,20 @@ def load(
         str | None, typer.Option("--format", help="ofac, un, bis, ftm or csv (default: detect)")
     ] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="List name (FtM and CSV lists)")] = None,
+    rescreen_days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Re-screen the parties of this agency's declarations of the last N days against the added "
+            "and changed entries (0: do not)",
+        ),
+    ] = DEFAULT_DAYS,
 ) -> None:
-    """Load list files as new versions; report what was added, changed and removed."""
-    _, factory = open_database()
+    """Load list files as new versions; report what was added, changed and removed, and the new hits of
+    known parties against what changed."""
+    engine, factory = open_database()
+    settings = get_settings()
+    rescreens: list[RescreenReport] = []
     table = Table(title="Watchlists loaded")
     for column in ("list", "version", "entries", "added", "changed", "removed"):
         table.add_column(column, justify="left" if column == "list" else "right")
@@ -48,6 +60,17 @@ def load(
                 reports = service.load_watchlist_files(
                     session=session, paths=paths, fmt=group_fmt, list_name=list_name
                 )
+                if rescreen_days:
+                    rescreens.append(
+                        rescreen_changes(
+                            engine=engine,
+                            session=session,
+                            reports=reports,
+                            agency=settings.agency,
+                            actor="cli",
+                            days=rescreen_days,
+                        )
+                    )
         except ConfigError as error:
             fail(f"{error}; the previous version stays active.")
         for report in reports:
@@ -60,6 +83,38 @@ def load(
                 f"{len(report.removed):,}",
             )
     console.print(table)
+    for rescreen in rescreens:
+        console.print(
+            f"re-screened {rescreen.parties:,} known parties against {rescreen.entries:,} added or changed "
+            f"entries in {rescreen.seconds:.2f} s: {len(rescreen.alerts):,} new alert(s)"
+        )
+        for alert in rescreen.alerts:
+            console.print(
+                f"  alert {alert.id}: {alert.role} {alert.party_name!r} (declaration {alert.lrn}) "
+                f"~ {alert.entity_id} {alert.score:.2f}: {alert.explanation}"
+            )
+
+
+@watchlist_app.command("alerts")
+def alerts(limit: Annotated[int, typer.Option(min=1)] = 50) -> None:
+    """The hits re-screening raised on list updates, newest first (this agency's)."""
+    _, factory = open_database()
+    with session_scope(factory) as session:
+        rows = list_alerts(session=session, agency=get_settings().agency, limit=limit)
+        table = Table(title="Screening alerts from list updates")
+        for column in ("alert", "raised", "party", "declaration", "entity", "score", "explanation"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                f"{row.created_at:%Y-%m-%d %H:%M}",
+                f"{row.role}: {row.party_name}",
+                row.lrn,
+                row.entity_id,
+                f"{row.score:.2f}",
+                row.explanation,
+            )
+    console.print(table if rows else "no alerts")
 
 
 @watchlist_app.command("list")
@@ -133,6 +188,10 @@ def _read_queries(path: Path) -> list[Query]:
                     kind=row.get("kind") or None,
                     date_of_birth=row.get("date_of_birth") or None,
                     nationality=row.get("nationality") or None,
+                    identifiers=tuple(
+                        i.strip() for i in (row.get("identifiers") or "").split(";") if i.strip()
+                    ),
+                    address=row.get("address") or None,
                 )
                 for row in reader
             ]
@@ -143,13 +202,25 @@ def _read_queries(path: Path) -> list[Query]:
 def screen(  # noqa: PLR0917 - Typer maps parameters to options
     name: Annotated[str | None, typer.Argument(help="A name to screen")] = None,
     file: Annotated[
-        Path | None, typer.Option("--file", help="CSV: full_name[, date_of_birth, nationality, kind]")
+        Path | None,
+        typer.Option(
+            "--file",
+            help="CSV: full_name[, date_of_birth, nationality, kind, identifiers (;-separated), address]",
+        ),
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the results as JSON here")] = None,
     threshold: Annotated[float, typer.Option(min=0.0, max=1.0)] = DEFAULT_THRESHOLD,
     kind: Annotated[str | None, typer.Option(help="person, organization, vessel...")] = None,
     dob: Annotated[str | None, typer.Option("--dob", help="Date or year of birth")] = None,
     nationality: Annotated[str | None, typer.Option(help="Country code or name")] = None,
+    identifier: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--identifier",
+            help="An identifier, typed (IMO 9187629, tax:7705037207, aircraft:EP-MMH) or not; repeatable",
+        ),
+    ] = None,
+    address: Annotated[str | None, typer.Option(help="The party's address")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 5,
 ) -> None:
     """Screen one name, or every row of --file, against the active watchlists."""
@@ -159,7 +230,16 @@ def screen(  # noqa: PLR0917 - Typer maps parameters to options
         queries = (
             _read_queries(file)
             if file is not None
-            else [Query(name=name or "", kind=kind, date_of_birth=dob, nationality=nationality)]
+            else [
+                Query(
+                    name=name or "",
+                    kind=kind,
+                    date_of_birth=dob,
+                    nationality=nationality,
+                    identifiers=tuple(identifier or ()),
+                    address=address,
+                )
+            ]
         )
     except ConfigError as error:
         fail(str(error))

@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from borderwatch.db.base import Base
@@ -140,3 +152,28 @@ class ScreeningHitRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text)
     screened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScreeningAlertRow(Base):
+    """A hit found when a list version changed: a known party (of a recent declaration) against an added
+    or changed entry. One per (agency, screened name, entity): a second reload raises no second alert."""
+
+    __tablename__ = "screening_alerts"
+    __table_args__ = (
+        UniqueConstraint("agency", "query_key", "entity_id", name="uq_screening_alerts_agency_key_entity"),
+        Index("ix_screening_alerts_agency_created", "agency", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency: Mapped[str] = mapped_column(String(64))
+    query_key: Mapped[str] = mapped_column(String(512), doc="the normalised screened name")
+    party_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    party_id: Mapped[str | None] = mapped_column(String(64))
+    lrn: Mapped[str] = mapped_column(String(64), doc="a declaration the party appears in")
+    entity_id: Mapped[str] = mapped_column(String(128))
+    list_name: Mapped[str] = mapped_column(String(64))
+    version_id: Mapped[int] = mapped_column(Integer, doc="the list version whose change raised it")
+    score: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
