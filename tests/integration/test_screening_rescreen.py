@@ -12,7 +12,7 @@ from borderwatch.access.models import AuditRow
 from borderwatch.db.session import session_scope
 from borderwatch.ingest.models import DeclarationRow
 from borderwatch.screening import service
-from borderwatch.screening.models import ScreeningAlertRow
+from borderwatch.screening.models import ScreeningAlertRow, ScreeningHitRow
 from borderwatch.screening.rescreen import list_alerts, rescreen_changes
 
 SDN_ROW = '{n},"{name}",{kind},"{programme}",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n'
@@ -81,6 +81,9 @@ def test_a_list_update_alerts_exactly_the_new_hits_once(
         )
         assert audited == 1
         assert list_alerts(session=session, agency="other") == []
+        # in the review queue, open, once
+        (queued,) = session.scalars(select(ScreeningHitRow).where(ScreeningHitRow.agency == "kcs")).all()
+        assert (queued.lrn, queued.entity_id, queued.status) == ("L-1", "ofac:3", "open")
 
 
 def test_a_ruled_out_hit_raises_no_alert_on_reload(

@@ -3,7 +3,8 @@
 When a load adds or changes entries, the parties of the agency's declarations of the last ``days`` days
 are screened against a matcher over those entries alone (``Matcher`` of the delta): the names of known
 parties that were screened before against the unchanged entries need no second look. Each new hit becomes
-one ``ScreeningAlertRow`` per (agency, screened name, entity) and one audit entry; a later reload that
+one ``ScreeningAlertRow`` per (agency, screened name, entity), one audit entry, and an open hit in the
+screening review queue (``ScreeningHitRow``) for each declaration of the party; a later reload that
 finds the same hit raises no second alert, and a hit an analyst ruled out (``not_match``) stays
 suppressed. Scores and explanations are the ones a full screening gives: the delta matcher compares the
 same names with the same scorer; only the candidate index is smaller.
@@ -15,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, select
@@ -23,7 +25,7 @@ from sqlalchemy.orm import Session
 from borderwatch.access import audit
 from borderwatch.access.policy import Action, Resource
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Matcher
-from borderwatch.screening.models import ScreeningAlertRow
+from borderwatch.screening.models import ScreeningAlertRow, ScreeningHitRow
 from borderwatch.screening.service import (
     LoadReport,
     active_entries,
@@ -66,6 +68,22 @@ def recent_parties(engine: Engine, *, agency: str, days: int, today: date | None
     return pl.DataFrame(records, schema=PARTY_SCHEMA, orient="row")
 
 
+def _queued_hit(agency: str, hit: dict[str, Any]) -> ScreeningHitRow:
+    return ScreeningHitRow(
+        agency=agency,
+        lrn=hit["lrn"],
+        role=hit["role"],
+        party_id=hit["party_id"],
+        party_name=hit["party_name"],
+        entity_id=hit["entity_id"],
+        list_name=hit["list"],
+        matched_name=hit["name"],
+        score=float(hit["score"]),
+        explanation=f"list update: {hit['explanation']}",
+        status="open",
+    )
+
+
 def rescreen_changes(
     *,
     engine: Engine,
@@ -100,12 +118,30 @@ def rescreen_changes(
         )
     }
     versions = {r.list_name: r.version_id for r in reports}
+    queued = {
+        tuple(row)
+        for row in session.execute(
+            select(ScreeningHitRow.lrn, ScreeningHitRow.role, ScreeningHitRow.entity_id).where(
+                ScreeningHitRow.agency == agency, ScreeningHitRow.entity_id.in_(changed)
+            )
+        )
+    }
     alerts: list[ScreeningAlertRow] = []
+    new_pairs: set[tuple[str, str]] = set()
     for hit in hits.sort("score", descending=True).iter_rows(named=True):
         pair = (query_key(hit["party_name"]), hit["entity_id"])
+        if pair in new_pairs and (hit["lrn"], hit["role"], hit["entity_id"]) not in queued:
+            session.add(_queued_hit(agency, hit))  # the same party in another declaration
+            queued.add((hit["lrn"], hit["role"], hit["entity_id"]))
         if pair in known:
             continue
         known.add(pair)
+        new_pairs.add(pair)
+        if (hit["lrn"], hit["role"], hit["entity_id"]) not in queued:
+            # Into the screening review queue of the workspace, open, beside the hits of arriving
+            # declarations.
+            session.add(_queued_hit(agency, hit))
+            queued.add((hit["lrn"], hit["role"], hit["entity_id"]))
         alert = ScreeningAlertRow(
             agency=agency,
             query_key=pair[0],

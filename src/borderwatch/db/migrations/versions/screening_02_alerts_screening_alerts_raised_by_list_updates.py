@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "screening_02_alerts"
-down_revision: str | Sequence[str] | None = "rel_access_01"
+down_revision: str | Sequence[str] | None = "screening_01_hits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
