@@ -11,8 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from borderwatch.access import audit as audit_log
 from borderwatch.cli.main import app
 from borderwatch.core.settings import get_settings
+from borderwatch.db.session import make_engine, session_factory, session_scope
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.scoring.service import train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
@@ -60,19 +62,29 @@ def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None
 
     listed = cli.invoke(app, ["cases", "list", "--status", "open"])
     assert listed.exit_code == 0 and "inspection cases" in listed.output
-    assert cli.invoke(app, ["cases", "assign", "1", "--officer", "kim"]).exit_code == 0
+    agency = get_settings().agency
+    for name, role in (("kim", "inspector"), ("chief", "supervisor")):
+        added = cli.invoke(app, ["users", "add", name, "--role", role, "--agency", agency, "--system"])
+        assert added.exit_code == 0, added.output
+    # officers are users: a name that is not one is refused, and so is acting as nobody known
+    stranger = cli.invoke(app, ["--as", "chief", "cases", "assign", "1", "--officer", "nobody"])
+    assert stranger.exit_code == 2 and "not an active officer" in text(stranger.output)
+    unknown = cli.invoke(app, ["--as", "ghost", "cases", "assign", "1", "--officer", "kim"])
+    assert unknown.exit_code == 2 and "not an active borderwatch user" in text(unknown.output)
+    assigned_case = cli.invoke(app, ["--as", "chief", "cases", "assign", "1", "--officer", "kim"])
+    assert assigned_case.exit_code == 0, assigned_case.output
     photo = tmp_path / "seal.jpg"
     photo.write_bytes(b"broken seal")
     recorded = cli.invoke(
         app,
         [
+            "--as",
+            "kim",
             "cases",
             "record",
             "1",
             "--result",
             "seizure",
-            "--officer",
-            "kim",
             "--goods",
             "cigarettes",
             "--quantity",
@@ -88,18 +100,34 @@ def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None
     assert recorded.exit_code == 0, recorded.output
     shown = cli.invoke(app, ["cases", "show", "1"])
     assert "seizure" in shown.output and "closed" in shown.output
+    future = cli.invoke(
+        app, ["--as", "kim", "cases", "record", "2", "--result", "no_finding", "--on", "2999-01-01"]
+    )
+    assert future.exit_code == 2 and "in the future" in text(future.output)
+    early = cli.invoke(
+        app, ["--as", "kim", "cases", "record", "2", "--result", "no_finding", "--on", "1999-01-01"]
+    )
+    assert early.exit_code == 2 and "before the declaration's date" in text(early.output)
     again = cli.invoke(app, ["cases", "record", "1", "--result", "no_finding", "--officer", "kim"])
     assert again.exit_code == 2 and "already closed" in text(again.output)
 
     lrn = declarations.filter(pl.col("declared_on") >= cut)["lrn"][-1]
     override = cli.invoke(
-        app, ["lanes", "override", lrn, "--lane", "red", "--reason", "tip-off", "--by", "chief"]
+        app, ["--as", "chief", "lanes", "override", lrn, "--lane", "red", "--reason", "tip-off"]
     )
     assert override.exit_code == 0, override.output
     no_decision = cli.invoke(
-        app, ["lanes", "override", "nope", "--lane", "red", "--reason", "x", "--by", "c"]
+        app, ["--as", "chief", "lanes", "override", "nope", "--lane", "red", "--reason", "x"]
     )
     assert no_decision.exit_code == 2
+    # the command line's actions are in the audit log, under the user who acted
+    engine = make_engine(get_settings().database_url)
+    with session_scope(session_factory(engine)) as session:
+        entries, _ = audit_log.search(db_session=session, limit=100)
+    engine.dispose()
+    acted = {(e.actor, e.resource, e.resource_id) for e in entries if (e.detail or {}).get("via") == "cli"}
+    assert ("chief", "case", "1") in acted and ("kim", "outcome", "1") in acted
+    assert ("chief", "lane", lrn) in acted
 
     retrained = cli.invoke(app, ["retrain", "--out", str(tmp_path / "retrained.json")])
     assert retrained.exit_code == 0, retrained.output

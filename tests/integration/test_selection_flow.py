@@ -168,3 +168,28 @@ def test_a_retrained_model_waits_for_promotion_and_can_be_rolled_back(
         back = client.post("/api/models/rollback", headers=world.auth("supervisor_a")).json()
         assert back["version"] == first.version and back["active"]
         assert_error(client.post(f"/api/models/{newer}/promote", headers=world.auth("supervisor_b")), 404)
+
+
+def test_an_outcome_date_must_be_on_or_after_the_declaration_and_not_in_the_future(world: World) -> None:
+    with client_for(world.settings) as client:
+        forced = {**declaration_json("D-KP", day=10), "transport": {"mode": "10", "origin_country": "KP"}}
+        assert (
+            client.post("/api/declarations", json=forced, headers=world.auth("analyst_a")).json()["lane"]
+            == "red"
+        )
+        (case,) = client.get("/api/declarations/D-KP", headers=world.auth("inspector_a")).json()["cases"]
+        url = f"/api/cases/{case['id']}/outcome"
+        inspector = world.auth("inspector_a")
+        future = client.post(
+            url, json={"result": "no_finding", "recorded_on": "2999-01-01"}, headers=inspector
+        )
+        assert assert_error(future, 422)["field"] == "recorded_on"
+        early = client.post(
+            url, json={"result": "no_finding", "recorded_on": "2026-03-09"}, headers=inspector
+        )
+        error = assert_error(early, 422)
+        assert error["field"] == "recorded_on" and "2026-03-10" in error["message"]
+        same_day = client.post(
+            url, json={"result": "no_finding", "recorded_on": "2026-03-10"}, headers=inspector
+        )
+        assert same_day.status_code == 201, same_day.text

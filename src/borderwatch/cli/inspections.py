@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, fail, open_database, require_user
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
 
@@ -66,19 +67,43 @@ def show_command(case_id: Annotated[int, typer.Argument()]) -> None:
 def assign_command(
     case_id: Annotated[int, typer.Argument()],
     *,
-    officer: Annotated[str, typer.Option(help="officer who will inspect")],
-    actor: Annotated[str, typer.Option("--by", help="who assigns")] = "supervisor",
+    officer: Annotated[str, typer.Option(help="the borderwatch user who will inspect")],
 ) -> None:
-    """Assigns a case to an officer."""
-    from borderwatch.inspections.service import assign_case
+    """Assigns a case to an officer (an active user who may record outcomes), as the acting user
+    (``borderwatch --as USER``); audited."""
+    from borderwatch.inspections.service import assign_case, get_case
 
-    _, factory = open_database(get_settings())
+    settings = get_settings()
+    _, factory = open_database(settings)
     try:
         with factory.begin() as session:
+            actor = require_user(session, agency=settings.agency)
+            require_officer(session, officer, agency=settings.agency)
+            if get_case(session=session, case_id=case_id).agency != settings.agency:
+                fail(f"no inspection case {case_id}")
             case = assign_case(session=session, case_id=case_id, officer=officer, actor=actor)
+            audit_cli(
+                session,
+                action="update",
+                resource="case",
+                agency=settings.agency,
+                resource_id=str(case_id),
+                detail={"officer": officer},
+            )
             console.print(f"case {case.id} assigned to {case.officer}")
     except BorderwatchError as error:
         fail(str(error))
+
+
+def require_officer(session: Session, officer: str, *, agency: str) -> None:
+    """Officers are users: ``officer`` must be an active user of ``agency`` whom the policy lets record
+    an inspection's outcome; exit 2 naming them otherwise."""
+    from borderwatch.access.policy import Action, Resource, decide
+    from borderwatch.access.service import active_user_of, principal_of
+
+    user = active_user_of(db_session=session, username=officer, agency=agency)
+    if user is None or not decide(principal_of(user, via="cli"), Action.CREATE, Resource.OUTCOME).allowed:
+        fail(f"{officer!r} is not an active officer of agency {agency!r} (borderwatch users list)")
 
 
 @cases_app.command("record")
@@ -86,7 +111,9 @@ def record_command(
     case_id: Annotated[int, typer.Argument()],
     *,
     result: Annotated[str, typer.Option(help="no_finding, irregularity or seizure")],
-    officer: Annotated[str, typer.Option(help="officer who inspected")],
+    officer: Annotated[
+        str | None, typer.Option(help="the user who inspected (default: the acting user, --as)")
+    ] = None,
     on: Annotated[str | None, typer.Option(help="inspection date YYYY-MM-DD (default today)")] = None,
     goods: Annotated[str | None, typer.Option(help="goods found or seized")] = None,
     quantity: Annotated[float | None, typer.Option()] = None,
@@ -108,14 +135,17 @@ def record_command(
     for path in evidence:
         if not path.is_file():
             fail(f"evidence file {path} does not exist")
-    _, factory = open_database(get_settings())
+    settings = get_settings()
+    _, factory = open_database(settings)
     try:
         with factory.begin() as session:
+            inspector = officer or require_user(session, agency=settings.agency)
+            require_officer(session, inspector, agency=settings.agency)
             outcome = record_outcome(
                 session=session,
                 case_id=case_id,
                 result=result,
-                officer=officer,
+                officer=inspector,
                 recorded_on=when,
                 goods=goods,
                 quantity=quantity,
@@ -124,6 +154,14 @@ def record_command(
                 duty_recovered=duty,
                 notes=notes,
                 evidence=[fingerprint(path) for path in evidence],
+            )
+            audit_cli(
+                session,
+                action="create",
+                resource="outcome",
+                agency=settings.agency,
+                resource_id=str(case_id),
+                detail={"lrn": outcome.lrn, "result": result, "officer": inspector},
             )
             console.print(f"case {case_id} closed: {result}; outcome {outcome.id} for {outcome.lrn}")
     except BorderwatchError as error:

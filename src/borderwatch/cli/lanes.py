@@ -155,17 +155,27 @@ def override_command(
     *,
     lane: Annotated[str, typer.Option(help="red, yellow or green")],
     reason: Annotated[str, typer.Option(help="why the supervisor overrides the lane")],
-    supervisor: Annotated[str, typer.Option("--by", help="who overrides")],
 ) -> None:
-    """Sets a declaration's lane by hand; the reason and the superseded decision are kept."""
+    """Sets a declaration's lane by hand, as the acting supervisor (``borderwatch --as USER``); the reason
+    and the superseded decision are kept; audited."""
     from borderwatch.inspections.flows import override_lane_flow
 
-    engine, factory = open_database(get_settings())
+    settings = get_settings()
+    engine, factory = open_database(settings)
     del engine
     try:
         with factory.begin() as session:
+            supervisor = require_user(session, agency=settings.agency)
             row = override_lane_flow(
                 session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor
+            )
+            audit_cli(
+                session,
+                action="update",
+                resource="lane",
+                agency=settings.agency,
+                resource_id=lrn,
+                detail={"lane": lane, "reason": reason},
             )
             console.print(f"{row.lrn}: lane {row.lane} by {row.decided_by} (decision {row.id})")
     except (BorderwatchError, NotFoundError) as error:

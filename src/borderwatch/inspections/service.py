@@ -19,8 +19,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from borderwatch.core.errors import BorderwatchError, NotFoundError
-from borderwatch.ingest.models import OutcomeRow
+from borderwatch.ingest.models import DeclarationRow, OutcomeRow
 from borderwatch.inspections.models import CaseRow, CaseStatusRow, EvidenceRow, FindingRow
+from borderwatch.lanes.models import LaneDecisionRow
 
 Result = Literal["no_finding", "irregularity", "seizure"]
 RESULTS: tuple[Result, ...] = ("no_finding", "irregularity", "seizure")
@@ -33,6 +34,39 @@ ACTIVE = ("open", "assigned")  # statuses of a case still to be worked; "closed"
 
 class CaseError(BorderwatchError):
     """A case operation that is not allowed, or bad finding details."""
+
+
+class OutcomeDateError(CaseError):
+    """An outcome dated before its declaration or in the future: time-safe training reads these dates."""
+
+
+def check_outcome_date(
+    *, session: Session, case: CaseRow, recorded_on: date, today: date | None = None
+) -> None:
+    """The one rule for an inspection's date, whoever records it (web, API, CLI): on or after the
+    declaration's date and not after today. ``OutcomeDateError`` naming both dates otherwise."""
+    today = today or date.today()
+    if recorded_on > today:
+        raise OutcomeDateError(f"the inspection date {recorded_on} is in the future (today is {today})")
+    declared_on = _declared_on(session, case)
+    if declared_on is not None and recorded_on < declared_on:
+        raise OutcomeDateError(
+            f"the inspection date {recorded_on} is before the declaration's date {declared_on} ({case.lrn})"
+        )
+
+
+def _declared_on(session: Session, case: CaseRow) -> date | None:
+    if case.decision_id is not None:
+        found = session.scalar(
+            select(LaneDecisionRow.declared_on).where(LaneDecisionRow.id == case.decision_id)
+        )
+        if found is not None:
+            return found
+    return session.scalar(
+        select(DeclarationRow.declared_on).where(
+            DeclarationRow.lrn == case.lrn, DeclarationRow.agency == case.agency, DeclarationRow.is_current
+        )
+    )
 
 
 class CaseStateError(CaseError):
@@ -242,6 +276,7 @@ def record_outcome(
         raise CaseError("a seizure must name the goods seized")
     if duty_recovered is not None and duty_recovered < 0:
         raise CaseError("duty recovered cannot be negative")
+    check_outcome_date(session=session, case=case, recorded_on=recorded_on)
     for item in evidence:
         if not _SHA256.match(item.sha256):
             raise CaseError(f"evidence {item.name!r}: {item.sha256!r} is not a SHA-256 hex fingerprint")

@@ -236,6 +236,8 @@ def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn, state
         )
     except inspections.CaseStateError as error:
         raise ApiError(409, str(error)) from None
+    except inspections.OutcomeDateError as error:
+        raise ApiError(422, str(error), field="recorded_on") from None
     except inspections.CaseError as error:
         raise ApiError(422, str(error), field="goods" if "goods" in str(error) else None) from None
     _register_evidence(state, agency=row.agency, case_id=case_id, evidence=body.evidence)
