@@ -16,6 +16,7 @@ from borderwatch.cli.main import app
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import make_engine, session_factory, session_scope
 from borderwatch.ingest.frame import read_kcs_frames
+from borderwatch.scoring.registry import list_models
 from borderwatch.scoring.service import train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
@@ -132,6 +133,19 @@ def test_lanes_cases_retrain_and_monitor(cli: CliRunner, tmp_path: Path) -> None
     retrained = cli.invoke(app, ["retrain", "--out", str(tmp_path / "retrained.json")])
     assert retrained.exit_code == 0, retrained.output
     assert (tmp_path / "retrained.json").exists()
+    # retrain registers its model; it scores arrivals once a supervisor promotes it, and can be rolled back
+    engine = make_engine(get_settings().database_url)
+    with session_scope(session_factory(engine)) as session:
+        versions = {row.version: row.active for row in list_models(session=session, agency=agency)}
+    engine.dispose()
+    (newest,) = [version for version, active in versions.items() if version in retrained.output]
+    assert versions[newest] is (len(versions) == 1)
+    promoted = cli.invoke(app, ["--as", "chief", "models", "promote", newest])
+    assert promoted.exit_code == 0 and "now active" in text(promoted.output), promoted.output
+    refused = cli.invoke(app, ["--as", "ghost", "models", "promote", newest])
+    assert refused.exit_code == 2
+    listed_models = cli.invoke(app, ["models", "list"])
+    assert newest in listed_models.output and "yes" in listed_models.output
 
     monitored = cli.invoke(app, ["monitor", "--out", str(tmp_path / "monitor")])
     assert monitored.exit_code == 0, monitored.output

@@ -165,6 +165,9 @@ def test_a_retrained_model_waits_for_promotion_and_can_be_rolled_back(
             "/api/declarations", json=declaration_json("M-1", day=5), headers=world.auth("analyst_a")
         ).json()
         assert scored["model_version"] == newer
+        report = client.get(f"/api/models/{newer}/report", headers=world.auth("analyst_a")).json()
+        assert report["active"] and report["decisions"] == 1 and "training_rows" in report["metrics"]
+        assert {"calibration", "ece", "psi", "lanes"} <= set(report)
         back = client.post("/api/models/rollback", headers=world.auth("supervisor_a")).json()
         assert back["version"] == first.version and back["active"]
         assert_error(client.post(f"/api/models/{newer}/promote", headers=world.auth("supervisor_b")), 404)

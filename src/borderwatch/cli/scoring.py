@@ -13,11 +13,14 @@ from rich.table import Column, Table
 
 from borderwatch.cli.common import (
     AGENCY_PROFILES_HELP,
+    acting_user,
+    audit_cli,
     console,
     fail,
     load_profiles_option,
     open_database,
     parse_date_option,
+    require_user,
 )
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
@@ -39,6 +42,9 @@ def train_command(
     out: Annotated[
         Path | None, typer.Option(help="model file (default: DATA_DIR/models/VERSION.json)")
     ] = None,
+    activate: Annotated[
+        bool, typer.Option(help="make it the active model at once (the agency's first model always is)")
+    ] = False,
 ) -> None:
     """Trains the risk model on stored declarations with outcomes and registers it."""
     from borderwatch.ingest.store import load_declarations, load_outcomes
@@ -70,8 +76,26 @@ def train_command(
     path = out or settings.data_dir / "models" / f"{model.version}.json"
     model.save(path)
     with factory.begin() as session:
-        register_model(session=session, model=model, path=path.resolve(), agency=settings.agency)
-    console.print(f"trained model [bold]{model.version}[/] → {path}")
+        row = register_model(
+            session=session,
+            model=model,
+            path=path.resolve(),
+            agency=settings.agency,
+            activate=True if activate else None,
+            by=acting_user(),
+        )
+        audit_cli(
+            session,
+            action="create",
+            resource="model",
+            agency=settings.agency,
+            resource_id=row.version,
+            detail={"active": row.active},
+        )
+    state = (
+        "active" if row.active else f"registered; promote it with 'borderwatch models promote {row.version}'"
+    )
+    console.print(f"trained model [bold]{model.version}[/] → {path} ({state})")
     _print_metrics(model.metrics)
 
 
@@ -251,12 +275,13 @@ def models_list_command() -> None:
     if not rows:
         console.print("no trained models yet; run 'borderwatch train'")
         return
-    table = Table("trained from", "until", "seed", "features", "holdout AUC", "P@5%", "file")
+    table = Table("active", "trained from", "until", "seed", "features", "holdout AUC", "P@5%", "file")
     table.columns.insert(0, Column("version", no_wrap=True))
     for row in rows:
         metrics = row.metrics or {}
         table.add_row(
             row.version,
+            "yes" if row.active else "",
             str(row.trained_from or ""),
             str(row.trained_until or ""),
             str(row.seed),
@@ -266,6 +291,49 @@ def models_list_command() -> None:
             row.path,
         )
     console.print(table)
+
+
+@models_app.command("promote")
+def models_promote_command(version: Annotated[str, typer.Argument(help="a registered version")]) -> None:
+    """Makes a registered version the agency's active model (it scores every arriving declaration from
+    now on); the acting user (``--as``) must be a user of the agency; audited."""
+    from borderwatch.scoring.registry import activate_model
+
+    settings = get_settings()
+    _, factory = open_database(settings)
+    with factory.begin() as session:
+        actor = require_user(session, agency=settings.agency)
+        try:
+            row = activate_model(session=session, version=version, agency=settings.agency, by=actor)
+        except BorderwatchError as error:
+            fail(str(error))
+        audit_cli(session, action="update", resource="model", agency=settings.agency, resource_id=version)
+    console.print(f"model [bold]{row.version}[/] is now active (by {actor})")
+
+
+@models_app.command("rollback")
+def models_rollback_command() -> None:
+    """Re-activates the version that was active before the current one; audited."""
+    from borderwatch.scoring.registry import activate_model, previous_model_row
+
+    settings = get_settings()
+    _, factory = open_database(settings)
+    with factory.begin() as session:
+        actor = require_user(session, agency=settings.agency)
+        try:
+            previous = previous_model_row(session=session, agency=settings.agency)
+        except BorderwatchError as error:
+            fail(str(error))
+        row = activate_model(session=session, version=previous.version, agency=settings.agency, by=actor)
+        audit_cli(
+            session,
+            action="update",
+            resource="model",
+            agency=settings.agency,
+            resource_id=row.version,
+            detail={"rolled_back_to": row.version},
+        )
+    console.print(f"rolled back: model [bold]{row.version}[/] is active again")
 
 
 @profiles_app.command("check")

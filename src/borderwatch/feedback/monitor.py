@@ -139,3 +139,15 @@ def write_plots(report: dict[str, Any], folder: Path) -> list[Path]:
         plt.close(figure)
         written.append(path)
     return written
+
+
+def model_report(*, engine: Engine, session: Session, agency: str, model_version: str) -> dict[str, Any]:
+    """What the Models page shows of one registered version beside its training metrics: the hit rates,
+    calibration (reliability table and ECE) and score drift (PSI, latest 7 days against the earlier ones)
+    of the lane decisions scored by it, as :func:`monitor_report` computes them for the whole agency."""
+    decisions = decisions_frame(session=session, agency=agency)
+    mine = decisions.filter(pl.col("model_version") == model_version)
+    return {
+        "model_version": model_version,
+        **monitor_report(engine=engine, session=session, agency=agency, decisions=mine),
+    }

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
+from borderwatch.feedback import monitor
 from borderwatch.scoring import registry
-from borderwatch.web.deps import Guard, Paging, require
+from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
 
@@ -89,3 +90,20 @@ def rollback_model(guard: Annotated[Guard, Depends(require(Action.UPDATE, Resour
     )
     guard.log(resource_id=row.version, detail={"rolled_back_to": row.version})
     return ModelOut.model_validate(row)
+
+
+@router.get("/models/{version}/report", summary="A version's live hit rates, calibration and drift")
+def model_report(
+    version: Annotated[str, Path(min_length=1, max_length=64)],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.MODEL))],
+    state: State,
+) -> dict[str, Any]:
+    try:
+        row = registry.get_model_row(session=guard.db, agency=guard.agency, version=version)
+    except NotFoundError:
+        raise guard.not_found() from None
+    guard.record(record_agency=row.agency, resource_id=version)
+    report = monitor.model_report(
+        engine=state.engine, session=guard.db, agency=guard.agency, model_version=version
+    )
+    return {"metrics": row.metrics, "active": row.active, **report}
