@@ -182,6 +182,22 @@ def test_bad_input_gets_the_spec_errors_and_a_mixed_envelope_is_stored_in_part(s
     assert httpx.get(url, headers={**post, "Accept": "text/html"}).status_code == 406
     assert httpx.get(url, headers={"Accept": TAXII}).status_code == 401
     assert httpx.get(url, headers={"Accept": TAXII, "Authorization": "Bearer bw_wrong"}).status_code == 401
+    # a body is refused before it is read, in TAXII's format: a stranger's (with or without Basic), or one
+    # over the envelope limit even from a partner speaking Basic
+    stranger = httpx.post(url, headers={"Content-Type": TAXII, "Accept": TAXII}, content=b'{"objects": []}')
+    assert stranger.status_code == 401 and stranger.json()["http_status"] == "401"
+    assert stranger.headers["www-authenticate"].startswith("Basic")
+    wrong_basic = httpx.post(url, headers={"Content-Type": TAXII}, auth=("a-sys", "wrong"), content=b"{}")
+    assert wrong_basic.status_code == 401
+    basic_large = httpx.post(
+        url,
+        headers={"Content-Type": TAXII, "Accept": TAXII},
+        auth=("a-sys", post["Authorization"].split()[1]),
+        content=json.dumps({"objects": ["x" * 300_000]}),
+    )
+    assert basic_large.status_code == 413 and basic_large.headers["content-type"].startswith(
+        "application/taxii+json"
+    )
 
     good = indicator(200)
     not_stix = {**indicator(201), "spec_version": "2.0"}

@@ -124,12 +124,25 @@ def _check_size(name: str, value: int) -> None:
         raise ProofError(f"{name} must be a non-negative integer, not {value!r}")
 
 
-def inclusion_proof(index: int, size: int, read: NodeReader) -> list[bytes]:
-    """The audit path of leaf ``index`` in the tree of the first ``size`` leaves."""
+def _check_inclusion(index: int, size: int) -> None:
     _check_size("index", index)
     _check_size("size", size)
     if index >= size:
         raise ProofError(f"index {index} is not below the tree size {size}")
+
+
+def _check_consistency(size1: int, size2: int) -> None:
+    _check_size("size1", size1)
+    _check_size("size2", size2)
+    if size1 == 0:
+        raise ProofError("no consistency proof from an empty tree")
+    if size1 > size2:
+        raise ProofError(f"size1 {size1} is above size2 {size2}")
+
+
+def inclusion_proof(index: int, size: int, read: NodeReader) -> list[bytes]:
+    """The audit path of leaf ``index`` in the tree of the first ``size`` leaves."""
+    _check_inclusion(index, size)
     out: list[bytes] = []
     _path(index, 0, size, read, out)
     return out
@@ -137,12 +150,7 @@ def inclusion_proof(index: int, size: int, read: NodeReader) -> list[bytes]:
 
 def consistency_proof(size1: int, size2: int, read: NodeReader) -> list[bytes]:
     """The proof that the tree of ``size1`` leaves is a prefix of the tree of ``size2`` leaves."""
-    _check_size("size1", size1)
-    _check_size("size2", size2)
-    if size1 == 0:
-        raise ProofError("no consistency proof from an empty tree")
-    if size1 > size2:
-        raise ProofError(f"size1 {size1} is above size2 {size2}")
+    _check_consistency(size1, size2)
     out: list[bytes] = []
     _subproof(size1, 0, size2, complete=True, read=read, out=out)
     return out
@@ -205,38 +213,44 @@ def consistency_proof_length(size1: int, size2: int) -> int:
     return seeded + inner - shift + border
 
 
+def _walk(
+    fn: int, sn: int, seed: bytes, path: Sequence[bytes], *, what: str, left: bool
+) -> tuple[bytes, bytes]:
+    """The verification walk of RFC 9162 §2.1.3.2 and §2.1.4.2 from ``seed``: the root of the left part
+    (when ``left``, the older tree of a consistency proof) and the root of the whole tree."""
+    fr = sr = seed
+    for c in path:
+        if sn == 0:
+            raise ProofError(f"{what} proof is too long")
+        if fn & 1 or fn == sn:
+            if left:
+                fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError(f"{what} proof is too short")
+    return fr, sr
+
+
 def verify_inclusion(leaf_hash: bytes, index: int, size: int, proof: list[bytes], root: bytes) -> None:
     """Return when ``proof`` shows the leaf ``leaf_hash`` at ``index`` in the tree of ``size`` leaves with
     head ``root`` (RFC 9162 §2.1.3.2); raise :class:`ProofError` otherwise."""
     _check_hash("leaf hash", leaf_hash)
     _check_hash("root", root)
     path = _check_proof(proof)
-    _check_size("index", index)
-    _check_size("size", size)
-    if index >= size:
-        raise ProofError(f"index {index} is not below the tree size {size}")
+    _check_inclusion(index, size)
     expected = inclusion_proof_length(index, size)
     if len(path) != expected:
         raise ProofError(
             f"inclusion proof has {len(path)} hashes, leaf {index} of a tree of {size} needs {expected}"
         )
-    fn, sn = index, size - 1
-    r = leaf_hash
-    for p in path:
-        if sn == 0:
-            raise ProofError("inclusion proof is too long")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof is too short")
+    _, r = _walk(index, size - 1, leaf_hash, path, what="inclusion", left=False)
     if r != root:
         raise ProofError(f"inclusion proof of leaf {index} does not lead to the root of the tree of {size}")
 
@@ -249,12 +263,7 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
     _check_hash("root1", root1)
     _check_hash("root2", root2)
     path = _check_proof(proof)
-    _check_size("size1", size1)
-    _check_size("size2", size2)
-    if size1 == 0:
-        raise ProofError("no consistency proof from an empty tree")
-    if size1 > size2:
-        raise ProofError(f"size1 {size1} is above size2 {size2}")
+    _check_consistency(size1, size2)
     if size1 == size2:
         if path:
             raise ProofError(f"a consistency proof between equal sizes is empty, not {len(path)} hashes")
@@ -270,23 +279,7 @@ def verify_consistency(size1: int, size2: int, proof: list[bytes], root1: bytes,
     while fn & 1:
         fn >>= 1
         sn >>= 1
-    fr = sr = path[0]
-    for c in path[1:]:
-        if sn == 0:
-            raise ProofError("consistency proof is too long")
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while not fn & 1 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("consistency proof is too short")
+    fr, sr = _walk(fn, sn, path[0], path[1:], what="consistency", left=True)
     if fr != root1:
         raise ProofError(f"consistency proof does not lead to the root of the tree of {size1}")
     if sr != root2:

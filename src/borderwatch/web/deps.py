@@ -6,6 +6,8 @@ Every endpoint that touches data takes a :class:`Guard` from :func:`require`; th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +27,7 @@ from borderwatch.access.policy import (
     decide_public,
     readable_agency,
 )
-from borderwatch.access.service import authenticate_token, resolve_session
+from borderwatch.access.service import authenticate_password, authenticate_token, resolve_session
 from borderwatch.core.cache import Cache
 from borderwatch.core.settings import Settings
 from borderwatch.ledger.writer import WriterPool
@@ -91,16 +93,41 @@ def identify(request: Request, db: Session) -> Identity | None:
         return checked
     header = request.headers.get("authorization")
     if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        principal = authenticate_token(db_session=db, token=token.strip())
+        principal = authorization_principal(header, db, basic=False)
         return Identity(principal, None) if principal else None
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
     found = resolve_session(db_session=db, secret=cookie)
     return Identity(found[0], found[1]) if found else None
+
+
+def authorization_principal(header: str, db: Session, *, basic: bool) -> Principal | None:
+    """Who an ``Authorization`` header names: ``Bearer <API token>``, or where ``basic`` (the TAXII server,
+    whose partners' clients speak HTTP Basic) ``Basic`` with a user name and either an API token of that
+    user or the user's password. None when it names nobody. The one parser of credentials in headers."""
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if not credentials:
+        return None
+    if scheme.lower() == "bearer":
+        return authenticate_token(db_session=db, token=credentials)
+    if not basic or scheme.lower() != "basic":
+        return None
+    return _basic_principal(credentials, db)
+
+
+def _basic_principal(credentials: str, db: Session) -> Principal | None:
+    try:
+        username, _, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    if not username or not secret:
+        return None
+    principal = authenticate_token(db_session=db, token=secret)
+    if principal is not None:
+        return principal if principal.username == username else None
+    return authenticate_password(db_session=db, username=username, password=secret)
 
 
 def csrf_ok(identity: Identity, supplied: str | None) -> bool:

@@ -34,8 +34,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from borderwatch.core.settings import Settings
-from borderwatch.web.deps import IDENTITY_STATE, Identity, identify
+from borderwatch.web.deps import IDENTITY_STATE, Identity, authorization_principal, identify
 from borderwatch.web.errors import error_response
+from borderwatch.web.taxii import TaxiiError, unauthorized
+from borderwatch.web.taxii import error_response as taxii_error
 
 # Endpoints that take a body from someone not yet signed in: the login form only.
 PUBLIC_BODY_PATHS = frozenset({"/login"})
@@ -43,8 +45,8 @@ PUBLIC_BODY_BYTES = 16 << 10
 UPLOAD_PATHS = frozenset({"/api/uploads", "/upload"})
 BATCH_PATHS = frozenset({"/api/declarations/batch"})
 CLOSE = (b"connection", b"close")
-# The TAXII server authenticates (Bearer or HTTP Basic) and refuses an oversized envelope before it reads the
-# body, answering in TAXII's error format; here its bodies are only capped while they are read.
+# TAXII bodies have their own cap and their partners authenticate with Bearer or HTTP Basic, refused in
+# TAXII's error format (BodyGuard._taxii).
 TAXII_PREFIX = "/taxii2/"
 
 
@@ -102,7 +104,7 @@ class BodyGuard:
             await self.app(scope, receive, send)
             return
         if path.startswith(TAXII_PREFIX):
-            await self._guarded(scope, receive, send, self.settings.intel_max_content_length)
+            await self._taxii(scope, receive, send, declared)
             return
         if declared is not None and declared > cap:
             message = (
@@ -118,6 +120,31 @@ class BodyGuard:
                 return
             scope.setdefault("state", {})[IDENTITY_STATE] = identity
         await self._guarded(scope, receive, send, cap)
+
+    async def _taxii(self, scope: Scope, receive: Receive, send: Send, declared: int | None) -> None:
+        """A TAXII request with a body: its own cap (``intel_max_content_length``), its partner authenticated
+        (Bearer or HTTP Basic) before the body is read, refusals in TAXII's error format."""
+
+        cap = self.settings.intel_max_content_length
+        if declared is not None and declared > cap:
+            message = f"the envelope has {declared} bytes, over the limit of {cap}"
+            await self._refuse(
+                scope, receive, send, taxii_error(TaxiiError(413, "Payload Too Large", message))
+            )
+            return
+        request = Request(scope)
+        identity = await run_in_threadpool(self._identify_partner, request)
+        if identity is None:
+            await self._refuse(scope, receive, send, taxii_error(unauthorized()))
+            return
+        scope.setdefault("state", {})[IDENTITY_STATE] = identity
+        await self._guarded(scope, receive, send, cap)
+
+    def _identify_partner(self, request: Request) -> Identity | None:
+        with self.factory() as db:
+            header = request.headers.get("authorization", "")
+            principal = authorization_principal(header, db, basic=True)
+            return Identity(principal, None) if principal else None
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         received = 0

@@ -8,8 +8,6 @@ request (and every denial) is in the audit log, with the ids of the objects a pa
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -24,10 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from borderwatch.access import audit
 from borderwatch.access.policy import Action, Principal, Resource
-from borderwatch.access.service import authenticate_password, authenticate_token
 from borderwatch.core.errors import NotFoundError
 from borderwatch.intel import store
-from borderwatch.web.deps import DbSession, State
+from borderwatch.web.deps import IDENTITY_STATE, DbSession, Identity, State, authorization_principal
 
 TAXII_MEDIA_TYPE = "application/taxii+json;version=2.1"
 API_ROOT = "api"
@@ -83,32 +80,24 @@ def _media_ok(header: str | None, *, wildcard: bool) -> bool:
 
 
 def principal_of(request: Request, db: Session) -> Principal:
-    """The partner sending ``request``: a bearer token, or Basic with a password or an API token."""
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    credentials = credentials.strip()
-    principal: Principal | None = None
-    if scheme.lower() == "bearer" and credentials:
-        principal = authenticate_token(db_session=db, token=credentials)
-    elif scheme.lower() == "basic" and credentials:
-        try:
-            username, _, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            username, secret = "", ""
-        if username and secret:
-            principal = authenticate_token(db_session=db, token=secret)
-            if principal is not None and principal.username != username:
-                principal = None
-            if principal is None:
-                principal = authenticate_password(db_session=db, username=username, password=secret)
+    """The partner sending ``request``: a bearer token, or Basic with a password or an API token (already
+    checked by ``web.limits.BodyGuard`` when the request carries a body)."""
+    checked = request.scope.get("state", {}).get(IDENTITY_STATE)
+    principal = checked.principal if isinstance(checked, Identity) else None
     if principal is None:
-        raise TaxiiError(
-            401,
-            "Unauthorized",
-            "authentication required: an API token as 'Authorization: Bearer' or HTTP Basic",
-            headers={"WWW-Authenticate": 'Basic realm="borderwatch TAXII"'},
-        )
+        principal = authorization_principal(request.headers.get("authorization", ""), db, basic=True)
+    if principal is None:
+        raise unauthorized()
     return principal
+
+
+def unauthorized() -> TaxiiError:
+    return TaxiiError(
+        401,
+        "Unauthorized",
+        "authentication required: an API token as 'Authorization: Bearer' or HTTP Basic",
+        headers={"WWW-Authenticate": 'Basic realm="borderwatch TAXII"'},
+    )
 
 
 class Call:
