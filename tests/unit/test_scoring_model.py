@@ -160,6 +160,12 @@ def test_multi_item_declaration_takes_its_riskiest_item(
     assert combined.height == 1
     assert combined["score"][0] == pytest.approx(single["score"].max())
     assert combined["expected_duty"][0] == pytest.approx(single["expected_duty"].sum())
+    # the first reason names the item that scored highest; the rest are that item's own reasons
+    top = single.sort("score", descending=True).row(0, named=True)
+    item = test.head(2)["lrn"].to_list().index(top["lrn"]) + 1
+    assert combined["reasons"][0][0] == f"goods item {item} of 2 scores highest"
+    assert combined["reasons"][0].to_list()[1:] == top["reasons"]
+    assert not any(r.startswith("goods item") for rs in single["reasons"] for r in rs)
 
 
 def test_training_needs_both_outcomes(split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]) -> None:

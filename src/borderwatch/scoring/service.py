@@ -316,8 +316,10 @@ class RiskModel:
             if scores.height == 1:  # live scoring: nothing to order (a sort costs a query even on one row)
                 return scores
             return scores.sort("score", descending=True, maintain_order=True)
-        items = items.with_columns(reasons)
-        # A declaration with several goods items takes its riskiest item's score and reasons.
+        items = items.with_columns(reasons, features["item_no"].alias("_item"))
+        # A declaration with several goods items takes its riskiest item's score and reasons, the first
+        # reason naming that item (a declaration of one item needs no such sentence).
+        named = pl.format("goods item {} of {} scores highest", pl.col("_item"), pl.col("_items"))
         return (
             items.sort(["score", "ranking"], descending=True, maintain_order=True)
             .group_by("lrn", maintain_order=True)
@@ -327,12 +329,18 @@ class RiskModel:
                 pl.col("expected_duty").sum(),
                 pl.col("_lane").max(),
                 pl.col("reasons").first(),
+                pl.col("_item").first(),
+                pl.len().alias("_items"),
             )
             .with_columns(
                 pl.col("_lane")
                 .replace_strict({rank: lane for lane, rank in lane_rank.items()}, default=None)
                 .cast(pl.String)
-                .alias("forced_lane")
+                .alias("forced_lane"),
+                pl.when(pl.col("_items") > 1)
+                .then(pl.concat_list(named, pl.col("reasons")))
+                .otherwise(pl.col("reasons"))
+                .alias("reasons"),
             )
             .select(list(SCORE_COLUMNS))
         )
