@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.ingest.edifact.cusres import Answer, read_cusres, write_cusres
@@ -52,3 +54,31 @@ def test_lane_and_case_answers_round_trip_through_cusres(session_factory: sessio
     # another agency sees none of them
     with session_factory() as session:
         assert answers(session=session, agency="other", lrns=["D000"]) == []
+
+
+def test_cases_answer_command_writes_cusres_and_audits(
+    database_url: str, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from borderwatch.access.audit import search
+    from borderwatch.cli.main import app
+    from borderwatch.core.settings import get_settings
+
+    with session_factory.begin() as session:
+        assign_lanes(session=session, scored=scored(), policy=POLICY)
+    monkeypatch.setenv("BORDERWATCH_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        out = tmp_path / "answers.edi"
+        result = CliRunner().invoke(app, ["cases", "answer", "D000", "D029", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        missing = CliRunner().invoke(app, ["cases", "answer", "NOPE"])
+        assert missing.exit_code == 2 and "no lane decision for NOPE" in missing.output
+    finally:
+        get_settings.cache_clear()
+    messages = [m for m in read_messages(io.BytesIO(out.read_bytes())) if isinstance(m, Message)]
+    assert [(a.lrn, a.lane) for a in map(read_cusres, messages)] == [("D000", "red"), ("D029", "green")]
+    with session_factory() as session:
+        entries, total = search(db_session=session, resource="lane")
+    assert total == 2 and {e.resource_id for e in entries} == {"D000", "D029"}

@@ -181,6 +181,9 @@ def answer_command(
     """Answers on declarations (lane, basis, reasons, case result) as CUSRES messages or JSON."""
     from datetime import UTC, datetime
 
+    from borderwatch.access import audit
+    from borderwatch.access.policy import Action, Resource
+    from borderwatch.cli.common import cli_actor
     from borderwatch.ingest.edifact.cusres import write_cusres
     from borderwatch.inspections.answers import answers
 
@@ -188,8 +191,18 @@ def answer_command(
         fail(f"--format must be cusres or json, not {fmt!r}")
     settings = get_settings()
     _, factory = open_database(settings)
-    with factory() as session:
+    with factory.begin() as session:
         found = answers(session=session, agency=settings.agency, lrns=lrns)
+        for answer in found:  # who took which decision out of borderwatch, as CUSRES or JSON
+            audit.record(
+                db_session=session,
+                actor=cli_actor(),
+                agency=settings.agency,
+                action=Action.READ,
+                resource=Resource.LANE,
+                resource_id=answer.lrn,
+                detail={"answer": fmt},
+            )
     missing = sorted(set(lrns) - {a.lrn for a in found})
     if not found:
         fail(f"no lane decision for {', '.join(missing)}")
