@@ -202,6 +202,21 @@ def test_goods_item_count_checked() -> None:
         read_cusdec(_only_message(cusdec(cnt=3)))
 
 
+def test_own_service_characters_and_decimal_comma() -> None:
+    text = (
+        cusdec().replace("UNA:+.? '", "UNA*|,! ~").replace("MEA+AAE+AAA+KGM:760'", "MEA+AAE+AAA+KGM:760.5'")
+    )
+    # rewrite every separator: component ':'→'*', element '+'→'|', decimal '.'→',', release '?'→'!', "'"→'~'
+    table = str.maketrans({":": "*", "+": "|", "'": "~", "?": "!"})
+    head, _, body = text.partition("\n")
+    body = body.translate(table).replace("760.5", "760,5")
+    found = [m for m in _messages(head + "\n" + body) if isinstance(m, Message)]
+    assert len(found) == 1 and found[0].error is None
+    declaration = read_cusdec(found[0])
+    assert declaration.items[0].net_mass == 760.5
+    assert declaration.parties[PartyRole.IMPORTER].name == "IMPORTER LTD"
+
+
 def test_sniff() -> None:
     assert sniff(b"UNA:+.? 'UNB+UNOC:3+X'")
     assert sniff(b"\nUNB+UNOA:2+X'")
@@ -264,7 +279,7 @@ def test_fuzzed_interchange_never_crashes_and_names_the_segment(noise: bytes, at
         error = item.error
         if isinstance(item, Message) and error is None:
             try:
-                read_cusdec(item)
+                read_cusdec(item) if item.message_type == "CUSDEC" else read_manifest(item)
             except Exception as raised:  # the one kind of error a message may raise: named
                 assert type(raised).__name__ == "EdifactError"
                 assert getattr(raised, "segment", None), str(raised)
