@@ -25,11 +25,14 @@ def test_an_exercise_from_kcs_closed_cases_is_graded_against_their_outcomes(kcs_
     built = exercise_from_cases(
         declarations=keep, outcomes=kept, seed=3, salt=b"course-7", queue_size=60, budget=6
     )
-    shown = json.dumps(built.queue_document())
     real_lrns = set(keep["lrn"].to_list())
     assert not any(view["lrn"] in real_lrns for view in built.declarations)  # pseudonymised
     assert all(view["lrn"].startswith("D-") for view in built.declarations)
-    assert "fraud" not in shown.lower().replace("fraud found", "")  # outcomes hidden (model reasons aside)
+    # outcomes hidden: nothing but the model's own reasons (its p(fraud), past findings) speaks of fraud
+    without_model = json.dumps(
+        [{k: v for k, v in view.items() if k != "model"} for view in built.declarations]
+    )
+    assert "fraud" not in without_model.lower() and "critical" not in without_model.lower()
     truth = {row["lrn"]: row["fraud"] for row in built.truth}
     frauds = [lrn for lrn, fraud in truth.items() if fraud]
     assert frauds, "the sampled week has frauds to find"
