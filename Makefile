@@ -36,8 +36,10 @@ unit: $(STAMP)
 test: lint typecheck imports browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
+# `make serve` keeps the demo database between starts (RESET=1 runs the demo afresh); PORT=8080 picks the port.
+PORT ?= 8000
 serve: $(STAMP)
-	$(BIN)/python -m borderwatch.demo --dir $(DEMO_DIR) --serve
+	$(BIN)/python -m borderwatch.demo --dir $(DEMO_DIR) --serve --port $(PORT) $(if $(RESET),--reset,)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -22,6 +22,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+import yaml
 from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
@@ -33,11 +34,12 @@ from borderwatch.db.session import engine_from_settings, migrate, session_factor
 from borderwatch.ingest.service import IngestSummary, ingest_file, list_quarantine
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.inspections.service import open_cases
-from borderwatch.lanes.policy import Capacity, LanePolicy
+from borderwatch.lanes.policy import Capacity, LanePolicy, agency_policy_path
 from borderwatch.lanes.service import assign_lanes
 from borderwatch.scoring.profile_store import load_agency_profiles
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import train_risk_model
+from borderwatch.scoring.registry import register_model, store_scores
+from borderwatch.scoring.service import RiskModel, train_risk_model
 from borderwatch.synthetic import GeneratedTraffic, GeneratorConfig, generate_traffic, write_traffic
 
 DEMO_START = date(2025, 1, 6)  # a Monday; the history spans the Lunar New Year, the new week is a whole week
@@ -49,6 +51,8 @@ DEMO_SEED = 20250106
 RED_SHARE = 0.08  # the demo offices can inspect about 8 % of their declarations and check 12 % on papers
 YELLOW_SHARE = 0.12
 DEMO_MARKER = ".borderwatch-demo"
+SIMULATED_WEEKS = 3
+DEMO_URL = "http://127.0.0.1:8000/"
 DEMO_USER = "demo"
 DEMO_PASSWORD = (
     "demo harbour lantern"  # a local account on a throwaway database, printed for the person at the desk
@@ -69,6 +73,7 @@ class DemoResult:
     quarantined: list[tuple[str, int, str]] = field(default_factory=list)  # file, line, reason
     riskiest: pl.DataFrame | None = None
     lanes: pl.DataFrame | None = None
+    past_lanes: pl.DataFrame = field(default_factory=pl.DataFrame)
     seconds: float = 0.0
 
 
@@ -135,38 +140,106 @@ def score_week(
     week: pl.DataFrame,
     profiles: Sequence[RiskProfile],
     seed: int,
-) -> tuple[pl.DataFrame, str]:
+) -> tuple[pl.DataFrame, RiskModel]:
     """③ Train on the stored history (the declarations with outcomes), score the new week.
 
     Returns the scores (one row per lrn: score, fraud_probability, expected_duty, forced_lane, reasons) and
-    the model version.
+    the model.
     """
     history = declarations.filter(~pl.col("lrn").is_in(week["lrn"].implode()))
     model = train_risk_model(declarations=history, outcomes=outcomes, profiles=profiles, seed=seed)
     scored = model.score(declarations=week, history=declarations, outcomes=outcomes, profiles=profiles)
-    return scored, model.version
+    return scored, model
 
 
-def demo_policy(week: pl.DataFrame) -> LanePolicy:
-    """A lane policy sized to the demo's volume: each office can inspect about ``RED_SHARE`` of its average
-    daily declarations (at least one) and check ``YELLOW_SHARE`` of them on documents; the most probable
-    frauds go first."""
-    daily = (
-        week.unique("lrn")
-        .group_by("office", "declared_on")
-        .len()
-        .group_by("office")
-        .agg(pl.col("len").mean().alias("daily"))
+def activate_model(*, settings: Settings, model: RiskModel, scored: pl.DataFrame) -> None:
+    """③b The demo's model saved, registered and made the agency's active model (it then scores every
+    declaration that arrives, explains the declaration pages and labels their charts), and the week's
+    scores stored with its version."""
+    path = settings.data_dir / "models" / f"{model.version}.json"
+    model.save(path)
+    engine = engine_from_settings(settings)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            register_model(
+                session=session,
+                model=model,
+                path=path.resolve(),
+                agency=settings.agency,
+                activate=True,
+                by="demo",
+            )
+            store_scores(session=session, scores=scored, model_version=model.version, agency=settings.agency)
+    finally:
+        engine.dispose()
+
+
+def simulate_past_weeks(
+    *,
+    settings: Settings,
+    model: RiskModel,
+    declarations: pl.DataFrame,
+    outcomes: pl.DataFrame,
+    profiles: Sequence[RiskProfile],
+    policy: LanePolicy,
+    weeks: int = SIMULATED_WEEKS,
+) -> pl.DataFrame:
+    """④b The last ``weeks`` of the history as if borderwatch had selected them: scored (time-safe: only
+    what was known before each day) and given lanes day by day under the demo's policy, so that the
+    dashboards (hit rate per lane, drift, calibration) have decisions whose outcomes are known."""
+    start = DEMO_START + timedelta(days=HISTORY_DAYS - 7 * weeks)
+    end = DEMO_START + timedelta(days=HISTORY_DAYS - 1)
+    past = declarations.filter(pl.col("declared_on").is_between(start, end))
+    scored = model.score(
+        declarations=past, history=declarations, outcomes=outcomes, profiles=profiles, explain=False
     )
-    rows = list(daily.iter_rows(named=True))
+    frame = scored.join(
+        past.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first"), on="lrn"
+    )
+    engine = engine_from_settings(settings)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            return assign_lanes(
+                session=session,
+                scored=frame,
+                policy=policy,
+                model_version=model.version,
+                agency=settings.agency,
+            )
+    finally:
+        engine.dispose()
+
+
+def create_login(settings: Settings) -> None:
+    """The demo's local account (an administrator of the demo agency), printed at the end."""
+    from borderwatch.access import service as access
+
+    engine = engine_from_settings(settings)
+    try:
+        with session_scope(session_factory(engine)) as session:
+            access.ensure_admin(
+                db_session=session, username=DEMO_USER, password=DEMO_PASSWORD, agency=settings.agency
+            )
+    finally:
+        engine.dispose()
+
+
+def write_policy(settings: Settings, policy: LanePolicy) -> Path:
+    """The demo's lane policy as the agency's own file: arrivals in the workspace are selected with it."""
+    path = agency_policy_path(settings.data_dir, settings.agency)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(policy.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+    return path
+
+
+def demo_policy() -> LanePolicy:
+    """The demo offices' policy: each can inspect ``RED_SHARE`` of its declarations of a day and check
+    ``YELLOW_SHARE`` on documents (capacity shares: the workload follows traffic); never a red slot below
+    a fraud probability of 0.2."""
     return LanePolicy(
         version="demo-1",
-        red=Capacity(
-            default=1, per_office={r["office"]: max(1, round(r["daily"] * RED_SHARE)) for r in rows}
-        ),
-        yellow=Capacity(
-            default=1, per_office={r["office"]: max(1, round(r["daily"] * YELLOW_SHARE)) for r in rows}
-        ),
+        red=Capacity(share=RED_SHARE),
+        yellow=Capacity(share=YELLOW_SHARE),
         min_red_probability=0.2,
     )
 
@@ -186,7 +259,7 @@ def decide_lanes(
             decisions = assign_lanes(
                 session=session,
                 scored=frame,
-                policy=demo_policy(week),
+                policy=demo_policy(),
                 model_version=model_version,
                 agency=settings.agency,
             )
@@ -283,13 +356,24 @@ def _red_table(lanes: pl.DataFrame, limit: int = 12) -> Table:
     return table
 
 
+def _past_note(past: pl.DataFrame, version: str) -> str:
+    return (
+        f"model {version} is the agency's active model; the past {SIMULATED_WEEKS} weeks were laned as "
+        f"borderwatch would have ({past.filter(pl.col('lane') == 'red').height} red of {past.height}), so "
+        "the dashboards have inspected outcomes to show"
+    )
+
+
 def _look_further(settings: Settings, directory: Path, seconds: float) -> Panel:
     lines = [
+        f"workspace: make serve (or the two lines below), then open {DEMO_URL}",
+        f"sign in as {DEMO_USER} with the password: {DEMO_PASSWORD}",
         f"export BORDERWATCH_DATABASE_URL={settings.database_url}",
+        f"export BORDERWATCH_DATA_DIR={settings.data_dir.resolve()}",
         "borderwatch quarantine list          # what was held back, and why",
         "borderwatch quarantine show ID       # one record's raw text; fix it with 'quarantine release'",
         f"borderwatch ingest {directory / 'week.csv'}   # a second time: changes nothing",
-        "borderwatch serve                    # the workspace (or: make serve)",
+        "borderwatch serve --port 8000        # the workspace on this database (make serve PORT=8000)",
         "borderwatch generate -n 100000 --seed 1 --drift-at 0.5 traffic.csv   # more traffic",
         f"ground truth of the planted patterns: {directory}/history.truth.json and week.truth.json",
     ]
@@ -345,15 +429,18 @@ def run_demo(
         console.print(_quarantine_table(result.quarantined))
 
     week_rows = stored.filter(pl.col("declared_on") >= DEMO_START + timedelta(days=HISTORY_DAYS))
+    profiles = load_agency_profiles(settings.data_dir, settings.agency)
     with console.status("③ training on the history and scoring the new week…"):
-        scored, version = score_week(
+        scored, model = score_week(
             declarations=stored,
             outcomes=outcomes,
             week=week_rows,
             # the agency's rules, seeded from the shipped ones: what the workspace shows and edits
-            profiles=load_agency_profiles(settings.data_dir, settings.agency),
+            profiles=profiles,
             seed=seed,
         )
+        activate_model(settings=settings, model=model, scored=scored)
+    version = model.version
     truth = week.labels  # what the generator planted; the week's file carries no outcomes
     ranked = scored.join(truth, on="lrn", how="left").sort("score", descending=True)
     result.riskiest = ranked.head(10)
@@ -365,55 +452,67 @@ def run_demo(
         "(truth from the generator, never shown to the model)"
     )
 
-    with console.status("④ deciding lanes…"):
+    with console.status("④ deciding lanes, and those of the past weeks as borderwatch would have…"):
         lanes = decide_lanes(settings=settings, scored=scored, week=week_rows, model_version=version)
+        result.past_lanes = simulate_past_weeks(
+            settings=settings,
+            model=model,
+            declarations=stored,
+            outcomes=outcomes,
+            profiles=profiles,
+            policy=demo_policy(),
+        )
+        write_policy(settings, demo_policy())
+        create_login(settings)
     result.lanes = lanes.join(truth.select("lrn", "fraud"), on="lrn", how="left")
     console.print(_lanes_table(result.lanes))
     console.print(_red_table(result.lanes))
 
+    console.print(_past_note(result.past_lanes, version))
     result.seconds = time.perf_counter() - began
     console.print(_look_further(settings, directory, result.seconds))
     return result
 
 
-def serve_workspace(settings: Settings, console: Console) -> None:
-    """Open the web workspace on the demo database, with a local demo account."""
-    try:
-        from borderwatch.access import service as access
-        from borderwatch.web.app import serve
-    except ImportError:
-        console.print("The web workspace is not part of this build; the demo database stays usable.")
-        return
-    engine = engine_from_settings(settings)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            access.ensure_admin(
-                db_session=session, username=DEMO_USER, password=DEMO_PASSWORD, agency=settings.agency
-            )
-    finally:
-        engine.dispose()
+def serve_workspace(settings: Settings, console: Console, *, port: int = 8000) -> None:
+    """Open the web workspace on the demo database (kept between starts), with the demo's account."""
+    from borderwatch.web.app import serve
+
+    create_login(settings)
     console.print(
-        f"workspace at [bold]http://127.0.0.1:8000/[/] — sign in as [bold]{DEMO_USER}[/] with password "
-        f"[bold]{DEMO_PASSWORD}[/] (Ctrl+C stops it)"
+        f"workspace at [bold]http://127.0.0.1:{port}/[/] — sign in as [bold]{DEMO_USER}[/] with password "
+        f"[bold]{DEMO_PASSWORD}[/] (Ctrl+C stops it; the database is kept: --reset starts afresh)"
     )
-    serve(settings)
+    serve(settings, port=port)
+
+
+def has_demo(directory: Path) -> bool:
+    """Whether ``directory`` holds a database an earlier demo run made."""
+    return (directory / DEMO_MARKER).exists() and (directory / "borderwatch.db").exists()
 
 
 def main(
     directory: Annotated[
         Path, typer.Option("--dir", help="Folder for the demo's files and SQLite database")
     ] = Path("demo-out"),
-    serve: Annotated[bool, typer.Option("--serve", help="Open the web workspace afterwards")] = False,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Open the web workspace (on the kept demo database if there is one)"),
+    ] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="With --serve: run the demo afresh first")] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="With --serve: the port")] = 8000,
 ) -> None:
-    """Run the borderwatch demo."""
+    """Run the borderwatch demo (``--serve``: serve the workspace on it; the database is kept between
+    starts unless ``--reset``)."""
     console = Console()
-    try:
-        result = run_demo(directory, console=console)
-    except DemoError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}")
-        raise typer.Exit(2) from error
+    if not (serve and not reset and has_demo(directory)):
+        try:
+            run_demo(directory, console=console)
+        except DemoError as error:
+            Console(stderr=True).print(f"[bold red]error:[/] {error}")
+            raise typer.Exit(2) from error
     if serve:
-        serve_workspace(demo_settings(result.directory), console)
+        serve_workspace(demo_settings(directory), console, port=port)
 
 
 if __name__ == "__main__":

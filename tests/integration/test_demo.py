@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 from sqlalchemy import func, select
 
+from borderwatch.access.models import UserRow
 from borderwatch.db.session import make_engine
-from borderwatch.demo import DEMO_CORRUPT, DemoError, fresh_database, run_demo
+from borderwatch.demo import (
+    DEMO_CORRUPT,
+    DEMO_PASSWORD,
+    DEMO_USER,
+    DemoError,
+    fresh_database,
+    has_demo,
+    run_demo,
+)
 from borderwatch.ingest.models import DeclarationRow, OutcomeRow, QuarantineRow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
+from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 
 
 @pytest.mark.slow
@@ -33,9 +44,20 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
             declarations = connection.scalar(select(func.count()).select_from(DeclarationRow))
             outcomes = connection.scalar(select(func.count()).select_from(OutcomeRow))
             quarantined = connection.execute(select(QuarantineRow.source_file, QuarantineRow.line)).all()
+            week_start = result.week.frame["Date"].min()
             lanes = connection.execute(
-                select(LaneDecisionRow.lane, func.count()).group_by(LaneDecisionRow.lane)
+                select(LaneDecisionRow.lane, func.count())
+                .where(LaneDecisionRow.declared_on >= date.fromisoformat(str(week_start)))
+                .group_by(LaneDecisionRow.lane)
             ).all()
+            past = connection.scalar(
+                select(func.count())
+                .select_from(LaneDecisionRow)
+                .where(LaneDecisionRow.declared_on < date.fromisoformat(str(week_start)))
+            )
+            active = connection.execute(select(RiskModelRow.version).where(RiskModelRow.active)).all()
+            scores = connection.scalar(select(func.count()).select_from(RiskScoreRow))
+            login = connection.execute(select(UserRow.username, UserRow.role)).all()
             cases = connection.execute(select(CaseRow.lane, CaseRow.status)).all()
     finally:
         engine.dispose()
@@ -77,6 +99,13 @@ def test_demo_runs_end_to_end_and_stores_what_it_prints(tmp_path: Path) -> None:
     assert result.riskiest["lrn"][0] in printed
     assert "borderwatch quarantine list" in printed
     assert result.seconds < 120
+    # The demo's model is the active one, its scores are stored, past weeks have lanes for the dashboards,
+    # and there is a login, printed with the address
+    assert len(active) == 1 and scores == result.week.frame.height
+    assert past == result.past_lanes.height > 0
+    assert login == [(DEMO_USER, "admin")]
+    assert DEMO_USER in printed and DEMO_PASSWORD in printed and "http://127.0.0.1:8000/" in printed
+    assert has_demo(tmp_path)
 
 
 def test_demo_never_replaces_a_database_it_did_not_create(tmp_path: Path) -> None:
