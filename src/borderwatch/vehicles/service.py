@@ -53,6 +53,7 @@ FORMATS = ("csv", "jsonl")
 HOTLISTS = ("national", "partner", "seizure", "sanctions")
 HOTLIST, PATTERN = "hotlist", "pattern"
 SYSTEM_ACTOR = "system:vehicles"
+RECHECK_SECONDS = 1.0  # how stale a cached camera list or hotlist index may be
 _IN_CHUNK = 900  # bound values per query: below SQLite's default limit with room to spare
 
 
@@ -90,6 +91,7 @@ def load_cameras(*, session: Session, agency: str, path: Path) -> int:
         row.latitude, row.longitude, row.name = camera.latitude, camera.longitude, camera.name
         session.add(row)
     session.flush()
+    _CAMERAS.pop((str(session.get_bind().engine.url), agency), None)
     return len(rows)
 
 
@@ -139,8 +141,16 @@ def read_cameras_csv(text: str, *, source: str) -> list[Camera]:
     return cameras
 
 
+_CAMERAS: dict[tuple[str, str], tuple[dict[str, Camera], float]] = {}
+
+
 def cameras(*, session: Session, agency: str) -> dict[str, Camera]:
-    return {
+    """The agency's cameras by id (re-read at most every ``RECHECK_SECONDS``; ``load_cameras`` refreshes)."""
+    key = (str(session.get_bind().engine.url), agency)
+    cached = _CAMERAS.get(key)
+    if cached is not None and time.monotonic() - cached[1] < RECHECK_SECONDS:
+        return cached[0]
+    found = {
         row.camera_id: Camera(
             camera_id=row.camera_id,
             crossing=row.crossing,
@@ -152,6 +162,8 @@ def cameras(*, session: Session, agency: str) -> dict[str, Camera]:
         )
         for row in session.scalars(select(CameraRow).where(CameraRow.agency == agency))
     }
+    _CAMERAS[key] = (found, time.monotonic())
+    return found
 
 
 def cameras_frame(*, session: Session, agency: str) -> pl.DataFrame:
@@ -241,6 +253,7 @@ def replace_hotlist(
         schema_overrides={"country": pl.String, "reference": pl.String},
     )
     bulk_insert(session.connection(), "vehicle_hotlist", _storable_times(session, frame))
+    _INDEXES.pop(_cache_key(session, agency), None)
     return len(rows)
 
 
@@ -268,6 +281,7 @@ def add_to_hotlist(
     )
     session.add(row)
     session.flush()
+    _INDEXES.pop(_cache_key(session, agency), None)
     return row
 
 
@@ -277,6 +291,7 @@ def remove_from_hotlist(*, session: Session, agency: str, entry_id: int) -> None
         raise NotFoundError(f"no hotlist entry {entry_id}")
     session.delete(row)
     session.flush()
+    _INDEXES.pop(_cache_key(session, agency), None)
 
 
 def hotlist_entries(*, session: Session, agency: str, limit: int = 500) -> list[HotlistEntryRow]:
@@ -295,21 +310,31 @@ def hotlist_counts(*, session: Session, agency: str) -> dict[str, int]:
     return {name: int(count) for name, count in session.execute(query)}
 
 
-# Built indexes by (database, agency), valid while the list's version (count, newest id) holds.
-_INDEXES: dict[tuple[str, str], tuple[tuple[int, int], HotlistIndex]] = {}
+# Built indexes by (database, agency) with the list's version (count, newest id) and when it was checked. The
+# version is checked at most every ``RECHECK_SECONDS`` (counting 100,000 entries per batch of reads cost more
+# than matching them); edits through this module drop the cached index at once.
+_INDEXES: dict[tuple[str, str], tuple[tuple[int, int], HotlistIndex, float]] = {}
+
+
+def _cache_key(session: Session, agency: str) -> tuple[str, str]:
+    return (str(session.get_bind().engine.url), agency)
 
 
 def hotlist_index(*, session: Session, agency: str) -> HotlistIndex:
-    """The agency's hotlists as a matching index, rebuilt only when an entry was added or removed."""
+    """The agency's hotlists as a matching index, rebuilt when an entry was added or removed (seen within
+    ``RECHECK_SECONDS`` when another process made the change)."""
+    cache_key = _cache_key(session, agency)
+    cached = _INDEXES.get(cache_key)
+    if cached is not None and time.monotonic() - cached[2] < RECHECK_SECONDS:
+        return cached[1]
     version_row = session.execute(
         select(func.count(), func.coalesce(func.max(HotlistEntryRow.id), 0)).where(
             HotlistEntryRow.agency == agency
         )
     ).one()
     version = (int(version_row[0]), int(version_row[1]))
-    cache_key = (str(session.get_bind().engine.url), agency)
-    cached = _INDEXES.get(cache_key)
     if cached is not None and cached[0] == version:
+        _INDEXES[cache_key] = (version, cached[1], time.monotonic())
         return cached[1]
     rows = session.execute(
         select(
@@ -322,7 +347,7 @@ def hotlist_index(*, session: Session, agency: str) -> HotlistIndex:
         ).where(HotlistEntryRow.agency == agency)
     )
     index = HotlistIndex.build(Listed(*row) for row in rows)
-    _INDEXES[cache_key] = (version, index)
+    _INDEXES[cache_key] = (version, index, time.monotonic())
     return index
 
 
