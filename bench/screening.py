@@ -6,6 +6,7 @@ Lists: the shipped OFAC SDN files (sdn, alt, add) and the UN consolidated list. 
 - ``ofac-noise``: ``--noisy`` primary names of OFAC persons and organisations (half each), typed with the
   data-entry noise of ``borderwatch.screening.noise`` (spaces moved or lost, parts merged or split, letters
   swapped, dropped, doubled, inserted or replaced; one or two edits; parts reordered), seed 14;
+- ``ofac-held-out``: another draw of the same noise (seed 214), on which no setting was chosen;
 - ``un-treated``: the UN names of ``screening-bench/positives_un_treated.csv`` (typos, reordering, lost
   diacritics).
 Negative queries: the 50,000 non-listed persons of ``negatives_global.csv`` (``--quick``: 5,000). Every
@@ -213,6 +214,8 @@ def main() -> None:
     _MATCHER = matcher
 
     noisy = noisy_queries(entries, count=args.noisy, seed=14)
+    # A second draw no setting was chosen on (docs/decisions/screening-0002-trigram-channel.md).
+    held_out = noisy_queries(entries, count=args.noisy, seed=214)
     treated = pl.read_csv(bench_dir / "positives_un_treated.csv", infer_schema=False)
     untreated = pl.read_csv(bench_dir / "positives_un_untreated.csv", infer_schema=False)
     negatives = pl.read_csv(bench_dir / "negatives_global.csv", infer_schema=False)
@@ -231,6 +234,7 @@ def main() -> None:
     ]
     sets: dict[str, list[tuple[str, str | None, str]]] = {
         "ofac-noise": [(n.query, n.kind, n.entity_id) for n in noisy],
+        "ofac-held-out": [(n.query, n.kind, n.entity_id) for n in held_out],
         "un-treated": [(q, None, e) for q, e in un_pairs],
     }
     neg_names = negatives["full_name"].to_list()

@@ -8,12 +8,13 @@ active.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import polars as pl
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -35,6 +36,9 @@ from borderwatch.screening.models import (
 )
 from borderwatch.screening.normalize import normalize_name
 from borderwatch.screening.parsers import detect_format, read_list_files
+
+if TYPE_CHECKING:
+    import psycopg
 
 NOT_MATCH = "not_match"
 MATCH = "match"
@@ -66,6 +70,20 @@ class LoadReport:
 
 
 def _bulk(session: Session, table: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` (dicts with the same keys): ``COPY`` on PostgreSQL (a list collection of a million
+    entries is several million rows), batched ``executemany`` elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        columns = list(rows[0])
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+        statement = f"COPY {table.__tablename__} ({', '.join(columns)}) FROM STDIN"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                # JSON columns take their text; COPY would read a Python list as an array
+                copy.write_row([json.dumps(v) if isinstance(v, list | dict) else v for v in row.values()])
+        return
     for start in range(0, len(rows), _CHUNK):
         session.execute(insert(table), rows[start : start + _CHUNK])
 
