@@ -28,8 +28,7 @@ import polars as pl
 from borderwatch.core.vocabulary import DOCUMENT_FINDINGS
 from borderwatch.db.session import make_engine, migrate
 from borderwatch.ledger import service
-from borderwatch.ledger.documents import check_documents, present_documents
-from borderwatch.ledger.entries import DocumentEntry, DocumentType, fingerprint
+from borderwatch.ledger.documents import check_documents, present_documents, register_issued
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.writer import WriterPool
 from borderwatch.synthetic.documents import plant_documents
@@ -80,22 +79,7 @@ def main() -> None:
         service.ensure_log(engine, agency="a", origin="bench.example/documents")
         pool = WriterPool(engine, signer=keys.log_signer)
         try:
-            writer = pool.writer("a")
-            futures = [
-                writer.submit(
-                    DocumentEntry(
-                        DocumentType(r["doc_type"]),
-                        r["issuer"],
-                        r["number"],
-                        None,
-                        r["issuer"],
-                        fingerprint(keys.issuer_key(r["issuer"], create=True), r["content"]),
-                    )
-                )
-                for r in planted.issued.iter_rows(named=True)
-            ]
-            for future in futures:
-                future.result()
+            register_issued(keys, pool.writer("a"), planted.issued)
             checking = 0.0
             found: list[pl.DataFrame] = []
             for start in range(0, planted.stated.height, BATCH):

@@ -10,8 +10,12 @@ import polars as pl
 from sqlalchemy import Engine
 
 from borderwatch.ledger import service
-from borderwatch.ledger.documents import check_documents, present_documents, register_evidence
-from borderwatch.ledger.entries import DocumentEntry, DocumentType, fingerprint
+from borderwatch.ledger.documents import (
+    check_documents,
+    present_documents,
+    register_evidence,
+    register_issued,
+)
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.writer import WriterPool
 from borderwatch.synthetic.documents import plant_documents
@@ -20,22 +24,7 @@ ORIGIN = "borderwatch.test/documents"
 
 
 def _register_issued(keys: KeyStore, pool: WriterPool, issued: pl.DataFrame) -> None:
-    writer = pool.writer("a")
-    futures = [
-        writer.submit(
-            DocumentEntry(
-                DocumentType(row["doc_type"]),
-                row["issuer"],
-                row["number"],
-                None,
-                row["issuer"],
-                fingerprint(keys.issuer_key(row["issuer"], create=True), row["content"]),
-            )
-        )
-        for row in issued.iter_rows(named=True)
-    ]
-    for future in futures:
-        future.result(timeout=30)
+    register_issued(keys, pool.writer("a"), issued)
 
 
 def test_planted_documents_are_found_exactly(engine: Engine, tmp_path: Path) -> None:

@@ -29,7 +29,13 @@ from sqlalchemy import Connection, Engine, Table, and_, exists, insert, or_, sel
 from borderwatch.core.vocabulary import DocumentFinding
 from borderwatch.db.session import write_transaction
 from borderwatch.ledger import service
-from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError, fingerprint_of_digest
+from borderwatch.ledger.entries import (
+    DocumentEntry,
+    DocumentType,
+    LedgerError,
+    fingerprint,
+    fingerprint_of_digest,
+)
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.models import LedgerEntryRow, LedgerPresentationRow
 from borderwatch.ledger.writer import WAIT_SECONDS, LogWriter, WriterPool
@@ -234,6 +240,27 @@ def present_documents(
         with write_transaction(engine) as connection:
             connection.execute(insert(_presentations), rows)
     return len(appended)
+
+
+def register_issued(keys: KeyStore, writer: LogWriter, issued: pl.DataFrame) -> list[service.Receipt]:
+    """Append documents as their issuers register them (rows of ``issuer``, ``doc_type``, ``number``,
+    ``content``: the document's bytes; ``issued_on`` when present): each fingerprinted under its issuer's key
+    (made on first use), the issuer its submitter. Durable when this returns."""
+    dated = "issued_on" in issued.columns
+    futures = [
+        writer.submit(
+            DocumentEntry(
+                DocumentType(row["doc_type"]),
+                row["issuer"],
+                row["number"],
+                row["issued_on"] if dated else None,
+                row["issuer"],
+                fingerprint(keys.issuer_key(row["issuer"], create=True), row["content"]),
+            )
+        )
+        for row in issued.iter_rows(named=True)
+    ]
+    return [future.result(timeout=WAIT_SECONDS) for future in futures]
 
 
 def register_evidence(
