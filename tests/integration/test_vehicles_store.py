@@ -173,3 +173,10 @@ def test_generated_crossings_through_the_store_find_the_planted_patterns(
     assert {m["lrn"] for m in world.truth["mismatches"]} <= mismatched
     convoy_plates = {a.plate for a in alerts if a.code == "convoy"}
     assert {p for c in world.truth["convoys"] for p in c["plates"]} <= convoy_plates
+    # a declaration naming a vehicle with alerts gets them as reasons
+    lrns = [m["lrn"] for m in world.truth["mismatches"]]
+    with session_factory() as session:
+        reasons = service.declaration_reasons(session=session, agency="a1", lrns=[*lrns, "NO-SUCH-LRN"])
+    assert set(reasons) == set(lrns)
+    assert all(r["family"] == "vehicle" and r["points"] > 0 for rs in reasons.values() for r in rs)
+    assert {r["code"] for rs in reasons.values() for r in rs} == {"vehicle_transport_mismatch"}

@@ -917,3 +917,36 @@ def alert_counts(*, session: Session, agency: str) -> dict[str, int]:
         .group_by(VehicleAlertRow.code)
     )
     return {code: int(count) for code, count in session.execute(query)}
+
+
+def declaration_reasons(
+    *, session: Session, agency: str, lrns: Sequence[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The open alerts of the vehicles these declarations name, as scoring-style reasons per LRN (code,
+    family ``vehicle``, points, evidence with the plate and alert id), for targeting to add to a score."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(lrns), _IN_CHUNK):
+        query = (
+            select(DeclaredVehicleRow.lrn, VehicleAlertRow)
+            .join(
+                VehicleAlertRow,
+                (VehicleAlertRow.agency == DeclaredVehicleRow.agency)
+                & (VehicleAlertRow.plate == DeclaredVehicleRow.plate),
+            )
+            .where(
+                DeclaredVehicleRow.agency == agency,
+                DeclaredVehicleRow.lrn.in_(list(lrns[start : start + _IN_CHUNK])),
+                VehicleAlertRow.status != "dismissed",
+            )
+            .order_by(DeclaredVehicleRow.lrn, VehicleAlertRow.points.desc())
+        )
+        for lrn, alert in session.execute(query):
+            found.setdefault(lrn, []).append(
+                {
+                    "code": f"vehicle_{alert.code}",
+                    "family": "vehicle",
+                    "points": alert.points,
+                    "evidence": {"plate": alert.plate, "alert_id": alert.id, **alert.evidence},
+                }
+            )
+    return found
