@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from borderwatch.cli.common import acting_user, console, err_console, fail, open_database
+from borderwatch.cli.common import acting_user, audit_cli, console, err_console, fail, open_database
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, ConfigError, IngestError
 from borderwatch.core.settings import get_settings
@@ -141,6 +141,14 @@ def select_stored(*, engine: Engine, factory: sessionmaker[Session], lrns: list[
     from borderwatch.inspections.flows import select_arrivals_in_slices, selection_for
 
     settings = get_settings()
+    with factory.begin() as session:
+        audit_cli(
+            session,
+            action="create",
+            resource="declaration",
+            agency=agency,
+            detail={"stored_or_amended": len(set(lrns)), "lrns": lrns[:50]},
+        )
     try:
         selected = select_arrivals_in_slices(
             engine=engine,

@@ -245,10 +245,14 @@ def sentence(family: str) -> pl.Expr:
 
 
 def _hits_sentence(key: str, label: str, ids: pl.Expr) -> pl.Expr:
+    """A sentence about earlier inspections; null (no reason) when they all found nothing: "fraud found in 0
+    of 6 earlier inspections" is no reason to suspect a declaration, whatever the model made of it."""
     inspected = pl.col(f"{key}_inspected")
     return (
         pl.when(inspected == 0)
         .then(pl.format("{} {}: no earlier inspection results", pl.lit(label), ids))
+        .when(pl.col(f"{key}_frauds").fill_null(0) == 0)
+        .then(pl.lit(None, dtype=pl.String))
         .otherwise(
             pl.format(
                 "{} {}: fraud found in {} of {} earlier inspections ({} %)",
@@ -260,6 +264,9 @@ def _hits_sentence(key: str, label: str, ids: pl.Expr) -> pl.Expr:
             )
         )
     )
+
+
+PSEUDO_REASON_SPARE = 2
 
 
 def model_reasons(
@@ -274,7 +281,8 @@ def model_reasons(
     names = list(grouped)
     # contributions has one column per feature plus the bias last
     summed = np.column_stack([contributions[:, idx].sum(axis=1) for idx in grouped.values()])
-    order = np.argsort(-summed, axis=1, kind="stable")[:, :top]
+    # a few families beyond ``top``: one whose sentence says nothing incriminating (None) yields its place
+    order = np.argsort(-summed, axis=1, kind="stable")[:, : top + PSEUDO_REASON_SPARE]
     strength = np.take_along_axis(summed, order, axis=1)
     needed = sorted({names[i] for i in np.unique(order)})
     texts = features.select([sentence(name).alias(name) for name in needed])
@@ -288,7 +296,7 @@ def model_reasons(
     # lists built in Python: a frame of the ranked columns and its list concatenation cost more than the
     # sentences themselves on the few rows explained per request
     reasons = [
-        [text for text, kept in zip(texts_of, keeps, strict=True) if kept and text is not None]
+        [text for text, kept in zip(texts_of, keeps, strict=True) if kept and text is not None][:top]
         for texts_of, keeps in zip(picked.tolist(), keep.tolist(), strict=True)
     ]
     return pl.Series("model_reasons", reasons, dtype=pl.List(pl.String))
