@@ -170,7 +170,7 @@ def test_jsonl_declarations_and_outcomes(engine: Engine, tmp_path: Path) -> None
         ).one()
     assert parties["importer"]["name"] == "Müller GmbH"
     assert parties["seller"] == {"id": "CN9", "name": None, "address": None, "country": None}
-    assert documents == [{"type": "invoice", "number": "INV-1", "sha256": None}]
+    assert documents == [{"type": "invoice", "number": "INV-1", "sha256": None, "issuer": None}]
     assert load_outcomes(engine)["critical_fraud"].to_list() == [1]
     [bad] = list_quarantine(engine=engine)
     assert (bad.line, bad.field, bad.reason, bad.record_key) == (2, "office", "is missing", "J2")
