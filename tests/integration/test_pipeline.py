@@ -5,6 +5,7 @@ the dead-letter stream with its error while the rest flow, and is replayed after
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import Counts, WorkerConfig, ensure_streams, serve
 from borderwatch.scoring.registry import latest_scores
-from tests.integration.api_support import register, train_model
+from tests.integration.api_support import build_world, client_for, declaration_json, register, train_model
 from tests.integration.pipeline_support import (
     NATS_URL,
     count,
@@ -267,3 +268,48 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
 
     assert asyncio.run(in_flight()) == 0
     assert "stopped:" in log.read_text()  # the SIGTERMed workers said what they did before exiting
+
+
+def test_the_api_queues_on_the_pipeline_and_reports_when_done(
+    settings: Settings, engine: Engine, topology: Topology, model_path: Path
+) -> None:
+    """With BORDERWATCH_PIPELINE=nats a submission is published, answered 202 with where to follow it; the job
+    endpoint and its server-sent events report it done once a worker has stored, scored and laned it."""
+    queued = settings.model_copy(
+        update={"pipeline": "nats", "nats_url": NATS_URL, "pipeline_prefix": topology.prefix}
+    )
+    world = build_world(queued, agencies=(topology.agency,))
+    register(queued, model_path, topology.agency)
+    with client_for(queued) as client:
+        auth = world.auth(f"analyst_{topology.agency}")
+        response = client.post("/api/declarations", json=declaration_json("Q-1", value=10.0), headers=auth)
+        assert response.status_code == 202, response.text
+        one = response.json()
+        assert one["status"] == "queued" and one["duplicate"] is False and len(one["key"]) == 64
+        assert one["result"] == "/api/declarations/Q-1"
+        assert client.get(one["progress"], headers=auth).json()["status"] == "queued"
+        assert count(engine, "select count(*) from declarations") == 0  # nothing stored by the request
+        batch = [declaration_json(f"Q-{i}", value=100.0 * i) for i in range(2, 6)]
+        batch_response = client.post("/api/declarations/batch", json=batch, headers=auth)
+        assert batch_response.status_code == 202, batch_response.text
+        assert batch_response.json()["queued"] == 4
+        again = client.post(
+            "/api/declarations", json=declaration_json("Q-1", value=10.0), headers=auth
+        ).json()
+        assert again["duplicate"] is True and again["key"] == one["key"]
+
+        asyncio.run(
+            _run_until_drained(
+                queued, engine, topology, done_when="select count(*) from lane_decisions", expected=5
+            )
+        )
+        done = client.get(one["progress"], headers=auth).json()
+        assert done == {"key": one["key"], "status": "done", "lrn": "Q-1", "result": "/api/declarations/Q-1"}
+        events = client.get(one["events"], headers=auth)
+        assert events.headers["content-type"].startswith("text/event-stream")
+        data = [json.loads(line[5:]) for line in events.text.splitlines() if line.startswith("data:")]
+        assert data, events.text
+        assert data == [done]  # already done when asked: one event, and the stream ends
+        declaration = client.get("/api/declarations/Q-1", headers=auth).json()
+        assert declaration["latest_score"]["score"] is not None
+    assert count(engine, "select count(*) from risk_scores") == 5

@@ -10,6 +10,7 @@ back); on SQLite the single write lock orders them the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from sqlalchemy import Table, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -73,3 +74,20 @@ def done_for_lrn(*, session: Session, agency: str, lrn: str) -> dict[str, set[st
     for key, stage in session.execute(select(e.key, e.stage).where(e.agency == agency, e.lrn == lrn)):
         found.setdefault(key, set()).add(stage)
     return found
+
+
+# What the pipeline has done with a declaration, in order; the last one ends its way through it.
+STAGES = ("ingest", "score", "lanes")
+Status = Literal["queued", "stored", "scored", "done"]
+STATUS: dict[str, Status] = {"ingest": "stored", "score": "scored", "lanes": "done"}
+
+
+def progress(*, session: Session, agency: str, key: str) -> tuple[Status, str | None]:
+    """(status, lrn) of the declaration keyed ``key``: queued (nothing done yet, or not a key the agency
+    published), stored, scored, done."""
+    e = PipelineEffectRow
+    rows = session.execute(select(e.stage, e.lrn).where(e.agency == agency, e.key == key)).all()
+    stages = {stage for stage, _lrn in rows}
+    lrn = rows[0][1] if rows else None
+    reached = [stage for stage in STAGES if stage in stages]
+    return (STATUS[reached[-1]] if reached else "queued"), lrn

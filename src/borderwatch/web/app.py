@@ -27,6 +27,7 @@ from borderwatch.web.api import (
     me,
     models,
     monitoring,
+    pipeline,
     profiles,
     quarantine,
     screening,
@@ -53,6 +54,7 @@ API_ROUTERS = [
     health.router,
     ledger.router,
     vehicles_api.router,
+    pipeline.router,
 ]
 
 
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         fail_interrupted_jobs(factory=factory, data_dir=settings.data_dir)
         yield
+        state.close_publisher()
         writers.close()
         engine.dispose()
 
@@ -77,7 +80,8 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.borderwatch = AppState(settings=settings, engine=engine, factory=factory, ledger=writers)
+    state = AppState(settings=settings, engine=engine, factory=factory, ledger=writers)
+    app.state.borderwatch = state
     errors.install(app)
     for router in API_ROUTERS:
         app.include_router(router, prefix="/api")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from borderwatch.access.service import authenticate_password, authenticate_token
 from borderwatch.core.cache import Cache
 from borderwatch.core.settings import Settings
 from borderwatch.ledger.writer import WriterPool
+from borderwatch.pipeline.publish import Publisher
 from borderwatch.web.errors import ApiError, LoginRequiredError, not_found
 
 SESSION_COOKIE = "bw_session"
@@ -48,6 +50,20 @@ class AppState:
     cache: Cache = field(default_factory=lambda: Cache(ttl_seconds=60.0))
     ledger: WriterPool | None = None
     """The ledger's appending threads (one per agency's log): every append of the app goes through them."""
+    _publisher: list[Publisher] = field(default_factory=list)
+    _publisher_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publisher(self) -> Publisher:
+        """The app's one connection to the pipeline (``Settings.pipeline == "nats"``), made at first use."""
+        with self._publisher_lock:
+            if not self._publisher:
+                self._publisher.append(Publisher(self.settings.nats_url))
+            return self._publisher[0]
+
+    def close_publisher(self) -> None:
+        with self._publisher_lock:
+            while self._publisher:
+                self._publisher.pop().close()
 
 
 def app_state(request: Request) -> AppState:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from borderwatch.access.policy import Action, Resource
@@ -19,7 +20,7 @@ from borderwatch.inspections.flows import (
 from borderwatch.ledger.documents import LedgerDocumentCheck, present_documents
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.scoring.online import complete_reasons
-from borderwatch.web.api import records
+from borderwatch.web.api import pipeline, records
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
@@ -158,22 +159,43 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
     )
 
 
-@router.post("/declarations", status_code=201, summary="Submit one declaration: stored, then scored")
+@router.post(
+    "/declarations",
+    status_code=201,
+    response_model=ScoreOut,
+    responses={
+        202: {
+            "model": pipeline.QueuedOut,
+            "description": "queued on the pipeline (BORDERWATCH_PIPELINE=nats)",
+        }
+    },
+    summary="Submit one declaration: stored, then scored (or queued on the pipeline: 202)",
+)
 def submit_one(
     body: Declaration,
     guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION))],
     state: State,
-) -> ScoreOut:
+) -> ScoreOut | JSONResponse:
+    if state.settings.pipeline == "nats":
+        return pipeline.queued_response(guard=guard, state=state, declarations=[body], one=True)
     return submit(guard=guard, state=state, declarations=[body]).items[0]
 
 
-@router.post("/declarations/batch", status_code=201, summary="Submit up to 1000 declarations at once")
+@router.post(
+    "/declarations/batch",
+    status_code=201,
+    response_model=SubmissionOut,
+    responses={202: {"model": pipeline.QueuedBatchOut, "description": "queued (BORDERWATCH_PIPELINE=nats)"}},
+    summary="Submit up to 1000 declarations at once",
+)
 def submit_batch(
     body: Annotated[list[Declaration], Body(min_length=1, max_length=MAX_BATCH)],
     guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION))],
     state: State,
-) -> SubmissionOut:
+) -> SubmissionOut | JSONResponse:
     lrns = [d.lrn for d in body]
     if len(set(lrns)) != len(lrns):
         raise ApiError(422, "a batch may hold each declaration (lrn) once", field="lrn")
+    if state.settings.pipeline == "nats":
+        return pipeline.queued_response(guard=guard, state=state, declarations=body, one=False)
     return submit(guard=guard, state=state, declarations=body)
