@@ -53,7 +53,6 @@ from sqlalchemy import create_engine, text
 from borderwatch.cli.pipeline import processors_for
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine, migrate, session_factory, session_scope
-from borderwatch.lanes.policy import LanePolicy
 from borderwatch.pipeline.messages import content_key
 from borderwatch.pipeline.publish import file_bodies, publish_bodies
 from borderwatch.pipeline.stages import Forward
@@ -170,7 +169,6 @@ def _inline(url: str, folder: Path, bodies: list[bytes]) -> tuple[float, float]:
         engine=engine,
         factory=session_factory(engine),
         agency=AGENCY,
-        policy=LanePolicy(),
     )
 
     def through(batch: list[bytes]) -> None:

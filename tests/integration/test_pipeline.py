@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from borderwatch.cli.pipeline import processors_for
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine, session_factory
-from borderwatch.lanes.policy import LanePolicy
+from borderwatch.lanes.policy import agency_policy_path
 from borderwatch.pipeline.dead import list_dead, replay
 from borderwatch.pipeline.publish import publish_bodies
 from borderwatch.pipeline.status import pipeline_status
@@ -85,7 +85,6 @@ async def _run_until_drained(
         engine=engine,
         factory=session_factory(engine),
         agency=topology.agency,
-        policy=LanePolicy(),
     )
     config = WorkerConfig(
         nats_url=NATS_URL, topology=topology, limits=Limits(ack_wait=20, max_deliver=max_deliver), batch=40
@@ -150,10 +149,14 @@ def test_published_declarations_are_stored_scored_and_laned_once(
 def test_a_failing_stage_dead_letters_and_replays_after_the_fix(
     settings: Settings, engine: Engine, topology: Topology, model_path: Path, tmp_path: Path
 ) -> None:
+    register(settings, model_path, topology.agency)
     bodies = generated_bodies(tmp_path, 30, seed=12)
     asyncio.run(_publish(topology, bodies))
-    # No model registered: scoring fails at every delivery, the messages end dead-lettered, the
-    # declarations themselves are stored.
+    # A broken lane policy file: selection fails at every delivery, the messages end dead-lettered with the
+    # error, the declarations themselves are stored.
+    policy = agency_policy_path(settings.data_dir, topology.agency)
+    policy.parent.mkdir(parents=True, exist_ok=True)
+    policy.write_text("red: [this is not a capacity\n")
     counts = asyncio.run(
         _run_until_drained(
             settings,
@@ -170,12 +173,12 @@ def test_a_failing_stage_dead_letters_and_replays_after_the_fix(
     async def dead_then_replay() -> tuple[list[str], int]:
         async with jetstream() as js:
             letters = await list_dead(js, topology)
-            register(settings, model_path, topology.agency)
+            policy.unlink()  # the fix
             return [letter.error for letter in letters], await replay(js, topology)
 
     errors, replayed = asyncio.run(dead_then_replay())
     assert replayed == 30
-    assert all("no model is registered" in error for error in errors), errors[:3]
+    assert all("ConfigError" in error and str(policy) in error for error in errors), errors[:3]
     asyncio.run(
         _run_until_drained(
             settings, engine, topology, done_when="select count(*) from lane_decisions", expected=30
@@ -213,7 +216,7 @@ def _worker(settings: Settings, topology: Topology, log: Path) -> subprocess.Pop
         )
 
 
-FAULT_DECLARATIONS = int(os.environ.get("BORDERWATCH_PIPELINE_FAULT_N", "400"))
+FAULT_DECLARATIONS = int(os.environ.get("BORDERWATCH_PIPELINE_FAULT_N", "300"))
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
@@ -228,7 +231,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     log = tmp_path / "workers.log"
     workers = [_worker(settings, topology, log), _worker(settings, topology, log)]
     try:
-        deadline = time.monotonic() + 120
+        # generous bounds: the machine running the suite may be shared and loaded many times over
+        deadline = time.monotonic() + 600
         while count(engine, "select count(*) from risk_scores") < total // 4:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             assert all(w.poll() is None for w in workers), log.read_text()[-3000:]
@@ -241,13 +245,13 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_nothing(
         while (
             log.read_text().count(" for a at ") < 3
         ):  # the new worker is up (SIGTERM would find it importing)
-            assert time.monotonic() < deadline + 60, log.read_text()[-3000:]
+            assert time.monotonic() < deadline + 300, log.read_text()[-3000:]
             time.sleep(0.2)
         asyncio.run(
             wait_drained(
                 topology,
                 done=lambda: count(engine, "select count(*) from lane_decisions") >= total,
-                timeout=300,
+                timeout=900,
             )
         )
         for worker in workers:

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import nats
-import polars as pl
 import typer
 from nats.js import JetStreamContext
 from rich.table import Table
@@ -27,17 +26,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.cache import Cache
-from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings, get_settings
-from borderwatch.lanes.policy import LanePolicy, load_policy
+from borderwatch.inspections.flows import selection_for
+from borderwatch.ledger.documents import LedgerDocumentCheck
+from borderwatch.ledger.keys import KeyStore
 from borderwatch.pipeline.dead import list_dead, replay
 from borderwatch.pipeline.publish import file_bodies, publish_bodies
-from borderwatch.pipeline.stages import IngestProcessor, LanesProcessor, Processor, ScoreProcessor
+from borderwatch.pipeline.stages import IngestProcessor, Processor, ScoreProcessor
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
-from borderwatch.scoring.online import score_stored, scoring_context
-from borderwatch.scoring.profile_store import load_agency_profiles
 
 pipeline_app = typer.Typer(
     help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
@@ -48,8 +47,7 @@ T = TypeVar("T")
 
 class StageChoice(StrEnum):
     ingest = "ingest"
-    score = "score"
-    lanes = "lanes"
+    score = "score"  # the selection flow: scores, screening, lanes and cases together
     all = "all"
 
 
@@ -73,30 +71,6 @@ def worker_config(settings: Settings, topology: Topology) -> WorkerConfig:
     )
 
 
-def production_scoring(
-    *, settings: Settings, engine: Engine, agency: str
-) -> Callable[[Session, Sequence[str]], pl.DataFrame]:
-    """The API's inline scoring (``scoring.online.score_stored``) as the score stage's ``ScoreFn``."""
-    cache = Cache(ttl_seconds=3600.0)
-
-    def score(session: Session, lrns: Sequence[str]) -> pl.DataFrame:
-        profiles = load_agency_profiles(settings.data_dir, agency)
-        context = scoring_context(cache=cache, db=session, agency=agency, profiles=profiles)
-        if context is None:
-            raise NotFoundError(f"no model is registered for agency {agency!r}; register one, then replay")
-        scores = score_stored(
-            context=context,
-            cache=cache,
-            engine=engine,
-            db=session,
-            lrns=lrns,
-            explain_min_score=settings.explain_min_score,
-        )
-        return scores.with_columns(pl.lit(context.model.version).alias("model_version"))
-
-    return score
-
-
 def processors_for(
     stages: Sequence[Stage],
     *,
@@ -104,17 +78,22 @@ def processors_for(
     engine: Engine,
     factory: sessionmaker[Session],
     agency: str,
-    policy: LanePolicy,
 ) -> dict[Stage, Processor]:
     built: dict[Stage, Processor] = {}
+    cache = Cache(ttl_seconds=3600.0)  # the active model, the day's history snapshot, the watchlist matcher
+    keys = KeyStore(settings.data_dir)
     for stage in stages:
         if stage is Stage.INGEST:
             built[stage] = IngestProcessor(engine=engine, factory=factory, agency=agency)
-        elif stage is Stage.SCORE:
-            scoring = production_scoring(settings=settings, engine=engine, agency=agency)
-            built[stage] = ScoreProcessor(factory=factory, agency=agency, score=scoring)
         else:
-            built[stage] = LanesProcessor(engine=engine, factory=factory, agency=agency, policy=policy)
+            built[stage] = ScoreProcessor(
+                engine=engine,
+                factory=factory,
+                agency=agency,
+                selection=lambda: selection_for(
+                    settings=settings, agency=agency, cache=cache, documents=LedgerDocumentCheck(engine, keys)
+                ),
+            )
     return built
 
 
@@ -144,7 +123,7 @@ def worker_command(
     ] = None,
 ) -> None:
     """Work on the agency's pipeline until SIGTERM: take declarations from NATS JetStream, store, score and
-    give them lanes, publish what each stage produced. Run as many as you like, on any machine."""
+    give them lanes and cases, publish what each stage produced. Run as many as you like, on any machine."""
     if concurrency > 1:
         argv = [
             sys.executable,
@@ -157,15 +136,13 @@ def worker_command(
             "1",
         ]
         argv += ["--agency", agency] if agency else []
-        argv += ["--policy", str(policy)] if policy else []
         raise typer.Exit(_run_children(argv, concurrency))
     settings = get_settings()
     topology = topology_of(settings, agency)
     stages = list(Stage) if stage is StageChoice.all else [Stage(stage.value)]
     engine, factory = open_database(settings)
-    lane_policy = load_policy(policy) if policy else LanePolicy()
     processors = processors_for(
-        stages, settings=settings, engine=engine, factory=factory, agency=topology.agency, policy=lane_policy
+        stages, settings=settings, engine=engine, factory=factory, agency=topology.agency
     )
     console.print(f"worker {os.getpid()}: {', '.join(stages)} for {topology.agency} at {settings.nats_url}")
     counts = asyncio.run(serve(worker_config(settings, topology), processors))

@@ -4,9 +4,9 @@ A processor takes the bodies of a batch and returns what to publish downstream (
 messages that no retry can process (``poison``: index → error). Anything it raises fails the whole batch;
 the worker then retries its messages one by one, so one failing declaration does not hold up the others.
 
-Scoring and lanes are the production services: ``ScoreFn`` is the scoring of stored declarations that the
-API uses inline (given by the caller, see ``cli/pipeline.py``), and lanes go through
-``lanes.service.assign_lanes``.
+The score stage runs the selection flow that the API, uploads and file ingest run inline
+(``inspections.flows.select_arrivals_flow``): scores, screening hits, the lane and the case of a declaration
+are the same whichever way it arrived.
 """
 
 from __future__ import annotations
@@ -16,25 +16,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.errors import NotFoundError
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_declarations
-from borderwatch.lanes.policy import LanePolicy
-from borderwatch.lanes.service import assign_lanes, current_decision
+from borderwatch.inspections.flows import Selection, select_arrivals_flow
+from borderwatch.lanes.service import current_decision
 from borderwatch.pipeline import effects
 from borderwatch.pipeline.messages import PoisonError, Stored, content_key, decode, parse_declaration
 from borderwatch.pipeline.topology import Kind
 from borderwatch.scoring.registry import latest_scores
 
 SCORE_FIELDS = ("score", "fraud_probability", "expected_duty", "forced_lane", "reasons", "model_version")
-
-# Scores the stored current versions of ``lrns`` and stores their scores in ``session`` (not committed):
-# returns ``RiskModel.score`` rows plus model_version. Raises when there is no model to score with.
-ScoreFn = Callable[[Session, Sequence[str]], pl.DataFrame]
 
 
 @dataclass(frozen=True)
@@ -107,113 +102,80 @@ def _decoded(bodies: Sequence[bytes], outcome: Outcome) -> dict[int, dict[str, A
     return messages
 
 
+# Builds the agency's selection (profiles, lane policy, model cache) for a batch: per batch, so that a fixed
+# policy or profile file takes effect at the next delivery (and a replayed dead letter finds it).
+SelectionFn = Callable[[], Selection]
+
+
 @dataclass(frozen=True)
 class ScoreProcessor:
-    """``stored`` → scores stored with the agency's model (``score``, once per declaration content) →
-    ``scores``."""
-
-    factory: sessionmaker[Session]
-    agency: str
-    score: ScoreFn
-
-    def __call__(self, bodies: Sequence[bytes]) -> Outcome:
-        outcome = Outcome()
-        messages = _decoded(bodies, outcome)
-        keys = {m["key"]: m["lrn"] for m in messages.values()}
-        with self.factory.begin() as session:
-            owned = effects.claim(session=session, stage="score", agency=self.agency, keys=keys)
-            scored = self.score(session, sorted({keys[key] for key in owned})) if owned else None
-        by_lrn = {row["lrn"]: row for row in scored.iter_rows(named=True)} if scored is not None else {}
-        # Those scored before (a redelivery after the effect was committed) are forwarded again too, from the
-        # store: the worker may have died between its commit and its publishing.
-        earlier = sorted({lrn for lrn in keys.values() if lrn not in by_lrn})
-        if earlier:
-            with self.factory() as session:
-                stored = latest_scores(session=session, agency=self.agency, lrns=earlier)
-            by_lrn.update((row["lrn"], row) for row in stored.iter_rows(named=True))
-        for index, message in messages.items():
-            row = by_lrn.get(message["lrn"])
-            if row is None:
-                outcome.poison[index] = f"declaration {message['lrn']}: not stored, nothing to score"
-                continue
-            fields = {name: row.get(name) for name in SCORE_FIELDS}
-            body = _json({"key": message["key"], "lrn": message["lrn"], **fields})
-            outcome.forward.append(Forward(Kind.SCORES, f"{message['key']}.scores", body))
-        return outcome
-
-
-@dataclass(frozen=True)
-class LanesProcessor:
-    """``scores`` → lane decisions through ``lanes.service.assign_lanes`` (once per declaration content)
-    → ``lanes``."""
+    """``stored`` → the selection flow that every arriving declaration goes through
+    (``inspections.flows.select_arrivals_flow``: parties screened, scored with the active model, a lane at
+    arrival and a case when selected), once per declaration content → ``scores`` and ``lanes``."""
 
     engine: Engine
     factory: sessionmaker[Session]
     agency: str
-    policy: LanePolicy
+    selection: SelectionFn
 
     def __call__(self, bodies: Sequence[bytes]) -> Outcome:
         outcome = Outcome()
         messages = _decoded(bodies, outcome)
         keys = {m["key"]: m["lrn"] for m in messages.values()}
+        scores: dict[str, dict[str, Any]] = {}
+        lanes: dict[str, tuple[str, str]] = {}
         with self.factory.begin() as session:
-            owned = effects.claim(session=session, stage="lanes", agency=self.agency, keys=keys)
-            chosen = [m for m in messages.values() if m["key"] in owned]
-            decided = self._assign(session, chosen) if chosen else None
-        by_lrn = (
-            {row["lrn"]: (row["lane"], row["basis"]) for row in decided.iter_rows(named=True)}
-            if decided is not None
-            else {}
-        )
-        with self.factory() as session:  # decided by an earlier delivery: forwarded again from the store
-            for lrn in sorted({lrn for lrn in keys.values() if lrn not in by_lrn}):
+            owned = effects.claim(session=session, stage="score", agency=self.agency, keys=keys)
+            if owned:
+                # the flow decides the lane in the same transaction: one claim for both effects
+                effects.claim(
+                    session=session, stage="lanes", agency=self.agency, keys={k: keys[k] for k in owned}
+                )
+                result = select_arrivals_flow(
+                    engine=self.engine,
+                    session=session,
+                    lrns=sorted({keys[key] for key in owned}),
+                    agency=self.agency,
+                    selection=self.selection(),
+                )
+                version = result.model_version
+                scores = {
+                    row["lrn"]: row | {"model_version": version}
+                    for row in result.scores.iter_rows(named=True)
+                }
+                lanes = {
+                    row["lrn"]: (row["lane"], row["basis"]) for row in result.decisions.iter_rows(named=True)
+                }
+        self._earlier(keys, scores, lanes)
+        for index, message in messages.items():
+            key, lrn = message["key"], message["lrn"]
+            if lrn not in scores:
+                outcome.poison[index] = f"declaration {lrn}: not stored, nothing to score"
+                continue
+            fields = {name: scores[lrn].get(name) for name in SCORE_FIELDS}
+            outcome.forward.append(
+                Forward(Kind.SCORES, f"{key}.scores", _json({"key": key, "lrn": lrn, **fields}))
+            )
+            if lrn in lanes:
+                lane, basis = lanes[lrn]
+                body = _json({"key": key, "lrn": lrn, "lane": lane, "basis": basis})
+                outcome.forward.append(Forward(Kind.LANES, f"{key}.lanes", body))
+        return outcome
+
+    def _earlier(
+        self, keys: dict[str, str], scores: dict[str, dict[str, Any]], lanes: dict[str, tuple[str, str]]
+    ) -> None:
+        """What an earlier delivery stored, for the declarations this one did not select: forwarded again
+        (the worker may have died between its commit and its publishing)."""
+        earlier = sorted({lrn for lrn in keys.values() if lrn not in scores})
+        if not earlier:
+            return
+        with self.factory() as session:
+            stored = latest_scores(session=session, agency=self.agency, lrns=earlier)
+            scores.update((row["lrn"], row) for row in stored.iter_rows(named=True))
+            for lrn in earlier:
                 try:
                     row = current_decision(session=session, lrn=lrn)
                 except NotFoundError:
                     continue
-                by_lrn[lrn] = (row.lane, row.basis)
-        for index, message in messages.items():
-            found = by_lrn.get(message["lrn"])
-            if found is None:
-                outcome.poison[index] = f"declaration {message['lrn']}: no lane decision stored"
-                continue
-            lane, basis = found
-            body = _json({"key": message["key"], "lrn": message["lrn"], "lane": lane, "basis": basis})
-            outcome.forward.append(Forward(Kind.LANES, f"{message['key']}.lanes", body))
-        return outcome
-
-    def _assign(self, session: Session, chosen: list[dict[str, Any]]) -> pl.DataFrame:
-        scored = pl.DataFrame(
-            [
-                {
-                    "lrn": m["lrn"],
-                    "score": m["score"],
-                    "fraud_probability": m["fraud_probability"],
-                    "expected_duty": m["expected_duty"],
-                    "forced_lane": m["forced_lane"],
-                    "reasons": m["reasons"],
-                }
-                for m in chosen
-            ],
-            schema={
-                "lrn": pl.String,
-                "score": pl.Float64,
-                "fraud_probability": pl.Float64,
-                "expected_duty": pl.Float64,
-                "forced_lane": pl.String,
-                "reasons": pl.List(pl.String),
-            },
-        )
-        declared = (
-            load_declarations(self.engine, agency=self.agency, lrns=scored["lrn"].to_list())
-            .select("lrn", "declared_on", "office", "importer_id")
-            .unique(subset="lrn", keep="first")
-        )
-        versions = {m["model_version"] for m in chosen}
-        return assign_lanes(
-            session=session,
-            scored=scored.join(declared, on="lrn", how="inner"),
-            policy=self.policy,
-            model_version=versions.pop() if len(versions) == 1 else None,
-            agency=self.agency,
-        )
+                lanes[lrn] = (row.lane, row.basis)

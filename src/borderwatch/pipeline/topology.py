@@ -40,15 +40,14 @@ class Stage(StrEnum):
     """A worker's stage: what it consumes and what it writes."""
 
     INGEST = "ingest"  # in → declarations stored; publishes stored
-    SCORE = "score"  # stored → scores stored; publishes scores
-    LANES = "lanes"  # scores → lane decisions stored; publishes lanes
+    # stored → the selection flow: scores, screening hits, lane decisions, cases; publishes scores and lanes
+    SCORE = "score"
 
 
 # The kinds each stage reads (one durable consumer per kind, named after the stage).
 STAGE_INPUTS: dict[Stage, tuple[Kind, ...]] = {
     Stage.INGEST: (Kind.IN,),
     Stage.SCORE: (Kind.STORED,),
-    Stage.LANES: (Kind.SCORES,),
 }
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
