@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 import pytest
 
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine
-from borderwatch.ledger import service, verify_consistency, verify_inclusion
+from borderwatch.ledger import flows, service, verify_consistency, verify_inclusion
 from borderwatch.ledger import standalone_verifier as standalone
 from borderwatch.ledger.entries import DocumentEntry, DocumentType, fingerprint
 from borderwatch.ledger.flows import append_and_checkpoint
@@ -124,3 +125,67 @@ def test_witness_endpoint_cosigns_and_refuses_a_fork(world: World) -> None:
         alerts = client.get("/api/ledger/alerts", headers=world.auth("supervisor_a")).json()
         assert [a["kind"] for a in alerts] == ["split_view"]
         assert_error(client.get("/api/ledger/alerts"), 401)
+
+
+def _declaration(lrn: str, documents: list[dict[str, str]]) -> dict[str, object]:
+    return {
+        "lrn": lrn,
+        "date": "2026-12-01",
+        "office": "NLRTM",
+        "transport": {"mode": "10", "departure_country": "VN", "origin_country": "VN"},
+        "parties": {"importer": {"id": "IMP1"}, "declarant": {"id": "DCL1"}},
+        "items": [{"hs_code": "721049", "net_mass": 100.0, "customs_value": 900.0, "currency": "EUR"}],
+        "documents": documents,
+    }
+
+
+def test_a_declarations_documents_are_presented_and_shown_with_their_ledger_status(world: World) -> None:
+    keys = KeyStore(world.settings.data_dir)
+    keys.generate_log_key(ORIGIN)
+    engine = make_engine(world.settings.database_url)
+    original = b"certificate of origin CO-7, steel coils, origin VN"
+    flows.register_document(
+        engine,
+        keys,
+        agency="a",
+        document=original,
+        doc_type=DocumentType.CERTIFICATE_OF_ORIGIN,
+        issuer="chamber-vn",
+        number="CO-7",
+        issued_on=None,
+        submitter="chamber-vn",
+    )
+    size = service.log_info(engine, agency="a").size
+    engine.dispose()
+    co = {"type": "certificate_of_origin", "number": "CO-7", "issuer": "chamber-vn"}
+    documents = [
+        {**co, "sha256": hashlib.sha256(original).hexdigest()},
+        {**co, "number": "CO-8", "sha256": "ab" * 32},  # a number the chamber never registered
+        {"type": "commercial_invoice", "number": "INV-1", "issuer": "exporter-x", "sha256": "cd" * 32},
+    ]
+    altered = [{**co, "sha256": hashlib.sha256(original.replace(b"VN", b"CN")).hexdigest()}]
+    with client_for(world.settings) as client:
+        for lrn, docs in (("D-1", documents), ("D-2", altered)):
+            response = client.post(
+                "/api/declarations", json=_declaration(lrn, docs), headers=world.auth("analyst_a")
+            )
+            assert response.status_code == 201, response.text
+        shown = client.get("/api/ledger/declarations/D-1/documents", headers=world.auth("inspector_a")).json()
+        assert [(d["number"], d["status"]) for d in shown] == [
+            ("CO-7", "registered"),
+            ("CO-8", "unregistered"),
+            ("INV-1", "not checked"),
+        ]
+        assert shown[0]["registered_by"] == "chamber-vn" and shown[0]["index"] == size - 1
+        second = client.get("/api/ledger/declarations/D-2/documents", headers=world.auth("inspector_a"))
+        assert [d["status"] for d in second.json()] == ["altered"]
+        # another agency sees nothing of them
+        other = client.get("/api/ledger/declarations/D-1/documents", headers=world.auth("inspector_b"))
+        assert other.json() == []
+        assert_error(client.get("/api/ledger/declarations/D-1/documents"), 401)
+    engine = make_engine(world.settings.database_url)
+    try:
+        # presented through the writer: the unregistered and the altered certificates are in the log now
+        assert service.log_info(engine, agency="a").size == size + 2
+    finally:
+        engine.dispose()

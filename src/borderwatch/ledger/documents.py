@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 import polars as pl
@@ -173,6 +174,57 @@ def check_documents(engine: Engine, keys: KeyStore, *, agency: str, documents: p
         elif registered is None and doc.issuer in registering and doc.fingerprint not in held:
             rows.append((doc.lrn, "unregistered", doc.doc_type, doc.issuer, doc.number, None))
     return pl.DataFrame(rows, schema=DOCUMENT_FINDING_SCHEMA, orient="row")
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentStatus:
+    """What the ledger says of one document a declaration states, for the declaration's page."""
+
+    doc_type: str | None
+    number: str
+    issuer: str | None
+    status: str  # registered, altered, unregistered, not checked
+    registered_by: str | None = None
+    registered_at: datetime | None = None
+    index: int | None = None
+
+
+def document_statuses(
+    engine: Engine, keys: KeyStore, *, agency: str, documents: pl.DataFrame
+) -> list[DocumentStatus]:
+    """Each of ``documents`` (one declaration's, ``ingest.frame.DOCUMENT_SCHEMA``) as the ledger knows it:
+    registered (by whom, when, at which index), altered, unregistered, or not checked (no key for its issuer,
+    no SHA-256, a type the ledger does not know, an issuer that does not register, no ledger)."""
+    checked = {(d.lrn, d.number, d.issuer): d for d in fingerprinted(keys, documents)}
+    out: list[DocumentStatus] = []
+    try:
+        with engine.connect() as connection:
+            log = service.get_log(connection, agency=agency)
+            by_number, held, registering = _issuer_registered(
+                connection, log.id, agency, list(checked.values())
+            )
+    except LedgerError:
+        by_number, held, registering = {}, set(), set()
+    for row in documents.iter_rows(named=True):
+        doc = checked.get((row["lrn"], row["number"], row["issuer"]))
+        status = DocumentStatus(row["doc_type"], row["number"], row["issuer"], "not checked")
+        if doc is not None and doc.fingerprint in held:
+            entry = service.find_by_fingerprint(engine, agency=agency, fingerprint=doc.fingerprint)[0]
+            status = DocumentStatus(
+                doc.doc_type,
+                doc.number,
+                doc.issuer,
+                "registered",
+                entry.submitter,
+                entry.logged_at,
+                entry.index,
+            )
+        elif doc is not None and (doc.issuer, doc.number) in by_number:
+            status = DocumentStatus(doc.doc_type, doc.number, doc.issuer, "altered")
+        elif doc is not None and doc.issuer in registering:
+            status = DocumentStatus(doc.doc_type, doc.number, doc.issuer, "unregistered")
+        out.append(status)
+    return out
 
 
 class LedgerDocumentCheck:

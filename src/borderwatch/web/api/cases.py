@@ -187,13 +187,18 @@ def record_outcome(
     return record_case_outcome(guard=guard, case_id=case_id, body=body, state=state)
 
 
-def _register_evidence(state: AppState, *, agency: str, case_id: int, evidence: list[EvidenceIn]) -> None:
+def _register_evidence(
+    state: AppState, db: Session, *, agency: str, case_id: int, evidence: list[EvidenceIn]
+) -> None:
     if not evidence or state.ledger is None:
         return
     try:
         service.log_info(state.engine, agency=agency)
     except LedgerError:  # the agency keeps no ledger
         return
+    # The outcome is committed first: the ledger's writer thread appends in its own transaction, and on
+    # SQLite this request's would hold the one write lock until it ends.
+    db.commit()
     try:
         register_evidence(
             KeyStore(state.settings.data_dir),
@@ -202,7 +207,7 @@ def _register_evidence(state: AppState, *, agency: str, case_id: int, evidence: 
             case_id=case_id,
             evidence=[(e.name, e.sha256) for e in evidence],
         )
-    except LedgerError as error:  # the outcome stands; the evidence can be registered later with the CLI
+    except (LedgerError, TimeoutError) as error:  # the outcome stands; the evidence can be registered later
         log.warning("case %s: evidence not registered in the ledger: %s", case_id, error)
 
 
@@ -240,6 +245,6 @@ def record_case_outcome(*, guard: Guard, case_id: CaseId, body: OutcomeIn, state
         raise ApiError(422, str(error), field="recorded_on") from None
     except inspections.CaseError as error:
         raise ApiError(422, str(error), field="goods" if "goods" in str(error) else None) from None
-    _register_evidence(state, agency=row.agency, case_id=case_id, evidence=body.evidence)
+    _register_evidence(state, guard.db, agency=row.agency, case_id=case_id, evidence=body.evidence)
     guard.db.expire(row)
     return case_out(inspections.get_case(session=guard.db, case_id=case_id))

@@ -126,7 +126,10 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         engine=state.engine, session=guard.db, lrns=summary.lrns, agency=guard.agency, selection=selection
     )
     if state.ledger is not None and any(d.documents for d in declarations):
-        # after scoring: a declaration's own documents are not a re-use of themselves
+        # after scoring: a declaration's own documents are not a re-use of themselves. The scores are
+        # committed first: the ledger's writer thread appends in its own transaction, and on SQLite this
+        # request's would hold the one write lock until it ends.
+        guard.db.commit()
         documents = load_documents(state.engine, agency=guard.agency, lrns=lrns)
         present_documents(state.engine, keys, state.ledger, agency=guard.agency, documents=documents)
     # Audited once selected, not before: on SQLite the request's transaction holds the one write lock from

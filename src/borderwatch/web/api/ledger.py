@@ -14,7 +14,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.ingest.store import load_documents
 from borderwatch.ledger import flows, service, witness
+from borderwatch.ledger.documents import document_statuses
 from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.merkle import ProofError
@@ -183,6 +185,40 @@ def _writers(state: AppState) -> WriterPool:
     if state.ledger is None:
         raise ApiError(503, "this server appends nothing to the ledger")
     return state.ledger
+
+
+class DocumentStatusOut(BaseModel):
+    type: str | None
+    number: str
+    issuer: str | None
+    status: str = Field(description="registered, altered, unregistered or not checked")
+    registered_by: str | None = None
+    registered_at: str | None = None
+    index: int | None = None
+
+
+@router.get(
+    "/declarations/{lrn}/documents", summary="What the ledger says of each document a declaration states"
+)
+def declaration_documents(
+    lrn: str, state: State, guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))]
+) -> list[DocumentStatusOut]:
+    documents = load_documents(state.engine, agency=guard.agency, lrns=[lrn])
+    keys = KeyStore(state.settings.data_dir)
+    found = document_statuses(state.engine, keys, agency=guard.agency, documents=documents)
+    guard.log(resource_id=lrn, detail={"documents": len(found)})
+    return [
+        DocumentStatusOut(
+            type=d.doc_type,
+            number=d.number,
+            issuer=d.issuer,
+            status=d.status,
+            registered_by=d.registered_by,
+            registered_at=d.registered_at.isoformat() if d.registered_at else None,
+            index=d.index,
+        )
+        for d in found
+    ]
 
 
 class AddCheckpointIn(BaseModel):
