@@ -46,3 +46,14 @@ def test_refresh_updates_the_old_value_when_told_how() -> None:
     while cache.get("k", lambda: 1) == 1 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert cache.get("k", lambda: 1) == 11  # updated from the old value, not built again
+
+
+def test_peek_never_builds_and_put_keeps_a_value_for_its_ttl() -> None:
+    import time
+
+    cache = Cache(ttl_seconds=60.0)
+    assert cache.peek("k") is None
+    cache.put("k", 41, ttl=0.05)
+    assert cache.peek("k") == 41
+    time.sleep(0.06)
+    assert cache.peek("k") is None

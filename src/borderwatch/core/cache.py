@@ -77,6 +77,19 @@ class Cache:
         with self._lock:
             return [(key, found[2]) for key, found in self._values.items() if now - found[0] < found[1]]
 
+    def peek(self, key: Hashable) -> Any | None:
+        """The value of ``key`` if it is there and not expired, else None; never builds anything."""
+        now = time.monotonic()
+        with self._lock:
+            found = self._values.get(key)
+            return found[2] if found is not None and now - found[0] < found[1] else None
+
+    def put(self, key: Hashable, value: Any, *, ttl: float | None = None) -> None:
+        """Keep ``value`` under ``key`` for ``ttl`` seconds (default: the cache's), built by the caller
+        outside the cache's lock (so it may read the database)."""
+        with self._lock:
+            self._store(key, value, self.ttl if ttl is None else ttl)
+
     def clear(self) -> None:
         with self._lock:
             self._values.clear()

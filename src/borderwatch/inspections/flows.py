@@ -219,7 +219,12 @@ def select_arrivals_flow(
     keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
     scored = scores.join(keys, on="lrn", how="inner")
     decided, thresholds = decide_at_arrival(
-        session=session, scored=scored, policy=selection.policy, agency=agency, model_version=model_version
+        session=session,
+        scored=scored,
+        policy=selection.policy,
+        agency=agency,
+        model_version=model_version,
+        cache=cache,
     )
     store_hits(session=session, agency=agency, hits=hits)
     store_scores(db=session, agency=agency, model_version=model_version or NO_MODEL, scores=scores)

@@ -14,6 +14,7 @@ from sqlalchemy import Text, cast, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.core.vocabulary import BASIS_MANDATORY, BASIS_OVERRIDE
 from borderwatch.db.session import lock_keys
@@ -362,6 +363,12 @@ def calibration_sample(
     ).drop("lane", "basis")
 
 
+THRESHOLDS_TTL_SECONDS = 60.0
+"""How long thresholds calibrated on a large recent sample are reused: one arrival barely moves them, and
+calibrating hashes every recent LRN (about a second for 140,000 on a loaded machine)."""
+LARGE_SAMPLE = 2000
+
+
 def decide_at_arrival(
     *,
     session: Session,
@@ -369,26 +376,41 @@ def decide_at_arrival(
     policy: LanePolicy,
     agency: str,
     model_version: str | None,
+    cache: Cache | None = None,
 ) -> tuple[pl.DataFrame, Thresholds]:
     """The lanes of arriving declarations (``scored`` as :func:`assign_lanes` takes it), each decided on
     its own against thresholds calibrated on the agency's recent days and these arrivals (so that the
-    expected share of red and yellow matches the policy's capacity shares); stores nothing."""
+    expected share of red and yellow matches the policy's capacity shares); stores nothing.
+
+    With ``cache``, thresholds calibrated on at least ``LARGE_SAMPLE`` recent decisions are reused for
+    ``THRESHOLDS_TTL_SECONDS`` by the arrivals of the same day, model and policy."""
     last = scored["declared_on"].max()
     assert isinstance(last, date)
-    recent = calibration_sample(
-        session=session, agency=agency, until=last, days=policy.calibration_days, model_version=model_version
-    )
+    aeo = aeo_frame(session=session, agency=agency)
     arriving = scored.select(
         pl.col(name) for name in (*CALIBRATION_COLUMNS, "score", "expected_duty", "forced_lane")
-    )
-    aeo = aeo_frame(session=session, agency=agency)
-    flags = arriving.with_columns(
-        mark_aeo(scored.select("lrn", "declared_on", "importer_id"), aeo).alias("aeo")
-    )
-    sample = pl.concat(
-        [recent.join(arriving.select("lrn"), on="lrn", how="anti"), flags], how="diagonal_relaxed"
-    )
-    thresholds = calibrate_thresholds(sample, policy=policy)
+    ).with_columns(mark_aeo(scored.select("lrn", "declared_on", "importer_id"), aeo).alias("aeo"))
+
+    def calibrated() -> Thresholds:
+        with session.no_autoflush:
+            recent = calibration_sample(
+                session=session,
+                agency=agency,
+                until=last,
+                days=policy.calibration_days,
+                model_version=model_version,
+            )
+        sample = pl.concat(
+            [recent.join(arriving.select("lrn"), on="lrn", how="anti"), arriving], how="diagonal_relaxed"
+        )
+        return calibrate_thresholds(sample, policy=policy)
+
+    key = ("lane-thresholds", agency, last, model_version, policy.model_dump_json())
+    thresholds: Thresholds | None = cache.peek(key) if cache is not None else None
+    if thresholds is None:
+        thresholds = calibrated()
+        if cache is not None and thresholds.sample >= LARGE_SAMPLE:
+            cache.put(key, thresholds, ttl=THRESHOLDS_TTL_SECONDS)
     return assign_lanes_at_arrival(scored, policy=policy, thresholds=thresholds, aeo=aeo), thresholds
 
 
