@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import console, fail, open_database, parse_date_option
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings, get_settings
@@ -243,10 +243,59 @@ def replay_command(
     console.print(f"replayed {count:,} dead letters")
 
 
+def rescore_command(
+    *,
+    since: Annotated[str, typer.Option(help="first declaration date, YYYY-MM-DD")],
+    until: Annotated[str, typer.Option(help="last declaration date, YYYY-MM-DD")],
+    master: Annotated[str, typer.Option(help="Spark master: local[N] or a cluster URL")] = "local[2]",
+    parts: Annotated[int, typer.Option(min=1, help="partitions of days (Spark tasks)")] = 8,
+) -> None:
+    """Re-score the stored declarations of a period with Spark and the active model (as `borderwatch score`
+    does in one process), and store the scores."""
+    from borderwatch.ingest.store import load_declarations, load_outcomes
+    from borderwatch.pipeline.spark import BacklogFiles, rescore_with_spark, spark_session
+    from borderwatch.scoring.profile_store import load_agency_profiles
+    from borderwatch.scoring.registry import get_model_row, store_scores
+
+    settings = get_settings()
+    first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")
+    assert first is not None and last is not None  # required options
+    engine, factory = open_database(settings)
+    try:
+        with factory() as session:
+            row = get_model_row(session=session, agency=settings.agency)
+    except BorderwatchError as error:
+        fail(str(error))
+    files = BacklogFiles.write(
+        settings.data_dir / "backlog" / settings.agency,
+        declarations=load_declarations(engine, agency=settings.agency, until=last),
+        outcomes=load_outcomes(engine, agency=settings.agency),
+        model=Path(row.path),
+    )
+    spark = spark_session(master)
+    try:
+        scores = rescore_with_spark(
+            spark,
+            files=files,
+            since=first,
+            until=last,
+            profiles=load_agency_profiles(settings.data_dir, settings.agency),
+            parts=parts,
+        )
+    finally:
+        spark.stop()
+    with factory.begin() as session:
+        stored = store_scores(
+            session=session, scores=scores, model_version=row.version, agency=settings.agency
+        )
+    console.print(f"stored {stored:,} scores from model {row.version} (Spark, {master}, {parts} partitions)")
+
+
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker_command)
     pipeline_app.command("publish")(publish_command)
     pipeline_app.command("status")(status_command)
     pipeline_app.command("dead")(dead_command)
     pipeline_app.command("replay")(replay_command)
+    pipeline_app.command("rescore")(rescore_command)
     app.add_typer(pipeline_app, name="pipeline")
