@@ -29,9 +29,10 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-# The fast inner loop: unit tests only (no database, no server), in under a minute.
+# The fast inner loop: unit tests only (no database, no server, no model training), in under a minute. The unit
+# profile runs a tenth of each property test's examples (tests/hypothesis_profiles.py); `make test` runs them all.
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests/unit -q -p no:xdist
+	BORDERWATCH_TEST_PROFILE=unit $(BIN)/python -m pytest tests/unit -q -p no:xdist
 
 test: lint typecheck imports browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q

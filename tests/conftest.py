@@ -24,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine, migrate
 from borderwatch.db.session import session_factory as make_session_factory
+from tests import hypothesis_profiles
+
+hypothesis_profiles.load()
 
 POSTGRES_URL = os.environ.get(
     "BORDERWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

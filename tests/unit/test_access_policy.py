@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from borderwatch.access.policy import PERMISSIONS, Action, Principal, Resource, Role, decide
+from tests.hypothesis_profiles import examples
 
 
 def principal(role: Role, agency: str = "a") -> Principal:
@@ -31,7 +32,7 @@ def test_only_admin_manages_users() -> None:
         assert allowed == (role is Role.ADMIN)
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(
     role=st.sampled_from(list(Role)),
     action=st.sampled_from(list(Action)),

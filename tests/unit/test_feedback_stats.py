@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from borderwatch.feedback.stats import calibration_table, expected_calibration_error, psi, wilson_interval
 from borderwatch.feedback.weights import ipw_weights, label_weights
+from tests.hypothesis_profiles import examples
 
 Z = 1.959963984540054
 
@@ -37,7 +38,7 @@ def wilson_by_bisection(hits: int, n: int) -> tuple[float, float]:
     return lower, upper
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(n=st.integers(min_value=1, max_value=5000), share=st.floats(min_value=0, max_value=1))
 def test_wilson_matches_its_definition(n: int, share: float) -> None:
     hits = round(share * n)

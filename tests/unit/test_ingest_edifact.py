@@ -28,6 +28,7 @@ from borderwatch.ingest.edifact.syntax import (
 )
 from borderwatch.ingest.schemas import PartyRole
 from tests.conftest import SHARED_DATA
+from tests.hypothesis_profiles import examples
 
 EDIFACT = SHARED_DATA / "edifact"
 
@@ -247,7 +248,7 @@ _SEGMENT = st.tuples(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(_SEGMENT, min_size=1, max_size=8))
 def test_tokeniser_agrees_with_pydifact_and_round_trips(segments: list[tuple[str, list[list[str]]]]) -> None:
     separators = Separators()
@@ -269,7 +270,7 @@ def test_tokeniser_agrees_with_pydifact_and_round_trips(segments: list[tuple[str
     assert [render(tag, elements, separators) for tag, elements in ours] == body
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=300), st.integers(min_value=0, max_value=400))
 def test_fuzzed_interchange_never_crashes_and_names_the_segment(noise: bytes, at: int) -> None:
     text = cusdec().encode("latin-1")
@@ -314,7 +315,7 @@ _ANSWERS = st.builds(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(_ANSWERS, min_size=1, max_size=3), st.sampled_from([None, "open", "seizure", "no_finding"]))
 def test_cusres_round_trip(answers: list[Answer], case: str | None) -> None:
     if case == "open":

@@ -16,6 +16,7 @@ from borderwatch.ingest.frame import KCS_COLUMNS
 from borderwatch.ingest.mapping import kcs_mapping, load_mapping
 from borderwatch.ingest.readers import CsvReader, JsonLinesReader, SourceError
 from borderwatch.ingest.validate import validate_records
+from tests.hypothesis_profiles import examples
 
 HEADER = ",".join(KCS_COLUMNS)
 GOOD = (
@@ -100,7 +101,9 @@ def test_source_errors_are_one_sentence(tmp_path: Path) -> None:
         CsvReader.open(tmp_path / "other.csv", kcs_mapping())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.one_of(
@@ -269,7 +272,9 @@ def test_mapping_file_errors_name_the_problem(tmp_path: Path) -> None:
         load_mapping(path)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     st.lists(
         st.one_of(

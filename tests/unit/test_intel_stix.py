@@ -34,6 +34,7 @@ from borderwatch.intel.stix import (
 from borderwatch.intel.tlp import MARKING_IDS, marking_definition
 from borderwatch.intel.validate import check_object
 from borderwatch.scoring.profiles import AllOf, RiskProfile, evaluate_profiles
+from tests.hypothesis_profiles import examples
 
 STRICT = ValidationOptions(strict=True, version="2.1")
 NOW = dt.datetime(2026, 11, 20, 9, 30, tzinfo=dt.UTC)
@@ -207,7 +208,7 @@ trees = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(trees)
 def test_every_condition_becomes_a_valid_stix_pattern(tree: dict[str, Any]) -> None:
     condition = AllOf.model_validate({"all": [tree]})
@@ -257,7 +258,7 @@ pieces = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(pieces)
 def test_the_fast_pattern_recogniser_never_accepts_what_the_reference_parser_refuses(
     parts: list[str],

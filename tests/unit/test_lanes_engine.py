@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from borderwatch.core.errors import ConfigError
 from borderwatch.lanes.engine import DECISION_SCHEMA, assign_lanes_frame, control_draws
 from borderwatch.lanes.policy import Capacity, LanePolicy, load_policy
+from tests.hypothesis_profiles import examples
 
 DAYS = [date(2024, 3, 4), date(2024, 3, 5)]
 
@@ -40,7 +41,7 @@ def scored(n: int, seed: int, *, forced_every: int = 0, offices: int = 3) -> pl.
     )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(
     n=st.integers(min_value=0, max_value=400),
     seed=st.integers(min_value=0, max_value=10_000),

@@ -22,6 +22,7 @@ from borderwatch.ledger.merkle import (
     root_from_leaf_hashes,
     tree_root,
 )
+from tests.hypothesis_profiles import examples
 
 # Source: transparency-dev/merkle testonly/constants.go (LeafInputs, RootHashes), the Certificate Transparency
 # reference tree of RFC 6962 / RFC 9162 (same hashing).
@@ -190,7 +191,7 @@ def proof_shape(m: int, n: int) -> list[str] | None:
 # apart from the hashes; the signed checkpoint binds the size to the root. Every other change must be refused.
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data())
 def test_any_single_bit_flip_in_an_inclusion_proof_is_refused(data: st.DataObject) -> None:
     size = data.draw(st.integers(1, 70))
@@ -220,7 +221,7 @@ def test_any_single_bit_flip_in_an_inclusion_proof_is_refused(data: st.DataObjec
             verify_inclusion(flip(leaf, bit), index, size, proof, root)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(data=st.data())
 def test_any_single_bit_flip_in_a_consistency_proof_is_refused(data: st.DataObject) -> None:
     size2 = data.draw(st.integers(1, 70))

@@ -25,6 +25,7 @@ from borderwatch.ledger.note import (
     parse_vkey,
     sign_note,
 )
+from tests.hypothesis_profiles import examples
 
 V = json.loads((Path(__file__).parents[1] / "fixtures" / "ledger" / "go_note_vectors.json").read_text())
 
@@ -126,7 +127,7 @@ def test_malformed_checkpoints_are_refused() -> None:
     assert parsed.body() == f"example.org/log\n42\n{root}\nextension line\n"
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     size=st.integers(0, 2**64 - 1),
     root=st.binary(min_size=32, max_size=32),

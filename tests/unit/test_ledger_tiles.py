@@ -19,6 +19,7 @@ from borderwatch.ledger.tiles import (
     parse_tile_path,
     tile_path,
 )
+from tests.hypothesis_profiles import examples
 
 HASHES = [leaf_hash(i.to_bytes(4, "big")) for i in range(70_000)]
 
@@ -35,7 +36,7 @@ def test_paths_as_the_specification_writes_them() -> None:
             parse_tile_path(bad)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(batches=st.lists(st.integers(1, 700), min_size=1, max_size=8))
 def test_tiles_grown_in_batches_equal_tiles_built_at_once(batches: list[int]) -> None:
     store: dict[tuple[int, int], bytes] = {}

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from borderwatch.scoring.ranking import RankingReference, position
+from tests.hypothesis_profiles import examples
 
 
 def _population(rows: int, seed: int) -> dict[str, np.ndarray]:
@@ -67,7 +68,7 @@ def test_reference_survives_its_json_form() -> None:
     assert np.array_equal(first.ranking, second.ranking)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(
     reference=st.lists(st.integers(-50, 50), min_size=1, max_size=60),
     values=st.lists(st.integers(-6000, 6000), min_size=1, max_size=60),  # hundredths

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from borderwatch.screening import compare_names
 from borderwatch.screening.compare import compare_names_detail
 from borderwatch.screening.normalize import normalize_name, transliteration_key
+from tests.hypothesis_profiles import examples
 
 SAME = 0.75
 DIFFERENT = 0.45
@@ -18,7 +19,7 @@ name_parts = st.lists(part, min_size=1, max_size=4)
 any_name = st.text(min_size=0, max_size=40)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(any_name, any_name)
 def test_score_is_in_unit_range_and_symmetric(a: str, b: str) -> None:
     score = compare_names(a, b)
@@ -26,7 +27,7 @@ def test_score_is_in_unit_range_and_symmetric(a: str, b: str) -> None:
     assert score == compare_names(b, a)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name_parts)
 def test_identical_names_score_one(parts: list[str]) -> None:
     name = " ".join(parts)
@@ -34,7 +35,7 @@ def test_identical_names_score_one(parts: list[str]) -> None:
     assert compare_names(name.upper(), name) == 1.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(name_parts, name_parts, st.randoms(use_true_random=False))
 def test_reordering_name_parts_never_changes_the_score(a: list[str], b: list[str], rnd: object) -> None:
     shuffled = list(a)
@@ -43,7 +44,7 @@ def test_reordering_name_parts_never_changes_the_score(a: list[str], b: list[str
     assert compare_names(", ".join(reversed(a)), " ".join(a)) == 1.0
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(any_name)
 def test_normalisation_is_idempotent(value: str) -> None:
     once = normalize_name(value)

@@ -27,6 +27,7 @@ from borderwatch.screening.parsers import (
     read_ofac_sdn,
     read_un_consolidated,
 )
+from tests.hypothesis_profiles import examples
 
 ISO_PREFIX = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
@@ -183,7 +184,7 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
         read_list(tmp_path / "nowhere.csv")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=40))
 def test_date_text_parser_returns_only_iso_dates(text: str) -> None:
     assert all(ISO_PREFIX.match(d) for d in parse_date_text(text))

@@ -23,6 +23,7 @@ from borderwatch.synthetic import (
     truth_path,
     write_traffic,
 )
+from tests.hypothesis_profiles import examples
 
 KCS_HEADER = (
     "Declaration ID,Date,Office ID,Process Type,Import Type,Import Use,Payment Type,Mode of Transport,"
@@ -224,7 +225,7 @@ def test_bad_configurations_are_refused_with_one_sentence() -> None:
         GeneratorConfig(declarations=30_000_000)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     declarations=st.integers(1, 400),
     days=st.integers(1, 40),

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from borderwatch.core.errors import ConfigError
 from borderwatch.synthetic import TACTICS
 from borderwatch.training.scenarios import SHIPPED_DIR, get_scenario, load_scenarios, parse_scenario
+from tests.hypothesis_profiles import examples
 
 GOOD = yaml.safe_load((SHIPPED_DIR / "undervaluation.yaml").read_text(encoding="utf-8"))
 
@@ -66,7 +67,7 @@ def test_an_unknown_scenario_lists_the_known_ones() -> None:
         get_scenario("nothing-like-it")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     document=st.dictionaries(
         st.sampled_from(

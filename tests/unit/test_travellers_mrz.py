@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from borderwatch.travellers import MrzError, check_digit, compose_mrz, read_mrz, transliterate
 from borderwatch.travellers.mrz import birth_date_of, expiry_date_of, nationality_consistent
+from tests.hypothesis_profiles import examples
 
 # Doc 9303 part 4 (TD3), part 5 (TD1), part 6 (TD2), part 7 (MRV-A, MRV-B) specimens.
 TD3 = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
@@ -294,7 +295,7 @@ def _checked_positions(fmt: str) -> list[tuple[int, int]]:
     return [(1, c) for c in spans]
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(documents(), st.data())
 def test_composed_documents_read_back_valid(doc: tuple[str, str], data: st.DataObject) -> None:
     fmt, text = doc
@@ -303,7 +304,7 @@ def test_composed_documents_read_back_valid(doc: tuple[str, str], data: st.DataO
     assert result.valid, result.failed_checks
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(500), suppress_health_check=[HealthCheck.too_slow])
 @given(documents(), st.data())
 def test_any_one_character_change_in_a_checked_field_is_caught(
     doc: tuple[str, str], data: st.DataObject
@@ -328,7 +329,7 @@ def test_any_one_character_change_in_a_checked_field_is_caught(
     assert not result.valid, (fmt, line, column, old, new, mutated)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(st.text(max_size=200))
 def test_random_text_raises_mrz_error_only(text: str) -> None:
     try:
@@ -337,7 +338,7 @@ def test_random_text_raises_mrz_error_only(text: str) -> None:
         assert str(error)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     st.sampled_from([(3, 30), (2, 36), (2, 44)]).flatmap(
         lambda shape: st.lists(

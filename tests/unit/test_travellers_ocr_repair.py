@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from borderwatch.travellers import compose_mrz
 from borderwatch.travellers.ocr import normalise_ocr_line, repair_mrz
+from tests.hypothesis_profiles import examples
 
 TD3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
 TD2 = ["I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<6"]
@@ -51,7 +52,7 @@ _CONFUSE_ALPHA = {"O": "0", "I": "1", "S": "5", "B": "8", "Z": "2", "G": "6"}
 _CONFUSE_DIGIT = {v: k for k, v in _CONFUSE_ALPHA.items()}
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     st.text(alphabet=string.ascii_uppercase, min_size=2, max_size=12),
     st.text(alphabet=string.ascii_uppercase, min_size=2, max_size=12),

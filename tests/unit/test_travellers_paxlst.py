@@ -16,6 +16,7 @@ from borderwatch.travellers.edifact import EdifactError, clean_interchange, read
 from borderwatch.travellers.paxlst import read_paxlst, write_paxlst
 from borderwatch.travellers.records import Movement, TravelDocument, Traveller
 from borderwatch.travellers.tabular import read_travellers_csv, read_travellers_jsonl
+from tests.hypothesis_profiles import examples
 
 # Counted by hand from each file: NAD groups after the TDT (persons) and DOC segments.
 EXPECTED = {
@@ -179,14 +180,14 @@ def test_a_non_paxlst_message_is_rejected_whole() -> None:
     assert "not PAXLST" in result.rejected[0].reason
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=300))
 def test_random_text_raises_edifact_error_only(text: str) -> None:
     with contextlib.suppress(EdifactError):
         read_paxlst(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.integers(min_value=0, max_value=len(_interchange(_BODY)) - 1), st.sampled_from(list("+:'?X")))
 def test_corrupted_interchanges_raise_edifact_error_or_read(position: int, char: str) -> None:
     text = _interchange(_BODY)
@@ -276,7 +277,7 @@ def _lists(draw: st.DrawFn) -> tuple[Movement, list[Traveller]]:
     return movement, people
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(_lists(), _SERVICE, st.integers(min_value=20, max_value=90))
 def test_written_lists_read_back_whatever_the_separators_escapes_and_wrapping(
     listing: tuple[Movement, list[Traveller]], service: str, width: int

@@ -11,6 +11,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from borderwatch.vehicles import HotlistIndex, Listed, PlateError, confusion_key, normalise
 from borderwatch.vehicles.plates import TEMPLATES, clean
+from tests.hypothesis_profiles import examples
 
 LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 DIGITS = "0123456789"
@@ -48,7 +49,7 @@ def _plate_of(template: str, rng: random.Random) -> str:
     return "".join(rng.choice(LETTERS if c == "A" else DIGITS) for c in template)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.sampled_from(sorted(c for c, t in TEMPLATES.items() if t)), st.integers(0, 10**6))
 def test_a_misread_of_one_lookalike_is_repaired_to_the_plate(country: str, seed: int) -> None:
     rng = random.Random(seed)
@@ -93,7 +94,7 @@ def test_hotlist_matches_exact_lookalike_and_one_edit_but_not_two() -> None:
     assert index.match("AB12XXE", "GB") == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(0, 10**6))
 def test_hotlist_index_finds_what_a_scan_finds(seed: int) -> None:
     rng = random.Random(seed)

@@ -19,6 +19,7 @@ from borderwatch.training.exercise import Exercise, build_exercise
 from borderwatch.training.grading import Choice, GradingError, grade, read_choices_csv
 from borderwatch.training.indicators import seen
 from borderwatch.training.scenarios import get_scenario, load_scenarios
+from tests.hypothesis_profiles import examples
 
 
 @cache
@@ -172,7 +173,7 @@ def _real_lrns(built: Exercise, declarations: pl.DataFrame, salt: bytes) -> list
     return [lrn for lrn in declarations["lrn"].to_list() if pseudonym(lrn, salt=salt, prefix="D") in shown]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(text=st.text(alphabet=st.sampled_from(list('lrn,aecofid;0123456789.\n"xyz-')), max_size=200))
 def test_any_choices_file_is_read_or_refused_with_a_grading_error(text: str) -> None:
     with contextlib.suppress(GradingError):  # anything else (an IndexError, a KeyError...) fails the test

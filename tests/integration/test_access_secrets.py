@@ -6,9 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from borderwatch.access.service import digest, hash_password, verify_password
+from tests.hypothesis_profiles import examples
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=examples(4), deadline=None)
 @given(password=st.text(min_size=12, max_size=40), other=st.text(min_size=1, max_size=40))
 def test_password_verifies_only_itself(password: str, other: str) -> None:
     stored = hash_password(password)
