@@ -1,5 +1,6 @@
-"""The first run works offline: a fresh clone serves the workspace with every script and style it names,
-without npm on the PATH and without a network (no CDN, no build step at install or run time)."""
+"""The first run works offline: a fresh clone runs the demo, then serves the workspace with every script and
+style it names, without npm on the PATH and without a network
+(no CDN, no build step at install or run time)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from borderwatch.access import service as access
-from borderwatch.core.settings import Settings
-from borderwatch.db.session import make_engine, migrate, session_factory, session_scope
-from tests.integration.api_support import PASSWORD, seed
-
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ("/worklist", "/declarations/O-001", "/dashboard", "/upload", "/profiles", "/docs", "/redoc")
 ASSET = re.compile(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"')
 
 pytestmark = pytest.mark.slow
@@ -82,29 +77,41 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _prepare(tmp: Path) -> Settings:
-    settings = Settings(database_url=f"sqlite:///{tmp / 'offline.db'}", data_dir=tmp / "data", agency="a")
-    engine = make_engine(settings.database_url)
-    migrate(engine)
-    with session_scope(session_factory(engine)) as session:
-        access.add_user(db_session=session, username="ana", role="admin", agency="a", password=PASSWORD)
-    engine.dispose()
-    seed(settings, agency="a", lrns=["O-001", "O-002"], tmp=tmp)
-    return settings
+DEMO_PAGES = ("/worklist", "/dashboard", "/upload", "/profiles", "/models", "/docs", "/redoc")
+EXPORT = re.compile(r"export (BORDERWATCH_[A-Z_]+)=(\S+)")
+SIGN_IN = re.compile(r"sign in as (\S+) with the password: (.+?)\s*(?:│|$)", re.MULTILINE)
+DECLARATION_LINK = re.compile(r'href="(/declarations/[^"?#]+)"')
 
 
-def test_a_fresh_clone_serves_every_script_and_style_without_npm(tmp_path: Path) -> None:
+def _run_demo(clone: Path, env: dict[str, str], tmp: Path) -> tuple[dict[str, str], str, str]:
+    """``make demo``'s command in the clone; returns what its closing panel says to export and log in with."""
+    demo = subprocess.run(
+        [sys.executable, "-m", "borderwatch.demo", "--dir", str(tmp / "demo-out")],
+        env={**env, "COLUMNS": "250"},  # one printed line per instruction, not wrapped
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    exports = dict(EXPORT.findall(demo.stdout))
+    assert {"BORDERWATCH_DATABASE_URL", "BORDERWATCH_DATA_DIR"} <= exports.keys(), demo.stdout[-3000:]
+    sign_in = SIGN_IN.search(demo.stdout)
+    assert sign_in is not None, demo.stdout[-3000:]
+    assert "borderwatch serve --port" in demo.stdout
+    return exports, sign_in.group(1), sign_in.group(2)
+
+
+def test_make_demo_then_serve_as_printed_loads_every_script_and_style_without_npm(tmp_path: Path) -> None:
     clone = _clone(tmp_path)
-    settings = _prepare(tmp_path)
-    port = _free_port()
     env = {
         **os.environ,
         "PATH": _without_npm(tmp_path),
         "PYTHONPATH": str(clone / "src"),  # the clone's code and files, not this checkout's
-        "BORDERWATCH_DATABASE_URL": settings.database_url,
-        "BORDERWATCH_DATA_DIR": str(settings.data_dir),
-        "BORDERWATCH_AGENCY": "a",
     }
+    for name in [key for key in env if key.startswith("BORDERWATCH_")]:
+        del env[name]  # only what the demo prints
     where = subprocess.run(
         [sys.executable, "-c", "import borderwatch; print(borderwatch.__file__)"],
         env=env,
@@ -113,17 +120,22 @@ def test_a_fresh_clone_serves_every_script_and_style_without_npm(tmp_path: Path)
         check=True,
     )
     assert where.stdout.strip().startswith(str(clone)), where.stdout
+    exports, username, password = _run_demo(clone, env, tmp_path)
+    port = _free_port()
     command = [sys.executable, "-m", "borderwatch.cli.main", "serve", "--port", str(port)]
     server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path
+        command, env={**env, **exports}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path
     )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_for(base, server)
-        with httpx2.Client(base_url=base, timeout=30) as client:
-            _log_in(client)
+        with httpx2.Client(base_url=base, timeout=60) as client:
+            _log_in(client, username, password)
+            worklist = client.get("/worklist")
+            declaration = DECLARATION_LINK.search(worklist.text)
+            assert declaration is not None, "the demo's worklist lists no declaration"
             assets: set[str] = set()
-            for path in PAGES:
+            for path in (*DEMO_PAGES, declaration.group(1)):
                 page = client.get(path)
                 assert page.status_code == 200, (path, page.text[:300])
                 found = set(ASSET.findall(page.text))
@@ -153,13 +165,13 @@ def _wait_for(base: str, server: subprocess.Popen[bytes]) -> None:
     pytest.fail("borderwatch serve did not answer within 300 s")
 
 
-def _log_in(client: httpx2.Client) -> None:
+def _log_in(client: httpx2.Client, username: str, password: str) -> None:
     form = client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
     assert token is not None
     done = client.post(
         "/login",
-        data={"username": "ana", "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"username": username, "password": password, "csrf_token": token.group(1)},
         follow_redirects=True,
     )
     assert done.status_code == 200 and "Worklist" in done.text
