@@ -80,34 +80,3 @@ def test_a_profile_forces_a_lane_on_a_container_conflict() -> None:
     features = pl.DataFrame({"lrn": ["A", "C"]}).with_columns(evidence.select("manifest_container_conflict"))
     assert evaluate_profiles(features, [profile])["forced_lane"].to_list() == ["red", None]
     assert evaluate_profiles(pl.DataFrame({"lrn": ["A"]}), [profile])["forced_lane"].to_list() == [None]
-
-
-def test_risk_model_adds_manifest_reasons_and_points() -> None:
-    from borderwatch.scoring.model import ModelParams
-    from borderwatch.scoring.service import train_risk_model
-    from tests.unit.scoring_support import traffic_frames
-
-    declarations, outcomes = traffic_frames()
-    model = train_risk_model(
-        declarations=declarations,
-        outcomes=outcomes,
-        seed=3,
-        params=ModelParams(fraud_rounds=20, duty_rounds=10, learning_rate=0.1),
-    )
-    day = declarations["declared_on"].max()
-    batch = declarations.filter(pl.col("declared_on") == day).head(3)
-    target = batch["lrn"][0]
-    found = pl.DataFrame(
-        [("hs_conflict", target, "M", "BL1", None, None, None, None)], schema=DISCREPANCY_SCHEMA, orient="row"
-    )
-    history = declarations.filter(pl.col("declared_on") < day)
-    plain = model.score(declarations=batch, history=history, outcomes=outcomes, explain=False)
-    flagged = model.score(
-        declarations=batch, history=history, outcomes=outcomes, explain=False, manifest_discrepancies=found
-    )
-    before = dict(zip(plain["lrn"], plain["score"], strict=True))
-    after = dict(zip(flagged["lrn"], flagged["score"], strict=True))
-    reasons = dict(zip(flagged["lrn"], flagged["reasons"], strict=True))
-    assert after[target] > before[target]
-    assert reasons[target][0] == "manifest: no goods item of an HS chapter consignment BL1 carries"
-    assert all(after[lrn] == before[lrn] for lrn in before if lrn != target)
