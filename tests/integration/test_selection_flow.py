@@ -96,6 +96,11 @@ def test_a_strong_sanctions_hit_holds_the_declaration_until_reviewed_and_release
             headers=world.auth("analyst_a"),
         ).json()
         assert confirmed["status"] == "confirmed" and confirmed["decided_by"] == "analyst_a"
+        graph = client.get("/api/declarations/S-HIT/network", headers=world.auth("analyst_a")).json()
+        (seller,) = [n for n in graph["nodes"] if n["id"] == "seller:SEL9"]
+        assert seller["flagged"] and seller["screening"].startswith("ofac: "), seller
+        assert seller["screening"].endswith("confirmed") and "⚠" in seller["label"]
+        assert [n for n in graph["nodes"] if n.get("flagged")] == [seller]
         assert_error(
             client.post(
                 f"/api/screening/hits/{hit['id']}",

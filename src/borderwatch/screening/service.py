@@ -575,6 +575,28 @@ def list_hits(
     return list(rows), int(total)
 
 
+def party_hits(*, session: Session, agency: str, party_ids: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The strongest stored hit of each of ``agency``'s parties that an analyst has not dismissed, keyed by
+    (role, party id), as a short text for the network graph ("OFAC-SDN: NAME 0.97, open")."""
+    if not party_ids:
+        return {}
+    rows = session.scalars(
+        select(ScreeningHitRow)
+        .where(
+            ScreeningHitRow.agency == agency,
+            ScreeningHitRow.party_id.in_(list(party_ids)),
+            ScreeningHitRow.status != "dismissed",
+        )
+        .order_by(ScreeningHitRow.score.desc(), ScreeningHitRow.id)
+    )
+    found: dict[tuple[str, str], str] = {}
+    for row in rows:
+        key = (row.role, row.party_id or "")
+        if key not in found:
+            found[key] = f"{row.list_name}: {row.matched_name} {row.score:.2f}, {row.status}"
+    return found
+
+
 def review_hit(
     *, session: Session, agency: str, hit_id: int, verdict: str, analyst: str, note: str | None = None
 ) -> ScreeningHitRow:

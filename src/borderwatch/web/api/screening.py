@@ -283,10 +283,21 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     if focus not in graph:
         return Graph(nodes=[], edges=[], note=f"Importer {row.importer_id} has no links yet.")
     elements = ego_network(graph, focus, radius=radius, max_nodes=60)
-    nodes = [
-        {**n["data"], "kind": n["data"].get("type"), "focus": n["data"].get("ego", False)}
+    parties = {  # a party's node id is "role:party id" (entities.network.node_id); addresses are not parties
+        n["data"]["id"]: tuple(n["data"]["id"].split(":", 1))
         for n in elements["nodes"]
-    ]
+        if n["data"].get("type") != "address" and ":" in n["data"]["id"]
+    }
+    hits = screening.party_hits(
+        session=guard.db, agency=agency, party_ids=sorted({party for _, party in parties.values()})
+    )
+    nodes = []
+    for n in elements["nodes"]:
+        node = {**n["data"], "kind": n["data"].get("type"), "focus": n["data"].get("ego", False)}
+        hit = hits.get(parties.get(node["id"], ("", "")))
+        if hit is not None:  # a watchlist hit not dismissed: drawn with a red ring, the hit in its label
+            node |= {"flagged": True, "screening": hit, "label": f"{node.get('label', '')} ⚠ {hit}"}
+        nodes.append(node)
     edges = [n["data"] for n in elements["edges"]]
     return Graph(nodes=nodes, edges=edges, note=f"Importer {row.importer_id}: parties within {radius} links")
 
