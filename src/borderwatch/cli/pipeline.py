@@ -37,6 +37,7 @@ from borderwatch.pipeline.stages import IngestProcessor, Processor, ScoreProcess
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
+from borderwatch.vehicles.service import VehicleAlertCheck
 
 pipeline_app = typer.Typer(
     help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
@@ -91,7 +92,11 @@ def processors_for(
                 factory=factory,
                 agency=agency,
                 selection=lambda: selection_for(
-                    settings=settings, agency=agency, cache=cache, documents=LedgerDocumentCheck(engine, keys)
+                    settings=settings,
+                    agency=agency,
+                    cache=cache,
+                    documents=LedgerDocumentCheck(engine, keys),
+                    vehicles=VehicleAlertCheck(engine),
                 ),
             )
     return built

@@ -42,6 +42,7 @@ from borderwatch.scoring.profile_store import cached_agency_profiles
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.registry import latest_scores
 from borderwatch.scoring.service import NO_MODEL_REASON, RiskModel
+from borderwatch.scoring.vehicles import VehicleCheck
 from borderwatch.screening.service import HIT_SCHEMA, cached_matcher, screen_declarations, store_hits
 
 ASSIGN_CHUNK = 5000
@@ -128,10 +129,17 @@ class Selection:
     explain_min_score: float = 0.0
     documents: DocumentCheck | None = None
     """Checks the declarations' documents (the ledger's check, given by an adapter) before scoring."""
+    vehicles: VehicleCheck | None = None
+    """Finds alerts on the declarations' vehicles (the vehicles stage's check) before scoring."""
 
 
 def selection_for(
-    *, settings: Settings, agency: str, cache: Cache, documents: DocumentCheck | None = None
+    *,
+    settings: Settings,
+    agency: str,
+    cache: Cache,
+    documents: DocumentCheck | None = None,
+    vehicles: VehicleCheck | None = None,
 ) -> Selection:
     """The agency's selection: its risk profiles (``DATA_DIR/profiles/AGENCY``), its lane policy
     (``DATA_DIR/policies/AGENCY.yaml``, else the default capacity shares) and the explain threshold."""
@@ -141,6 +149,7 @@ def selection_for(
         policy=load_agency_policy(settings.data_dir, agency),
         explain_min_score=settings.explain_min_score,
         documents=documents,
+        vehicles=vehicles,
     )
 
 
@@ -193,6 +202,7 @@ def select_arrivals_flow(
             agency=agency,
             profiles=selection.profiles,
             documents=selection.documents,
+            vehicles=selection.vehicles,
         )
     if context is not None:
         model_version: str | None = context.model.version

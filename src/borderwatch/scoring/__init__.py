@@ -15,4 +15,5 @@ __all__ = [
     "ranking",
     "registry",
     "service",
+    "vehicles",
 ]

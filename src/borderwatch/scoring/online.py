@@ -39,6 +39,7 @@ from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.service import RiskModel, explained, rules_only_scores
+from borderwatch.scoring.vehicles import VehicleCheck
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ class ScoringContext:
     profiles: list[RiskProfile]
     documents: DocumentCheck | None = None
     """Checks the declarations' documents (against the document ledger) before they are scored."""
+    vehicles: VehicleCheck | None = None
+    """Finds the alerts on the declarations' vehicles (hotlists, patterns) before they are scored."""
 
 
 NO_MODEL = "none"
@@ -69,13 +72,18 @@ def scoring_context(
     agency: str,
     profiles: Sequence[RiskProfile],
     documents: DocumentCheck | None = None,
+    vehicles: VehicleCheck | None = None,
 ) -> ScoringContext | None:
     """The agency's active model, or None when no model is active."""
     row = registry.active_model_row(session=db, agency=agency)
     if row is None:
         return None
     return ScoringContext(
-        agency=agency, model=_model(cache, row), profiles=list(profiles), documents=documents
+        agency=agency,
+        model=_model(cache, row),
+        profiles=list(profiles),
+        documents=documents,
+        vehicles=vehicles,
     )
 
 
@@ -230,6 +238,9 @@ def score_lrns(
     if context.documents is not None:
         documents = load_documents(engine, agency=context.agency, lrns=list(lrns))
         findings = context.documents(documents, agency=context.agency) if documents.height else None
+    vehicle_alerts = None
+    if context.vehicles is not None:
+        vehicle_alerts = context.vehicles(declarations["lrn"].unique().to_list(), agency=context.agency)
     # What the carriers' manifests say of these declarations (nothing where no manifest arrived near them).
     discrepancies = discrepancies_of(
         engine,
@@ -251,6 +262,7 @@ def score_lrns(
                 explain_min_score=explain_min_score,
                 document_findings=findings,
                 manifest_discrepancies=discrepancies,
+                vehicle_alerts=vehicle_alerts,
                 screening_hits=screening_hits,
             )
         )

@@ -39,6 +39,7 @@ from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.ingest.frame import DECLARATION_SCHEMA
 from borderwatch.scoring.documents import DOCUMENT_FIELDS
 from borderwatch.scoring.manifest import MANIFEST_FIELDS
+from borderwatch.scoring.vehicles import VEHICLE_FIELDS
 
 DEFAULT_PROFILES_DIR = Path(__file__).parent / "profiles"
 SCREENING_FIELDS = ("screening_score",)
@@ -71,6 +72,8 @@ DERIVED_FIELDS: dict[str, str] = {
     **dict.fromkeys(MANIFEST_FIELDS, "number"),
     # the best watchlist match of the declaration's parties (0..1); 0 where no party was screened or hit
     **dict.fromkeys(SCREENING_FIELDS, "number"),
+    # counts of alerts on the declaration's vehicle (``scoring.vehicles``); 0 where no vehicle check ran
+    **dict.fromkeys(VEHICLE_FIELDS, "number"),
 }
 NUMERIC_DECLARATION_FIELDS = {"net_mass", "customs_value", "tax_rate", "item_no"}
 PROFILE_FIELDS: dict[str, str] = {
@@ -395,7 +398,7 @@ def evaluate_profiles(features: pl.DataFrame, profiles: Sequence[RiskProfile]) -
     wanted = {f for p in profiles for f in p.fields()}
     absent = [
         name
-        for name in (*DOCUMENT_FIELDS, *MANIFEST_FIELDS, *SCREENING_FIELDS)
+        for name in (*DOCUMENT_FIELDS, *MANIFEST_FIELDS, *SCREENING_FIELDS, *VEHICLE_FIELDS)
         if name in wanted and name not in features.columns
     ]
     if absent:  # no document check or reconciliation ran: nothing was found

@@ -43,6 +43,7 @@ from borderwatch.scoring.model import (
 from borderwatch.scoring.profiles import RiskProfile, evaluate_profiles
 from borderwatch.scoring.ranking import RankingReference
 from borderwatch.scoring.scorer import Scorer, risk_score
+from borderwatch.scoring.vehicles import VEHICLE_FIELDS, vehicle_evidence
 
 FORMAT_VERSION = 3
 SCREENING_POINTS = 15.0
@@ -75,6 +76,7 @@ def _side_evidence(
     features: pl.DataFrame,
     document_findings: pl.DataFrame | None,
     manifest_discrepancies: pl.DataFrame | None,
+    vehicle_alerts: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[str, tuple[pl.Series, pl.Series]]]:
     """``features`` with the fields a risk profile tests of the document check's findings and of the
     manifest discrepancies (when any), and per kind of evidence its reasons and points."""
@@ -87,6 +89,10 @@ def _side_evidence(
         documents = document_evidence(features["lrn"], document_findings)
         features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
         evidence["_documents"] = (documents["document_reasons"], documents["document_points"])
+    if vehicle_alerts is not None and vehicle_alerts.height:
+        vehicles = vehicle_evidence(features["lrn"], vehicle_alerts)
+        features = features.with_columns(vehicles.select(*VEHICLE_FIELDS))
+        evidence["_vehicles"] = (vehicles["vehicle_reasons"], vehicles["vehicle_points"])
     return features, evidence
 
 
@@ -197,6 +203,7 @@ class RiskModel:
         explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
         manifest_discrepancies: pl.DataFrame | None = None,
+        vehicle_alerts: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
@@ -221,6 +228,7 @@ class RiskModel:
             explain_min_score=explain_min_score,
             document_findings=document_findings,
             manifest_discrepancies=manifest_discrepancies,
+            vehicle_alerts=vehicle_alerts,
         )
 
     def score_features(
@@ -235,6 +243,7 @@ class RiskModel:
         explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
         manifest_discrepancies: pl.DataFrame | None = None,
+        vehicle_alerts: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """``score`` on an already built feature frame (see :meth:`features`).
 
@@ -244,8 +253,12 @@ class RiskModel:
         :class:`~borderwatch.scoring.documents.DocumentCheck` found of their documents
         (``scoring.documents``: points, one reason per finding, fields a risk profile may test).
         ``manifest_discrepancies``: what reconciling the declarations with the carriers' manifests found
-        (``features.reconcile.DISCREPANCY_SCHEMA`` rows; ``scoring.manifest``: the same three)."""
-        features, evidence = _side_evidence(features, document_findings, manifest_discrepancies)
+        (``features.reconcile.DISCREPANCY_SCHEMA`` rows; ``scoring.manifest``: the same three).
+        ``vehicle_alerts``: what a :class:`~borderwatch.scoring.vehicles.VehicleCheck` found of their
+        vehicles (``scoring.vehicles``: the same three)."""
+        features, evidence = _side_evidence(
+            features, document_findings, manifest_discrepancies, vehicle_alerts
+        )
         features = with_screening_score(features, screening_hits)
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
@@ -302,6 +315,7 @@ class RiskModel:
                 for name in (
                     "_manifest",
                     "_documents",
+                    "_vehicles",
                     "_screening",
                     "_revenue",
                     "_model",

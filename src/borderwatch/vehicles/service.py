@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.ingest.service import bulk_insert
+from borderwatch.scoring.vehicles import VEHICLE_ALERT_SCHEMA
 from borderwatch.vehicles.hotlist import DEFAULT_THRESHOLD, HotlistHit, HotlistIndex, Listed
 from borderwatch.vehicles.models import (
     CameraRow,
@@ -950,3 +951,27 @@ def declaration_reasons(
                 }
             )
     return found
+
+
+class VehicleAlertCheck:
+    """:func:`declaration_reasons` as a ``scoring.vehicles.VehicleCheck``: the open alerts of the vehicles
+    the declarations name, for the selection flow to add as points, reasons and risk-profile fields."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, lrns: Sequence[str], *, agency: str) -> pl.DataFrame:
+        with Session(self.engine) as session:
+            found = declaration_reasons(session=session, agency=agency, lrns=lrns)
+        rows = [
+            {
+                "lrn": lrn,
+                "alert_id": reason["evidence"]["alert_id"],
+                "code": reason["code"].removeprefix("vehicle_"),
+                "plate": reason["evidence"]["plate"],
+                "points": float(reason["points"]),
+            }
+            for lrn, reasons in found.items()
+            for reason in reasons
+        ]
+        return pl.DataFrame(rows, schema=VEHICLE_ALERT_SCHEMA)

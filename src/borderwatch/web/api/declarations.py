@@ -20,6 +20,7 @@ from borderwatch.inspections.flows import (
 from borderwatch.ledger.documents import LedgerDocumentCheck, present_documents
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.scoring.online import complete_reasons
+from borderwatch.vehicles.service import VehicleAlertCheck
 from borderwatch.web.api import pipeline, records
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
@@ -120,6 +121,7 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         agency=guard.agency,
         cache=state.cache,
         documents=LedgerDocumentCheck(state.engine, keys),
+        vehicles=VehicleAlertCheck(state.engine),
     )
     # only what was stored or amended arrives: a duplicate keeps its decision (and any override of it)
     result = select_arrivals_flow(

@@ -1,0 +1,36 @@
+"""Alerts on a declaration's vehicle as points, reasons and risk-profile fields (``scoring.vehicles``)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from borderwatch.scoring.vehicles import MAX_VEHICLE_POINTS, VEHICLE_ALERT_SCHEMA, vehicle_evidence
+
+
+def _alerts(*rows: tuple[str, int, str, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(lrn, alert_id, code, "AB12CDE", points) for lrn, alert_id, code, points in rows],
+        schema=VEHICLE_ALERT_SCHEMA,
+        orient="row",
+    )
+
+
+def test_each_alert_counts_once_with_a_reason_and_the_fields() -> None:
+    alerts = _alerts(
+        ("a", 1, "hotlist_national", 30.0), ("a", 1, "hotlist_national", 30.0), ("a", 2, "convoy", 10.0)
+    )
+    evidence = vehicle_evidence(pl.Series(["b", "a"]), alerts)
+    assert evidence["vehicle_points"].to_list() == [0.0, 40.0]
+    assert evidence["vehicle_hotlist"].to_list() == [0, 1]
+    assert evidence["vehicle_alert"].to_list() == [0, 2]
+    assert evidence["vehicle_reasons"].to_list() == [
+        [],
+        ["vehicle AB12CDE: hotlist national (alert 1)", "vehicle AB12CDE: convoy (alert 2)"],
+    ]
+
+
+def test_points_are_capped_and_no_alerts_give_nothing() -> None:
+    many = _alerts(*[("a", i, "cloned_plate", 25.0) for i in range(5)])
+    assert vehicle_evidence(pl.Series(["a"]), many)["vehicle_points"].to_list() == [MAX_VEHICLE_POINTS]
+    none = vehicle_evidence(pl.Series(["a"]), None)
+    assert none.row(0) == (0.0, [], 0, 0)
