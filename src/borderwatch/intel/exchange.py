@@ -343,3 +343,73 @@ def received_sightings(*, session: Session, agency: str) -> list[dict[str, Any]]
                     {"partner": partner, "indicator": obj["sighting_of_ref"], "count": obj.get("count", 1)}
                 )
     return found
+
+
+RECEIVED_TYPES = ("indicator", "incident", "sighting")
+"""What the workspace lists of what partners sent: indicators, seizures (incidents) and sightings."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedItem:
+    """One received STIX object as the workspace lists it, with its provenance."""
+
+    partner: str
+    stix_type: str
+    stix_id: str
+    name: str
+    tlp: str
+    received_at: datetime
+    valid_until: str | None
+
+
+def _item_name(obj: dict[str, Any]) -> str:
+    if obj.get("type") == "sighting":
+        return f"{obj.get('count', 1)} × {obj.get('sighting_of_ref', '?')}"
+    return str(obj.get("name") or obj.get("description") or obj.get("id", ""))
+
+
+def received_items(
+    *, session: Session, agency: str, types: tuple[str, ...] = RECEIVED_TYPES, limit: int = 1000
+) -> dict[str, list[ReceivedItem]]:
+    """The latest versions of what partners sent ``agency`` (its inbox only: kept apart per agency), by
+    partner, newest first. Reads only: an agency that never pulled has no inbox and gets nothing."""
+    inboxes = [c.id for c in store.owned_collections(session=session, agency=agency) if c.alias == INBOX]
+    if not inboxes:
+        return {}
+    rows = session.execute(
+        select(
+            IntelObjectRow.source_agency,
+            IntelObjectRow.stix_type,
+            IntelObjectRow.stix_id,
+            IntelObjectRow.tlp,
+            IntelObjectRow.date_added,
+            IntelObjectRow.body,
+        )
+        .where(
+            IntelObjectRow.collection_id.in_(inboxes),
+            IntelObjectRow.is_latest.is_(True),
+            IntelObjectRow.stix_type.in_(list(types)),
+        )
+        .order_by(IntelObjectRow.id.desc())
+        .limit(limit)
+    )
+    found: dict[str, list[ReceivedItem]] = defaultdict(list)
+    for partner, stix_type, stix_id, tlp, added, body in rows:
+        obj = json.loads(body)
+        found[partner].append(
+            ReceivedItem(
+                partner=partner,
+                stix_type=stix_type,
+                stix_id=stix_id,
+                name=_item_name(obj),
+                tlp=tlp,
+                received_at=_utc(added),
+                valid_until=obj.get("valid_until"),
+            )
+        )
+    return dict(sorted(found.items()))
+
+
+def share_targets(*, session: Session, agency: str) -> list[store.Collection]:
+    """The collections a share of ``agency`` may go to: its own, not the inbox of what it received."""
+    return [c for c in store.owned_collections(session=session, agency=agency) if c.alias != INBOX]

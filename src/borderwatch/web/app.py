@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ledger.tiles_router)  # C2SP tlog-tiles paths, public by design (access.policy)
     from borderwatch.web import taxii
     from borderwatch.web.ui import cases as case_pages
+    from borderwatch.web.ui import intel as intel_pages
     from borderwatch.web.ui import (
         pages,
         records_pages,
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(travellers.router)
     app.include_router(vehicles.router)
     app.include_router(training.router)
+    app.include_router(intel_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
     return app

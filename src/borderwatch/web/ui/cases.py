@@ -14,8 +14,9 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from borderwatch.access.policy import Action, Resource, decide
+from borderwatch.access.policy import TLP, Action, Resource, decide, decide_share
 from borderwatch.inspections.service import ACTIVE
+from borderwatch.intel import exchange, sharing
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, assign_to, assignable_officers, case_for, case_out
 from borderwatch.web.api.lanes import OverrideIn, override_for
@@ -30,6 +31,7 @@ DONE = {
     "assigned": "Case assigned.",
     "lane": "Lane changed; the case follows the new lane.",
     "recorded": "Outcome recorded.",
+    "shared": "Seizure shared: the decision, the objects and the audit entry are recorded.",
 }
 
 
@@ -43,6 +45,11 @@ def _page(
         records.declaration_out(db_session=guard.db, row=declaration_row) if declaration_row else None
     )
     principal = guard.principal
+    may_share = (
+        case.status == "closed"
+        and any(f.result == "seizure" for f in case.findings)
+        and decide_share(principal, kind="seizure", tlp=TLP.CLEAR, agreement_kinds=None).allowed
+    )
     return render(
         request,
         template,
@@ -57,6 +64,10 @@ def _page(
         units=QUANTITY_UNITS,
         today=date.today().isoformat(),
         done=DONE.get(done or ""),
+        may_share=may_share,
+        tlps=list(TLP),
+        share_collections=exchange.share_targets(session=guard.db, agency=guard.agency) if may_share else [],
+        share_groups=sharing.list_groups(session=guard.db, agency=guard.agency) if may_share else [],
     )
 
 
