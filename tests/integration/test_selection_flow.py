@@ -201,3 +201,65 @@ def test_an_outcome_date_must_be_on_or_after_the_declaration_and_not_in_the_futu
             url, json={"result": "no_finding", "recorded_on": "2026-03-10"}, headers=inspector
         )
         assert same_day.status_code == 201, same_day.text
+
+
+def test_a_declared_vehicle_on_a_hotlist_adds_a_reason_and_a_profile_forces_red(
+    world: World, tmp_path: Path
+) -> None:
+    import datetime as dt
+
+    from borderwatch.scoring.profile_store import agency_profiles_dir, write_profile
+    from borderwatch.scoring.profiles import parse_profiles
+    from borderwatch.vehicles import service as vehicles
+
+    files = {
+        "cameras.csv": "camera_id,crossing,lane,direction,latitude,longitude,name\n"
+        "C1,DOVER,1,in,51.1,1.3,east\n",
+        "hot.csv": "plate,country,reason,reference\nAB12CDE,GB,stolen vehicle,PNC-1\n",
+        "declared.csv": "lrn,plate,country,crossing,declared_at\n"
+        "V-HOT,AB12CDE,GB,DOVER,2026-03-02T09:00:00Z\nV-CLEAN,KL34MNO,GB,DOVER,2026-03-02T09:00:00Z\n",
+        "reads.csv": "read_id,camera_id,read_at,plate,country,confidence,direction\n"
+        "r1,C1,2026-03-02T10:00:00Z,AB12 CDE,GB,0.97,in\nr2,C1,2026-03-02T10:01:00Z,KL34MNO,GB,0.97,in\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    engine = make_engine(world.settings.database_url)
+    factory = session_factory(engine)
+    with session_scope(factory) as session:
+        vehicles.load_cameras(session=session, agency="a", path=tmp_path / "cameras.csv")
+        vehicles.load_hotlist(session=session, agency="a", list_name="national", path=tmp_path / "hot.csv")
+        vehicles.load_declared_vehicles(session=session, agency="a", path=tmp_path / "declared.csv")
+    with session_scope(factory) as session:
+        now = dt.datetime(2026, 3, 3, tzinfo=dt.UTC)
+        assert (
+            vehicles.ingest_reads(session=session, agency="a", path=tmp_path / "reads.csv", now=now).alerts
+            == 1
+        )
+    engine.dispose()
+    (profile,) = parse_profiles(
+        {
+            "profiles": [
+                {
+                    "id": "RP-VEHICLE-HOTLIST",
+                    "name": "Declared vehicle on a hotlist",
+                    "rationale": "a stolen or wanted vehicle carries the goods",
+                    "author": "risk-unit",
+                    "when": {"all": [{"field": "vehicle_hotlist", "op": "gt", "value": 0}]},
+                    "effect": {"force_lane": "red"},
+                }
+            ]
+        },
+        source="test",
+    )
+    write_profile(agency_profiles_dir(world.settings.data_dir, "a"), profile)
+    with client_for(world.settings) as client:
+        hot = client.post(
+            "/api/declarations", json=declaration_json("V-HOT", day=2), headers=world.auth("analyst_a")
+        ).json()
+        clean = client.post(
+            "/api/declarations", json=declaration_json("V-CLEAN", day=2), headers=world.auth("analyst_a")
+        ).json()
+    assert hot["lane"] == "red", hot
+    assert any(r.startswith("vehicle AB12CDE: hotlist national") for r in hot["reasons"]), hot
+    assert any("RP-VEHICLE-HOTLIST" in r for r in hot["reasons"]), hot
+    assert not any(r.startswith("vehicle ") or "RP-VEHICLE-HOTLIST" in r for r in clean["reasons"]), clean

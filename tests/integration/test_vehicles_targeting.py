@@ -98,3 +98,28 @@ def test_a_hotlisted_declared_vehicle_adds_a_reason_and_forces_a_red_lane(
     assert after["L-CLEAN"]["forced_lane"] is None
     assert not any(r.startswith("vehicle ") for r in after["L-CLEAN"]["reasons"])
     assert set(plain["forced_lane"].to_list()) == {None}  # without the check, the profile holds nothing
+
+
+def test_without_a_model_the_alert_still_adds_points_a_reason_and_the_forced_lane() -> None:
+    from borderwatch.features.build import build_features
+    from borderwatch.scoring.service import NO_MODEL_REASON, rules_only_scores
+    from borderwatch.scoring.vehicles import VEHICLE_ALERT_SCHEMA
+    from tests.unit.scoring_support import traffic_frames
+
+    declarations, outcomes = traffic_frames()
+    day = declarations["declared_on"].max()
+    first, second = declarations.filter(pl.col("declared_on") == day)["lrn"].unique(maintain_order=True)[:2]
+    batch = declarations.filter(pl.col("lrn").is_in([first, second]))
+    history = declarations.filter(pl.col("declared_on") < day)
+    features = build_features(declarations=batch, history=history, outcomes=outcomes)
+    alerts = pl.DataFrame(
+        [(first, 7, "hotlist_national", "AB12CDE", 30.0)], schema=VEHICLE_ALERT_SCHEMA, orient="row"
+    )
+    profiles = parse_profiles(PROFILES, source="test")
+    plain = rules_only_scores(features, profiles=profiles)
+    flagged = rules_only_scores(features, profiles=profiles, vehicle_alerts=alerts)
+    before = dict(zip(plain["lrn"], plain["score"], strict=True))
+    after = {row["lrn"]: row for row in flagged.iter_rows(named=True)}
+    assert after[first]["forced_lane"] == "red" and after[first]["score"] > before[first]
+    assert after[first]["reasons"][:2] == [NO_MODEL_REASON, "vehicle AB12CDE: hotlist national (alert 7)"]
+    assert after[second]["forced_lane"] is None and after[second]["score"] == before[second]

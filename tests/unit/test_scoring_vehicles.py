@@ -32,5 +32,5 @@ def test_each_alert_counts_once_with_a_reason_and_the_fields() -> None:
 def test_points_are_capped_and_no_alerts_give_nothing() -> None:
     many = _alerts(*[("a", i, "cloned_plate", 25.0) for i in range(5)])
     assert vehicle_evidence(pl.Series(["a"]), many)["vehicle_points"].to_list() == [MAX_VEHICLE_POINTS]
-    none = vehicle_evidence(pl.Series(["a"]), None)
-    assert none.row(0) == (0.0, [], 0, 0)
+    none = vehicle_evidence(pl.Series(["a", "b"]), None)
+    assert none.rows() == [(0.0, [], 0, 0), (0.0, [], 0, 0)]

@@ -224,6 +224,7 @@ def select_arrivals_flow(
             lrns=unique,
             profiles=selection.profiles,
             screening_hits=hits,
+            vehicles=selection.vehicles,
         )
         note = NO_MODEL_REASON
     keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")

@@ -278,6 +278,7 @@ def score_lrns_without_model(
     lrns: Sequence[str],
     profiles: Sequence[RiskProfile],
     screening_hits: pl.DataFrame | None = None,
+    vehicles: VehicleCheck | None = None,
 ) -> pl.DataFrame:
     """Scores of ``lrns`` when the agency has no active model: risk-profile, screening and anomaly points
     on the same time-safe features, fraud probability 0, and a first reason that says so. Forced lanes
@@ -285,6 +286,9 @@ def score_lrns_without_model(
     declarations = load_declarations(engine, agency=agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()
+    vehicle_alerts = None
+    if vehicles is not None:
+        vehicle_alerts = vehicles(declarations["lrn"].unique().to_list(), agency=agency)
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
@@ -292,7 +296,11 @@ def score_lrns_without_model(
         features = build_features(
             declarations=group, history=known.history, outcomes=known.outcomes, snapshot=known.snapshot
         )
-        parts.append(rules_only_scores(features, profiles=profiles, screening_hits=screening_hits))
+        parts.append(
+            rules_only_scores(
+                features, profiles=profiles, screening_hits=screening_hits, vehicle_alerts=vehicle_alerts
+            )
+        )
     scores = pl.concat(parts)
     return scores.with_columns(pl.lit(True).alias("explained"))
 

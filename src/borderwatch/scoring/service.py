@@ -461,12 +461,16 @@ def rules_only_scores(
     *,
     profiles: Sequence[RiskProfile] = (),
     screening_hits: pl.DataFrame | None = None,
+    vehicle_alerts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """``RiskModel.score_features`` output (``SCORE_COLUMNS``) when no model is active: the score holds
-    the anomaly, risk-profile and watchlist points alone (the model's ranking counted as 0), the fraud
-    probability is 0, and the first reason says so. Forced lanes come from the profiles as with a model."""
+    the anomaly, risk-profile, watchlist and vehicle-alert points alone (the model's ranking counted as 0),
+    the fraud probability is 0, and the first reason says so. Forced lanes come from the profiles as with a
+    model."""
     if features.height == 0:
         return pl.DataFrame(schema=SCORE_COLUMNS)
+    vehicles = vehicle_evidence(features["lrn"], vehicle_alerts)
+    features = features.with_columns(vehicles.select(*VEHICLE_FIELDS))
     features = with_screening_score(features, screening_hits)
     anomalies = detect_anomalies(features)
     rules = evaluate_profiles(features, profiles)
@@ -494,13 +498,19 @@ def rules_only_scores(
             }
         )
     )
-    items = pl.concat([items, screened], how="horizontal").with_columns(
+    items = pl.concat(
+        [items, screened, vehicles.select("vehicle_points", "vehicle_reasons")], how="horizontal"
+    ).with_columns(
         risk_score(
-            pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), pl.col("screening_points")
+            pl.col("ranking"),
+            pl.col("anomaly_points"),
+            pl.col("rule_points"),
+            pl.col("screening_points") + pl.col("vehicle_points"),
         ).alias("score"),
         pl.concat_list(
             pl.lit([NO_MODEL_REASON], dtype=pl.List(pl.String)),
             "screening_reasons",
+            "vehicle_reasons",
             "_rules",
             "_anomalies",
         ).alias("reasons"),

@@ -41,11 +41,11 @@ def vehicle_evidence(lrns: pl.Series, alerts: pl.DataFrame | None) -> pl.DataFra
     frame = lrns.alias("lrn").to_frame()
     empty = pl.lit([], dtype=pl.List(pl.String))
     if alerts is None or alerts.height == 0:
-        return frame.select(
+        return frame.with_columns(  # with_columns, not select: literals are broadcast to every row
             pl.lit(0.0).alias("vehicle_points"),
             empty.alias("vehicle_reasons"),
             *[pl.lit(0, dtype=pl.Int32).alias(name) for name in VEHICLE_FIELDS],
-        )
+        ).drop("lrn")
     missing = set(VEHICLE_ALERT_SCHEMA) - set(alerts.columns)
     if missing:
         raise ValueError(f"vehicle alerts: missing column {sorted(missing)[0]!r}")
