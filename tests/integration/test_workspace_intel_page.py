@@ -20,12 +20,13 @@ from borderwatch.ingest.service import ingest_declarations
 from borderwatch.inspections.service import open_cases, record_outcome
 from borderwatch.intel import exchange, sharing, store
 from borderwatch.intel.models import IntelObjectRow, ShareDecisionRow
-from borderwatch.intel.stix import indicator_object
+from borderwatch.intel.stix import indicator_object, sighting_object
 from borderwatch.scoring.profiles import RiskProfile
 from tests.integration.api_support import build_world, client_for
 from tests.integration.test_api_workspace import login
 
 PAGE = {"accept": "text/html"}
+OWN_INDICATOR = "indicator--0b0a3c1e-5d1f-4c3b-9d4e-2a6f8e7c9b10"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 DECLARATION: dict[str, Any] = {
     "lrn": "S-1",
@@ -79,6 +80,22 @@ def world(settings: Settings) -> dict[str, Any]:
             objects=[_received_indicator()],
             provenance=store.Provenance(source_agency="c", source="https://c.example/taxii2/", tlp=TLP.AMBER),
         )
+        store.add_objects(  # partner b's count of matches of one of a's indicators, sent back
+            session=session,
+            collection=exchange.inbox(session=session, agency="a"),
+            objects=[
+                sighting_object(
+                    indicator_id=OWN_INDICATOR,
+                    count=3,
+                    agency="b",
+                    tlp=TLP.GREEN,
+                    first_seen=T0,
+                    last_seen=T0,
+                    now=T0,
+                )
+            ],
+            provenance=store.Provenance(source_agency="b", source="https://b.example/taxii2/", tlp=TLP.GREEN),
+        )
         found = {"case": case.id, "collection": collection.id}
     engine.dispose()
     return {"settings": settings, **found}
@@ -93,19 +110,26 @@ def test_an_analyst_sees_what_partners_sent_and_another_agency_does_not(world: d
         assert 'id="partner-c"' in page.text and f'id="{indicator_id}"' in page.text
         assert "cigarettes from VN via MY" in page.text and "TLP:AMBER" in page.text
         assert 'href="/intel"' in page.text  # in the navigation
+        assert 'id="sightings"' in page.text and f"b: 3 × {OWN_INDICATOR}" in page.text
+        kept = client.get("/intel?partner=c&tlp=amber&type=indicator", headers=PAGE).text
+        assert f'id="{indicator_id}"' in kept
+        for other in ("partner=d", "tlp=red", "type=sighting"):
+            assert indicator_id not in client.get(f"/intel?{other}", headers=PAGE).text
+        assert client.get("/intel?tlp=purple", headers=PAGE).status_code == 422
     with client_for(world["settings"]) as client:
         login(client, "analyst_b")
         page = client.get("/intel", headers=PAGE)
         assert page.status_code == 200
         assert indicator_id not in page.text and "partner-c" not in page.text
-        assert 'id="nothing-received"' in page.text
+        assert 'id="nothing-received"' in page.text and 'id="sightings"' not in page.text
     engine = make_engine(world["settings"].database_url)
     with session_scope(session_factory(engine)) as session:
         logged = session.scalars(
             select(AuditRow).where(AuditRow.resource == "intel", AuditRow.resource_id == "received")
         ).all()
     engine.dispose()
-    assert sorted(row.actor for row in logged) == ["analyst_a", "analyst_b"]
+    assert sorted({row.actor for row in logged}) == ["analyst_a", "analyst_b"]
+    assert len(logged) == 6  # every view of the page, the filtered ones too
 
 
 def test_a_supervisor_shares_a_closed_seizure_from_the_case_page(world: dict[str, Any]) -> None:

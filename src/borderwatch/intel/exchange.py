@@ -369,10 +369,17 @@ def _item_name(obj: dict[str, Any]) -> str:
 
 
 def received_items(
-    *, session: Session, agency: str, types: tuple[str, ...] = RECEIVED_TYPES, limit: int = 1000
+    *,
+    session: Session,
+    agency: str,
+    types: tuple[str, ...] = RECEIVED_TYPES,
+    partner: str | None = None,
+    tlp: TLP | None = None,
+    limit: int = 1000,
 ) -> dict[str, list[ReceivedItem]]:
     """The latest versions of what partners sent ``agency`` (its inbox only: kept apart per agency), by
-    partner, newest first. Reads only: an agency that never pulled has no inbox and gets nothing."""
+    partner, newest first, optionally of one partner and one TLP. Reads only: an agency that never pulled
+    has no inbox and gets nothing."""
     inboxes = [c.id for c in store.owned_collections(session=session, agency=agency) if c.alias == INBOX]
     if not inboxes:
         return {}
@@ -389,20 +396,22 @@ def received_items(
             IntelObjectRow.collection_id.in_(inboxes),
             IntelObjectRow.is_latest.is_(True),
             IntelObjectRow.stix_type.in_(list(types)),
+            *([IntelObjectRow.source_agency == partner] if partner else []),
+            *([IntelObjectRow.tlp == tlp.value] if tlp else []),
         )
         .order_by(IntelObjectRow.id.desc())
         .limit(limit)
     )
     found: dict[str, list[ReceivedItem]] = defaultdict(list)
-    for partner, stix_type, stix_id, tlp, added, body in rows:
+    for sender, stix_type, stix_id, level, added, body in rows:
         obj = json.loads(body)
-        found[partner].append(
+        found[sender].append(
             ReceivedItem(
-                partner=partner,
+                partner=sender,
                 stix_type=stix_type,
                 stix_id=stix_id,
                 name=_item_name(obj),
-                tlp=tlp,
+                tlp=level,
                 received_at=_utc(added),
                 valid_until=obj.get("valid_until"),
             )

@@ -5,9 +5,9 @@ policy decision (``access.policy.decide_share``), the same recorded decision and
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from borderwatch.access.policy import TLP, Action, Resource
@@ -25,13 +25,37 @@ def intel_page(
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.INTEL))],
+    partner: Annotated[str, Query(max_length=64)] = "",
+    tlp: Annotated[TLP | Literal[""], Query()] = "",
+    kind: Annotated[Literal["", "indicator", "incident", "sighting"], Query(alias="type")] = "",
 ) -> Response:
-    partners = exchange.received_items(session=guard.db, agency=guard.agency)
+    partners = exchange.received_items(
+        session=guard.db,
+        agency=guard.agency,
+        types=(kind,) if kind else exchange.RECEIVED_TYPES,
+        partner=partner or None,
+        tlp=tlp or None,
+    )
+    sightings = exchange.received_sightings(session=guard.db, agency=guard.agency)
     guard.log(
         resource_id="received",
-        detail={"page": "intel", "shown": sum(len(items) for items in partners.values())},
+        detail={
+            "page": "intel",
+            "filters": {"partner": partner, "tlp": str(tlp), "type": kind},
+            "shown": sum(len(items) for items in partners.values()),
+            "sightings": len(sightings),
+        },
     )
-    return render(request, "intel.html", identity, partners=partners)
+    return render(
+        request,
+        "intel.html",
+        identity,
+        partners=partners,
+        sightings=sightings,
+        tlps=list(TLP),
+        types={"indicator": "indicator", "incident": "seizure", "sighting": "sighting"},
+        filters={"partner": partner, "tlp": str(tlp), "type": kind},
+    )
 
 
 @router.post("/cases/{case_id}/share")
