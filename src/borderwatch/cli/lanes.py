@@ -102,8 +102,7 @@ def rerun_command(
     """A supervisor re-runs a day: its declarations are screened and scored again with the active model and
     their lanes decided together within each office's capacity; cases follow. Audited under --as USER."""
     from borderwatch.core.cache import Cache
-    from borderwatch.inspections.flows import rerun_day_flow
-    from borderwatch.pipeline.selection import agency_selection
+    from borderwatch.inspections.flows import rerun_day_flow, selection_for
 
     settings = get_settings()
     date = parse_date_option(day, "--day")
@@ -117,8 +116,8 @@ def rerun_command(
                 session=session,
                 day=date,
                 agency=settings.agency,
-                selection=agency_selection(
-                    settings=settings, engine=engine, agency=settings.agency, cache=Cache(ttl_seconds=600)
+                selection=selection_for(
+                    settings=settings, agency=settings.agency, cache=Cache(ttl_seconds=600)
                 ),
                 actor=actor,
             )
