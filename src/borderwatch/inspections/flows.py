@@ -188,45 +188,15 @@ def select_arrivals_flow(
         empty = pl.DataFrame(schema=DECISION_SCHEMA)
         return SelectionResult(empty, pl.DataFrame(), pl.DataFrame(schema=HIT_SCHEMA), None, None, None)
     cache = selection.cache
-    with session.no_autoflush:
-        hits = screen_declarations(
-            engine=engine,
-            session=session,
-            declarations=declarations,
-            agency=agency,
-            matcher=cached_matcher(session=session, cache=cache),
-        )
-        context = scoring_context(
-            cache=cache,
-            db=session,
-            agency=agency,
-            profiles=selection.profiles,
-            documents=selection.documents,
-            vehicles=selection.vehicles,
-        )
-    if context is not None:
-        model_version: str | None = context.model.version
-        scores = score_lrns(
-            context=context,
-            cache=cache,
-            engine=engine,
-            lrns=unique,
-            explain_min_score=selection.explain_min_score,
-            screening_hits=hits,
-        )
-        note = None
-    else:
-        model_version = None
-        scores = score_lrns_without_model(
-            cache=cache,
-            engine=engine,
-            agency=agency,
-            lrns=unique,
-            profiles=selection.profiles,
-            screening_hits=hits,
-            vehicles=selection.vehicles,
-        )
-        note = NO_MODEL_REASON
+    hits, scores, model_version, note = _screen_and_score(
+        engine=engine,
+        session=session,
+        declarations=declarations,
+        lrns=unique,
+        agency=agency,
+        selection=selection,
+        explain_min_score=selection.explain_min_score,
+    )
     keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
     scored = scores.join(keys, on="lrn", how="inner")
     decided, thresholds = decide_at_arrival(
@@ -237,17 +207,14 @@ def select_arrivals_flow(
         model_version=model_version,
         cache=cache,
     )
-    store_hits(session=session, agency=agency, hits=hits)
-    store_scores(db=session, agency=agency, model_version=model_version or NO_MODEL, scores=scores)
-    decisions = store_decisions(
+    decisions = _store_selection(
         session=session,
-        decisions=decided,
-        policy=selection.policy,
-        model_version=model_version,
         agency=agency,
+        selection=selection,
+        actor=actor,
+        outcome=(hits, scores, model_version),
+        decided=decided,
     )
-    follow_decisions(session=session, decisions=decisions, actor=actor, agency=agency)
-    open_cases(session=session, decisions=decisions, agency=agency)
     return SelectionResult(decisions, scores, hits, model_version, thresholds, note)
 
 
@@ -262,6 +229,45 @@ def rerun_day_flow(
     if declarations.height == 0:
         raise BorderwatchError(f"no stored declarations dated {day} to re-run")
     lrns = declarations["lrn"].unique(maintain_order=True).to_list()
+    hits, scores, model_version, note = _screen_and_score(
+        engine=engine,
+        session=session,
+        declarations=declarations,
+        lrns=lrns,
+        agency=agency,
+        selection=selection,
+        explain_min_score=0.0,  # a re-run explains every declaration, as scoring does by default
+    )
+    keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
+    decided = decide_lanes(
+        session=session,
+        scored=scores.join(keys, on="lrn", how="inner"),
+        policy=selection.policy,
+        agency=agency,
+    )
+    decisions = _store_selection(
+        session=session,
+        agency=agency,
+        selection=selection,
+        actor=actor,
+        outcome=(hits, scores, model_version),
+        decided=decided,
+    )
+    return SelectionResult(decisions, scores, hits, model_version, None, note)
+
+
+def _screen_and_score(
+    *,
+    engine: Engine,
+    session: Session,
+    declarations: pl.DataFrame,
+    lrns: list[str],
+    agency: str,
+    selection: Selection,
+    explain_min_score: float,
+) -> tuple[pl.DataFrame, pl.DataFrame, str | None, str | None]:
+    """The declarations' parties screened and the declarations scored, by the active model or, without one,
+    by profiles, screening and anomalies: (hits, scores, model version, note saying there was no model)."""
     cache = selection.cache
     with session.no_autoflush:
         hits = screen_declarations(
@@ -277,10 +283,9 @@ def rerun_day_flow(
             agency=agency,
             profiles=selection.profiles,
             documents=selection.documents,
+            vehicles=selection.vehicles,
         )
-    if context is not None:
-        scores = score_lrns(context=context, cache=cache, engine=engine, lrns=lrns, screening_hits=hits)
-    else:
+    if context is None:
         scores = score_lrns_without_model(
             cache=cache,
             engine=engine,
@@ -288,15 +293,31 @@ def rerun_day_flow(
             lrns=lrns,
             profiles=selection.profiles,
             screening_hits=hits,
+            vehicles=selection.vehicles,
         )
-    model_version = context.model.version if context is not None else None
-    keys = declarations.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first")
-    decided = decide_lanes(
-        session=session,
-        scored=scores.join(keys, on="lrn", how="inner"),
-        policy=selection.policy,
-        agency=agency,
+        return hits, scores, None, NO_MODEL_REASON
+    scores = score_lrns(
+        context=context,
+        cache=cache,
+        engine=engine,
+        lrns=lrns,
+        explain_min_score=explain_min_score,
+        screening_hits=hits,
     )
+    return hits, scores, context.model.version, None
+
+
+def _store_selection(
+    *,
+    session: Session,
+    agency: str,
+    selection: Selection,
+    actor: str,
+    outcome: tuple[pl.DataFrame, pl.DataFrame, str | None],
+    decided: pl.DataFrame,
+) -> pl.DataFrame:
+    """Hits, scores and lane decisions stored, decisions followed and cases opened; the stored decisions."""
+    hits, scores, model_version = outcome
     store_hits(session=session, agency=agency, hits=hits)
     store_scores(db=session, agency=agency, model_version=model_version or NO_MODEL, scores=scores)
     decisions = store_decisions(
@@ -308,9 +329,7 @@ def rerun_day_flow(
     )
     follow_decisions(session=session, decisions=decisions, actor=actor, agency=agency)
     open_cases(session=session, decisions=decisions, agency=agency)
-    return SelectionResult(
-        decisions, scores, hits, model_version, None, None if context is not None else NO_MODEL_REASON
-    )
+    return decisions
 
 
 @dataclass(frozen=True)
