@@ -259,6 +259,13 @@ def test_a_declared_vehicle_on_a_hotlist_adds_a_reason_and_a_profile_forces_red(
         clean = client.post(
             "/api/declarations", json=declaration_json("V-CLEAN", day=2), headers=world.auth("analyst_a")
         ).json()
+        # a supervisor's re-run of the day applies the same checks as the arrival did
+        rerun = client.post(
+            "/api/lanes/rerun", json={"day": "2026-03-02"}, headers=world.auth("supervisor_a")
+        )
+        assert rerun.status_code == 200, rerun.text
+        again = client.get("/api/declarations/V-HOT", headers=world.auth("analyst_a")).json()
+        assert again["decision"]["lane"] == "red", again["decision"]
     assert hot["lane"] == "red", hot
     assert any(r.startswith("vehicle AB12CDE: hotlist national") for r in hot["reasons"]), hot
     assert any("RP-VEHICLE-HOTLIST" in r for r in hot["reasons"]), hot

@@ -138,7 +138,8 @@ def ingest(
 
 def select_stored(*, engine: Engine, factory: sessionmaker[Session], lrns: list[str], agency: str) -> None:
     """Select what was just stored (``inspections.flows``) and print the lanes it got."""
-    from borderwatch.inspections.flows import select_arrivals_in_slices, selection_for
+    from borderwatch.inspections.flows import select_arrivals_in_slices
+    from borderwatch.pipeline.selection import agency_selection
 
     settings = get_settings()
     with factory.begin() as session:
@@ -155,7 +156,9 @@ def select_stored(*, engine: Engine, factory: sessionmaker[Session], lrns: list[
             factory=factory,
             lrns=lrns,
             agency=agency,
-            selection=selection_for(settings=settings, agency=agency, cache=Cache(ttl_seconds=3600.0)),
+            selection=agency_selection(
+                settings=settings, engine=engine, agency=agency, cache=Cache(ttl_seconds=3600.0)
+            ),
             actor=acting_user(),
         )
     except BorderwatchError as error:

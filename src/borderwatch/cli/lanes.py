@@ -102,7 +102,8 @@ def rerun_command(
     """A supervisor re-runs a day: its declarations are screened and scored again with the active model and
     their lanes decided together within each office's capacity; cases follow. Audited under --as USER."""
     from borderwatch.core.cache import Cache
-    from borderwatch.inspections.flows import rerun_day_flow, selection_for
+    from borderwatch.inspections.flows import rerun_day_flow
+    from borderwatch.pipeline.selection import agency_selection
 
     settings = get_settings()
     date = parse_date_option(day, "--day")
@@ -116,8 +117,8 @@ def rerun_command(
                 session=session,
                 day=date,
                 agency=settings.agency,
-                selection=selection_for(
-                    settings=settings, agency=settings.agency, cache=Cache(ttl_seconds=600)
+                selection=agency_selection(
+                    settings=settings, engine=engine, agency=settings.agency, cache=Cache(ttl_seconds=600)
                 ),
                 actor=actor,
             )

@@ -28,16 +28,13 @@ from borderwatch.cli.common import console, fail, open_database, parse_date_opti
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings, get_settings
-from borderwatch.inspections.flows import selection_for
-from borderwatch.ledger.documents import LedgerDocumentCheck
-from borderwatch.ledger.keys import KeyStore
 from borderwatch.pipeline.dead import list_dead, replay
 from borderwatch.pipeline.publish import file_bodies, publish_bodies
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.pipeline.stages import IngestProcessor, Processor, ScoreProcessor
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
-from borderwatch.vehicles.service import VehicleAlertCheck
 
 pipeline_app = typer.Typer(
     help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
@@ -82,7 +79,6 @@ def processors_for(
 ) -> dict[Stage, Processor]:
     built: dict[Stage, Processor] = {}
     cache = Cache(ttl_seconds=3600.0)  # the active model, the day's history snapshot, the watchlist matcher
-    keys = KeyStore(settings.data_dir)
     for stage in stages:
         if stage is Stage.INGEST:
             built[stage] = IngestProcessor(engine=engine, factory=factory, agency=agency)
@@ -91,12 +87,8 @@ def processors_for(
                 engine=engine,
                 factory=factory,
                 agency=agency,
-                selection=lambda: selection_for(
-                    settings=settings,
-                    agency=agency,
-                    cache=cache,
-                    documents=LedgerDocumentCheck(engine, keys),
-                    vehicles=VehicleAlertCheck(engine),
+                selection=lambda: agency_selection(
+                    settings=settings, engine=engine, agency=agency, cache=cache
                 ),
             )
     return built

@@ -15,12 +15,11 @@ from borderwatch.ingest.store import load_documents
 from borderwatch.inspections.flows import (
     follow_completed_reasons,
     select_arrivals_flow,
-    selection_for,
 )
-from borderwatch.ledger.documents import LedgerDocumentCheck, present_documents
+from borderwatch.ledger.documents import present_documents
 from borderwatch.ledger.keys import KeyStore
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.scoring.online import complete_reasons
-from borderwatch.vehicles.service import VehicleAlertCheck
 from borderwatch.web.api import pipeline, records
 from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
@@ -116,12 +115,8 @@ def submit(*, guard: Guard, state: AppState, declarations: list[Declaration]) ->
         raise ApiError(422, f"the ingest service quarantined the declaration: {reason}")
     lrns = [d.lrn for d in declarations]
     keys = KeyStore(state.settings.data_dir)
-    selection = selection_for(
-        settings=state.settings,
-        agency=guard.agency,
-        cache=state.cache,
-        documents=LedgerDocumentCheck(state.engine, keys),
-        vehicles=VehicleAlertCheck(state.engine),
+    selection = agency_selection(
+        settings=state.settings, engine=state.engine, agency=guard.agency, cache=state.cache
     )
     # only what was stored or amended arrives: a duplicate keeps its decision (and any override of it)
     result = select_arrivals_flow(

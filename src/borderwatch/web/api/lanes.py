@@ -14,10 +14,10 @@ from borderwatch.inspections.flows import (
     override_lane_flow,
     rerun_day_flow,
     score_and_assign_flow,
-    selection_for,
 )
 from borderwatch.lanes import service as lanes
 from borderwatch.lanes.models import LaneDecisionRow
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.scoring.online import scoring_context
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.profiles import agency_profiles
@@ -107,7 +107,9 @@ def rerun(
             session=guard.db,
             day=body.day,
             agency=guard.agency,
-            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            selection=agency_selection(
+                settings=state.settings, engine=state.engine, agency=guard.agency, cache=state.cache
+            ),
             actor=guard.principal.username,
         )
     except BorderwatchError as error:

@@ -13,7 +13,8 @@ from borderwatch.access.policy import Action, Resource
 from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import BorderwatchError, IngestError
 from borderwatch.ingest.service import get_quarantined, list_quarantine
-from borderwatch.inspections.flows import release_and_select_flow, selection_for
+from borderwatch.inspections.flows import release_and_select_flow
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 
@@ -106,7 +107,9 @@ def quarantine_release(
             engine=state.engine,
             session=guard.db,
             record_id=record_id,
-            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            selection=agency_selection(
+                settings=state.settings, engine=state.engine, agency=guard.agency, cache=state.cache
+            ),
             actor=guard.principal.username,
             raw=body.raw,
             value=body.value,

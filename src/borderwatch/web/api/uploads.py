@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from borderwatch.access.models import JobRow
 from borderwatch.access.policy import Action, Principal, Resource
 from borderwatch.core.errors import BorderwatchError
-from borderwatch.inspections.flows import select_arrivals_in_slices, selection_for
+from borderwatch.inspections.flows import select_arrivals_in_slices
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.web import jobs
 from borderwatch.web.deps import Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError, ErrorBody
@@ -83,7 +84,9 @@ def start_upload(
     job.message = name
     db.commit()  # the job must exist before the background task looks for it
     engine, agency, batch = state.engine, principal.agency, state.settings.ingest_batch_size
-    selection = selection_for(settings=state.settings, agency=agency, cache=state.cache)
+    selection = agency_selection(
+        settings=state.settings, engine=state.engine, agency=agency, cache=state.cache
+    )
     factory, actor = state.factory, principal.username
 
     def work(progress: Callable[[int], None]) -> dict[str, Any]:

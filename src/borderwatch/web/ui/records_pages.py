@@ -17,7 +17,8 @@ from borderwatch.access.policy import Action, Resource, Role, decide
 from borderwatch.access.schemas import AuditOut, UserIn, UserOut
 from borderwatch.core.errors import BorderwatchError, IngestError, NotFoundError
 from borderwatch.ingest import service as ingest
-from borderwatch.inspections.flows import release_and_select_flow, selection_for
+from borderwatch.inspections.flows import release_and_select_flow
+from borderwatch.pipeline.selection import agency_selection
 from borderwatch.web.api import records
 from borderwatch.web.api.me import add_user, disable_user, unlock_user
 from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
@@ -94,7 +95,9 @@ async def quarantine_release(
             engine=state.engine,
             session=guard.db,
             record_id=record_id,
-            selection=selection_for(settings=state.settings, agency=guard.agency, cache=state.cache),
+            selection=agency_selection(
+                settings=state.settings, engine=state.engine, agency=guard.agency, cache=state.cache
+            ),
             actor=guard.principal.username,
             value=value or None,
             raw=raw or None,
