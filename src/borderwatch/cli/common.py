@@ -71,7 +71,13 @@ def acting_user() -> str:
     the operating-system login name. Commands that act as an officer or supervisor (assign a case, override
     a lane, record an outcome, promote a model) require it to be an active borderwatch user of the agency
     (:func:`require_user`)."""
-    return _acting.get("name") or os.environ.get(ACTING_USER_ENV) or getpass.getuser()
+    named = _acting.get("name") or os.environ.get(ACTING_USER_ENV)
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
 
 
 def require_user(session: Session, *, agency: str) -> str:
@@ -112,12 +118,24 @@ def audit_cli(
     )
 
 
-def cli_actor() -> str:
-    """Who runs a command, as the audit log names them: ``cli:`` and the operating-system user."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
+def audit_cli_apart(
+    *, action: str, resource: str, resource_id: str | None = None, detail: dict[str, Any] | None = None
+) -> None:
+    """:func:`audit_cli` in a transaction of its own, for the configured agency: for commands whose
+    change is not in the database (a key written to a file, a check against a log)."""
+    from borderwatch.db.session import session_scope
+
+    settings = get_settings()
+    _, factory = open_database(settings)
+    with session_scope(factory) as session:
+        audit_cli(
+            session,
+            action=action,
+            resource=resource,
+            agency=settings.agency,
+            resource_id=resource_id,
+            detail=detail,
+        )
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -181,9 +181,7 @@ def answer_command(
     """Answers on declarations (lane, basis, reasons, case result) as CUSRES messages or JSON."""
     from datetime import UTC, datetime
 
-    from borderwatch.access import audit
     from borderwatch.access.policy import Action, Resource
-    from borderwatch.cli.common import cli_actor
     from borderwatch.ingest.edifact.cusres import write_cusres
     from borderwatch.inspections.answers import answers
 
@@ -194,9 +192,8 @@ def answer_command(
     with factory.begin() as session:
         found = answers(session=session, agency=settings.agency, lrns=lrns)
         for answer in found:  # who took which decision out of borderwatch, as CUSRES or JSON
-            audit.record(
-                db_session=session,
-                actor=cli_actor(),
+            audit_cli(
+                session,
                 agency=settings.agency,
                 action=Action.READ,
                 resource=Resource.LANE,

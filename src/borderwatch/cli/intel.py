@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, fail, open_database
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    pass
 
 app = typer.Typer(help="Intelligence sharing: STIX 2.1 over TAXII 2.1, TLP 2.0, sharing groups, sightings.")
 collections_app = typer.Typer(help="TAXII collections and which partner agencies may read or write them.")
@@ -30,22 +30,6 @@ SECRET_ENV = "BORDERWATCH_PARTNER_SECRET"
 
 def _agency(value: str | None) -> str:
     return value or get_settings().agency
-
-
-def _audit(
-    session: Session, *, actor: str, agency: str, action: str, resource_id: str, detail: dict[str, Any]
-) -> None:
-    from borderwatch.access import audit
-
-    audit.record(
-        db_session=session,
-        actor=actor,
-        agency=agency,
-        action=action,
-        resource="intel",
-        resource_id=resource_id,
-        detail=detail,
-    )
 
 
 @collections_app.command("add")
@@ -75,9 +59,9 @@ def collections_add(
                 writers=write or [],
                 default_tlp=parse_level(tlp),
             )
-            _audit(
+            audit_cli(
                 session,
-                actor="cli",
+                resource="intel",
                 agency=owner,
                 action="create",
                 resource_id=collection.id,
@@ -121,9 +105,9 @@ def collections_remove(collection_id: str, agency: Agency = None) -> None:
     try:
         with session_scope(factory) as session:
             removed = store.remove_collection(session=session, agency=owner, collection_id=collection_id)
-            _audit(
+            audit_cli(
                 session,
-                actor="cli",
+                resource="intel",
                 agency=owner,
                 action="delete",
                 resource_id=collection_id,
@@ -158,9 +142,9 @@ def groups_add(
                 kinds=kind or list(sharing.KINDS),
                 personal_data=personal_data,
             )
-            _audit(
+            audit_cli(
                 session,
-                actor="cli",
+                resource="intel",
                 agency=owner,
                 action="create",
                 resource_id=f"group:{name}",
@@ -184,9 +168,9 @@ def groups_remove_member(name: str, member: str, agency: Agency = None) -> None:
     try:
         with session_scope(factory) as session:
             sharing.remove_member(session=session, agency=owner, name=name, member=member)
-            _audit(
+            audit_cli(
                 session,
-                actor="cli",
+                resource="intel",
                 agency=owner,
                 action="update",
                 resource_id=f"group:{name}",
@@ -311,9 +295,9 @@ def pull(
                 remote = exchange.client(row, user=user, secret=secret)
                 report = exchange.pull(session=session, agency=owner, partner=row, remote=remote, full=full)
                 used = exchange.use_received(session=session, agency=owner, data_dir=settings.data_dir)
-                _audit(
+                audit_cli(
                     session,
-                    actor="cli",
+                    resource="intel",
                     agency=owner,
                     action="create",
                     resource_id=f"pull:{partner}",
@@ -374,9 +358,9 @@ def push(
                 )
                 sent = exchange.push_sightings(session=session, agency=owner, partner=row, remote=remote)
                 console.print(f"sent {sent} sightings to {partner}")
-            _audit(
+            audit_cli(
                 session,
-                actor="cli",
+                resource="intel",
                 agency=owner,
                 action="create",
                 resource_id=f"push:{partner}",

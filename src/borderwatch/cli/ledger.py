@@ -8,14 +8,12 @@ import shutil
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from borderwatch.access import audit
-from borderwatch.cli.common import cli_actor, console, fail, open_database, parse_date_option
+from borderwatch.cli.common import audit_cli_apart, console, fail, open_database, parse_date_option
 from borderwatch.core.settings import get_settings
-from borderwatch.db.session import session_scope
 from borderwatch.ledger import flows, service, witnessing
 from borderwatch.ledger import standalone_verifier as standalone
 from borderwatch.ledger.entries import DocumentType, LedgerError, fingerprint
@@ -25,21 +23,6 @@ from borderwatch.ledger.note import NoteError
 ledger_app = typer.Typer(
     help="The tamper-evident document ledger (RFC 9162 log, C2SP checkpoints).", no_args_is_help=True
 )
-
-
-def _audit(action: str, resource_id: str | None, detail: dict[str, Any]) -> None:
-    settings = get_settings()
-    _, factory = open_database(settings)
-    with session_scope(factory) as session:
-        audit.record(
-            db_session=session,
-            actor=cli_actor(),
-            agency=settings.agency,
-            action=action,
-            resource="ledger",
-            resource_id=resource_id,
-            detail=detail,
-        )
 
 
 @ledger_app.command("keygen")
@@ -66,7 +49,12 @@ def keygen(
         checkpoint = service.publish_checkpoint(engine, agency=settings.agency, signer=signer)
     except (LedgerError, NoteError) as error:
         fail(str(error))
-    _audit("keygen", signer.vkey, {"origin": log.origin, "checkpoint_size": checkpoint.size})
+    audit_cli_apart(
+        resource="ledger",
+        action="keygen",
+        resource_id=signer.vkey,
+        detail={"origin": log.origin, "checkpoint_size": checkpoint.size},
+    )
     console.print(f"log {log.origin}: signing key written to {keys.keys} (mode 0600)")
     console.print(f"verifier key (publish it): {signer.vkey}", soft_wrap=True)
 
@@ -102,7 +90,12 @@ def register_file(
         bundle = flows.proof_bundle(engine, agency=settings.agency, index=done.receipt.index)
     except (LedgerError, NoteError) as error:
         fail(str(error))
-    _audit("register", str(done.receipt.index), {"issuer": issuer, "number": number, "type": str(doc_type)})
+    audit_cli_apart(
+        resource="ledger",
+        action="register",
+        resource_id=str(done.receipt.index),
+        detail={"issuer": issuer, "number": number, "type": str(doc_type)},
+    )
     if out:
         out.write_text(json.dumps(bundle, indent=2))
     console.print(
@@ -150,7 +143,12 @@ def verify(  # noqa: PLR0917 - Typer maps parameters to options
         except LedgerError as error:
             fail(str(error))
     if not log:
-        _audit("verify", fp[:16], {"issuer": issuer, "found": len(bundles)})
+        audit_cli_apart(
+            resource="ledger",
+            action="verify",
+            resource_id=fp[:16],
+            detail={"issuer": issuer, "found": len(bundles)},
+        )
     if not bundles:
         altered = (
             engine is not None
@@ -230,7 +228,9 @@ def add_witness(
         witnessing.add_witness(settings.data_dir, witnessing.Witness(url=url, vkey=key, token=token))
     except (LedgerError, NoteError) as error:
         fail(str(error))
-    _audit("witness_add", url, {"witness": key.split("+", 1)[0]})
+    audit_cli_apart(
+        resource="ledger", action="witness_add", resource_id=url, detail={"witness": key.split("+", 1)[0]}
+    )
     console.print(f"witness {key.split('+', 1)[0]} at {url} added")
 
 
@@ -269,7 +269,12 @@ def cosign(
         for o in outcomes:
             console.print(f"{o.witness}: {o.status} (size {o.size}) {o.detail}".rstrip(), highlight=False)
         refused = any(o.status == "refused" for o in outcomes)
-        _audit("cosign_round", None, {o.witness: o.status for o in outcomes})
+        audit_cli_apart(
+            resource="ledger",
+            action="cosign_round",
+            resource_id=None,
+            detail={o.witness: o.status for o in outcomes},
+        )
         done += 1
         if every <= 0 or (rounds and done >= rounds):
             break

@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import acting_user, console, fail, open_database
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -67,7 +67,7 @@ def load(
                             session=session,
                             reports=reports,
                             agency=settings.agency,
-                            actor="cli",
+                            actor=acting_user(),
                             days=rescreen_days,
                         )
                     )

@@ -19,8 +19,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from borderwatch.access import audit
-from borderwatch.cli.common import cli_actor, console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, fail, open_database
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -82,9 +81,8 @@ def _closed_cases(cases: Cases, seed: int) -> Exercise:
         declarations = load_declarations(engine, agency=settings.agency)
         outcomes = load_outcomes(engine, agency=settings.agency)
         with session_scope(factory) as session:
-            audit.record(
-                db_session=session,
-                actor=cli_actor(),
+            audit_cli(
+                session,
                 agency=settings.agency,
                 action="read",
                 resource="outcome",

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from borderwatch.access import audit
-from borderwatch.cli.common import cli_actor, console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, fail, open_database
 from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -21,27 +19,6 @@ from borderwatch.travellers import MrzError, read_mrz, service
 travellers_app = typer.Typer(
     help="Passenger and crew lists, travel documents and traveller risk.", no_args_is_help=True
 )
-
-
-def _audit(
-    session: Session,
-    *,
-    agency: str,
-    action: str,
-    resource: str,
-    resource_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """What this command showed or changed, in the audit log (never face data or document images)."""
-    audit.record(
-        db_session=session,
-        actor=cli_actor(),
-        agency=agency,
-        action=action,
-        resource=resource,
-        resource_id=resource_id,
-        detail=detail,
-    )
 
 
 @travellers_app.command("ingest")
@@ -64,7 +41,7 @@ def ingest(
             try:
                 with session_scope(factory) as session:
                     summary = service.ingest_travellers(session=session, path=path, agency=agency, fmt=fmt)
-                    _audit(
+                    audit_cli(
                         session,
                         agency=agency,
                         action="ingest",
@@ -107,7 +84,7 @@ def quarantine_list(
             table.add_column(column)
         for row in rows:
             table.add_row(str(row.id), row.source_file, row.record, row.reason, row.status)
-        _audit(
+        audit_cli(
             session,
             agency=agency,
             action="read",
@@ -133,7 +110,7 @@ def quarantine_release(
             summary = service.release_quarantined(
                 session=session, agency=agency, record_id=record_id, raw=raw
             )
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="update",
@@ -156,7 +133,7 @@ def lost_stolen(
     try:
         with session_scope(factory) as session:
             count = service.load_lost_stolen(session=session, agency=agency, path=path)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="load",
@@ -257,7 +234,7 @@ def verify_face(
     agency = get_settings().agency
     _, factory = open_database()
     with session_scope(factory) as session:
-        _audit(
+        audit_cli(
             session,
             agency=agency,
             action="verify",
@@ -303,7 +280,7 @@ def check(
                 session=session, agency=agency, key=movement, policy=policy, traders=contacts
             )
             names = service.traveller_names(session=session, movement_id=row.id)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="check",

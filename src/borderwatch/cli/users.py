@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from borderwatch.access import audit
 from borderwatch.access import login as logins
 from borderwatch.access import service as access
 from borderwatch.access.policy import Action, Resource, Role
-from borderwatch.cli.common import console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, fail, open_database
 from borderwatch.core.errors import NotFoundError
 from borderwatch.db.session import session_scope
 
@@ -79,9 +77,8 @@ def unlock(username: str) -> None:
     try:
         with session_scope(factory) as session:
             logins.unlock(db_session=session, username=username)
-            audit.record(
-                db_session=session,
-                actor=f"cli:{getpass.getuser()}",
+            audit_cli(
+                session,
                 agency=access.get_user(db_session=session, username=username).agency,
                 action=Action.UPDATE,
                 resource=Resource.USER,

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from borderwatch.access import audit
-from borderwatch.cli.common import cli_actor, console, err_console, fail, open_database
+from borderwatch.cli.common import audit_cli, console, err_console, fail, open_database
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
@@ -22,26 +20,6 @@ from borderwatch.vehicles import PlateError, service
 vehicles_app = typer.Typer(
     help="Plate reads (ANPR), vehicle hotlists, alerts and patterns.", no_args_is_help=True
 )
-
-
-def _audit(
-    session: Session,
-    *,
-    agency: str,
-    action: str,
-    resource: str,
-    resource_id: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    audit.record(
-        db_session=session,
-        actor=cli_actor(),
-        agency=agency,
-        action=action,
-        resource=resource,
-        resource_id=resource_id,
-        detail=detail,
-    )
 
 
 @vehicles_app.command("cameras")
@@ -56,7 +34,7 @@ def load_cameras(
     try:
         with session_scope(factory) as session:
             count = service.load_cameras(session=session, agency=agency, path=path)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="update",
@@ -88,7 +66,7 @@ def ingest(
             try:
                 with session_scope(factory) as session:
                     summary = service.ingest_reads(session=session, agency=agency, path=path, fmt=fmt)
-                    _audit(
+                    audit_cli(
                         session,
                         agency=agency,
                         action="ingest",
@@ -136,7 +114,7 @@ def hotlist_load(
     try:
         with session_scope(factory) as session:
             count = service.load_hotlist(session=session, agency=agency, list_name=list_name, path=path)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="update",
@@ -171,7 +149,7 @@ def hotlist_add(
                 reason=reason,
                 reference=reference,
             )
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="create",
@@ -198,7 +176,9 @@ def alerts(
         rows = service.list_alerts(
             session=session, agency=agency, status=None if all_alerts else "open", plate=plate, limit=limit
         )
-        _audit(session, agency=agency, action="read", resource="vehicle_alert", detail={"alerts": len(rows)})
+        audit_cli(
+            session, agency=agency, action="read", resource="vehicle_alert", detail={"alerts": len(rows)}
+        )
         table = Table(title=f"{len(rows)} vehicle alert(s)")
         for column in ("id", "plate", "code", "points", "status", "evidence"):
             table.add_column(column)
@@ -219,7 +199,7 @@ def alert_status(
     try:
         with session_scope(factory) as session:
             row = service.set_alert_status(session=session, agency=agency, alert_id=alert_id, status=status)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="update",
@@ -250,7 +230,7 @@ def quarantine_list(
             table.add_column(column)
         for row in rows:
             table.add_row(str(row.id), row.source_file, row.record, row.field or "", row.reason)
-        _audit(
+        audit_cli(
             session,
             agency=agency,
             action="read",
@@ -270,7 +250,7 @@ def load_declarations(
     try:
         with session_scope(factory) as session:
             count = service.load_declared_vehicles(session=session, agency=agency, path=path)
-            _audit(
+            audit_cli(
                 session,
                 agency=agency,
                 action="update",
@@ -298,7 +278,7 @@ def analyse(
             since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
             until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
         )
-        _audit(
+        audit_cli(
             session,
             agency=agency,
             action="analyse",
