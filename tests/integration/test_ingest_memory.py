@@ -5,16 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine
 
-from borderwatch.core.errors import IngestError
 from borderwatch.ingest.schemas import Declaration
 from borderwatch.ingest.service import (
     ingest_declarations,
     ingest_file,
     list_quarantine,
-    release_quarantined,
 )
 from borderwatch.ingest.store import load_declarations, load_outcomes
 
@@ -58,31 +55,25 @@ def test_memory_ingest_versions_amendments_and_ignores_resubmission(engine: Engi
     assert current["customs_value"].to_list() == [2500.0]
 
 
-def test_another_agency_can_neither_amend_nor_label_a_declaration(engine: Engine, tmp_path: Path) -> None:
+def test_another_agency_under_the_same_lrn_neither_amends_nor_labels_a_declaration(
+    engine: Engine, tmp_path: Path
+) -> None:
     ingest_declarations(engine=engine, declarations=[_declaration("X1")], agency="a")
-    # Agency b reuses a's LRN with other content, next to a declaration of its own.
+    # Agency b uses a's LRN with other content, next to a declaration of its own: both are b's own.
     summary = ingest_declarations(
         engine=engine, declarations=[_declaration("X1", value=9.0), _declaration("B1")], agency="b"
     )
-    assert (summary.read, summary.stored, summary.amended, summary.quarantined) == (2, 1, 0, 1)
+    assert (summary.read, summary.stored, summary.amended, summary.quarantined) == (2, 2, 0, 0)
     assert load_declarations(engine, agency="a", lrns=["X1"])["customs_value"].to_list() == [1000.0]
-    assert load_declarations(engine, agency="b")["lrn"].to_list() == ["B1"]
-    problems = list_quarantine(engine=engine, source="api")
-    assert [(p.agency, p.record_key, p.field) for p in problems] == [("b", "X1", "lrn")]
-    assert "another agency" in problems[0].reason and "'a'" not in problems[0].reason
-    # Released as is, it is refused again and stays open; with an LRN of its own it is stored as b's.
-    with pytest.raises(IngestError, match="another agency"):
-        release_quarantined(engine=engine, record_id=problems[0].id)
-    assert list_quarantine(engine=engine, source="api")[0].status == "open"
-    release_quarantined(engine=engine, record_id=problems[0].id, value="B-X1")
-    assert sorted(load_declarations(engine, agency="b")["lrn"].to_list()) == ["B-X1", "B1"]
-    # An outcome line for a's declaration from b's file is refused too; b's own outcome is kept.
+    assert load_declarations(engine, agency="b", lrns=["X1"])["customs_value"].to_list() == [9.0]
+    assert list_quarantine(engine=engine, source="api") == []
+    # An outcome line for X1 from b's file labels b's declaration, not a's.
     path = tmp_path / "outcomes.jsonl"
     path.write_text(
         '{"lrn": "X1", "recorded_on": "2026-02-05", "fraud": true}\n'
         '{"lrn": "B1", "recorded_on": "2026-02-05", "fraud": false}\n'
     )
     result = ingest_file(engine=engine, path=path, fmt="jsonl", agency="b")
-    assert (result.read, result.outcomes, result.quarantined) == (2, 1, 1)
-    assert load_outcomes(engine, agency="b")["lrn"].to_list() == ["B1"]
+    assert (result.read, result.outcomes, result.quarantined) == (2, 2, 0)
+    assert sorted(load_outcomes(engine, agency="b")["lrn"].to_list()) == ["B1", "X1"]
     assert load_outcomes(engine, agency="a").is_empty()

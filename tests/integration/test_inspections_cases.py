@@ -76,7 +76,7 @@ def test_decisions_are_stored_with_score_reasons_policy_and_model(
         decisions = assign_lanes(session=session, scored=scored(), policy=POLICY, model_version="rm-7")
     assert decisions.filter(pl.col("lane") == "red")["lrn"].to_list() == ["D000", "D001", "D002"]
     with session_factory() as session:
-        row = current_decision(session=session, lrn="D001")
+        row = current_decision(session=session, lrn="D001", agency="default")
         assert (row.lane, row.policy_version, row.model_version) == ("red", "test-1", "rm-7")
         assert row.reasons == ["reason 1"] and row.score == 99.0
         assert row.basis == "expected value within red capacity"
@@ -94,11 +94,16 @@ def test_reassigning_supersedes_and_override_keeps_the_reason(session_factory: s
         assign_lanes(session=session, scored=scored(), policy=POLICY)
     with session_factory.begin() as session:
         row = override_lane(
-            session=session, lrn="D020", lane="red", reason="tip-off from port police", supervisor="chief"
+            session=session,
+            lrn="D020",
+            agency="default",
+            lane="red",
+            reason="tip-off from port police",
+            supervisor="chief",
         )
         override_id = row.id
     with session_factory() as session:
-        current = current_decision(session=session, lrn="D020")
+        current = current_decision(session=session, lrn="D020", agency="default")
         assert current.id == override_id
         assert (current.lane, current.basis, current.decided_by) == ("red", "supervisor override", "chief")
         assert current.override_reason == "tip-off from port police"
@@ -109,11 +114,17 @@ def test_reassigning_supersedes_and_override_keeps_the_reason(session_factory: s
         assert session.get(LaneDecisionRow, current.supersedes_id).lane == "green"  # type: ignore[union-attr]
     with session_factory() as session:
         with pytest.raises(LaneError, match="reason"):
-            override_lane(session=session, lrn="D020", lane="green", reason=" ", supervisor="chief")
+            override_lane(
+                session=session, lrn="D020", agency="default", lane="green", reason=" ", supervisor="chief"
+            )
         with pytest.raises(LaneError, match="unknown lane"):
-            override_lane(session=session, lrn="D020", lane="blue", reason="x", supervisor="chief")
+            override_lane(
+                session=session, lrn="D020", agency="default", lane="blue", reason="x", supervisor="chief"
+            )
         with pytest.raises(NotFoundError):
-            override_lane(session=session, lrn="nope", lane="red", reason="x", supervisor="chief")
+            override_lane(
+                session=session, lrn="nope", agency="default", lane="red", reason="x", supervisor="chief"
+            )
 
 
 def test_aeo_registry_lowers_selection(session_factory: sessionmaker[Session]) -> None:
@@ -293,15 +304,26 @@ def test_an_override_moves_withdraws_or_opens_the_case(session_factory: sessionm
         open_cases(session=session, decisions=decisions)
     with session_factory.begin() as session:
         override_lane_flow(
-            session=session, lrn="D000", lane="green", reason="AEO audit done", supervisor="sup"
+            session=session,
+            lrn="D000",
+            agency="default",
+            lane="green",
+            reason="AEO audit done",
+            supervisor="sup",
         )
-        override_lane_flow(session=session, lrn="D003", lane="red", reason="intelligence", supervisor="sup")
-        override_lane_flow(session=session, lrn="D020", lane="red", reason="tip-off", supervisor="sup")
+        override_lane_flow(
+            session=session, lrn="D003", agency="default", lane="red", reason="intelligence", supervisor="sup"
+        )
+        override_lane_flow(
+            session=session, lrn="D020", agency="default", lane="red", reason="tip-off", supervisor="sup"
+        )
     with session_factory() as session:
         by_lrn = {c.lrn: c for c in list_cases(session=session)}
         assert by_lrn["D000"].status == "withdrawn"
         assert (by_lrn["D003"].status, by_lrn["D003"].lane) == ("open", "red")
         assert by_lrn["D003"].history[-1].actor == "sup"
         assert (by_lrn["D020"].status, by_lrn["D020"].lane) == ("open", "red")  # had no case: now has one
-        assert by_lrn["D020"].decision_id == current_decision(session=session, lrn="D020").id
+        assert (
+            by_lrn["D020"].decision_id == current_decision(session=session, lrn="D020", agency="default").id
+        )
         assert {c.lrn for c in list_cases(session=session, status="open")} >= {"D003", "D020"}

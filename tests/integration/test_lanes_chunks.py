@@ -60,7 +60,9 @@ def test_an_assignment_commits_slice_by_slice_and_lets_other_writers_in(
         with session_factory(other)() as writer:
             lrn = writer.scalars(select(LaneDecisionRow.lrn).where(LaneDecisionRow.is_current)).first()
             assert lrn is not None
-            override_lane(session=writer, lrn=lrn, lane="red", reason="tip-off", supervisor="sup")
+            override_lane(
+                session=writer, lrn=lrn, agency="default", lane="red", reason="tip-off", supervisor="sup"
+            )
             writer.commit()
             overridden.append(lrn)
 

@@ -58,7 +58,9 @@ def _assign(engine: Engine, model: RiskModel) -> pl.DataFrame:
 def _override(engine: Engine, lane: str, supervisor: str) -> LaneDecisionRow | LaneChangedError:
     try:
         with session_scope(session_factory(engine)) as session:
-            return override_lane(session=session, lrn=LRN, lane=lane, reason="tip-off", supervisor=supervisor)
+            return override_lane(
+                session=session, lrn=LRN, agency="default", lane=lane, reason="tip-off", supervisor=supervisor
+            )
     except LaneChangedError as error:
         return error
 

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from borderwatch.cli.common import console, fail, open_database
+from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.entities.network import build_graph, ego_network
 from borderwatch.entities.records import ROLES, records_from_db, records_from_kcs
@@ -37,8 +38,9 @@ def _records(file: Path | None) -> pl.DataFrame:
         if "Declaration ID" not in frame.columns or "Date" not in frame.columns:
             fail(f"{file} is not in the KCS layout (needs Declaration ID and Date columns).")
         return records_from_kcs(frame)
-    engine, _ = open_database()
-    return records_from_db(engine)
+    settings = get_settings()
+    engine, _ = open_database(settings)
+    return records_from_db(engine, agency=settings.agency)
 
 
 @entities_app.command("resolve")

@@ -168,7 +168,12 @@ def override_command(
         with factory.begin() as session:
             supervisor = require_user(session, agency=settings.agency)
             row = override_lane_flow(
-                session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor
+                session=session,
+                lrn=lrn,
+                agency=settings.agency,
+                lane=lane,
+                reason=reason,
+                supervisor=supervisor,
             )
             audit_cli(
                 session,

@@ -68,9 +68,14 @@ def records_from_kcs(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def records_from_db(
-    engine: Engine, *, until: date | None = None, lrns: Sequence[str] | None = None
+    engine: Engine,
+    *,
+    agency: str | None = None,
+    until: date | None = None,
+    lrns: Sequence[str] | None = None,
 ) -> pl.DataFrame:
-    """Party records of the current stored declarations (optionally only those declared before ``until``)."""
+    """Party records of the current stored declarations (``agency``'s when given: an LRN is unique within an
+    agency only; optionally only those declared before ``until``)."""
     from borderwatch.ingest.models import DeclarationRow
 
     query = select(
@@ -82,6 +87,8 @@ def records_from_db(
         DeclarationRow.courier_id,
         DeclarationRow.parties,
     ).where(DeclarationRow.is_current.is_(True))
+    if agency is not None:
+        query = query.where(DeclarationRow.agency == agency)
     if until is not None:
         query = query.where(DeclarationRow.declared_on < until)
     if lrns is not None:

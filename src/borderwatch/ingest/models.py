@@ -1,9 +1,9 @@
 """Storage of declarations, their goods items, inspection outcomes and quarantined records.
 
-A declaration's identity is its LRN, which belongs to the agency that first submitted it (ingest refuses
-another agency's use of it); every amendment is a new row (``version`` + 1) and only the newest row has
-``is_current`` set, so history is never overwritten. Parties are kept as flat id columns (what scoring
-and network queries join on) plus their full details as JSON.
+A declaration's identity is its agency and LRN: an LRN is unique within an agency only, and two agencies'
+declarations under the same LRN are two declarations. Every amendment is a new row (``version`` + 1) and
+only the newest row has ``is_current`` set, so history is never overwritten. Parties are kept as flat id
+columns (what scoring and network queries join on) plus their full details as JSON.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ from borderwatch.db.base import Base
 class DeclarationRow(Base):
     __tablename__ = "declarations"
     __table_args__ = (
-        Index("ix_declarations_lrn_version", "lrn", "version", unique=True),
+        # An LRN is unique within an agency, not across agencies: (agency, LRN) is a declaration's key.
+        Index("ix_declarations_agency_lrn_version", "agency", "lrn", "version", unique=True),
         # The look-up of current versions by LRN (scoring what was just submitted, amendments): with all
         # three equalities it wins in SQLite's planner even without statistics (a database that was empty
         # when last analysed), where (is_current, declared_on) would walk every current declaration.
@@ -93,10 +94,10 @@ class GoodsItemRow(Base):
 
 
 class OutcomeRow(Base):
-    """An inspection result, linked by LRN (it applies to the declaration whatever its version)."""
+    """An inspection result, linked by agency and LRN (it applies to the declaration whatever its version)."""
 
     __tablename__ = "outcomes"
-    __table_args__ = (Index("ix_outcomes_lrn_recorded", "lrn", "recorded_on"),)
+    __table_args__ = (Index("ix_outcomes_agency_lrn_recorded", "agency", "lrn", "recorded_on"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lrn: Mapped[str] = mapped_column(String(64))

@@ -155,8 +155,16 @@ def _chunks(values: Sequence[str], size: int = _IN_CHUNK) -> Iterator[list[str]]
         yield unique[start : start + size]
 
 
-def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Rows of ``sql`` whose ``{keys}`` placeholder is the set ``values``, asked in chunks.
+def _placeholder(connection: Connection) -> str:
+    """The driver's placeholder for one bound value."""
+    return "%s" if connection.dialect.name == "postgresql" else "?"
+
+
+def _fetch_in(
+    connection: Connection, sql: str, values: Sequence[str], *, prefix: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` whose ``{keys}`` placeholder is the set ``values``, asked in chunks; ``prefix`` binds
+    the placeholders (``_placeholder``) written before ``{keys}``.
 
     Driver-level SQL: compiling an ORM query with thousands of bound values per batch costs more than the
     lookup itself.
@@ -167,9 +175,9 @@ def _fetch_in(connection: Connection, sql: str, values: Sequence[str]) -> list[t
     # A PostgreSQL array is one parameter, so a whole batch is one query; SQLite binds each value.
     for chunk in _chunks(values, _PG_IN_CHUNK if postgres else _IN_CHUNK):
         if postgres:
-            statement, params = sql.format(keys="= ANY(%s)"), (chunk,)
+            statement, params = sql.format(keys="= ANY(%s)"), (*prefix, chunk)
         else:
-            statement, params = sql.format(keys=f"IN ({','.join('?' * len(chunk))})"), tuple(chunk)
+            statement, params = sql.format(keys=f"IN ({','.join('?' * len(chunk))})"), (*prefix, *chunk)
         found.extend(tuple(row) for row in connection.exec_driver_sql(statement, params))
     return found
 
@@ -236,54 +244,20 @@ def _quarantine(
     bulk_insert(connection, "quarantine", records)
 
 
-FOREIGN_LRN = "is already used by another agency's declaration; an agency can only submit and amend its own"
-
-
-def _existing_versions(connection: Connection, lrns: Sequence[str]) -> pl.DataFrame:
-    """(lrn, agency, version, content_hash) of every stored version of ``lrns``, whichever agency."""
+def _existing_versions(connection: Connection, agency: str, lrns: Sequence[str]) -> pl.DataFrame:
+    """(lrn, version, content_hash) of every stored version of ``agency``'s ``lrns``: an LRN is unique within
+    an agency only, so another agency's declaration under the same LRN is another declaration."""
     rows = _fetch_in(
-        connection, "SELECT lrn, agency, version, content_hash FROM declarations WHERE lrn {keys}", lrns
+        connection,
+        "SELECT lrn, version, content_hash FROM declarations WHERE agency = "
+        + _placeholder(connection)
+        + " AND lrn {keys}",
+        lrns,
+        prefix=(agency,),
     )
     return pl.DataFrame(
-        rows,
-        schema={"lrn": pl.String, "agency": pl.String, "version": pl.Int64, "content_hash": pl.String},
-        orient="row",
+        rows, schema={"lrn": pl.String, "version": pl.Int64, "content_hash": pl.String}, orient="row"
     )
-
-
-def _refuse_foreign_lrns(
-    *,
-    context: _Context,
-    existing: pl.DataFrame,
-    rows: pl.DataFrame,
-    raw_lines: pl.DataFrame,
-    outcomes: list[tuple[int, Outcome]],
-    problems: list[Problem],
-) -> tuple[pl.DataFrame, list[Outcome]]:
-    """Quarantine declarations and outcomes whose LRN another agency's declarations already use.
-
-    An LRN names one agency's declaration: without this, agency B could amend agency A's declaration (a new
-    version under A's LRN) or record outcomes on it. The error does not say which agency holds it."""
-    foreign = set(existing.filter(pl.col("agency") != context.agency)["lrn"].to_list())
-    if not foreign:
-        return rows, [outcome for _, outcome in outcomes]
-    refused = (
-        rows.filter(pl.col("lrn").is_in(list(foreign)))
-        .unique(subset="line", keep="first", maintain_order=True)
-        .select("line", "lrn")
-        .join(raw_lines, on="line", how="left")
-    )
-    for line, lrn, raw in refused.iter_rows():
-        problems.append(Problem(line, "lrn", f"'{lrn}' {FOREIGN_LRN}", raw or "", lrn))
-    kept: list[Outcome] = []
-    for line, outcome in outcomes:
-        if outcome.lrn in foreign:
-            problems.append(
-                Problem(line, "lrn", f"'{outcome.lrn}' {FOREIGN_LRN}", outcome.model_dump_json(), outcome.lrn)
-            )
-        else:
-            kept.append(outcome)
-    return rows.filter(~pl.col("lrn").is_in(list(foreign))), kept
 
 
 def _store_declarations(
@@ -317,8 +291,11 @@ def _store_declarations(
         summary.lrns.extend(part["lrn"].to_list())
         _fetch_in(
             connection,
-            "UPDATE declarations SET is_current = FALSE WHERE is_current = TRUE AND lrn {keys} RETURNING id",
+            "UPDATE declarations SET is_current = FALSE WHERE is_current = TRUE AND agency = "
+            + _placeholder(connection)
+            + " AND lrn {keys} RETURNING id",
             amended,
+            prefix=(context.agency,),
         )
         ids = reserve_ids(connection, "declarations", part.height)
         declarations = (
@@ -355,8 +332,11 @@ def _store_outcomes(
     outcomes = outcomes.unique(subset=key, keep="first", maintain_order=True)
     known = _fetch_in(
         connection,
-        "SELECT lrn, recorded_on, fraud, critical_fraud FROM outcomes WHERE lrn {keys}",
+        "SELECT lrn, recorded_on, fraud, critical_fraud FROM outcomes WHERE agency = "
+        + _placeholder(connection)
+        + " AND lrn {keys}",
         outcomes["lrn"].to_list(),
+        prefix=(context.agency,),
     )
     # SQLite answers dates as text and booleans as integers; normalise both databases' answers.
     stored = pl.DataFrame(
@@ -529,23 +509,12 @@ def store_batch(connection: Connection, *, checked: CheckedBatch, context: _Cont
         {*lrns, *(_raw_hash(context, p.line, p.raw) for p in problems)},
         scope="ingest",
     )
-    existing = _existing_versions(connection, lrns)
-    rows, outcome_lines = _refuse_foreign_lrns(
-        context=context,
-        existing=existing,
-        rows=validated.rows,
-        raw_lines=_raw_lines(batch.records),
-        outcomes=list(zip(batch.outcome_lines, batch.outcomes, strict=True)),
-        problems=problems,
-    )
-    summary.outcome_lines = len(outcome_lines)
+    existing = _existing_versions(connection, context.agency, lrns)
+    summary.outcome_lines = len(batch.outcomes)
     _quarantine(connection, context, problems, summary)
-    _store_declarations(connection, context, rows, existing, summary)
+    _store_declarations(connection, context, validated.rows, existing, summary)
     _store_outcomes(
-        connection,
-        context,
-        _outcomes_of(replace(validated, rows=rows), outcome_lines, context.reader),
-        summary,
+        connection, context, _outcomes_of(validated, list(batch.outcomes), context.reader), summary
     )
     _store_manifest(connection, context, batch.manifest, summary)
     return summary
@@ -934,7 +903,7 @@ def _release(
         if summary.quarantined or summary.already_quarantined:
             # Leaving the block by an exception rolls the batch back: nothing is stored, nothing released.
             raise IngestError(
-                record=record.record_key, field="lrn", reason=f"'{record.record_key}' {FOREIGN_LRN}"
+                record=record.record_key, field=None, reason="the corrected record was quarantined again"
             )
         # The record was read open before this transaction: released meanwhile, it must not be stored twice.
         released = connection.execute(

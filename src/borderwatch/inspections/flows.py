@@ -101,12 +101,14 @@ def score_and_assign_flow(
 
 
 def override_lane_flow(
-    *, session: Session, lrn: str, lane: str, reason: str, supervisor: str
+    *, session: Session, lrn: str, agency: str, lane: str, reason: str, supervisor: str
 ) -> LaneDecisionRow:
     """A supervisor's lane for ``lrn`` (``lanes.service.override_lane``); the declaration's open case follows
     it: red ↔ yellow keeps the case, green withdraws it, and red or yellow for a declaration without a case
     opens one."""
-    row = override_lane(session=session, lrn=lrn, lane=lane, reason=reason, supervisor=supervisor)
+    row = override_lane(
+        session=session, lrn=lrn, agency=agency, lane=lane, reason=reason, supervisor=supervisor
+    )
     decision = pl.DataFrame({"lrn": [row.lrn], "lane": [row.lane], "decision_id": [row.id]})
     follow_decisions(session=session, decisions=decision, actor=supervisor, agency=row.agency)
     open_cases(session=session, decisions=decision, agency=row.agency)

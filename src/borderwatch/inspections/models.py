@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, func
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from borderwatch.db.base import Base
@@ -13,10 +13,11 @@ from borderwatch.db.base import Base
 
 class CaseRow(Base):
     __tablename__ = "inspection_cases"
+    __table_args__ = (Index("ix_inspection_cases_agency_lrn", "agency", "lrn"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     agency: Mapped[str] = mapped_column(String(64), default="default", index=True)
-    lrn: Mapped[str] = mapped_column(String(64), index=True)
+    lrn: Mapped[str] = mapped_column(String(64))
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("lane_decisions.id"), index=True)
     lane: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)

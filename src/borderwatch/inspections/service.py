@@ -130,7 +130,11 @@ def open_cases(
     wanted = decisions.filter(pl.col("lane").is_in(list(lanes)))
     lrns = wanted["lrn"].to_list()
     existing = set(
-        session.scalars(select(CaseRow.lrn).where(CaseRow.lrn.in_(lrns), CaseRow.status.in_(ACTIVE)))
+        session.scalars(
+            select(CaseRow.lrn).where(
+                CaseRow.agency == agency, CaseRow.lrn.in_(lrns), CaseRow.status.in_(ACTIVE)
+            )
+        )
     )
     created: list[CaseRow] = []
     for record in wanted.iter_rows(named=True):

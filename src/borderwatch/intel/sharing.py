@@ -146,7 +146,7 @@ def seizure_record(*, session: Session, engine: Engine, agency: str, case_id: in
     if frame.height == 0:
         raise NotFoundError(f"no declaration {case.lrn!r} for case {case_id}")
     first = frame.row(0, named=True)
-    parties = party_names_frame(engine, lrns=[case.lrn])
+    parties = party_names_frame(engine, agency=agency, lrns=[case.lrn])
     return stix.SeizureRecord(
         case_id=case.id,
         seized_on=seizure.recorded_on,

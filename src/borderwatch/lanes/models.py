@@ -15,7 +15,7 @@ from borderwatch.db.base import Base
 class LaneDecisionRow(Base):
     __tablename__ = "lane_decisions"
     __table_args__ = (
-        Index("ix_lane_decisions_lrn_current", "lrn", "is_current"),
+        Index("ix_lane_decisions_agency_lrn_current", "agency", "lrn", "is_current"),
         # the worklist: an agency's current decisions of some lanes, riskiest first
         Index("ix_lane_decisions_worklist", "agency", "is_current", "lane", "score"),
     )

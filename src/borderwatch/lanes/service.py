@@ -148,7 +148,9 @@ def store_decisions(
         chunk = lrns[start : start + 1000]
         superseded = session.execute(
             update(LaneDecisionRow)
-            .where(LaneDecisionRow.lrn.in_(chunk), LaneDecisionRow.is_current)
+            .where(
+                LaneDecisionRow.agency == agency, LaneDecisionRow.lrn.in_(chunk), LaneDecisionRow.is_current
+            )
             .values(is_current=False)
             .returning(LaneDecisionRow.lrn, LaneDecisionRow.id)
         )
@@ -181,17 +183,23 @@ def store_decisions(
     return decisions.with_columns(pl.Series("decision_id", [r.id for r in rows], dtype=pl.Int64))
 
 
-def current_decision(*, session: Session, lrn: str) -> LaneDecisionRow:
+def current_decision(*, session: Session, lrn: str, agency: str) -> LaneDecisionRow:
+    """The current decision on ``agency``'s declaration ``lrn`` (an LRN is unique within an agency only)."""
     row = session.scalars(
-        select(LaneDecisionRow).where(LaneDecisionRow.lrn == lrn, LaneDecisionRow.is_current)
+        select(LaneDecisionRow).where(
+            LaneDecisionRow.agency == agency, LaneDecisionRow.lrn == lrn, LaneDecisionRow.is_current
+        )
     ).first()
     if row is None:
         raise NotFoundError(f"no lane decision for declaration {lrn}")
     return row
 
 
-def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervisor: str) -> LaneDecisionRow:
-    """A supervisor's lane for ``lrn``, with the reason; the earlier decision is kept, marked superseded.
+def override_lane(
+    *, session: Session, lrn: str, agency: str, lane: str, reason: str, supervisor: str
+) -> LaneDecisionRow:
+    """A supervisor's lane for ``agency``'s declaration ``lrn``, with the reason; the earlier decision is
+    kept, marked superseded.
 
     An override and an assignment of the same declaration at once (or two overrides) run one after the other
     on PostgreSQL: the later waits until the earlier has committed, then supersedes its decision. On SQLite an
@@ -204,7 +212,7 @@ def override_lane(*, session: Session, lrn: str, lane: str, reason: str, supervi
     # then supersede nothing and insert a second current decision: take the LRN's lock that assign_lanes
     # takes (PostgreSQL; a no-op on SQLite), before reading, so that each reads what the other committed.
     lock_keys(session.connection(), [lrn], scope="lane_decisions")
-    old = current_decision(session=session, lrn=lrn)
+    old = current_decision(session=session, lrn=lrn, agency=agency)
     # Another override may have superseded ``old`` since it was read (on SQLite, which reads outside the write
     # lock): superseding it too would leave two current decisions. The UPDATE decides on is_current as it
     # writes (SQLite's waits for the write lock).

@@ -175,7 +175,7 @@ class ScoreProcessor:
             scores.update((row["lrn"], row) for row in stored.iter_rows(named=True))
             for lrn in earlier:
                 try:
-                    row = current_decision(session=session, lrn=lrn)
+                    row = current_decision(session=session, lrn=lrn, agency=self.agency)
                 except NotFoundError:
                     continue
                 lanes[lrn] = (row.lane, row.basis)

@@ -373,11 +373,16 @@ def screen_queries(
     return results
 
 
-def party_names_frame(engine: Engine, *, lrns: Sequence[str] | None = None) -> pl.DataFrame:
-    """(lrn, role, party_id, party_name, country) of current declarations, from their ``parties`` JSON."""
+def party_names_frame(
+    engine: Engine, *, agency: str | None = None, lrns: Sequence[str] | None = None
+) -> pl.DataFrame:
+    """(lrn, role, party_id, party_name, country) of current declarations (``agency``'s when given: an LRN
+    is unique within an agency only), from their ``parties`` JSON."""
     from borderwatch.ingest.models import DeclarationRow
 
     query = select(DeclarationRow.lrn, DeclarationRow.parties).where(DeclarationRow.is_current.is_(True))
+    if agency is not None:
+        query = query.where(DeclarationRow.agency == agency)
     if lrns is not None:
         query = query.where(DeclarationRow.lrn.in_(list(lrns)))
     records = []
@@ -482,7 +487,7 @@ def screen_declarations(
     parties = parties_from_frame(declarations)
     if parties.is_empty():
         lrns = declarations["lrn"].unique().to_list()
-        parties = party_names_frame(engine, lrns=lrns)
+        parties = party_names_frame(engine, agency=agency, lrns=lrns)
     return screen_parties(
         parties=parties,
         matcher=matcher or build_matcher(session=session),

@@ -498,7 +498,7 @@ def traders_under_investigation(*, session: Session, agency: str) -> list[Trader
     lrns = sorted({case.lrn for case in list_cases(session=session, agency=agency) if case.status in ACTIVE})
     if not lrns:
         return []
-    frame = party_names_frame(session.get_bind(), lrns=lrns)  # type: ignore[arg-type]
+    frame = party_names_frame(session.get_bind(), agency=agency, lrns=lrns)  # type: ignore[arg-type]
     names: dict[str, set[str]] = {}
     for row in frame.iter_rows(named=True):
         if row["role"] in TRADER_ROLES:

@@ -143,7 +143,12 @@ def override_for(*, guard: Guard, lrn: str, body: OverrideIn) -> LaneDecisionRow
     )
     try:
         return override_lane_flow(
-            session=guard.db, lrn=lrn, lane=body.lane, reason=body.reason, supervisor=guard.principal.username
+            session=guard.db,
+            lrn=lrn,
+            agency=guard.agency,
+            lane=body.lane,
+            reason=body.reason,
+            supervisor=guard.principal.username,
         )
     except lanes.LaneChangedError as error:
         raise ApiError(409, str(error)) from None

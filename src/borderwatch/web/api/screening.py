@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from borderwatch.access.policy import Action, Resource
@@ -16,7 +15,6 @@ from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
 from borderwatch.entities.network import build_graph, ego_network, node_id
 from borderwatch.entities.records import records_from_db
-from borderwatch.ingest.models import DeclarationRow
 from borderwatch.screening import service as screening
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Matcher
 from borderwatch.screening.matcher import Query as ScreeningQuery
@@ -270,10 +268,7 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     engine = state.engine
 
     def build() -> Any:
-        with guard.db.no_autoflush:  # see ``matcher``: no write while the cache's lock is held
-            own = set(guard.db.scalars(select(DeclarationRow.lrn).where(DeclarationRow.agency == agency)))
-        records = records_from_db(engine)
-        return build_graph(records.filter(pl.col("lrn").is_in(list(own))))
+        return build_graph(records_from_db(engine, agency=agency))
 
     graph = state.cache.get(("graph", agency), build)
     focus = node_id("importer", row.importer_id)
