@@ -128,3 +128,32 @@ def test_a_failed_batch_reaches_every_submitter_and_the_log_continues(engine: En
         with pytest.raises(LedgerError, match="no ledger"):
             future.result(timeout=30)
     assert service.append(engine, agency="a", entries=[doc(1)])[0].index == 0
+
+
+def test_awkward_fields_and_a_stale_size_hint_store_the_same_log(engine: Engine) -> None:
+    """Fields with the characters COPY's text format escapes come back as given; an append whose size hint
+    (the size this process last wrote) is wrong, as after another process appended, still grows the tree
+    the RFC defines."""
+    service.ensure_log(engine, agency="a", origin=ORIGIN)
+    awkward = ["back\\slash", "tab\there", "new\nline", "cr\rhere", "\\N", "é 中 \U0001f600", "\\x00"]
+    entries = [
+        DocumentEntry(DocumentType.LICENCE, f"iss {s}", f"no {s}", None, f"sub {s}", doc(i).fingerprint)
+        for i, s in enumerate(awkward)
+    ]
+    receipts = service.append(engine, agency="a", entries=entries)
+    for entry, receipt in zip(entries, receipts, strict=True):
+        stored = service.entry_at(engine, agency="a", index=receipt.index)
+        assert (stored.issuer, stored.number, stored.submitter, stored.issued_on) == (
+            entry.issuer,
+            entry.number,
+            entry.submitter,
+            None,
+        )
+        assert leaf_hash(stored.data) == receipt.leaf_hash
+    for stale in (0, 3, 10**6, len(receipts) + 1):
+        service._size_hints[(str(engine.url), "a")] = stale
+        receipts += service.append(engine, agency="a", entries=[doc(len(receipts) + i) for i in range(300)])
+    hashes = [r.leaf_hash for r in receipts]
+    assert [r.index for r in receipts] == list(range(len(receipts)))
+    assert service.log_info(engine, agency="a").root == root_from_leaf_hashes(hashes)
+    assert service.root_at(engine, agency="a", size=len(hashes)) == root_from_leaf_hashes(hashes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, hmac
 
 from borderwatch.core.errors import BorderwatchError
 
+_encode_string = json.encoder.encode_basestring  # what json.dumps(..., ensure_ascii=False) quotes with
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_ENTRY_BYTES = 65_535  # a tlog-tiles entry bundle states each entry's length in 16 bits
 
@@ -83,17 +85,16 @@ class DocumentEntry:
 
     def leaf_stamped(self, time: str) -> bytes:
         """:meth:`leaf` with its time already formatted by :func:`leaf_time` (a batch formats it once)."""
-        data = canonical_json(
-            {
-                "type": str(self.doc_type),
-                "issuer": self.issuer,
-                "number": self.number,
-                "issued_on": self.issued_on.isoformat() if self.issued_on else None,
-                "submitter": self.submitter,
-                "time": time,
-                "fingerprint": self.fingerprint,
-            }
-        )
+        # canonical_json of the entry's fields written out in their sorted order, each string escaped by the
+        # C function json.dumps(ensure_ascii=False) uses: the same bytes, a quarter of the time (a batch
+        # of 1,000 spent 15 ms here; tests/unit/test_ledger_entries.py holds the two equal).
+        enc = _encode_string
+        issued = enc(self.issued_on.isoformat()) if self.issued_on else "null"
+        data = (
+            f'{{"fingerprint":{enc(self.fingerprint)},"issued_on":{issued},"issuer":{enc(self.issuer)},'
+            f'"number":{enc(self.number)},"submitter":{enc(self.submitter)},"time":{enc(time)},'
+            f'"type":{enc(str(self.doc_type))}}}'
+        ).encode()
         if len(data) > MAX_ENTRY_BYTES:
             raise LedgerError(f"document {self.number!r}: the entry is {len(data)} bytes, above 65,535")
         return data

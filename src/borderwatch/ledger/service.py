@@ -9,13 +9,13 @@ read, whatever the size of the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Connection, Engine, Table, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, func, insert, select
 
 from borderwatch.db.session import write_transaction
 from borderwatch.ledger.entries import DocumentEntry, LedgerError, leaf_time
@@ -44,8 +44,8 @@ from borderwatch.ledger.tiles import (
     extend,
     levels_of,
     node_from_levels,
-    node_from_tile,
     node_tile,
+    tile_levels,
 )
 
 if TYPE_CHECKING:
@@ -182,7 +182,11 @@ def read_nodes(connection: Connection, log_id: int, nodes: set[Node]) -> dict[No
 
 
 def append(
-    engine: Engine, *, agency: str, entries: Sequence[DocumentEntry], now: datetime | None = None
+    engine: Engine,
+    *,
+    agency: str,
+    entries: Sequence[DocumentEntry],
+    now: datetime | None = None,
 ) -> list[Receipt]:
     """Append ``entries`` to the agency's log as one durable batch; their receipts, in order."""
     if not entries:
@@ -192,25 +196,97 @@ def append(
     leaves = [entry.leaf_stamped(stamp) for entry in entries]
     hashes = [leaf_hash(data) for data in leaves]
     with durable_transaction(engine) as connection:
-        log = get_log(connection, agency=agency, lock=True)
-        edges = read_tiles(connection, log.id, edge_tiles(log.size))
+        hint = (str(engine.url), agency)
+        log, edges = _lock_with_edges(connection, agency, _size_hints.get(hint))
         changed = extend(log.size, hashes, edges)
         _insert_entries(connection, log.id, log.size, entries, leaves, logged_at)
-        write_tiles(connection, log.id, changed, existing=set(edges))
         size = log.size + len(entries)
-        nodes = proof_nodes(heads=[size])
-        known = {
-            node: node_from_tile(node, changed[node_tile(node)[0]])
-            for node in nodes
-            if node_tile(node)[0] in changed
-        }
-        known.update(read_nodes(connection, log.id, nodes - set(known)))
-        root = tree_root(size, known.__getitem__)
-        connection.execute(update(_logs).where(_logs.c.id == log.id).values(size=size, root=root))
+        # Every node of the new head lies in a partial tile of the new tree: grown by this batch, or one of
+        # the old tree's partial tiles that it left as it was; none is read again.
+        root = head_from_tiles(size, {**edges, **changed})
+        _store_batch(connection, log.id, changed, size, root)
+    _size_hints[hint] = size
     return [Receipt(log.size + i, h, logged_at) for i, h in enumerate(hashes)]
 
 
+# The size of each log after this process's last append to it: the next append reads the log's lock and the
+# partial tiles of that size in one query. Only a hint: a log grown by another process since costs a
+# second query, nothing else.
+_size_hints: dict[tuple[str, str], int] = {}
+
+
+def _lock_with_edges(
+    connection: Connection, agency: str, size_hint: int | None
+) -> tuple[LogInfo, dict[TileKey, bytes]]:
+    """The agency's log, locked until the transaction ends, and its partial tiles."""
+    if size_hint is None:
+        log = get_log(connection, agency=agency, lock=True)
+        return log, read_tiles(connection, log.id, edge_tiles(log.size))
+    mark = _mark(connection)
+    keys = edge_tiles(size_hint)
+    lock = " FOR UPDATE OF l" if connection.dialect.name == "postgresql" else ""
+    # log_id in each term: a key look-up each on SQLite (see read_tiles)
+    term = f"(t.log_id = l.id AND t.level = {mark} AND t.idx = {mark})"
+    join = " OR ".join([term] * len(keys)) or "1 = 0"
+    rows = connection.exec_driver_sql(
+        "SELECT l.id, l.agency, l.origin, l.size, l.root, t.level, t.idx, t.hashes FROM ledger_logs l "
+        f"LEFT JOIN ledger_tiles t ON {join} WHERE l.agency = {mark}{lock}",
+        (*(value for key in keys for value in key), agency),
+    ).all()
+    if not rows:
+        raise LedgerError(f"agency {agency!r} has no ledger: run 'borderwatch ledger keygen' first")
+    log = _log_info(rows[0])
+    if log.size != size_hint:  # another process appended: the partial tiles of the size found
+        return log, read_tiles(connection, log.id, edge_tiles(log.size))
+    return log, {(r.level, r.idx): bytes(r.hashes) for r in rows if r.level is not None}
+
+
+def head_from_tiles(size: int, tiles: Mapping[TileKey, bytes]) -> bytes:
+    """The head of the tree of ``size`` leaves from tiles holding its nodes (each tile folded once)."""
+    folded: dict[TileKey, tuple[tuple[bytes, ...], ...]] = {}
+
+    def read(node: Node) -> bytes:
+        key = node_tile(node)[0]
+        if key not in folded:
+            if key not in tiles:
+                raise LedgerError(f"tile {key} of the head of the tree of {size} is missing")
+            folded[key] = tile_levels(tiles[key])
+        return node_from_levels(node, folded[key])
+
+    return tree_root(size, read)
+
+
+def _store_batch(
+    connection: Connection, log_id: int, tiles: dict[TileKey, bytes], size: int, root: bytes
+) -> None:
+    """The grown and new tiles (an upsert: the database lets a tile only grow) and the log's new size and
+    root; on PostgreSQL one statement, one round trip."""
+    rows = [(log_id, level, idx, len(h) // HASH_SIZE, h) for (level, idx), h in tiles.items()]
+    upsert = "ON CONFLICT (log_id, level, idx) DO UPDATE SET width = excluded.width, hashes = excluded.hashes"
+    if connection.dialect.name != "postgresql":
+        connection.exec_driver_sql(
+            f"INSERT INTO ledger_tiles (log_id, level, idx, width, hashes) VALUES (?, ?, ?, ?, ?) {upsert}",
+            rows,
+        )
+        connection.exec_driver_sql(
+            "UPDATE ledger_logs SET size = ?, root = ? WHERE id = ?", (size, root, log_id)
+        )
+        return
+    columns = list(zip(*rows, strict=True))
+    connection.exec_driver_sql(
+        "WITH grown AS (INSERT INTO ledger_tiles (log_id, level, idx, width, hashes) "
+        "SELECT %s, * FROM unnest(%s::int[], %s::bigint[], %s::int[], %s::bytea[]) "
+        f"{upsert}) UPDATE ledger_logs SET size = %s, root = %s WHERE id = %s",
+        (log_id, list(columns[1]), list(columns[2]), list(columns[3]), list(columns[4]), size, root, log_id),
+    )
+
+
 _ENTRY_COLUMNS = "log_id, idx, doc_type, issuer, number, issued_on, submitter, logged_at, fingerprint, data"
+
+
+# COPY's text format: these four characters in a value are written escaped (a value holds no NUL)
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_NULL = "\\N"
 
 
 def _insert_entries(
@@ -221,11 +297,29 @@ def _insert_entries(
     leaves: Sequence[bytes],
     logged_at: datetime,
 ) -> None:
-    """The batch's rows in one driver-level executemany (SQLAlchemy's per-row processing cost twice the
-    append itself); dates written as SQLAlchemy writes them on SQLite."""
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    when: object = logged_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else logged_at
+    """The batch's rows: on PostgreSQL one COPY, on SQLite one driver-level executemany (SQLAlchemy's
+    per-row processing cost twice the append itself); dates written as SQLAlchemy writes them on SQLite."""
+    if connection.dialect.name == "postgresql":
+        # COPY in its text format, each row one formatted line and the batch sent as one block: psycopg's
+        # write_row adapted the ten values of a row one by one (16 us a row, the client's largest cost).
+        esc, when = _COPY_ESCAPES, logged_at.astimezone(UTC).isoformat()
+        block = "".join(
+            [
+                f"{log_id}\t{first + i}\t{entry.doc_type}\t{entry.issuer.translate(esc)}\t"
+                f"{entry.number.translate(esc)}\t"
+                f"{entry.issued_on.isoformat() if entry.issued_on else _COPY_NULL}\t"
+                f"{entry.submitter.translate(esc)}\t{when}\t{entry.fingerprint}\t\\\\x{data.hex()}\n"
+                for i, (entry, data) in enumerate(zip(entries, leaves, strict=True))
+            ]
+        )
+        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY ledger_entries ({_ENTRY_COLUMNS}) FROM STDIN") as copy,
+        ):
+            copy.write(block)
+        return
+    when = logged_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     rows = [
         (
             log_id,
@@ -233,7 +327,7 @@ def _insert_entries(
             str(entry.doc_type),
             entry.issuer,
             entry.number,
-            (entry.issued_on.isoformat() if sqlite else entry.issued_on) if entry.issued_on else None,
+            entry.issued_on.isoformat() if entry.issued_on else None,
             entry.submitter,
             when,
             entry.fingerprint,
@@ -241,42 +335,9 @@ def _insert_entries(
         )
         for i, (entry, data) in enumerate(zip(entries, leaves, strict=True))
     ]
-    if not sqlite:
-        # PostgreSQL: COPY, one stream for the batch (twice the appends/s of a pipelined executemany,
-        # docs/decisions/ledger-0002-appends-and-proofs.md)
-        raw = cast("psycopg.Connection[Any]", connection.connection.dbapi_connection)
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY ledger_entries ({_ENTRY_COLUMNS}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join([mark] * 10)
     connection.exec_driver_sql(
-        f"INSERT INTO ledger_entries ({_ENTRY_COLUMNS}) VALUES ({placeholders})",
-        rows,
+        f"INSERT INTO ledger_entries ({_ENTRY_COLUMNS}) VALUES ({', '.join(['?'] * 10)})", rows
     )
-
-
-def write_tiles(
-    connection: Connection, log_id: int, tiles: dict[TileKey, bytes], *, existing: set[TileKey]
-) -> None:
-    """Store grown tiles (an UPDATE of the partial ones read before, an INSERT of the new ones)."""
-    new = [
-        {"log_id": log_id, "level": level, "idx": idx, "width": len(h) // HASH_SIZE, "hashes": h}
-        for (level, idx), h in tiles.items()
-        if (level, idx) not in existing
-    ]
-    if new:
-        connection.execute(insert(_tiles), new)
-    for (level, idx), h in tiles.items():
-        if (level, idx) in existing:
-            connection.execute(
-                update(_tiles)
-                .where(_tiles.c.log_id == log_id, _tiles.c.level == level, _tiles.c.idx == idx)
-                .values(width=len(h) // HASH_SIZE, hashes=h)
-            )
 
 
 def _check_size(log: LogInfo, size: int) -> None:
