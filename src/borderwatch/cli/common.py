@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.errors import ConfigError
 from borderwatch.core.settings import Settings, get_settings
-from borderwatch.db.session import engine_from_settings, migrate_for, session_factory
+from borderwatch.db.session import engine_from_settings, migrate_for, session_factory, session_scope
 
 console = Console()
 err_console = Console(stderr=True)
+T = TypeVar("T")
 
 
 def open_database(settings: Settings | None = None) -> tuple[Engine, sessionmaker[Session]]:
@@ -123,19 +129,79 @@ def audit_cli_apart(
 ) -> None:
     """:func:`audit_cli` in a transaction of its own, for the configured agency: for commands whose
     change is not in the database (a key written to a file, a check against a log)."""
-    from borderwatch.db.session import session_scope
+    with agency_session() as command:
+        command.audit(action, resource, resource_id, detail)
 
-    settings = get_settings()
-    _, factory = open_database(settings)
-    with session_scope(factory) as session:
+
+@dataclass(frozen=True)
+class AgencySession:
+    """A command's session for one agency; :meth:`audit` records what the command did in it."""
+
+    session: Session
+    agency: str
+    engine: Engine
+
+    def audit(
+        self,
+        action: str,
+        resource: str,
+        resource_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """:func:`audit_cli` for this session and agency (written with the change, in its transaction)."""
         audit_cli(
-            session,
+            self.session,
             action=action,
             resource=resource,
-            agency=settings.agency,
+            agency=self.agency,
             resource_id=resource_id,
             detail=detail,
         )
+
+
+@contextmanager
+def agency_session(*failures: type[Exception], agency: str | None = None) -> Iterator[AgencySession]:
+    """A session on the configured database (migrated) for ``agency`` (default: the configured one),
+    committed when the block ends. An error of one of ``failures`` rolls it back and ends the command
+    with the error's sentence (exit 2)."""
+    settings = get_settings()
+    engine, factory = open_database(settings)
+    try:
+        with session_scope(factory) as session:
+            yield AgencySession(session=session, agency=agency or settings.agency, engine=engine)
+    except failures as error:
+        fail(str(error))
+
+
+def each_file(
+    files: Sequence[Path], store: Callable[[AgencySession, Path], T], *, failures: tuple[type[Exception], ...]
+) -> list[T]:
+    """``store`` each file in a session of its own (committed file by file), with a progress bar; an
+    error of one of ``failures`` ends the command there, naming it (exit 2)."""
+    done: list[T] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingesting", total=len(files))
+        for path in files:
+            with agency_session(*failures) as command:
+                done.append(store(command, path))
+            progress.advance(task)
+    return done
+
+
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Iterator[Sequence[str]] | Sequence[Sequence[str]],
+    *,
+    right: Sequence[str] = (),
+) -> None:
+    """A table with these columns (those in ``right`` aligned right) and rows, on the console."""
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="right" if column in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

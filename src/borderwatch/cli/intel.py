@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from borderwatch.cli.common import audit_cli, console, fail, open_database
+from borderwatch.cli.common import agency_session, console, fail, open_database
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
 
@@ -28,10 +28,6 @@ Agency = Annotated[str | None, typer.Option("--agency", help="the owning agency 
 SECRET_ENV = "BORDERWATCH_PARTNER_SECRET"
 
 
-def _agency(value: str | None) -> str:
-    return value or get_settings().agency
-
-
 @collections_app.command("add")
 def collections_add(
     title: str,
@@ -43,47 +39,33 @@ def collections_add(
     tlp: Annotated[str, typer.Option(help="TLP of objects sent without a marking")] = "amber",
 ) -> None:
     """Add a collection owned by AGENCY; partners listed with --read / --write get those rights."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import store
     from borderwatch.intel.tlp import parse_level
 
-    owner = _agency(agency)
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            collection = store.add_collection(
-                session=session,
-                agency=owner,
-                title=title,
-                readers=read or [],
-                writers=write or [],
-                default_tlp=parse_level(tlp),
-            )
-            audit_cli(
-                session,
-                resource="intel",
-                agency=owner,
-                action="create",
-                resource_id=collection.id,
-                detail={"title": title, "read": read or [], "write": write or []},
-            )
-    except (BorderwatchError, ValueError) as error:
-        fail(str(error))
-    console.print(f"collection [bold]{collection.id}[/] {title!r} (owner {owner})")
+    with agency_session(BorderwatchError, ValueError, agency=agency) as command:
+        collection = store.add_collection(
+            session=command.session,
+            agency=command.agency,
+            title=title,
+            readers=read or [],
+            writers=write or [],
+            default_tlp=parse_level(tlp),
+        )
+        command.audit(
+            "create", "intel", collection.id, {"title": title, "read": read or [], "write": write or []}
+        )
+    console.print(f"collection [bold]{collection.id}[/] {title!r} (owner {command.agency})")
 
 
 @collections_app.command("list")
 def collections_list(agency: Agency = None) -> None:
     """The collections AGENCY owns, with partners' rights and object counts by TLP."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import store
 
-    owner = _agency(agency)
-    _, factory = open_database()
     table = Table("id", "title", "read", "write", "objects by TLP")
-    with session_scope(factory) as session:
-        for c in store.owned_collections(session=session, agency=owner):
-            counts = store.object_counts(session=session, collection_id=c.id)
+    with agency_session(agency=agency) as command:
+        for c in store.owned_collections(session=command.session, agency=command.agency):
+            counts = store.object_counts(session=command.session, collection_id=c.id)
             table.add_row(
                 c.id,
                 c.title,
@@ -97,24 +79,13 @@ def collections_list(agency: Agency = None) -> None:
 @collections_app.command("remove")
 def collections_remove(collection_id: str, agency: Agency = None) -> None:
     """Remove a collection AGENCY owns, with every object in it."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import store
 
-    owner = _agency(agency)
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            removed = store.remove_collection(session=session, agency=owner, collection_id=collection_id)
-            audit_cli(
-                session,
-                resource="intel",
-                agency=owner,
-                action="delete",
-                resource_id=collection_id,
-                detail={"objects": removed},
-            )
-    except BorderwatchError as error:
-        fail(str(error))
+    with agency_session(BorderwatchError, agency=agency) as command:
+        removed = store.remove_collection(
+            session=command.session, agency=command.agency, collection_id=collection_id
+        )
+        command.audit("delete", "intel", collection_id, {"objects": removed})
     console.print(f"removed collection {collection_id} and {removed} objects")
 
 
@@ -127,31 +98,20 @@ def groups_add(
     personal_data: Annotated[bool, typer.Option(help="natural persons' names may leave in clear")] = False,
 ) -> None:
     """A sharing group of partner agencies and its agreement."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import sharing
 
-    owner = _agency(agency)
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            group = sharing.add_group(
-                session=session,
-                agency=owner,
-                name=name,
-                members=member or [],
-                kinds=kind or list(sharing.KINDS),
-                personal_data=personal_data,
-            )
-            audit_cli(
-                session,
-                resource="intel",
-                agency=owner,
-                action="create",
-                resource_id=f"group:{name}",
-                detail={"members": list(group.members), "kinds": list(group.kinds)},
-            )
-    except BorderwatchError as error:
-        fail(str(error))
+    with agency_session(BorderwatchError, agency=agency) as command:
+        group = sharing.add_group(
+            session=command.session,
+            agency=command.agency,
+            name=name,
+            members=member or [],
+            kinds=kind or list(sharing.KINDS),
+            personal_data=personal_data,
+        )
+        command.audit(
+            "create", "intel", f"group:{name}", {"members": list(group.members), "kinds": list(group.kinds)}
+        )
     console.print(
         f"group {name}: {', '.join(group.members) or 'no members'}; covers {', '.join(group.kinds)}"
     )
@@ -160,24 +120,11 @@ def groups_add(
 @groups_app.command("remove-member")
 def groups_remove_member(name: str, member: str, agency: Agency = None) -> None:
     """Take a partner out of a group: it loses the group's AMBER shares at once."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import sharing
 
-    owner = _agency(agency)
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            sharing.remove_member(session=session, agency=owner, name=name, member=member)
-            audit_cli(
-                session,
-                resource="intel",
-                agency=owner,
-                action="update",
-                resource_id=f"group:{name}",
-                detail={"removed": member},
-            )
-    except BorderwatchError as error:
-        fail(str(error))
+    with agency_session(BorderwatchError, agency=agency) as command:
+        sharing.remove_member(session=command.session, agency=command.agency, name=name, member=member)
+        command.audit("update", "intel", f"group:{name}", {"removed": member})
     console.print(f"{member} removed from {name}")
 
 
@@ -250,13 +197,12 @@ def partners_add(
     collection_url: Annotated[str, typer.Argument(help="the partner's TAXII collection URL")],
     agency: Agency = None,
 ) -> None:
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import exchange
 
-    owner = _agency(agency)
-    _, factory = open_database()
-    with session_scope(factory) as session:
-        exchange.add_partner(session=session, agency=owner, name=name, collection_url=collection_url)
+    with agency_session(agency=agency) as command:
+        exchange.add_partner(
+            session=command.session, agency=command.agency, name=name, collection_url=collection_url
+        )
     console.print(f"partner {name}: {collection_url}")
 
 
@@ -281,34 +227,26 @@ def pull(
 ) -> None:
     """Pull what PARTNER lets this agency read (idempotent), then use it: indicators become risk profiles,
     parties a screening list. The secret comes from BORDERWATCH_PARTNER_SECRET or a prompt."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import exchange
 
-    owner = _agency(agency)
     settings = get_settings()
     secret = _secret()
-    _, factory = open_database(settings)
     while True:
-        try:
-            with session_scope(factory) as session:
-                row = exchange.get_partner(session=session, agency=owner, name=partner)
-                remote = exchange.client(row, user=user, secret=secret)
-                report = exchange.pull(session=session, agency=owner, partner=row, remote=remote, full=full)
-                used = exchange.use_received(session=session, agency=owner, data_dir=settings.data_dir)
-                audit_cli(
-                    session,
-                    resource="intel",
-                    agency=owner,
-                    action="create",
-                    resource_id=f"pull:{partner}",
-                    detail={
-                        "received": report.received,
-                        "stored": report.stored,
-                        "failures": report.failures[:20],
-                    },
-                )
-        except (BorderwatchError, OSError) as error:
-            fail(str(error))
+        with agency_session(BorderwatchError, OSError, agency=agency) as command:
+            row = exchange.get_partner(session=command.session, agency=command.agency, name=partner)
+            remote = exchange.client(row, user=user, secret=secret)
+            report = exchange.pull(
+                session=command.session, agency=command.agency, partner=row, remote=remote, full=full
+            )
+            used = exchange.use_received(
+                session=command.session, agency=command.agency, data_dir=settings.data_dir
+            )
+            received = {
+                "received": report.received,
+                "stored": report.stored,
+                "failures": report.failures[:20],
+            }
+            command.audit("create", "intel", f"pull:{partner}", received)
         since = f" added after {report.added_after}" if report.added_after else ""
         console.print(
             f"pulled {report.received} objects{since} from {partner}: {report.stored} new, "
@@ -334,40 +272,26 @@ def push(
     ] = False,
 ) -> None:
     """Push a recorded share, or sightings (counts only), to PARTNER's collection."""
-    from borderwatch.db.session import session_scope
     from borderwatch.intel import exchange
 
     if decision is None and not sightings:
         fail("say what to push: --decision ID or --sightings")
-    owner = _agency(agency)
     settings = get_settings()
     secret = _secret()
-    engine, factory = open_database(settings)
-    try:
-        with session_scope(factory) as session:
-            row = exchange.get_partner(session=session, agency=owner, name=partner)
-            remote = exchange.client(row, user=user, secret=secret)
-            if decision is not None:
-                sent = exchange.push_decision(
-                    session=session, agency=owner, decision_id=decision, remote=remote
-                )
-                console.print(f"sent {sent} objects of share {decision} to {partner}")
-            if sightings:
-                exchange.record_sightings(
-                    session=session, engine=engine, agency=owner, data_dir=settings.data_dir
-                )
-                sent = exchange.push_sightings(session=session, agency=owner, partner=row, remote=remote)
-                console.print(f"sent {sent} sightings to {partner}")
-            audit_cli(
-                session,
-                resource="intel",
-                agency=owner,
-                action="create",
-                resource_id=f"push:{partner}",
-                detail={"decision": decision, "sightings": sightings},
+    with agency_session(BorderwatchError, OSError, agency=agency) as command:
+        session, owner = command.session, command.agency
+        row = exchange.get_partner(session=session, agency=owner, name=partner)
+        remote = exchange.client(row, user=user, secret=secret)
+        if decision is not None:
+            sent = exchange.push_decision(session=session, agency=owner, decision_id=decision, remote=remote)
+            console.print(f"sent {sent} objects of share {decision} to {partner}")
+        if sightings:
+            exchange.record_sightings(
+                session=session, engine=command.engine, agency=owner, data_dir=settings.data_dir
             )
-    except (BorderwatchError, OSError) as error:
-        fail(str(error))
+            sent = exchange.push_sightings(session=session, agency=owner, partner=row, remote=remote)
+            console.print(f"sent {sent} sightings to {partner}")
+        command.audit("create", "intel", f"push:{partner}", {"decision": decision, "sightings": sightings})
 
 
 def register(main: typer.Typer) -> None:

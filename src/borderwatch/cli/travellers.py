@@ -10,10 +10,8 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from borderwatch.cli.common import audit_cli, console, fail, open_database
+from borderwatch.cli.common import AgencySession, agency_session, console, each_file, fail, print_table
 from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
-from borderwatch.core.settings import get_settings
-from borderwatch.db.session import session_scope
 from borderwatch.travellers import MrzError, read_mrz, service
 
 travellers_app = typer.Typer(
@@ -29,29 +27,22 @@ def ingest(
     ] = None,
 ) -> None:
     """Store passenger and crew lists; report counts, quarantine and envelope issues (UNT counts...)."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    table = Table(title="Traveller lists ingested")
-    for column in ("file", "movements", "travellers", "documents", "duplicates", "quarantined"):
-        table.add_column(column, justify="left" if column == "file" else "right")
-    issues: list[str] = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(files))
-        for path in files:
-            try:
-                with session_scope(factory) as session:
-                    summary = service.ingest_travellers(session=session, path=path, agency=agency, fmt=fmt)
-                    audit_cli(
-                        session,
-                        agency=agency,
-                        action="ingest",
-                        resource="traveller_list",
-                        resource_id=path.name,
-                        detail={"travellers": summary.travellers, "quarantined": summary.quarantined},
-                    )
-            except ConfigError as error:
-                fail(str(error))
-            table.add_row(
+
+    def store(command: AgencySession, path: Path) -> service.TravellerIngestSummary:
+        summary = service.ingest_travellers(
+            session=command.session, path=path, agency=command.agency, fmt=fmt
+        )
+        counts = {"travellers": summary.travellers, "quarantined": summary.quarantined}
+        command.audit("ingest", "traveller_list", path.name, counts)
+        return summary
+
+    stored = each_file(files, store, failures=(ConfigError,))
+    columns = ("file", "movements", "travellers", "documents", "duplicates", "quarantined")
+    print_table(
+        "Traveller lists ingested",
+        columns,
+        [
+            (
                 path.name,
                 str(summary.movements),
                 str(summary.travellers),
@@ -59,11 +50,13 @@ def ingest(
                 str(summary.duplicates),
                 str(summary.quarantined + summary.already_quarantined),
             )
-            issues.extend(f"{path.name}: {issue}" for issue in summary.issues)
-            progress.advance(task)
-    console.print(table)
-    for issue in issues:
-        console.print(f"[yellow]issue[/yellow] {issue}")
+            for path, summary in zip(files, stored, strict=True)
+        ],
+        right=columns[1:],
+    )
+    for path, summary in zip(files, stored, strict=True):
+        for issue in summary.issues:
+            console.print(f"[yellow]issue[/yellow] {path.name}: {issue}")
 
 
 quarantine_app = typer.Typer(help="Traveller records that failed validation.", no_args_is_help=True)
@@ -75,23 +68,16 @@ def quarantine_list(
     all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
 ) -> None:
     """Quarantined travellers, messages and interchanges, with the segment or field at fault."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    with session_scope(factory) as session:
-        rows = service.list_quarantine(session=session, agency=agency, status=None if all_records else "open")
-        table = Table(title=f"{len(rows)} quarantined traveller record(s)")
-        for column in ("id", "source", "record", "reason", "status"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(str(row.id), row.source_file, row.record, row.reason, row.status)
-        audit_cli(
-            session,
-            agency=agency,
-            action="read",
-            resource="traveller_quarantine",
-            detail={"records": len(rows)},
+    with agency_session() as command:
+        rows = service.list_quarantine(
+            session=command.session, agency=command.agency, status=None if all_records else "open"
         )
-    console.print(table)
+        command.audit("read", "traveller_quarantine", detail={"records": len(rows)})
+        print_table(
+            f"{len(rows)} quarantined traveller record(s)",
+            ("id", "source", "record", "reason", "status"),
+            [(str(r.id), r.source_file, r.record, r.reason, r.status) for r in rows],
+        )
 
 
 @quarantine_app.command("release")
@@ -102,24 +88,12 @@ def quarantine_release(
     ] = None,
 ) -> None:
     """Read a quarantined record again (corrected) and store it; it stays quarantined if it still fails."""
-    agency = get_settings().agency
-    _, factory = open_database()
     raw = raw_file.read_text(encoding="utf-8") if raw_file else None
-    try:
-        with session_scope(factory) as session:
-            summary = service.release_quarantined(
-                session=session, agency=agency, record_id=record_id, raw=raw
-            )
-            audit_cli(
-                session,
-                agency=agency,
-                action="update",
-                resource="traveller_quarantine",
-                resource_id=str(record_id),
-                detail={"travellers": summary.travellers},
-            )
-    except (IngestError, NotFoundError) as error:
-        fail(str(error))
+    with agency_session(IngestError, NotFoundError) as command:
+        summary = service.release_quarantined(
+            session=command.session, agency=command.agency, record_id=record_id, raw=raw
+        )
+        command.audit("update", "traveller_quarantine", str(record_id), {"travellers": summary.travellers})
     console.print(f"released: {summary.travellers} traveller(s), {summary.documents} document(s) stored")
 
 
@@ -128,21 +102,9 @@ def lost_stolen(
     path: Annotated[Path, typer.Argument(help="CSV: number, issuing_state, reported_on, status")],
 ) -> None:
     """Replace the agency's list of lost and stolen travel documents."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            count = service.load_lost_stolen(session=session, agency=agency, path=path)
-            audit_cli(
-                session,
-                agency=agency,
-                action="load",
-                resource="lost_stolen_documents",
-                resource_id=path.name,
-                detail={"documents": count},
-            )
-    except ConfigError as error:
-        fail(str(error))
+    with agency_session(ConfigError) as command:
+        count = service.load_lost_stolen(session=command.session, agency=command.agency, path=path)
+        command.audit("load", "lost_stolen_documents", path.name, {"documents": count})
     console.print(f"{count} lost or stolen documents on the agency's list")
 
 
@@ -231,17 +193,9 @@ def verify_face(
         decision = verify(load_image(document), load_image(live))
     except FaceError as error:
         fail(str(error))
-    agency = get_settings().agency
-    _, factory = open_database()
-    with session_scope(factory) as session:
-        audit_cli(
-            session,
-            agency=agency,
-            action="verify",
-            resource="face",
-            resource_id=document.name,
-            detail={"same_person": decision.same_person, "distance": round(decision.distance, 4)},
-        )
+    with agency_session() as command:
+        decided = {"same_person": decision.same_person, "distance": round(decision.distance, 4)}
+        command.audit("verify", "face", document.name, decided)
     if json_out is not None:
         json_out.write_text(json.dumps(decision.as_dict(), indent=2), encoding="utf-8")
     verdict = "same person" if decision.same_person else "different people"
@@ -266,31 +220,20 @@ def check(
     """Check documents, screen against the watchlists, score and refer every traveller of a movement."""
     from borderwatch.travellers.risk import TravellerPolicy
 
-    agency = get_settings().agency
     policy = TravellerPolicy(
         transit_hubs=tuple(h.strip().upper() for h in hubs.split(",") if h.strip()),
         referral_capacity=capacity,
         control_rate=control_rate,
     )
-    _, factory = open_database()
-    try:
+    with agency_session(ConfigError, NotFoundError) as command:
         contacts = service.read_traders_csv(traders) if traders else []
-        with session_scope(factory) as session:
-            row, assessments = service.check_movement(
-                session=session, agency=agency, key=movement, policy=policy, traders=contacts
-            )
-            names = service.traveller_names(session=session, movement_id=row.id)
-            audit_cli(
-                session,
-                agency=agency,
-                action="check",
-                resource="traveller_movement",
-                resource_id=row.key,
-                detail={"travellers": len(assessments), "referred": sum(a.referred for a in assessments)},
-            )
-            key = row.key
-    except (ConfigError, NotFoundError) as error:
-        fail(str(error))
+        row, assessments = service.check_movement(
+            session=command.session, agency=command.agency, key=movement, policy=policy, traders=contacts
+        )
+        names = service.traveller_names(session=command.session, movement_id=row.id)
+        referred = {"travellers": len(assessments), "referred": sum(a.referred for a in assessments)}
+        command.audit("check", "traveller_movement", row.key, referred)
+        key = row.key
     if json_out is not None:
         data = [
             {

@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
-from borderwatch.cli.common import audit_cli, console, err_console, fail, open_database
+from borderwatch.cli.common import (
+    AgencySession,
+    agency_session,
+    console,
+    each_file,
+    err_console,
+    print_table,
+)
 from borderwatch.core.errors import ConfigError, NotFoundError
-from borderwatch.core.settings import get_settings
-from borderwatch.db.session import session_scope
 from borderwatch.vehicles import PlateError, service
 
 vehicles_app = typer.Typer(
@@ -29,21 +32,9 @@ def load_cameras(
     ],
 ) -> None:
     """Add or update the agency's ANPR cameras and their locations."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            count = service.load_cameras(session=session, agency=agency, path=path)
-            audit_cli(
-                session,
-                agency=agency,
-                action="update",
-                resource="vehicle_camera",
-                resource_id=path.name,
-                detail={"cameras": count},
-            )
-    except ConfigError as error:
-        fail(str(error))
+    with agency_session(ConfigError) as command:
+        count = service.load_cameras(session=command.session, agency=command.agency, path=path)
+        command.audit("update", "vehicle_camera", path.name, {"cameras": count})
     console.print(f"{count} camera(s) loaded from {path.name}")
 
 
@@ -54,42 +45,30 @@ def ingest(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the summaries as JSON")] = None,
 ) -> None:
     """Store plate reads, checked against the hotlists as stored; report counts, quarantine, alerts."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    table = Table(title="Plate reads ingested")
-    for column in ("file", "reads", "duplicates", "quarantined", "alerts"):
-        table.add_column(column, justify="left" if column == "file" else "right")
-    summaries = []
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("ingesting", total=len(files))
-        for path in files:
-            try:
-                with session_scope(factory) as session:
-                    summary = service.ingest_reads(session=session, agency=agency, path=path, fmt=fmt)
-                    audit_cli(
-                        session,
-                        agency=agency,
-                        action="ingest",
-                        resource="plate_reads",
-                        resource_id=path.name,
-                        detail={
-                            "reads": summary.reads,
-                            "quarantined": summary.quarantined,
-                            "alerts": summary.alerts,
-                        },
-                    )
-            except ConfigError as error:
-                fail(str(error))
-            summaries.append(summary.as_dict())
-            table.add_row(
+
+    def store(command: AgencySession, path: Path) -> service.ReadSummary:
+        summary = service.ingest_reads(session=command.session, agency=command.agency, path=path, fmt=fmt)
+        counts = {"reads": summary.reads, "quarantined": summary.quarantined, "alerts": summary.alerts}
+        command.audit("ingest", "plate_reads", path.name, counts)
+        return summary
+
+    stored = each_file(files, store, failures=(ConfigError,))
+    print_table(
+        "Plate reads ingested",
+        ("file", "reads", "duplicates", "quarantined", "alerts"),
+        [
+            (
                 path.name,
                 str(summary.reads),
                 str(summary.duplicates),
                 str(summary.quarantined + summary.already_quarantined),
                 str(summary.alerts),
             )
-            progress.advance(task)
-    console.print(table)
+            for path, summary in zip(files, stored, strict=True)
+        ],
+        right=("reads", "duplicates", "quarantined", "alerts"),
+    )
+    summaries = [summary.as_dict() for summary in stored]
     for summary_dict in summaries:
         for problem in summary_dict["problems"]:
             console.print(f"[yellow]quarantined[/yellow] {summary_dict['source']}: {problem}")
@@ -109,21 +88,11 @@ def hotlist_load(
     path: Annotated[Path, typer.Argument(help="CSV: plate, country, reason, reference")],
 ) -> None:
     """Replace one hotlist from a CSV."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            count = service.load_hotlist(session=session, agency=agency, list_name=list_name, path=path)
-            audit_cli(
-                session,
-                agency=agency,
-                action="update",
-                resource="vehicle_hotlist",
-                resource_id=list_name,
-                detail={"plates": count, "file": path.name},
-            )
-    except ConfigError as error:
-        fail(str(error))
+    with agency_session(ConfigError) as command:
+        count = service.load_hotlist(
+            session=command.session, agency=command.agency, list_name=list_name, path=path
+        )
+        command.audit("update", "vehicle_hotlist", list_name, {"plates": count, "file": path.name})
     console.print(f"{count} plate(s) on the {list_name} hotlist")
 
 
@@ -136,30 +105,18 @@ def hotlist_add(
     reference: Annotated[str | None, typer.Option(help="Case, report or owner reference")] = None,
 ) -> None:
     """Put one plate on a hotlist."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            row = service.add_to_hotlist(
-                session=session,
-                agency=agency,
-                list_name=list_name,
-                plate=plate,
-                country=country,
-                reason=reason,
-                reference=reference,
-            )
-            audit_cli(
-                session,
-                agency=agency,
-                action="create",
-                resource="vehicle_hotlist",
-                resource_id=row.plate,
-                detail={"list": list_name, "reason": reason},
-            )
-            listed = row.plate
-    except (ConfigError, PlateError) as error:
-        fail(str(error))
+    with agency_session(ConfigError, PlateError) as command:
+        row = service.add_to_hotlist(
+            session=command.session,
+            agency=command.agency,
+            list_name=list_name,
+            plate=plate,
+            country=country,
+            reason=reason,
+            reference=reference,
+        )
+        command.audit("create", "vehicle_hotlist", row.plate, {"list": list_name, "reason": reason})
+        listed = row.plate
     console.print(f"{listed} added to the {list_name} hotlist")
 
 
@@ -170,22 +127,30 @@ def alerts(
     limit: Annotated[int, typer.Option(help="At most this many")] = 50,
 ) -> None:
     """The vehicle alert queue, newest first, with each alert's reason."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    with session_scope(factory) as session:
+    with agency_session() as command:
         rows = service.list_alerts(
-            session=session, agency=agency, status=None if all_alerts else "open", plate=plate, limit=limit
+            session=command.session,
+            agency=command.agency,
+            status=None if all_alerts else "open",
+            plate=plate,
+            limit=limit,
         )
-        audit_cli(
-            session, agency=agency, action="read", resource="vehicle_alert", detail={"alerts": len(rows)}
+        command.audit("read", "vehicle_alert", detail={"alerts": len(rows)})
+        print_table(
+            f"{len(rows)} vehicle alert(s)",
+            ("id", "plate", "code", "points", "status", "evidence"),
+            [
+                (
+                    str(row.id),
+                    row.plate,
+                    row.code,
+                    f"{row.points:.2f}",
+                    row.status,
+                    ", ".join(f"{k}={v}" for k, v in list(row.evidence.items())[:5]),
+                )
+                for row in rows
+            ],
         )
-        table = Table(title=f"{len(rows)} vehicle alert(s)")
-        for column in ("id", "plate", "code", "points", "status", "evidence"):
-            table.add_column(column)
-        for row in rows:
-            evidence = ", ".join(f"{k}={v}" for k, v in list(row.evidence.items())[:5])
-            table.add_row(str(row.id), row.plate, row.code, f"{row.points:.2f}", row.status, evidence)
-    console.print(table)
 
 
 @vehicles_app.command("alert")
@@ -194,21 +159,11 @@ def alert_status(
     status: Annotated[str, typer.Argument(help="confirmed, dismissed or open")],
 ) -> None:
     """Confirm or dismiss an alert."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            row = service.set_alert_status(session=session, agency=agency, alert_id=alert_id, status=status)
-            audit_cli(
-                session,
-                agency=agency,
-                action="update",
-                resource="vehicle_alert",
-                resource_id=str(alert_id),
-                detail={"status": status, "plate": row.plate},
-            )
-    except (ConfigError, NotFoundError) as error:
-        fail(str(error))
+    with agency_session(ConfigError, NotFoundError) as command:
+        row = service.set_alert_status(
+            session=command.session, agency=command.agency, alert_id=alert_id, status=status
+        )
+        command.audit("update", "vehicle_alert", str(alert_id), {"status": status, "plate": row.plate})
     console.print(f"alert {alert_id}: {status}")
 
 
@@ -221,23 +176,16 @@ def quarantine_list(
     all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
 ) -> None:
     """Quarantined reads with the field at fault and why."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    with session_scope(factory) as session:
-        rows = service.list_quarantine(session=session, agency=agency, status=None if all_records else "open")
-        table = Table(title=f"{len(rows)} quarantined read(s)")
-        for column in ("id", "source", "record", "field", "reason"):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(str(row.id), row.source_file, row.record, row.field or "", row.reason)
-        audit_cli(
-            session,
-            agency=agency,
-            action="read",
-            resource="vehicle_quarantine",
-            detail={"records": len(rows)},
+    with agency_session() as command:
+        rows = service.list_quarantine(
+            session=command.session, agency=command.agency, status=None if all_records else "open"
         )
-    console.print(table)
+        command.audit("read", "vehicle_quarantine", detail={"records": len(rows)})
+        print_table(
+            f"{len(rows)} quarantined read(s)",
+            ("id", "source", "record", "field", "reason"),
+            [(str(r.id), r.source_file, r.record, r.field or "", r.reason) for r in rows],
+        )
 
 
 @vehicles_app.command("declarations")
@@ -245,21 +193,9 @@ def load_declarations(
     path: Annotated[Path, typer.Argument(help="CSV: lrn, plate, country, crossing, declared_at")],
 ) -> None:
     """Load the vehicles declarations name (their means of transport) for the pattern detectors."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    try:
-        with session_scope(factory) as session:
-            count = service.load_declared_vehicles(session=session, agency=agency, path=path)
-            audit_cli(
-                session,
-                agency=agency,
-                action="update",
-                resource="vehicle_declaration",
-                resource_id=path.name,
-                detail={"declarations": count},
-            )
-    except ConfigError as error:
-        fail(str(error))
+    with agency_session(ConfigError) as command:
+        count = service.load_declared_vehicles(session=command.session, agency=command.agency, path=path)
+        command.audit("update", "vehicle_declaration", path.name, {"declarations": count})
     console.print(f"{count} declared vehicle(s) loaded from {path.name}")
 
 
@@ -269,28 +205,21 @@ def analyse(
     until: Annotated[datetime | None, typer.Option(help="Reads before this time (UTC)")] = None,
 ) -> None:
     """Find cloned plates, convoys, shuttles, undeclared crossings, transport mismatches; store alerts."""
-    agency = get_settings().agency
-    _, factory = open_database()
-    with session_scope(factory) as session:
+    with agency_session() as command:
         summary = service.analyse(
-            session=session,
-            agency=agency,
+            session=command.session,
+            agency=command.agency,
             since=since.replace(tzinfo=UTC) if since and since.tzinfo is None else since,
             until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
         )
-        audit_cli(
-            session,
-            agency=agency,
-            action="analyse",
-            resource="plate_reads",
-            detail={"reads": summary.reads, "findings": summary.findings, "stored": summary.stored},
-        )
-    table = Table(title=f"{summary.reads:,} reads analysed in {summary.seconds:.1f} s")
-    table.add_column("pattern")
-    table.add_column("findings", justify="right")
-    for code, count in sorted(summary.findings.items()):
-        table.add_row(code, str(count))
-    console.print(table)
+        counts = {"reads": summary.reads, "findings": summary.findings, "stored": summary.stored}
+        command.audit("analyse", "plate_reads", detail=counts)
+    print_table(
+        f"{summary.reads:,} reads analysed in {summary.seconds:.1f} s",
+        ("pattern", "findings"),
+        [(code, str(count)) for code, count in sorted(summary.findings.items())],
+        right=("findings",),
+    )
     console.print(f"{summary.stored} new alert(s)")
 
 
@@ -323,18 +252,21 @@ def read_plate(
     from borderwatch.vehicles.ocr import read_plates
 
     reads = read_plates(images)
-    table = Table(title=f"{sum(1 for r in reads if r.plate)} of {len(reads)} image(s) read")
-    for column in ("file", "plate", "country", "confidence", "repairs"):
-        table.add_column(column, justify="right" if column == "confidence" else "left")
-    for read in reads:
-        table.add_row(
-            read.file,
-            read.plate or "-",
-            read.country or "-",
-            f"{read.confidence:.2f}",
-            " ".join(read.repairs) or (read.error or ""),
-        )
-    console.print(table)
+    print_table(
+        f"{sum(1 for r in reads if r.plate)} of {len(reads)} image(s) read",
+        ("file", "plate", "country", "confidence", "repairs"),
+        [
+            (
+                read.file,
+                read.plate or "-",
+                read.country or "-",
+                f"{read.confidence:.2f}",
+                " ".join(read.repairs) or (read.error or ""),
+            )
+            for read in reads
+        ],
+        right=("confidence",),
+    )
     if json_out is not None:
         data = {
             "reads": [r.as_dict() for r in reads],
