@@ -117,6 +117,20 @@ def test_cli_ingest_reports_counts_and_the_wrong_unt(cli: CliRunner, shared_data
     assert "UNT count is 2100 but there are 46 segments" in result.output
 
 
+def test_cli_lost_stolen_and_quarantine_list(cli: CliRunner, tmp_path: Path) -> None:
+    lost = tmp_path / "lost.csv"
+    lost.write_text("number,issuing_state,reported_on,status\nX1234567,NLD,2026-11-01,stolen\n")
+    result = cli.invoke(app, ["travellers", "lost-stolen", str(lost)])
+    assert result.exit_code == 0, result.output
+    assert "1 lost or stolen documents" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("nope\n")
+    assert cli.invoke(app, ["travellers", "lost-stolen", str(bad)]).exit_code == 2
+    result = cli.invoke(app, ["travellers", "quarantine", "list", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "0 quarantined traveller record(s)" in result.output
+
+
 def _mrz(number: str, surname: str, given: str, born: str, *, break_digit: bool = False) -> str:
     text = compose_mrz(
         fmt="TD3",

@@ -188,6 +188,39 @@ def each_file(
     return done
 
 
+def load_file(
+    path: Path,
+    load: Callable[[AgencySession], int],
+    *,
+    resource: str,
+    counted: str,
+    action: str = "update",
+    failures: tuple[type[Exception], ...],
+) -> int:
+    """``load`` one file (a list replaced or records added, in one transaction) and audit how many
+    ``counted`` it held; an error of one of ``failures`` ends the command (exit 2)."""
+    with agency_session(*failures) as command:
+        count = load(command)
+        command.audit(action, resource, path.name, {counted: count})
+    return count
+
+
+def show_quarantine(
+    records: Callable[[AgencySession, str | None], Sequence[T]],
+    *,
+    all_records: bool,
+    resource: str,
+    title: str,
+    columns: Sequence[str],
+    cells: Callable[[T], Sequence[str]],
+) -> None:
+    """The quarantined records of a stage (open ones unless ``all_records``) as a table, audited."""
+    with agency_session() as command:
+        rows = records(command, None if all_records else "open")
+        command.audit("read", resource, detail={"records": len(rows)})
+        print_table(f"{len(rows)} {title}", columns, [cells(row) for row in rows])
+
+
 def print_table(
     title: str,
     columns: Sequence[str],

@@ -10,7 +10,16 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from borderwatch.cli.common import AgencySession, agency_session, console, each_file, fail, print_table
+from borderwatch.cli.common import (
+    AgencySession,
+    agency_session,
+    console,
+    each_file,
+    fail,
+    load_file,
+    print_table,
+    show_quarantine,
+)
 from borderwatch.core.errors import ConfigError, IngestError, NotFoundError
 from borderwatch.travellers import MrzError, read_mrz, service
 
@@ -68,16 +77,14 @@ def quarantine_list(
     all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
 ) -> None:
     """Quarantined travellers, messages and interchanges, with the segment or field at fault."""
-    with agency_session() as command:
-        rows = service.list_quarantine(
-            session=command.session, agency=command.agency, status=None if all_records else "open"
-        )
-        command.audit("read", "traveller_quarantine", detail={"records": len(rows)})
-        print_table(
-            f"{len(rows)} quarantined traveller record(s)",
-            ("id", "source", "record", "reason", "status"),
-            [(str(r.id), r.source_file, r.record, r.reason, r.status) for r in rows],
-        )
+    show_quarantine(
+        lambda c, status: service.list_quarantine(session=c.session, agency=c.agency, status=status),
+        all_records=all_records,
+        resource="traveller_quarantine",
+        title="quarantined traveller record(s)",
+        columns=("id", "source", "record", "reason", "status"),
+        cells=lambda r: (str(r.id), r.source_file, r.record, r.reason, r.status),
+    )
 
 
 @quarantine_app.command("release")
@@ -102,9 +109,14 @@ def lost_stolen(
     path: Annotated[Path, typer.Argument(help="CSV: number, issuing_state, reported_on, status")],
 ) -> None:
     """Replace the agency's list of lost and stolen travel documents."""
-    with agency_session(ConfigError) as command:
-        count = service.load_lost_stolen(session=command.session, agency=command.agency, path=path)
-        command.audit("load", "lost_stolen_documents", path.name, {"documents": count})
+    count = load_file(
+        path,
+        lambda c: service.load_lost_stolen(session=c.session, agency=c.agency, path=path),
+        action="load",
+        resource="lost_stolen_documents",
+        counted="documents",
+        failures=(ConfigError,),
+    )
     console.print(f"{count} lost or stolen documents on the agency's list")
 
 

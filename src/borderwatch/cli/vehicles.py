@@ -15,7 +15,9 @@ from borderwatch.cli.common import (
     console,
     each_file,
     err_console,
+    load_file,
     print_table,
+    show_quarantine,
 )
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.vehicles import PlateError, service
@@ -32,9 +34,13 @@ def load_cameras(
     ],
 ) -> None:
     """Add or update the agency's ANPR cameras and their locations."""
-    with agency_session(ConfigError) as command:
-        count = service.load_cameras(session=command.session, agency=command.agency, path=path)
-        command.audit("update", "vehicle_camera", path.name, {"cameras": count})
+    count = load_file(
+        path,
+        lambda c: service.load_cameras(session=c.session, agency=c.agency, path=path),
+        resource="vehicle_camera",
+        counted="cameras",
+        failures=(ConfigError,),
+    )
     console.print(f"{count} camera(s) loaded from {path.name}")
 
 
@@ -176,16 +182,14 @@ def quarantine_list(
     all_records: Annotated[bool, typer.Option("--all", help="Released records too")] = False,
 ) -> None:
     """Quarantined reads with the field at fault and why."""
-    with agency_session() as command:
-        rows = service.list_quarantine(
-            session=command.session, agency=command.agency, status=None if all_records else "open"
-        )
-        command.audit("read", "vehicle_quarantine", detail={"records": len(rows)})
-        print_table(
-            f"{len(rows)} quarantined read(s)",
-            ("id", "source", "record", "field", "reason"),
-            [(str(r.id), r.source_file, r.record, r.field or "", r.reason) for r in rows],
-        )
+    show_quarantine(
+        lambda c, status: service.list_quarantine(session=c.session, agency=c.agency, status=status),
+        all_records=all_records,
+        resource="vehicle_quarantine",
+        title="quarantined read(s)",
+        columns=("id", "source", "record", "field", "reason"),
+        cells=lambda r: (str(r.id), r.source_file, r.record, r.field or "", r.reason),
+    )
 
 
 @vehicles_app.command("declarations")
@@ -193,9 +197,13 @@ def load_declarations(
     path: Annotated[Path, typer.Argument(help="CSV: lrn, plate, country, crossing, declared_at")],
 ) -> None:
     """Load the vehicles declarations name (their means of transport) for the pattern detectors."""
-    with agency_session(ConfigError) as command:
-        count = service.load_declared_vehicles(session=command.session, agency=command.agency, path=path)
-        command.audit("update", "vehicle_declaration", path.name, {"declarations": count})
+    count = load_file(
+        path,
+        lambda c: service.load_declared_vehicles(session=c.session, agency=c.agency, path=path),
+        resource="vehicle_declaration",
+        counted="declarations",
+        failures=(ConfigError,),
+    )
     console.print(f"{count} declared vehicle(s) loaded from {path.name}")
 
 
