@@ -106,7 +106,7 @@ def _setup(folder: Path, *, history: int, new: int) -> tuple[str, str, list[dict
     from borderwatch.ingest.frame import read_kcs_frames
     from borderwatch.ingest.service import ingest_file
     from borderwatch.scoring.registry import register_model
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import train_risk_model
     from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
     start = date(2026, 1, 5)

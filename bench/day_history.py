@@ -42,7 +42,7 @@ from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.ingest.service import ingest_file
 from borderwatch.scoring.model import ModelParams
 from borderwatch.scoring.online import DayHistory, day_history
-from borderwatch.scoring.service import train_risk_model
+from borderwatch.scoring.risk_model import train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
 BENCH_DIR = Path(__file__).resolve().parent

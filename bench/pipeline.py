@@ -97,7 +97,7 @@ def _setup(folder: Path, url: str, *, history: int, new: int) -> list[bytes]:
     from borderwatch.ingest.frame import read_kcs_frames
     from borderwatch.ingest.service import ingest_file
     from borderwatch.scoring.registry import register_model
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import train_risk_model
     from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
     traffic = generate_traffic(

@@ -36,6 +36,7 @@ from borderwatch.scoring.evaluate import (
     training_labels,
 )
 from borderwatch.scoring.model import ModelParams
+from borderwatch.scoring.risk_model import NO_EXPLANATION
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -103,7 +104,7 @@ def main() -> None:
     chosen: float | None = None
     for share in CANDIDATES:
         model.params = dataclasses.replace(model.params, revenue_share=share)
-        scores = model.score_features(features, explain=False)
+        scores = model.score_features(features, explain=NO_EXPLANATION)
         ours = graded.join(scores.select("lrn", "score"), on="lrn", how="left", maintain_order="left")
         report = ranking_report(labels, ours["score"].fill_null(0).to_numpy(), duty)
         beats = all(

@@ -7,13 +7,14 @@ a model is trained on the first 80 % of days; the last 20 % (about 73 days) are 
 
 - ceiling: ``Booster.predict`` on the ready feature matrix of the same rows, one thread as in the product,
   of the two boosters a score needs (fraud and duty), and of the fraud booster alone;
-- batch (ranking): ``RiskModel.score(..., explain=False, snapshot=...)`` with the history snapshot of the day
-  before the batch (``RiskModel.prepare``, built once and timed apart, as a service keeps it): time-safe
-  features of every day of the batch, both models, risk profiles, anomaly flags, per-declaration output;
+- batch (ranking): ``RiskModel.score(..., explain=NO_EXPLANATION, snapshot=...)`` with the history snapshot
+  of the day before the batch (``RiskModel.prepare``, built once and timed apart, as a service keeps it):
+  time-safe features of every day of the batch, both models, risk profiles, anomaly flags, per-declaration
+  output;
 - batch (ranking, full history): the same without a snapshot, every history feature computed from the whole
   history in the call;
 - batch (with reasons): with TreeSHAP reason sentences for every declaration, and for the riskiest 10 % only
-  (``explain_top``, what a worklist needs), from the snapshot;
+  (``ExplainPolicy(top_items=...)``, what a worklist needs), from the snapshot;
 - single declaration (live): ``RiskModel.score`` of one declaration of the first batch day at a time, with
   the snapshot (reasons included), after a few untimed warm-up calls: p50 / p99 latency;
 - single declaration (no snapshot): the same recomputing history features from the full history.
@@ -40,7 +41,7 @@ from rich.table import Table
 
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.scoring.profiles import default_profiles
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import NO_EXPLANATION, ExplainPolicy, RiskModel, train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -104,12 +105,14 @@ def main() -> None:
     for _ in range(7):
         fraud_time = min(fraud_time, _best(lambda: model.fraud_booster.predict(matrix, num_threads=1), 1)[0])
         duty_time = min(duty_time, _best(lambda: model.duty_booster.predict(matrix, num_threads=1), 1)[0])
-        ranking_time = min(ranking_time, _best(lambda: batch_score(explain=False, snapshot=snapshot), 1)[0])
+        ranking_time = min(
+            ranking_time, _best(lambda: batch_score(explain=NO_EXPLANATION, snapshot=snapshot), 1)[0]
+        )
     ceiling_time = fraud_time + duty_time
-    full_time, _ = _best(lambda: batch_score(explain=False), repeat)
+    full_time, _ = _best(lambda: batch_score(explain=NO_EXPLANATION), repeat)
     reasons_time, _ = _best(lambda: batch_score(snapshot=snapshot), 1)
     top_n = max(1, batch.height // 10)
-    top_time, _ = _best(lambda: batch_score(explain_top=top_n, snapshot=snapshot), 1)
+    top_time, _ = _best(lambda: batch_score(explain=ExplainPolicy(top_items=top_n), snapshot=snapshot), 1)
 
     # Live: the history known before the first scored day, one declaration at a time.
     first_day = batch.filter(pl.col("declared_on") == cut)
@@ -171,7 +174,7 @@ def main() -> None:
 
     batch_row("ceiling: LightGBM predict, fraud + duty", ceiling_time)
     batch_row("ceiling: LightGBM predict, fraud only", fraud_time)
-    batch_row("batch, ranking (explain=False), snapshot", ranking_time)
+    batch_row("batch, ranking (no explanation), snapshot", ranking_time)
     batch_row("batch, ranking, full history", full_time)
     batch_row("batch, with reasons, snapshot", reasons_time)
     batch_row("batch, reasons for riskiest 10 %, snapshot", top_time)

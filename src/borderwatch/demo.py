@@ -39,7 +39,7 @@ from borderwatch.lanes.service import assign_lanes
 from borderwatch.scoring.profile_store import load_agency_profiles
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.registry import register_model, store_scores
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import NO_EXPLANATION, RiskModel, train_risk_model
 from borderwatch.synthetic import GeneratedTraffic, GeneratorConfig, generate_traffic, write_traffic
 
 DEMO_START = date(2025, 1, 6)  # a Monday; the history spans the Lunar New Year, the new week is a whole week
@@ -191,7 +191,7 @@ def simulate_past_weeks(
     end = DEMO_START + timedelta(days=HISTORY_DAYS - 1)
     past = declarations.filter(pl.col("declared_on").is_between(start, end))
     scored = model.score(
-        declarations=past, history=declarations, outcomes=outcomes, profiles=profiles, explain=False
+        declarations=past, history=declarations, outcomes=outcomes, profiles=profiles, explain=NO_EXPLANATION
     )
     frame = scored.join(
         past.select("lrn", "declared_on", "office", "importer_id").unique("lrn", keep="first"), on="lrn"

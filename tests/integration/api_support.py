@@ -147,7 +147,7 @@ def seed(settings: Settings, *, agency: str, lrns: list[str], tmp: Path, day: in
 def train_model(folder: Path) -> Path:
     """A small risk model trained on generated traffic (H2's generator, H3's trainer), saved in ``folder``."""
     from borderwatch.ingest.frame import read_kcs_frames
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import train_risk_model
     from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
     traffic = generate_traffic(GeneratorConfig(declarations=1500, seed=3, start=date(2026, 1, 1), days=40))
@@ -163,7 +163,7 @@ def train_model(folder: Path) -> Path:
 def register(settings: Settings, model_path: Path, agency: str) -> str:
     """Register the saved model for ``agency``; returns its version."""
     from borderwatch.scoring.registry import register_model
-    from borderwatch.scoring.service import RiskModel
+    from borderwatch.scoring.risk_model import RiskModel
 
     model = RiskModel.load(model_path)
     engine = make_engine(settings.database_url)

@@ -17,7 +17,7 @@ from borderwatch.core.settings import get_settings
 from borderwatch.db.session import make_engine, session_factory, session_scope
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.scoring.registry import list_models
-from borderwatch.scoring.service import train_risk_model
+from borderwatch.scoring.risk_model import train_risk_model
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 
 

@@ -15,7 +15,7 @@ from borderwatch.inspections.flows import score_and_assign_flow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.lanes.service import override_lane
-from borderwatch.scoring.service import RiskModel
+from borderwatch.scoring.risk_model import RiskModel
 from tests.integration.api_support import train_model
 from tests.integration.test_lanes_concurrency import DAY, POLICY, _ingest
 

@@ -31,7 +31,7 @@ from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.lanes.policy import Capacity, LanePolicy
 from borderwatch.lanes.service import LaneChangedError, override_lane
-from borderwatch.scoring.service import RiskModel
+from borderwatch.scoring.risk_model import RiskModel
 from tests.integration.api_support import declaration_json, train_model
 
 HOLD_SECONDS = 1.0

@@ -19,7 +19,7 @@ from borderwatch.pipeline.spark import (
     score_period,
     spark_session,
 )
-from borderwatch.scoring.service import RiskModel
+from borderwatch.scoring.risk_model import RiskModel
 from borderwatch.synthetic import GeneratorConfig, generate_traffic, write_traffic
 from tests.integration.api_support import train_model
 

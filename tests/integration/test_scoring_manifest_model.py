@@ -13,7 +13,7 @@ from borderwatch.features.reconcile import DISCREPANCY_SCHEMA
 
 def test_risk_model_adds_manifest_reasons_and_points() -> None:
     from borderwatch.scoring.model import ModelParams
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import NO_EXPLANATION, train_risk_model
     from tests.unit.scoring_support import traffic_frames
 
     declarations, outcomes = traffic_frames()
@@ -30,9 +30,13 @@ def test_risk_model_adds_manifest_reasons_and_points() -> None:
         [("hs_conflict", target, "M", "BL1", None, None, None, None)], schema=DISCREPANCY_SCHEMA, orient="row"
     )
     history = declarations.filter(pl.col("declared_on") < day)
-    plain = model.score(declarations=batch, history=history, outcomes=outcomes, explain=False)
+    plain = model.score(declarations=batch, history=history, outcomes=outcomes, explain=NO_EXPLANATION)
     flagged = model.score(
-        declarations=batch, history=history, outcomes=outcomes, explain=False, manifest_discrepancies=found
+        declarations=batch,
+        history=history,
+        outcomes=outcomes,
+        explain=NO_EXPLANATION,
+        manifest_discrepancies=found,
     )
     before = dict(zip(plain["lrn"], plain["score"], strict=True))
     after = dict(zip(flagged["lrn"], flagged["score"], strict=True))

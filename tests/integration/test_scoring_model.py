@@ -17,7 +17,13 @@ from borderwatch.features.build import build_features
 from borderwatch.scoring.evaluate import RATES, evaluate_files, ranking_report
 from borderwatch.scoring.model import ModelParams
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel, ScoringError, explained, train_risk_model
+from borderwatch.scoring.risk_model import (
+    NO_EXPLANATION,
+    ExplainPolicy,
+    RiskModel,
+    ScoringError,
+    train_risk_model,
+)
 from tests.unit.scoring_support import generated_csv, traffic_frames
 
 CUT = date(2024, 4, 1)
@@ -82,10 +88,39 @@ def test_scores_are_one_row_per_declaration_in_range(
     scored: pl.DataFrame, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]
 ) -> None:
     _, _, test = split
-    assert scored.columns == ["lrn", "score", "fraud_probability", "expected_duty", "forced_lane", "reasons"]
+    assert scored.columns == [
+        "lrn",
+        "score",
+        "fraud_probability",
+        "expected_duty",
+        "forced_lane",
+        "reasons",
+        "reason_codes",
+    ]
     assert scored.height == test["lrn"].n_unique()
     assert scored["score"].is_between(0, 100).all()
     assert scored["fraud_probability"].is_between(0, 1).all()
+
+
+def test_every_reason_has_its_code_in_the_same_place(scored: pl.DataFrame) -> None:
+    """One code per sentence, in the same order: a code's family matches what its sentence is about."""
+    assert scored["reasons"].list.len().to_list() == scored["reason_codes"].list.len().to_list()
+    pairs = [
+        (sentence, code["family"], code["id"])
+        for sentences, codes in zip(
+            scored["reasons"].to_list(), scored["reason_codes"].to_list(), strict=True
+        )
+        for sentence, code in zip(sentences, codes, strict=True)
+    ]
+    families = {family for _, family, _ in pairs}
+    assert {"model", "anomaly", "revenue"} <= families
+    for sentence, family, reason_id in pairs:
+        if family == "anomaly":
+            assert sentence.startswith("anomaly: ") and reason_id.startswith("ANOMALY-")
+        elif family == "revenue":
+            assert sentence.startswith("revenue at risk: ") and reason_id == "REVENUE-AT-RISK"
+        elif family == "model":
+            assert reason_id.startswith("MODEL-")
 
 
 def test_model_ranks_frauds_first(scored: pl.DataFrame) -> None:
@@ -143,8 +178,10 @@ def test_explanations_can_be_skipped_without_changing_scores(
     model: RiskModel, split: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame], scored: pl.DataFrame
 ) -> None:
     train, outcomes, test = split
-    quick = model.score(declarations=test, history=pl.concat([train, test]), outcomes=outcomes, explain=False)
-    assert_frame_equal(quick.drop("reasons"), scored.drop("reasons"))
+    quick = model.score(
+        declarations=test, history=pl.concat([train, test]), outcomes=outcomes, explain=NO_EXPLANATION
+    )
+    assert_frame_equal(quick.drop("reasons", "reason_codes"), scored.drop("reasons", "reason_codes"))
     assert all(not r.startswith(("importer ", "unit value")) for rs in quick["reasons"] for r in rs)
 
 
@@ -242,8 +279,8 @@ def test_screening_hits_become_points_and_reasons(
         "screening: seller Banco Nacionl de Cuba resembles BANCO NACIONAL DE CUBA on ofac (match 0.92)"
     )
     assert any("on un (match 0.81)" in reason for reason in row["reasons"])
-    others = screened.filter(pl.col("lrn") != target["lrn"]).drop("reasons")
-    assert_frame_equal(others, scored.filter(pl.col("lrn") != target["lrn"]).drop("reasons"))
+    others = screened.filter(pl.col("lrn") != target["lrn"]).drop("reasons", "reason_codes")
+    assert_frame_equal(others, scored.filter(pl.col("lrn") != target["lrn"]).drop("reasons", "reason_codes"))
 
 
 def test_reason_sentences_follow_the_contributions() -> None:
@@ -265,9 +302,11 @@ def test_reasons_for_the_riskiest_only(
 ) -> None:
     train, outcomes, test = split
     history = pl.concat([train, test])
-    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=False)
-    top = model.score(declarations=test, history=history, outcomes=outcomes, explain_top=5)
-    assert_frame_equal(top.drop("reasons"), scored.drop("reasons"))
+    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=NO_EXPLANATION)
+    top = model.score(
+        declarations=test, history=history, outcomes=outcomes, explain=ExplainPolicy(top_items=5)
+    )
+    assert_frame_equal(top.drop("reasons", "reason_codes"), scored.drop("reasons", "reason_codes"))
     full = dict(zip(scored["lrn"], scored["reasons"].to_list(), strict=True))
     bare = dict(zip(quick["lrn"], quick["reasons"].to_list(), strict=True))
     explained = [
@@ -289,12 +328,14 @@ def test_reasons_above_a_score_only(
 ) -> None:
     train, outcomes, test = split
     history = pl.concat([train, test])
-    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=False)
+    quick = model.score(declarations=test, history=history, outcomes=outcomes, explain=NO_EXPLANATION)
     cut = scored["score"].quantile(0.8)
     assert cut is not None
-    some = model.score(declarations=test, history=history, outcomes=outcomes, explain_min_score=cut)
-    assert_frame_equal(some.drop("reasons"), scored.drop("reasons"))
-    flags = explained(some, min_score=cut)
+    some = model.score(
+        declarations=test, history=history, outcomes=outcomes, explain=ExplainPolicy(min_score=cut)
+    )
+    assert_frame_equal(some.drop("reasons", "reason_codes"), scored.drop("reasons", "reason_codes"))
+    flags = ExplainPolicy(min_score=cut).explains(some)
     assert 0 < int(flags.sum()) < some.height
     expected = [
         full if keep else bare
@@ -332,11 +373,17 @@ def test_declarations_forced_to_yellow_are_explained_whatever_their_score(
         }
     )
     full = model.score(declarations=test, history=history, outcomes=outcomes, profiles=[rule])
-    quick = model.score(declarations=test, history=history, outcomes=outcomes, profiles=[rule], explain=False)
+    quick = model.score(
+        declarations=test, history=history, outcomes=outcomes, profiles=[rule], explain=NO_EXPLANATION
+    )
     some = model.score(  # no score reaches it: only the rule decides
-        declarations=test, history=history, outcomes=outcomes, profiles=[rule], explain_min_score=101.0
+        declarations=test,
+        history=history,
+        outcomes=outcomes,
+        profiles=[rule],
+        explain=ExplainPolicy(min_score=101.0),
     )  # no score reaches it: only the rule decides
-    flags = explained(some, min_score=101.0)
+    flags = ExplainPolicy(min_score=101.0).explains(some)
     assert flags.to_list() == (some["forced_lane"] == "yellow").fill_null(False).to_list()
     assert 0 < int(flags.sum()) < some.height
     for got, everything, bare, keep in zip(

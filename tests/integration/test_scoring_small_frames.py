@@ -16,7 +16,7 @@ from borderwatch.scoring import model as model_module
 from borderwatch.scoring import profiles as profiles_module
 from borderwatch.scoring.model import ModelParams
 from borderwatch.scoring.profiles import evaluate_profiles, parse_profiles
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import RiskModel, train_risk_model
 from tests.unit.scoring_support import traffic_frames
 
 CUT = date(2024, 4, 1)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 
 from borderwatch.cli.main import app
 from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.core.reasons import REASON_CODES, Reason
 from borderwatch.core.settings import get_settings
 from borderwatch.db.session import session_scope
 from borderwatch.scoring.model import ModelParams
@@ -27,7 +28,7 @@ from borderwatch.scoring.registry import (
     register_model,
     store_scores,
 )
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import RiskModel, train_risk_model
 from tests.unit.scoring_support import generated_csv, traffic_frames
 
 FAST = ModelParams(fraud_rounds=40, duty_rounds=20, learning_rate=0.1)
@@ -71,8 +72,22 @@ def test_scores_and_reasons_round_trip(session_factory: sessionmaker[Session]) -
             "fraud_probability": [0.9, 0.01],
             "expected_duty": [1200.0, 0.0],
             "forced_lane": ["red", None],
-            "reasons": [["unit value 83 % below the median for HS 610910 from CN", "route CN → VN"], []],
-        }
+            "reasons": [
+                [
+                    "unit value 83 % below the median for HS 610910 from CN",
+                    "risk profile RP-1 (x): +5 points",
+                ],
+                [],
+            ],
+            "reason_codes": [
+                [
+                    {"id": "MODEL-UNIT-VALUE", "family": "model", "figures": '{"log_odds":0.8}'},
+                    {"id": "RP-1", "family": "profile", "figures": '{"points":5.0,"lane":""}'},
+                ],
+                [],
+            ],
+        },
+        schema_overrides={"reason_codes": REASON_CODES},
     )
     second = first.filter(pl.col("lrn") == "A").with_columns(
         pl.lit(40.0).alias("score"), pl.lit(None, pl.String).alias("forced_lane")
@@ -88,6 +103,10 @@ def test_scores_and_reasons_round_trip(session_factory: sessionmaker[Session]) -
     newest_a = stored.row(0, named=True)
     assert (newest_a["score"], newest_a["model_version"], newest_a["forced_lane"]) == (40.0, "v2", None)
     assert newest_a["reasons"] == first["reasons"][0].to_list()
+    assert [Reason.from_json(c) for c in newest_a["reason_codes"]] == [
+        Reason("MODEL-UNIT-VALUE", "model", {"log_odds": 0.8}),
+        Reason("RP-1", "profile", {"points": 5.0, "lane": ""}),
+    ]
     assert only_b["reasons"].to_list() == [[]] and only_b["model_version"].to_list() == ["v1"]
 
 

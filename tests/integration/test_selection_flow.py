@@ -147,7 +147,7 @@ def test_an_upload_and_a_quarantine_release_are_selected_without_a_command(world
 def test_a_retrained_model_waits_for_promotion_and_can_be_rolled_back(
     world: World, model_path: Path, tmp_path: Path
 ) -> None:
-    from borderwatch.scoring.service import RiskModel
+    from borderwatch.scoring.risk_model import RiskModel
 
     first = RiskModel.load(model_path)
     other = tmp_path / "other.json"

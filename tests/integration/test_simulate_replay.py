@@ -141,7 +141,7 @@ def test_the_replay_scores_a_window_as_the_production_scorer_does(small_traffic:
     from borderwatch.feedback.replay.data import fill_features, initial_state, prepare_replay
     from borderwatch.feedback.replay.strategies import BorderwatchStrategy
     from borderwatch.scoring.profiles import default_profiles
-    from borderwatch.scoring.service import RiskModel
+    from borderwatch.scoring.risk_model import NO_EXPLANATION, RiskModel
 
     declarations, outcomes = read_kcs_frames(small_traffic)
     config = SimulationConfig()
@@ -174,7 +174,7 @@ def test_the_replay_scores_a_window_as_the_production_scorer_does(small_traffic:
         pl.Series(name, state.features[rows, column])
         for name, column in zip(rate_feature_names(), rates, strict=True)
     )
-    produced = model.score_features(features, profiles=profiles, explain=False)
+    produced = model.score_features(features, profiles=profiles, explain=NO_EXPLANATION)
     by_lrn = dict(zip(produced["lrn"].to_list(), produced["score"].to_list(), strict=True))
     expected = [by_lrn[lrn] for lrn in replay.frame[rows]["lrn"].to_list()]
     assert len(set(expected)) > 10  # a real spread of scores, not a constant

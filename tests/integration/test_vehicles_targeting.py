@@ -63,7 +63,7 @@ def test_a_hotlisted_declared_vehicle_adds_a_reason_and_forces_a_red_lane(
     engine: Engine, session_factory: sessionmaker[Session], tmp_path: Path
 ) -> None:
     from borderwatch.scoring.model import ModelParams
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import NO_EXPLANATION, train_risk_model
     from tests.unit.scoring_support import traffic_frames
 
     _store(session_factory, tmp_path)
@@ -86,7 +86,7 @@ def test_a_hotlisted_declared_vehicle_adds_a_reason_and_forces_a_red_lane(
     )
     history = declarations.filter(pl.col("declared_on") < day)
     profiles = parse_profiles(PROFILES, source="test")
-    kwargs = {"declarations": batch, "history": history, "outcomes": outcomes, "explain": False}
+    kwargs = {"declarations": batch, "history": history, "outcomes": outcomes, "explain": NO_EXPLANATION}
     plain = model.score(**kwargs, profiles=profiles)  # type: ignore[arg-type]
     flagged = model.score(**kwargs, profiles=profiles, vehicle_alerts=alerts)  # type: ignore[arg-type]
     before = dict(zip(plain["lrn"], plain["score"], strict=True))
@@ -102,7 +102,7 @@ def test_a_hotlisted_declared_vehicle_adds_a_reason_and_forces_a_red_lane(
 
 def test_without_a_model_the_alert_still_adds_points_a_reason_and_the_forced_lane() -> None:
     from borderwatch.features.build import build_features
-    from borderwatch.scoring.service import NO_MODEL_REASON, rules_only_scores
+    from borderwatch.scoring.risk_model import NO_MODEL_REASON, rules_only_scores
     from borderwatch.scoring.vehicles import VEHICLE_ALERT_SCHEMA
     from tests.unit.scoring_support import traffic_frames
 

@@ -21,7 +21,7 @@ from borderwatch.ingest.service import ingest_file
 from borderwatch.ingest.store import stored_days
 from borderwatch.scoring.model import ModelParams
 from borderwatch.scoring.online import DayHistory, advanced_history, day_history
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import RiskModel, train_risk_model
 from tests.unit.scoring_support import generated_csv
 
 AGENCY = "kr"

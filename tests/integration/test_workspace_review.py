@@ -64,7 +64,7 @@ def test_supervisor_promotes_and_rolls_back_on_the_models_page(
     model_path: Path,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    from borderwatch.scoring.service import RiskModel
+    from borderwatch.scoring.risk_model import RiskModel
 
     first = RiskModel.load(model_path).version
     second = RiskModel.load(model_path)

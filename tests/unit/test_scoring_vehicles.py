@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from borderwatch.core.reasons import Reason
 from borderwatch.scoring.vehicles import MAX_VEHICLE_POINTS, VEHICLE_ALERT_SCHEMA, vehicle_evidence
 
 
@@ -27,10 +28,19 @@ def test_each_alert_counts_once_with_a_reason_and_the_fields() -> None:
         [],
         ["vehicle AB12CDE: hotlist national (alert 1)", "vehicle AB12CDE: convoy (alert 2)"],
     ]
+    # one code per sentence: the alert's kind as a stable id, its points and id as figures
+    codes = [[Reason.from_json(c) for c in row] for row in evidence["vehicle_codes"].to_list()]
+    assert codes == [
+        [],
+        [
+            Reason("VEHICLE-HOTLIST-NATIONAL", "vehicle", {"points": 30.0, "alert_id": 1}),
+            Reason("VEHICLE-CONVOY", "vehicle", {"points": 10.0, "alert_id": 2}),
+        ],
+    ]
 
 
 def test_points_are_capped_and_no_alerts_give_nothing() -> None:
     many = _alerts(*[("a", i, "cloned_plate", 25.0) for i in range(5)])
     assert vehicle_evidence(pl.Series(["a"]), many)["vehicle_points"].to_list() == [MAX_VEHICLE_POINTS]
     none = vehicle_evidence(pl.Series(["a", "b"]), None)
-    assert none.rows() == [(0.0, [], 0, 0), (0.0, [], 0, 0)]
+    assert none.rows() == [(0.0, [], [], 0, 0), (0.0, [], [], 0, 0)]

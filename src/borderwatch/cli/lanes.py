@@ -40,7 +40,7 @@ def assign_command(
     """Scores the stored declarations of a period and stores their lanes."""
     from borderwatch.inspections.flows import score_and_assign_flow
     from borderwatch.lanes.policy import LanePolicy, load_policy
-    from borderwatch.scoring.service import RiskModel
+    from borderwatch.scoring.risk_model import RiskModel
 
     if not model_path.is_file():
         fail(f"model file {model_path} does not exist")

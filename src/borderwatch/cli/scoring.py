@@ -49,7 +49,7 @@ def train_command(
     """Trains the risk model on stored declarations with outcomes and registers it."""
     from borderwatch.ingest.store import load_declarations, load_outcomes
     from borderwatch.scoring.registry import register_model
-    from borderwatch.scoring.service import train_risk_model
+    from borderwatch.scoring.risk_model import train_risk_model
 
     settings = get_settings()
     first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")

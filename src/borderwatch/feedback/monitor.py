@@ -14,7 +14,16 @@ from borderwatch.feedback.stats import calibration_table, expected_calibration_e
 from borderwatch.ingest.store import load_outcomes
 from borderwatch.lanes.service import decisions_frame
 
-PROFILE_PREFIX = "risk profile "
+
+def profile_hits(labelled: pl.DataFrame) -> pl.DataFrame:
+    """One row per risk profile hit of each decision in ``labelled`` (``lanes.service.decisions_frame``
+    rows), with the profile's id in ``profile``: grouped by id, a profile keeps its statistics when it is
+    renamed or its points change (its sentence changes, its id does not)."""
+    return (
+        labelled.explode("reason_codes")
+        .filter(pl.col("reason_codes").struct.field("family") == "profile")
+        .with_columns(pl.col("reason_codes").struct.field("id").alias("profile"))
+    )
 
 
 def _rates(frame: pl.DataFrame, by: str) -> list[dict[str, Any]]:
@@ -59,13 +68,7 @@ def monitor_report(
     if outcomes is None:
         outcomes = first_outcomes(engine, agency=agency)
     labelled = decisions.join(outcomes, on="lrn", how="inner")
-    profiles = (
-        labelled.explode("reasons")
-        .filter(pl.col("reasons").str.starts_with(PROFILE_PREFIX))
-        .with_columns(
-            pl.col("reasons").str.strip_prefix(PROFILE_PREFIX).str.strip_suffix(" hit").alias("profile")
-        )
-    )
+    profiles = profile_hits(labelled)
     control = labelled.filter(pl.col("control"))
     hits = int(control["fraud"].sum()) if control.height else 0
     low, high = wilson_interval(hits, control.height)

@@ -11,7 +11,7 @@ from borderwatch.core.errors import BorderwatchError
 from borderwatch.feedback.weights import IPW_CAP, label_weights
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.lanes.service import decisions_frame
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import RiskModel, train_risk_model
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ from borderwatch.scoring.online import store as store_scores
 from borderwatch.scoring.profile_store import cached_agency_profiles
 from borderwatch.scoring.profiles import RiskProfile
 from borderwatch.scoring.registry import latest_scores
-from borderwatch.scoring.service import NO_MODEL_REASON, RiskModel
+from borderwatch.scoring.risk_model import NO_MODEL_REASON, RiskModel
 from borderwatch.scoring.vehicles import VehicleCheck
 from borderwatch.screening.service import HIT_SCHEMA, cached_matcher, screen_declarations, store_hits
 
@@ -398,6 +398,7 @@ def follow_completed_reasons(*, session: Session, lrn: str, agency: str) -> None
             lrn=lrn,
             agency=agency,
             reasons=list(newest["reasons"] or []),
+            reason_codes=list(newest["reason_codes"] or []),
             model_version=str(newest["model_version"]),
         )
 

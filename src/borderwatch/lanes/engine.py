@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from borderwatch.core.reasons import REASON_CODES
 from borderwatch.core.vocabulary import (
     BASIS_BELOW,
     BASIS_CONTROL,
@@ -44,6 +45,7 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "expected_duty": pl.Float64(),
     "forced_lane": pl.String(),
     "reasons": pl.List(pl.String()),
+    "reason_codes": REASON_CODES,
     "aeo": pl.Boolean(),
     "control": pl.Boolean(),
     "priority": pl.Float64(),
@@ -52,7 +54,17 @@ DECISION_SCHEMA: dict[str, pl.DataType] = {
     "selection_probability": pl.Float64(),
 }
 
+# The scores' reasons, passed on to the decision as they came (their types are the scorer's).
+PASSED_ON = ("reasons", "reason_codes")
+
 _HASH_SPAN = float(2**64)
+
+
+def _decision_columns() -> list[pl.Expr]:
+    return [
+        pl.col(name) if name in PASSED_ON else pl.col(name).cast(dtype)
+        for name, dtype in DECISION_SCHEMA.items()
+    ]
 
 
 def control_draws(lrns: Sequence[str] | pl.Series, *, seed: int) -> pl.Series:
@@ -95,7 +107,7 @@ def _prepare(frame: pl.DataFrame, policy: LanePolicy, aeo: pl.DataFrame | None) 
         (
             pl.col(name) if name in frame.columns else pl.lit(None).cast(dtype).alias(name)
             for name, dtype in DECISION_SCHEMA.items()
-            if name in {"importer_id", "score", "expected_duty", "forced_lane", "reasons"}
+            if name in {"importer_id", "score", "expected_duty", "forced_lane", *PASSED_ON}
         )
     ).unique("lrn", keep="first", maintain_order=True)
     # a frame of stored decisions carries the AEO status each was decided with
@@ -243,12 +255,7 @@ def assign_lanes_frame(
     decided = ranked.with_columns(
         lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
     )
-    return decided.select(
-        [
-            pl.col(name).cast(dtype) if name != "reasons" else pl.col(name)
-            for name, dtype in DECISION_SCHEMA.items()
-        ]
-    )
+    return decided.select(_decision_columns())
 
 
 # ------------------------------------------------------------------------------------ arrival-time selection
@@ -390,9 +397,4 @@ def assign_lanes_at_arrival(
     decided = prepared.with_columns(
         lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
     )
-    return decided.select(
-        [
-            pl.col(name).cast(dtype) if name != "reasons" else pl.col(name)
-            for name, dtype in DECISION_SCHEMA.items()
-        ]
-    )
+    return decided.select(_decision_columns())

@@ -33,6 +33,9 @@ class LaneDecisionRow(Base):
     fraud_probability: Mapped[float | None] = mapped_column(Float)
     expected_duty: Mapped[float | None] = mapped_column(Float)
     reasons: Mapped[list[Any] | None] = mapped_column(JSON)
+    reason_codes: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, doc="one per reason, same order: its stable id, family and figures (core.reasons.Reason)"
+    )
     control: Mapped[bool] = mapped_column(Boolean, default=False)
     aeo: Mapped[bool] = mapped_column(Boolean, default=False)
     selection_probability: Mapped[float] = mapped_column(Float)

@@ -7,7 +7,9 @@ lanes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import Any, Final
 
 import polars as pl
 from sqlalchemy import Text, cast, select, update
@@ -16,6 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.reasons import codes_to_json
 from borderwatch.core.vocabulary import BASIS_MANDATORY, BASIS_OVERRIDE
 from borderwatch.db.session import lock_keys
 from borderwatch.lanes.engine import (
@@ -170,6 +173,7 @@ def store_decisions(
                 fraud_probability=record["fraud_probability"],
                 expected_duty=record["expected_duty"],
                 reasons=list(record["reasons"] or []),
+                reason_codes=codes_to_json(record.get("reason_codes")),
                 control=record["control"],
                 aeo=record["aeo"],
                 selection_probability=record["selection_probability"],
@@ -235,6 +239,7 @@ def override_lane(
         fraud_probability=old.fraud_probability,
         expected_duty=old.expected_duty,
         reasons=old.reasons,
+        reason_codes=old.reason_codes,
         control=old.control,
         aeo=old.aeo,
         selection_probability=old.selection_probability,
@@ -249,8 +254,26 @@ def override_lane(
     return row
 
 
+# A decision's reason codes as ``decisions_frame`` reads them: id and family (what stages group by); their
+# figures, which differ by family, stay in the stored JSON.
+STORED_CODES: Final = pl.List(pl.Struct({"id": pl.String(), "family": pl.String()}))
+
+
+def _decoded(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A JSON column read as text, decoded to ``dtype`` (SQL NULL and JSON null as an empty list)."""
+    return (
+        pl.when(pl.col(name).is_null() | (pl.col(name) == "null"))
+        .then(pl.lit("[]"))
+        .otherwise(pl.col(name))
+        .cast(pl.String)
+        .str.json_decode(dtype)
+        .alias(name)
+    )
+
+
 def decisions_frame(*, session: Session, agency: str = "default", current_only: bool = True) -> pl.DataFrame:
-    """Stored decisions as a frame (for monitoring and retraining weights)."""
+    """Stored decisions as a frame (for monitoring and retraining weights), with their reasons and the
+    reasons' codes (id and family: :data:`STORED_CODES`)."""
     # Plain rows (no ORM objects) and the reasons decoded by Polars in one pass: built row by row as ORM
     # objects and nested Python lists, 36,000 decisions took 13 s of the dashboard's 15 (loaded machine).
     columns = [
@@ -266,6 +289,7 @@ def decisions_frame(*, session: Session, agency: str = "default", current_only: 
         LaneDecisionRow.aeo,
         LaneDecisionRow.selection_probability,
         cast(LaneDecisionRow.reasons, Text),
+        cast(LaneDecisionRow.reason_codes, Text),
         LaneDecisionRow.policy_version,
         LaneDecisionRow.model_version,
     ]
@@ -286,18 +310,15 @@ def decisions_frame(*, session: Session, agency: str = "default", current_only: 
         "aeo",
         "selection_probability",
         "reasons",
+        "reason_codes",
         "policy_version",
         "model_version",
     ]
     text = pl.DataFrame(
         [tuple(row) for row in rows], schema=names, orient="row", infer_schema_length=None
     ).with_columns(
-        pl.when(pl.col("reasons").is_null() | (pl.col("reasons") == "null"))
-        .then(pl.lit("[]"))
-        .otherwise(pl.col("reasons"))
-        .cast(pl.String)
-        .str.json_decode(pl.List(pl.String()))
-        .alias("reasons")
+        _decoded("reasons", pl.List(pl.String())),
+        _decoded("reason_codes", STORED_CODES),
     )
     return pl.DataFrame(
         {name: text[name] if rows else [] for name in names},
@@ -314,6 +335,7 @@ def decisions_frame(*, session: Session, agency: str = "default", current_only: 
             "aeo": pl.Boolean(),
             "selection_probability": pl.Float64(),
             "reasons": pl.List(pl.String()),
+            "reason_codes": STORED_CODES,
             "policy_version": pl.String(),
             "model_version": pl.String(),
         },
@@ -423,10 +445,17 @@ def decide_at_arrival(
 
 
 def follow_score_reasons(
-    *, session: Session, lrn: str, agency: str, reasons: list[str], model_version: str
+    *,
+    session: Session,
+    lrn: str,
+    agency: str,
+    reasons: list[str],
+    reason_codes: Sequence[Mapping[str, Any]],
+    model_version: str,
 ) -> bool:
-    """The current decision of ``lrn`` takes ``reasons``, the completed reasons of the score it was decided
-    on (``model_version``: a score's model reasons may be left to its first read); whether it changed."""
+    """The current decision of ``lrn`` takes ``reasons`` and their codes (as a frame row holds them), the
+    completed reasons of the score it was decided on (``model_version``: a score's model reasons may be left
+    to its first read); whether it changed."""
     row = session.scalars(
         select(LaneDecisionRow).where(
             LaneDecisionRow.lrn == lrn,
@@ -438,4 +467,5 @@ def follow_score_reasons(
     if row is None or list(row.reasons or []) == reasons:
         return False
     row.reasons = list(reasons)
+    row.reason_codes = codes_to_json(reason_codes)
     return True

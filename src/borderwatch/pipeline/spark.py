@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel
+from borderwatch.scoring.risk_model import RiskModel
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -14,6 +14,6 @@ __all__ = [
     "profiles",
     "ranking",
     "registry",
-    "service",
+    "risk_model",
     "vehicles",
 ]

@@ -14,6 +14,8 @@ from functools import cache
 
 import polars as pl
 
+from borderwatch.core.reasons import code
+
 UNIT_VALUE_Z_LIMIT = 3.5
 MASS_VALUE_Z_LIMIT = 6.0
 MIN_PEERS = 5
@@ -127,7 +129,7 @@ def detectors() -> tuple[Detector, ...]:
 
 def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
     """Per row: ``anomaly_points``, ``anomaly_reasons`` (sentences of the detectors that fired) and
-    ``anomaly_flags`` (their ids)."""
+    ``anomaly_flags`` (their ids, one per sentence; :func:`anomaly_codes` makes them reason codes)."""
     found = detectors()
     if features.height > SMALL_FRAME:
         return _detect_many(features, found)
@@ -141,7 +143,7 @@ def detect_anomalies(features: pl.DataFrame) -> pl.DataFrame:
     for index, row in enumerate(flags):
         hits = [(p, texts[index][column]) for column, p in enumerate(fired) if row[p]]
         reasons.append([text for _, text in hits if text is not None])
-        ids.append([found[p].id for p, _ in hits])
+        ids.append([found[p].id for p, text in hits if text is not None])  # one id per sentence
     return pl.DataFrame(
         {
             # the same left-to-right sum as the batch plan's sum_horizontal
@@ -195,3 +197,15 @@ def _detect_many(features: pl.DataFrame, found: Sequence[Detector]) -> pl.DataFr
         pl.col("_text").fill_null(none).alias("anomaly_reasons"),
         pl.col("_id").fill_null(none).alias("anomaly_flags"),
     )
+
+
+def anomaly_codes(flags: pl.Series) -> pl.Series:
+    """``anomaly_flags`` as reason codes (``core.reasons``): ``ANOMALY-<DETECTOR>`` with its points."""
+    points = {d.id: d.points for d in detectors()}
+    return flags.list.eval(
+        code(
+            pl.lit("ANOMALY-") + pl.element().str.to_uppercase().str.replace_all("_", "-"),
+            "anomaly",
+            points=pl.element().replace_strict(points, default=0.0, return_dtype=pl.Float64),
+        )
+    ).alias("anomaly_codes")

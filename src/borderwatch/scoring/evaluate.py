@@ -20,7 +20,7 @@ import polars as pl
 from borderwatch.ingest.frame import read_kcs_frames
 from borderwatch.scoring.model import ModelParams
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel, train_risk_model
+from borderwatch.scoring.risk_model import NO_EXPLANATION, RiskModel, train_risk_model
 
 RATES = [1, 2, 5, 10, 20]
 BASELINE_DROP = {"lrn", "declared_on", "agency", "item_no", "currency"}
@@ -161,7 +161,7 @@ def score_test_period(
         history=pl.concat([train_declarations, test_declarations], how="vertical"),
         outcomes=known_outcomes,
         profiles=profiles,
-        explain=False,
+        explain=NO_EXPLANATION,
     )
     return model, scored, known_outcomes
 

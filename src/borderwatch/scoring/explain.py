@@ -9,12 +9,14 @@ Sentence texts are built column-wise with Polars; only the choice of the top fam
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from borderwatch.core.reasons import REASON_CODES, family_id
 from borderwatch.features.history import ENTITY_KEYS, HIT_RATE_KEYS
 
 MIN_CONTRIBUTION = 0.05  # log-odds; smaller pushes are not worth a sentence
@@ -277,6 +279,18 @@ def model_reasons(
     top: int = 3,
 ) -> pl.Series:
     """Per row, up to ``top`` sentences for the feature families that raised the fraud score most."""
+    return model_reasons_with_codes(features, contributions, feature_names, top=top)[0]
+
+
+def model_reasons_with_codes(
+    features: pl.DataFrame,
+    contributions: np.ndarray[Any, np.dtype[np.float64]],
+    feature_names: list[str],
+    *,
+    top: int = 3,
+) -> tuple[pl.Series, pl.Series]:
+    """:func:`model_reasons` and, one per sentence, its reason code (``core.reasons``): ``MODEL-<FAMILY>``
+    with the family's summed contribution in log-odds."""
     grouped = families(feature_names)
     names = list(grouped)
     # contributions has one column per feature plus the bias last
@@ -293,10 +307,27 @@ def model_reasons(
         np.take_along_axis(table, remap[order], axis=1) if needed else np.empty(order.shape, dtype=object)
     )
     keep = strength >= MIN_CONTRIBUTION
+    ids = [family_id("model", name) for name in names]
     # lists built in Python: a frame of the ranked columns and its list concatenation cost more than the
     # sentences themselves on the few rows explained per request
-    reasons = [
-        [text for text, kept in zip(texts_of, keeps, strict=True) if kept and text is not None][:top]
-        for texts_of, keeps in zip(picked.tolist(), keep.tolist(), strict=True)
-    ]
-    return pl.Series("model_reasons", reasons, dtype=pl.List(pl.String))
+    reasons: list[list[str]] = []
+    codes: list[list[dict[str, str]]] = []
+    for texts_of, keeps, families_of, strengths in zip(
+        picked.tolist(), keep.tolist(), order.tolist(), strength.tolist(), strict=True
+    ):
+        shown = [
+            (text, family, value)
+            for text, kept, family, value in zip(texts_of, keeps, families_of, strengths, strict=True)
+            if kept and text is not None
+        ][:top]
+        reasons.append([text for text, _, _ in shown])
+        codes.append(
+            [
+                {"id": ids[family], "family": "model", "figures": json.dumps({"log_odds": round(value, 4)})}
+                for _, family, value in shown
+            ]
+        )
+    return (
+        pl.Series("model_reasons", reasons, dtype=pl.List(pl.String)),
+        pl.Series("model_codes", codes, dtype=REASON_CODES),
+    )

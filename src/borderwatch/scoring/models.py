@@ -52,6 +52,9 @@ class RiskScoreRow(Base):
     expected_duty: Mapped[float] = mapped_column(Float)
     forced_lane: Mapped[str | None] = mapped_column(String(16))
     reasons: Mapped[list[str]] = mapped_column(JSON)
+    reason_codes: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON, doc="one per reason, same order: its stable id, family and figures (core.reasons.Reason)"
+    )
     explained: Mapped[bool] = mapped_column(
         Boolean,
         server_default=true(),

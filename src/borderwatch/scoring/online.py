@@ -21,14 +21,15 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.reasons import codes_from_json
 from borderwatch.features.build import build_features
 from borderwatch.features.history import HistorySnapshot
 from borderwatch.features.reconcile import discrepancies_of
@@ -38,10 +39,11 @@ from borderwatch.scoring.documents import DocumentCheck
 from borderwatch.scoring.explain import family_contributions
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
 from borderwatch.scoring.profiles import RiskProfile
-from borderwatch.scoring.service import RiskModel, explained, rules_only_scores
+from borderwatch.scoring.risk_model import NO_EXPLANATION, ExplainPolicy, RiskModel, rules_only_scores
 from borderwatch.scoring.vehicles import VehicleCheck
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A day's snapshot only changes when declarations or outcomes dated before that day arrive late: it is
 # refreshed in the background every few minutes (requests keep using the previous one meanwhile) and kept
@@ -248,6 +250,7 @@ def score_lrns(
         lrns=declarations["lrn"].unique().to_list(),
         days=declarations["declared_on"].unique().to_list(),
     )
+    policy = ExplainPolicy(min_score=explain_min_score)
     parts = []
     for (day,), group in declarations.group_by("declared_on", maintain_order=True):
         assert isinstance(day, dt.date)
@@ -259,7 +262,7 @@ def score_lrns(
                 outcomes=known.outcomes,
                 profiles=context.profiles,
                 snapshot=known.snapshot,
-                explain_min_score=explain_min_score,
+                explain=policy,
                 document_findings=findings,
                 manifest_discrepancies=discrepancies,
                 vehicle_alerts=vehicle_alerts,
@@ -267,7 +270,7 @@ def score_lrns(
             )
         )
     scores = pl.concat(parts)
-    return scores.with_columns(explained(scores, min_score=explain_min_score).alias("explained"))
+    return scores.with_columns(policy.explains(scores).alias("explained"))
 
 
 def score_lrns_without_model(
@@ -355,13 +358,20 @@ def _complete(
     if scored is None:
         return
     model, features = scored
-    with_model = model.score_features(features, profiles=profiles)["reasons"][0].to_list()
-    without = model.score_features(features, profiles=profiles, explain=False)["reasons"][0].to_list()
-    # The model's sentences go where ``RiskModel.score`` puts them: after the reasons that lead both lists.
-    at = next((i for i, (a, b) in enumerate(zip(with_model, without, strict=False)) if a != b), len(without))
-    sentences = with_model[at : at + len(with_model) - len(without)]
-    stored = list(row.reasons)
-    registry.store_reasons(row=row, reasons=[*stored[:at], *sentences, *stored[at:]])
+    full = model.score_features(features, profiles=profiles).row(0, named=True)
+    bare = model.score_features(features, profiles=profiles, explain=NO_EXPLANATION).row(0, named=True)
+    # The model's sentences (and their codes) go where ``RiskModel.score`` puts them: after the reasons that
+    # lead both lists.
+    reasons = _insert_model_part(list(row.reasons), full["reasons"], bare["reasons"])
+    codes = _insert_model_part(codes_from_json(row.reason_codes), full["reason_codes"], bare["reason_codes"])
+    registry.store_reasons(row=row, reasons=reasons, reason_codes=codes)
+
+
+def _insert_model_part(stored: list[T], full: list[T], bare: list[T]) -> list[T]:
+    """``stored`` (a list scored without the model's part) with the part ``full`` has and ``bare`` lacks,
+    where ``full`` has it."""
+    at = next((i for i, (a, b) in enumerate(zip(full, bare, strict=False)) if a != b), len(bare))
+    return [*stored[:at], *full[at : at + len(full) - len(bare)], *stored[at:]]
 
 
 @dataclass(frozen=True)
@@ -405,12 +415,10 @@ def model_explanation(
     if scored is None:
         return None
     model, features = scored
-    matrix = model.encoder.matrix(features)
-    predicted = model.predict(features, matrix=matrix)
-    riskiest = int(np.argmax(predicted["ranking"].to_numpy()))
-    contributions = model.scorer.contributions(matrix[[riskiest]])[0]
+    # The goods item the declaration's score and reasons come from (as chosen with the same profiles).
+    contributions, probability = model.explain_riskiest(features, profiles=complete_with or ())
     return ModelExplanation(
         base=float(contributions[-1]),
         contributions=family_contributions(contributions[:-1], model.feature_names),
-        probability=float(predicted["fraud_probability"][riskiest]),
+        probability=probability,
     )

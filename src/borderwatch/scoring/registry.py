@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.core.errors import NotFoundError
+from borderwatch.core.reasons import codes_from_json, codes_to_json
 from borderwatch.scoring.models import RiskModelRow, RiskScoreRow
-from borderwatch.scoring.service import SCORE_COLUMNS, RiskModel
+from borderwatch.scoring.risk_model import SCORE_COLUMNS, RiskModel
 
 INSERT_BATCH = 5000
 
@@ -150,6 +152,7 @@ def store_scores(
             "expected_duty": float(row["expected_duty"] or 0.0),
             "forced_lane": row["forced_lane"],
             "reasons": list(row["reasons"] or []),
+            "reason_codes": codes_to_json(row["reason_codes"]),
             "explained": row["lrn"] not in unexplained,
         }
         for row in scores.select(list(SCORE_COLUMNS)).iter_rows(named=True)
@@ -170,9 +173,13 @@ def unexplained_score(*, session: Session, lrn: str, agency: str = "default") ->
     return newest if newest is not None and not newest.explained else None
 
 
-def store_reasons(*, row: RiskScoreRow, reasons: Sequence[str]) -> None:
-    """Completes a score stored without the model's reasons (``unexplained_score``) with its full reasons."""
+def store_reasons(
+    *, row: RiskScoreRow, reasons: Sequence[str], reason_codes: Sequence[Mapping[str, Any]]
+) -> None:
+    """Completes a score stored without the model's reasons (``unexplained_score``) with its full reasons
+    and their codes (as a frame row holds them)."""
     row.reasons = list(reasons)
+    row.reason_codes = codes_to_json(reason_codes)
     row.explained = True
 
 
@@ -200,6 +207,7 @@ def latest_scores(
                 "expected_duty": r.expected_duty,
                 "forced_lane": r.forced_lane,
                 "reasons": list(r.reasons),
+                "reason_codes": codes_from_json(r.reason_codes),
                 "model_version": r.model_version,
                 "explained": r.explained,
             }

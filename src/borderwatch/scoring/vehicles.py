@@ -16,6 +16,8 @@ from typing import Final, Protocol
 
 import polars as pl
 
+from borderwatch.core.reasons import code, no_codes
+
 VEHICLE_ALERT_SCHEMA: Final[dict[str, pl.DataType]] = {
     "lrn": pl.String(),
     "alert_id": pl.Int64(),
@@ -36,7 +38,8 @@ class VehicleCheck(Protocol):
 
 
 def vehicle_evidence(lrns: pl.Series, alerts: pl.DataFrame | None) -> pl.DataFrame:
-    """Per element of ``lrns`` (in order): ``vehicle_points``, ``vehicle_reasons`` (sentences) and the
+    """Per element of ``lrns`` (in order): ``vehicle_points``, ``vehicle_reasons`` (sentences),
+    ``vehicle_codes`` (``VEHICLE-<CODE>`` with the alert's points and id, one per sentence) and the
     ``vehicle_alert`` and ``vehicle_hotlist`` counts."""
     frame = lrns.alias("lrn").to_frame()
     empty = pl.lit([], dtype=pl.List(pl.String))
@@ -44,6 +47,7 @@ def vehicle_evidence(lrns: pl.Series, alerts: pl.DataFrame | None) -> pl.DataFra
         return frame.with_columns(  # with_columns, not select: literals are broadcast to every row
             pl.lit(0.0).alias("vehicle_points"),
             empty.alias("vehicle_reasons"),
+            no_codes().alias("vehicle_codes"),
             *[pl.lit(0, dtype=pl.Int32).alias(name) for name in VEHICLE_FIELDS],
         ).drop("lrn")
     missing = set(VEHICLE_ALERT_SCHEMA) - set(alerts.columns)
@@ -57,11 +61,20 @@ def vehicle_evidence(lrns: pl.Series, alerts: pl.DataFrame | None) -> pl.DataFra
     )
     per_lrn = (
         alerts.unique(["lrn", "alert_id"], maintain_order=True)
-        .with_columns(sentence.alias("_sentence"))
+        .with_columns(
+            sentence.alias("_sentence"),
+            code(
+                pl.lit("VEHICLE-") + pl.col("code").str.to_uppercase().str.replace_all("_", "-"),
+                "vehicle",
+                points=pl.col("points").fill_null(0.0),
+                alert_id=pl.col("alert_id"),
+            ).alias("_code"),
+        )
         .group_by("lrn", maintain_order=True)
         .agg(
             pl.col("points").fill_null(0.0).clip(lower_bound=0.0).sum().alias("vehicle_points"),
             pl.col("_sentence").alias("vehicle_reasons"),
+            pl.col("_code").alias("vehicle_codes"),
             pl.len().cast(pl.Int32).alias("vehicle_alert"),
             pl.col("code").str.starts_with("hotlist").sum().cast(pl.Int32).alias("vehicle_hotlist"),
         )
@@ -69,5 +82,6 @@ def vehicle_evidence(lrns: pl.Series, alerts: pl.DataFrame | None) -> pl.DataFra
     return frame.join(per_lrn, on="lrn", how="left", maintain_order="left").select(
         pl.col("vehicle_points").fill_null(0.0).clip(upper_bound=MAX_VEHICLE_POINTS),
         pl.col("vehicle_reasons").fill_null(empty),
+        pl.col("vehicle_codes").fill_null(no_codes()),
         *[pl.col(name).fill_null(0) for name in VEHICLE_FIELDS],
     )

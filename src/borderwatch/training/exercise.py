@@ -20,7 +20,7 @@ import polars as pl
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.ingest.frame import DECLARATION_SCHEMA, KCS_COLUMNS, OUTCOME_SCHEMA, conform
 from borderwatch.ingest.mapping import KCS_EXTRA_COLUMNS
-from borderwatch.scoring.service import ScoringError, train_risk_model
+from borderwatch.scoring.risk_model import ScoringError, train_risk_model
 from borderwatch.synthetic import WATCHLIST, TrainingTraffic, training_traffic
 from borderwatch.training import indicators as signs
 from borderwatch.training.scenarios import Scenario

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from borderwatch.access.policy import Action, Resource
-from borderwatch.feedback.monitor import PROFILE_PREFIX, first_outcomes, monitor_report
+from borderwatch.feedback.monitor import first_outcomes, monitor_report, profile_hits
 from borderwatch.feedback.stats import psi, wilson_interval
 from borderwatch.ingest.models import OutcomeRow
 from borderwatch.lanes.service import decisions_frame
@@ -77,13 +77,7 @@ def monitoring(*, db: Session, state: Any, agency: str) -> Monitoring:
     decisions = stored.with_columns(pl.col("declared_on").dt.truncate("1w").alias("week"))
     labelled = decisions.join(outcomes, on="lrn", how="inner")
     inspected = labelled.filter(pl.col("lane") != "green")
-    profiles = (
-        labelled.explode("reasons")
-        .filter(pl.col("reasons").str.starts_with(PROFILE_PREFIX))
-        .with_columns(
-            pl.col("reasons").str.strip_prefix(PROFILE_PREFIX).str.strip_suffix(" hit").alias("profile")
-        )
-    )
+    profiles = profile_hits(labelled)
     control = labelled.filter(pl.col("control")).with_columns(pl.lit("control sample").alias("sample"))
     duty_rows = db.execute(
         select(OutcomeRow.recorded_on, OutcomeRow.duty_recovered).where(

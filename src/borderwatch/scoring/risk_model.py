@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,21 @@ import numpy as np
 import polars as pl
 
 from borderwatch.core.errors import BorderwatchError
+from borderwatch.core.reasons import (
+    NO_MODEL,
+    REASON_CODES,
+    REVENUE_AT_RISK,
+    RISKIEST_ITEM,
+    SCREENING_HIT,
+    code,
+    no_codes,
+)
 from borderwatch.core.vocabulary import LANE_SEVERITY
 from borderwatch.features.build import advance_snapshot, build_features, latest_outcomes, prepare_snapshot
 from borderwatch.features.history import HistorySnapshot
-from borderwatch.scoring.anomaly import detect_anomalies
+from borderwatch.scoring.anomaly import anomaly_codes, detect_anomalies
 from borderwatch.scoring.documents import DOCUMENT_FIELDS, document_evidence
-from borderwatch.scoring.explain import model_reasons
+from borderwatch.scoring.explain import model_reasons_with_codes
 from borderwatch.scoring.manifest import MANIFEST_FIELDS, manifest_evidence
 from borderwatch.scoring.model import (
     CATEGORICAL,
@@ -54,11 +64,59 @@ SCORE_COLUMNS: dict[str, pl.DataType] = {
     "expected_duty": pl.Float64(),
     "forced_lane": pl.String(),
     "reasons": pl.List(pl.String()),
+    # one per reason, same order: its stable id, family and figures (``core.reasons``)
+    "reason_codes": REASON_CODES,
 }
+# The parts of the reasons, in the order they are listed (best first); each has its codes in ``<part>_codes``.
+REASON_PARTS = (
+    "_manifest",
+    "_documents",
+    "_vehicles",
+    "_screening",
+    "_revenue",
+    "_model",
+    "_rules",
+    "_anomalies",
+)
 
 
 class ScoringError(BorderwatchError):
     """Training or scoring cannot proceed (no labelled rows, an unreadable model file, ...)."""
+
+
+@dataclass(frozen=True)
+class ExplainPolicy:
+    """Which declarations get the model's own reasons (TreeSHAP sentences: about a millisecond per goods item,
+    the rest of scoring microseconds) and how many.
+
+    Only each declaration's riskiest goods item (the one whose score and reasons it takes) is explained, and
+    of those: with ``top_items=N`` only the N riskiest goods items by ranking (a worklist's first page); with
+    ``min_score=S`` only declarations scoring at least S or forced to yellow or red (:meth:`explains` tells
+    which, e.g. to store the others' reasons as still to complete). ``enabled=False`` (:data:`NO_EXPLANATION`)
+    explains none: reasons then hold the other evidence only, for re-scoring where only the ranking counts.
+    """
+
+    enabled: bool = True
+    top_reasons: int = 3
+    top_items: int | None = None
+    min_score: float | None = None
+
+    def explains(self, scores: pl.DataFrame) -> pl.Series:
+        """Per row of ``RiskModel.score`` output under this policy's ``min_score``: whether its reasons
+        include the model's sentences (the same rule as the scorer's; ``top_items`` is not a property of a
+        row)."""
+        if not self.enabled:
+            return pl.Series([False] * scores.height, dtype=pl.Boolean)
+        if self.min_score is None:
+            return pl.Series([True] * scores.height, dtype=pl.Boolean)
+        return scores.select(
+            (pl.col("score") >= self.min_score)
+            | pl.col("forced_lane").is_in(["yellow", "red"]).fill_null(False)
+        ).to_series()
+
+
+NO_EXPLANATION = ExplainPolicy(enabled=False)
+EXPLAIN_ALL = ExplainPolicy()
 
 
 def with_screening_score(features: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:
@@ -77,22 +135,34 @@ def _side_evidence(
     document_findings: pl.DataFrame | None,
     manifest_discrepancies: pl.DataFrame | None,
     vehicle_alerts: pl.DataFrame | None = None,
-) -> tuple[pl.DataFrame, dict[str, tuple[pl.Series, pl.Series]]]:
+) -> tuple[pl.DataFrame, dict[str, tuple[pl.Series, pl.Series, pl.Series]]]:
     """``features`` with the fields a risk profile tests of the document check's findings and of the
-    manifest discrepancies (when any), and per kind of evidence its reasons and points."""
-    evidence: dict[str, tuple[pl.Series, pl.Series]] = {}
+    manifest discrepancies (when any), and per kind of evidence its reasons, their codes and points."""
+    evidence: dict[str, tuple[pl.Series, pl.Series, pl.Series]] = {}
     if manifest_discrepancies is not None and manifest_discrepancies["lrn"].is_not_null().any():
         manifest = manifest_evidence(features["lrn"], manifest_discrepancies)
         features = features.with_columns(manifest.select(*MANIFEST_FIELDS))
-        evidence["_manifest"] = (manifest["manifest_reasons"], manifest["manifest_points"])
+        evidence["_manifest"] = (
+            manifest["manifest_reasons"],
+            manifest["manifest_codes"],
+            manifest["manifest_points"],
+        )
     if document_findings is not None and document_findings.height:
         documents = document_evidence(features["lrn"], document_findings)
         features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
-        evidence["_documents"] = (documents["document_reasons"], documents["document_points"])
+        evidence["_documents"] = (
+            documents["document_reasons"],
+            documents["document_codes"],
+            documents["document_points"],
+        )
     if vehicle_alerts is not None and vehicle_alerts.height:
         vehicles = vehicle_evidence(features["lrn"], vehicle_alerts)
         features = features.with_columns(vehicles.select(*VEHICLE_FIELDS))
-        evidence["_vehicles"] = (vehicles["vehicle_reasons"], vehicles["vehicle_points"])
+        evidence["_vehicles"] = (
+            vehicles["vehicle_reasons"],
+            vehicles["vehicle_codes"],
+            vehicles["vehicle_points"],
+        )
     return features, evidence
 
 
@@ -195,23 +265,17 @@ class RiskModel:
         history: pl.DataFrame,
         outcomes: pl.DataFrame,
         profiles: Sequence[RiskProfile] = (),
-        explain: bool = True,
-        top_reasons: int = 3,
+        explain: ExplainPolicy = EXPLAIN_ALL,
         snapshot: HistorySnapshot | None = None,
         screening_hits: pl.DataFrame | None = None,
-        explain_top: int | None = None,
-        explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
         manifest_discrepancies: pl.DataFrame | None = None,
         vehicle_alerts: pl.DataFrame | None = None,
     ) -> pl.DataFrame:
         """Scores ``declarations`` (one row per lrn) from history and outcomes dated before each one.
 
-        ``explain=False`` skips the TreeSHAP sentences (reasons then hold rule hits and anomaly flags only),
-        for bulk re-scoring where only the ranking is needed; ``explain_top=N`` writes them for the N
-        riskiest goods items only (TreeSHAP costs milliseconds per row, the ranking microseconds);
-        ``explain_min_score=S`` only for declarations scoring at least S or forced to yellow or red
-        (:func:`explained` tells which).
+        ``explain`` says which declarations get the model's own reasons (:class:`ExplainPolicy`; all by
+        default, none with :data:`NO_EXPLANATION`).
         """
         if declarations.height == 0:
             return pl.DataFrame(schema=SCORE_COLUMNS)
@@ -222,10 +286,7 @@ class RiskModel:
             features,
             profiles=profiles,
             explain=explain,
-            top_reasons=top_reasons,
             screening_hits=screening_hits,
-            explain_top=explain_top,
-            explain_min_score=explain_min_score,
             document_findings=document_findings,
             manifest_discrepancies=manifest_discrepancies,
             vehicle_alerts=vehicle_alerts,
@@ -236,11 +297,8 @@ class RiskModel:
         features: pl.DataFrame,
         *,
         profiles: Sequence[RiskProfile] = (),
-        explain: bool = True,
-        top_reasons: int = 3,
+        explain: ExplainPolicy = EXPLAIN_ALL,
         screening_hits: pl.DataFrame | None = None,
-        explain_top: int | None = None,
-        explain_min_score: float | None = None,
         document_findings: pl.DataFrame | None = None,
         manifest_discrepancies: pl.DataFrame | None = None,
         vehicle_alerts: pl.DataFrame | None = None,
@@ -256,140 +314,47 @@ class RiskModel:
         (``features.reconcile.DISCREPANCY_SCHEMA`` rows; ``scoring.manifest``: the same three).
         ``vehicle_alerts``: what a :class:`~borderwatch.scoring.vehicles.VehicleCheck` found of their
         vehicles (``scoring.vehicles``: the same three)."""
-        features, evidence = _side_evidence(
-            features, document_findings, manifest_discrepancies, vehicle_alerts
+        features, matrix, items = self._score_items(
+            features,
+            Evidence(
+                profiles=profiles,
+                screening_hits=screening_hits,
+                document_findings=document_findings,
+                manifest_discrepancies=manifest_discrepancies,
+                vehicle_alerts=vehicle_alerts,
+            ),
         )
-        features = with_screening_score(features, screening_hits)
+        if explain.enabled:
+            items = pl.concat([items, self._explain(features, matrix, items, explain)], how="horizontal")
+        return _per_declaration(items, features["item_no"])
+
+    def _score_items(
+        self, features: pl.DataFrame, evidence: Evidence
+    ) -> tuple[pl.DataFrame, np.ndarray[Any, np.dtype[np.float64]], pl.DataFrame]:
+        """Per goods item: the features with the evidence's fields, their matrix, and the scored items (score,
+        ranking, points, forced lane, the reasons and codes of each part) before the model's reasons."""
         matrix = self.encoder.matrix(features)
         predicted = self.predict(features, matrix=matrix)
-        anomalies = detect_anomalies(features)
-        rules = evaluate_profiles(features, profiles)
-        lane_rank = LANE_SEVERITY
-        columns: dict[str, pl.Series] = {
-            "lrn": features["lrn"],
-            "duty_at_stake": features["duty_at_stake"],
-            "fraud_probability": predicted["fraud_probability"],
-            "ranking": predicted["ranking"],
-            "anomaly_points": anomalies["anomaly_points"],
-            "rule_points": rules["rule_points"],
-            "forced_lane": rules["forced_lane"],
-            "_anomalies": anomalies["anomaly_reasons"],
-        }
-        # parts of the reasons that hold nothing for any row (no revenue-led row, no rule hit, no watchlist
-        # hit) are left out: list columns cost per row even when empty
-        revenue = _revenue_reasons(predicted, features["duty_at_stake"])
-        if revenue is not None:
-            columns["_revenue"] = revenue
-        if profiles and rules["rule_hits"].list.len().sum():
-            columns["_rules"] = rule_sentences(rules["rule_hits"], profiles)
-        screening_points = pl.lit(0.0)
-        if screening_hits is not None and screening_hits.height:
-            screened = screening_evidence(features.select("lrn"), screening_hits)
-            columns["_screening"] = screened["screening_reasons"]
-            columns["_screening_points"] = screened["screening_points"]
-            screening_points = pl.col("_screening_points")
-        for name, (sentences, points) in evidence.items():
-            columns[name] = sentences
-            columns[f"{name}_points"] = points
-            screening_points = screening_points + pl.col(f"{name}_points")
-        items = pl.DataFrame(columns).with_columns(
-            risk_score(
-                pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), screening_points
-            ).alias("score"),
-            (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
-            pl.col("forced_lane").replace_strict(lane_rank, default=0, return_dtype=pl.Int8).alias("_lane"),
-        )
-        if explain:
-            explained = self._explain(
-                features,
-                matrix,
-                items,
-                explain_top=explain_top,
-                explain_min_score=explain_min_score,
-                top_reasons=top_reasons,
-            )
-            items = pl.concat([items, explained.to_frame()], how="horizontal")
-        reasons = pl.concat_list(
-            [
-                name
-                for name in (
-                    "_manifest",
-                    "_documents",
-                    "_vehicles",
-                    "_screening",
-                    "_revenue",
-                    "_model",
-                    "_rules",
-                    "_anomalies",
-                )
-                if name in items.columns
-            ]
-        ).alias("reasons")
-        if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
-            scores = items.select(*[reasons if name == "reasons" else pl.col(name) for name in SCORE_COLUMNS])
-            if scores.height == 1:  # live scoring: nothing to order (a sort costs a query even on one row)
-                return scores
-            return scores.sort("score", descending=True, maintain_order=True)
-        items = items.with_columns(reasons, features["item_no"].alias("_item"))
-        # A declaration with several goods items takes its riskiest item's score and reasons, the first
-        # reason naming that item (a declaration of one item needs no such sentence).
-        named = pl.format("goods item {} of {} scores highest", pl.col("_item"), pl.col("_items"))
-        return (
-            items.sort(["score", "ranking"], descending=True, maintain_order=True)
-            .group_by("lrn", maintain_order=True)
-            .agg(
-                pl.col("score").first(),
-                pl.col("fraud_probability").first(),
-                pl.col("expected_duty").sum(),
-                pl.col("_lane").max(),
-                pl.col("reasons").first(),
-                pl.col("_item").first(),
-                pl.len().alias("_items"),
-            )
-            .with_columns(
-                pl.col("_lane")
-                .replace_strict({rank: lane for lane, rank in lane_rank.items()}, default=None)
-                .cast(pl.String)
-                .alias("forced_lane"),
-                pl.when(pl.col("_items") > 1)
-                .then(pl.concat_list(named, pl.col("reasons")))
-                .otherwise(pl.col("reasons"))
-                .alias("reasons"),
-            )
-            .select(list(SCORE_COLUMNS))
-        )
+        features, items = _evidence_items(features, evidence, predicted)
+        return features, matrix, items
 
     def _explain(
         self,
         features: pl.DataFrame,
         matrix: np.ndarray[Any, np.dtype[np.float64]],
         items: pl.DataFrame,
-        *,
-        explain_top: int | None,
-        explain_min_score: float | None,
-        top_reasons: int,
-    ) -> pl.Series:
+        policy: ExplainPolicy,
+    ) -> pl.DataFrame:
         """TreeSHAP sentences for the goods items whose reasons are returned: each declaration's riskiest item
-        (the one ``score_features`` reports), among the ``explain_top`` riskiest by ranking when given; the
-        other items get none (TreeSHAP costs about a millisecond per row, everything else microseconds)."""
-        if items["lrn"].n_unique() == items.height:  # one goods item each (live scoring): every row
-            chosen = np.arange(items.height, dtype=np.int64)
-        else:  # the same order and tie-breaking as the per-declaration combination in ``score_features``
-            chosen = (
-                items.select("lrn", "score", "ranking")
-                .with_row_index("_row")
-                .sort(["score", "ranking"], descending=True, maintain_order=True)
-                .unique("lrn", keep="first", maintain_order=True)["_row"]
-                .to_numpy()
-                .astype(np.int64)
-            )
-        if explain_top is not None and explain_top < features.height:
+        (:func:`riskiest_items`), narrowed by ``policy``; the other items get none."""
+        chosen = riskiest_items(items)
+        if policy.top_items is not None and policy.top_items < features.height:
             ranking = items["ranking"].to_numpy()
-            chosen = np.intersect1d(chosen, np.argsort(-ranking, kind="stable")[: max(explain_top, 0)])
-        if explain_min_score is not None:
+            chosen = np.intersect1d(chosen, np.argsort(-ranking, kind="stable")[: max(policy.top_items, 0)])
+        if policy.min_score is not None:
             wanted = (
                 items.select(
-                    (pl.col("score").max().over("lrn") >= explain_min_score)
+                    (pl.col("score").max().over("lrn") >= policy.min_score)
                     | (pl.col("_lane").max().over("lrn") >= LANE_SEVERITY["yellow"])
                 )
                 .to_series()
@@ -398,12 +363,37 @@ class RiskModel:
             chosen = chosen[wanted[chosen]]
         chosen = np.sort(chosen)
         reasons: list[list[str]] = [[] for _ in range(features.height)]
+        codes: list[list[dict[str, str]]] = [[] for _ in range(features.height)]
         if chosen.size:
-            contributions = self.scorer.contributions(matrix[chosen])
-            explained = model_reasons(features[chosen], contributions, self.feature_names, top=top_reasons)
-            for position, row in zip(chosen.tolist(), explained.to_list(), strict=True):
-                reasons[position] = row
-        return pl.Series("_model", reasons, dtype=pl.List(pl.String))
+            contributions = self.contributions(matrix, chosen)
+            sentences, sentence_codes = model_reasons_with_codes(
+                features[chosen], contributions, self.feature_names, top=policy.top_reasons
+            )
+            for position, row, row_codes in zip(
+                chosen.tolist(), sentences.to_list(), sentence_codes.to_list(), strict=True
+            ):
+                reasons[position], codes[position] = row, row_codes
+        return pl.DataFrame(
+            {"_model": reasons, "_model_codes": codes},
+            schema={"_model": pl.List(pl.String), "_model_codes": REASON_CODES},
+        )
+
+    def contributions(
+        self, matrix: np.ndarray[Any, np.dtype[np.float64]], rows: np.ndarray[Any, np.dtype[np.int64]]
+    ) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """The fraud model's TreeSHAP contributions of ``rows`` of ``matrix`` (one column per feature, the
+        bias last): the one place the model's reasons and its explanation chart come from."""
+        return self.scorer.contributions(matrix[rows])
+
+    def explain_riskiest(
+        self, features: pl.DataFrame, *, profiles: Sequence[RiskProfile] = ()
+    ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float]:
+        """TreeSHAP contributions (bias last) and fraud probability of the goods item whose score and reasons
+        a one-declaration ``features`` takes (:func:`riskiest_items`, as :meth:`score_features` with
+        ``profiles`` chooses it)."""
+        features, matrix, items = self._score_items(features, Evidence(profiles=profiles))
+        row = riskiest_items(items)[:1]
+        return self.contributions(matrix, row)[0], float(items["fraud_probability"][int(row[0])])
 
     def save(self, path: Path) -> None:
         """Writes the model as one JSON file (no pickle: safe to load from a shared folder)."""
@@ -469,133 +459,220 @@ def rules_only_scores(
     model."""
     if features.height == 0:
         return pl.DataFrame(schema=SCORE_COLUMNS)
-    vehicles = vehicle_evidence(features["lrn"], vehicle_alerts)
-    features = features.with_columns(vehicles.select(*VEHICLE_FIELDS))
-    features = with_screening_score(features, screening_hits)
+    zero = pl.Series([0.0] * features.height, dtype=pl.Float64)
+    predicted = pl.DataFrame({"fraud_probability": zero, "ranking": zero})
+    evidence = Evidence(profiles=profiles, screening_hits=screening_hits, vehicle_alerts=vehicle_alerts)
+    features, items = _evidence_items(features, evidence, predicted)
+    return _per_declaration(items, features["item_no"]).with_columns(
+        pl.concat_list(pl.lit([NO_MODEL_REASON], dtype=pl.List(pl.String)), "reasons").alias("reasons"),
+        pl.concat_list(code(NO_MODEL, "no_model"), "reason_codes").alias("reason_codes"),
+    )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What scores a declaration besides the model: risk profiles, and what the checks found (see
+    :meth:`RiskModel.score_features` for each)."""
+
+    profiles: Sequence[RiskProfile] = ()
+    screening_hits: pl.DataFrame | None = None
+    document_findings: pl.DataFrame | None = None
+    manifest_discrepancies: pl.DataFrame | None = None
+    vehicle_alerts: pl.DataFrame | None = None
+
+
+def _evidence_items(
+    features: pl.DataFrame, evidence: Evidence, predicted: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per goods item, from the model's ``predicted`` fraud probability and ranking (zeros without a model):
+    the features with the evidence's fields, and the scored items (score, expected duty, forced lane, and
+    the reasons and reason codes of each part of :data:`REASON_PARTS` that holds any)."""
+    features, side = _side_evidence(
+        features, evidence.document_findings, evidence.manifest_discrepancies, evidence.vehicle_alerts
+    )
+    features = with_screening_score(features, evidence.screening_hits)
     anomalies = detect_anomalies(features)
-    rules = evaluate_profiles(features, profiles)
-    zero = pl.Series("ranking", [0.0] * features.height, dtype=pl.Float64)
-    items = pl.DataFrame(
-        {
-            "lrn": features["lrn"],
-            "ranking": zero,
-            "anomaly_points": anomalies["anomaly_points"],
-            "rule_points": rules["rule_points"],
-            "forced_lane": rules["forced_lane"],
-            "_anomalies": anomalies["anomaly_reasons"],
-            "_rules": rule_sentences(rules["rule_hits"], profiles)
-            if profiles
-            else pl.Series([[]] * features.height, dtype=pl.List(pl.String)),
-        }
-    )
-    screened = (
-        screening_evidence(features.select("lrn"), screening_hits)
-        if screening_hits is not None and screening_hits.height
-        else pl.DataFrame(
-            {
-                "screening_points": [0.0] * features.height,
-                "screening_reasons": pl.Series([[]] * features.height, dtype=pl.List(pl.String)),
-            }
-        )
-    )
-    items = pl.concat(
-        [items, screened, vehicles.select("vehicle_points", "vehicle_reasons")], how="horizontal"
-    ).with_columns(
-        risk_score(
-            pl.col("ranking"),
-            pl.col("anomaly_points"),
-            pl.col("rule_points"),
-            pl.col("screening_points") + pl.col("vehicle_points"),
-        ).alias("score"),
-        pl.concat_list(
-            pl.lit([NO_MODEL_REASON], dtype=pl.List(pl.String)),
-            "screening_reasons",
-            "vehicle_reasons",
-            "_rules",
-            "_anomalies",
-        ).alias("reasons"),
+    rules = evaluate_profiles(features, evidence.profiles)
+    columns: dict[str, pl.Series] = {
+        "lrn": features["lrn"],
+        "duty_at_stake": features["duty_at_stake"],
+        "fraud_probability": predicted["fraud_probability"],
+        "ranking": predicted["ranking"],
+        "anomaly_points": anomalies["anomaly_points"],
+        "rule_points": rules["rule_points"],
+        "forced_lane": rules["forced_lane"],
+        "_anomalies": anomalies["anomaly_reasons"],
+        "_anomalies_codes": anomaly_codes(anomalies["anomaly_flags"]),
+    }
+    # parts of the reasons that hold nothing for any row (no revenue-led row, no rule hit, no watchlist
+    # hit) are left out: list columns cost per row even when empty
+    if "revenue_led" in predicted.columns:
+        revenue = _revenue_reasons(predicted, features["duty_at_stake"])
+        if revenue is not None:
+            columns["_revenue"], columns["_revenue_codes"] = revenue
+    if evidence.profiles and rules["rule_hits"].list.len().sum():
+        columns["_rules"] = rule_sentences(rules["rule_hits"], evidence.profiles)
+        columns["_rules_codes"] = rule_codes(rules["rule_hits"], evidence.profiles)
+    points = pl.lit(0.0)
+    hits = evidence.screening_hits
+    if hits is not None and hits.height:
+        screened = screening_evidence(features.select("lrn"), hits)
+        columns["_screening"] = screened["screening_reasons"]
+        columns["_screening_codes"] = screened["screening_codes"]
+        columns["_screening_points"] = screened["screening_points"]
+        points = pl.col("_screening_points")
+    for name, (sentences, reason_codes, part_points) in side.items():
+        columns[name] = sentences
+        columns[f"{name}_codes"] = reason_codes
+        columns[f"{name}_points"] = part_points
+        points = points + pl.col(f"{name}_points")
+    items = pl.DataFrame(columns).with_columns(
+        risk_score(pl.col("ranking"), pl.col("anomaly_points"), pl.col("rule_points"), points).alias("score"),
+        (pl.col("fraud_probability") * pl.col("duty_at_stake").fill_null(0)).alias("expected_duty"),
         pl.col("forced_lane").replace_strict(LANE_SEVERITY, default=0, return_dtype=pl.Int8).alias("_lane"),
     )
+    return features, items
+
+
+def _per_declaration(items: pl.DataFrame, item_no: pl.Series) -> pl.DataFrame:
+    """``SCORE_COLUMNS`` from scored goods items: the reasons and codes of their parts listed best first; a
+    declaration of several goods items takes its riskiest item's score and reasons (:data:`RISKIEST_FIRST`),
+    the first reason naming that item, the sum of their expected duty and the most severe forced lane."""
+    parts = [name for name in REASON_PARTS if name in items.columns]
+    reasons = pl.concat_list(parts).alias("reasons")
+    codes = pl.concat_list([f"{name}_codes" for name in parts]).alias("reason_codes")
+    if items["lrn"].n_unique() == items.height:  # one goods item each: nothing to combine
+        listed = {"reasons": reasons, "reason_codes": codes}
+        scores = items.select(*[listed.get(name, pl.col(name)) for name in SCORE_COLUMNS])
+        if scores.height == 1:  # live scoring: nothing to order (a sort costs a query even on one row)
+            return scores
+        return scores.sort("score", descending=True, maintain_order=True)
+    items = items.with_columns(reasons, codes, item_no.alias("_item"))
+    several = pl.col("_items") > 1  # a declaration of one item needs no sentence naming it
+    named = pl.format("goods item {} of {} scores highest", pl.col("_item"), pl.col("_items"))
+    named_code = code(RISKIEST_ITEM, "item", item=pl.col("_item"), items=pl.col("_items"))
     return (
-        items.sort("score", descending=True, maintain_order=True)
+        items.sort(RISKIEST_FIRST, descending=True, maintain_order=True)
         .group_by("lrn", maintain_order=True)
-        .agg(pl.col("score").first(), pl.col("_lane").max(), pl.col("reasons").first())
+        .agg(
+            pl.col("score").first(),
+            pl.col("fraud_probability").first(),
+            pl.col("expected_duty").sum(),
+            pl.col("_lane").max(),
+            pl.col("reasons").first(),
+            pl.col("reason_codes").first(),
+            pl.col("_item").first(),
+            pl.len().alias("_items"),
+        )
         .with_columns(
-            pl.lit(0.0).alias("fraud_probability"),
-            pl.lit(0.0).alias("expected_duty"),
             pl.col("_lane")
             .replace_strict({rank: lane for lane, rank in LANE_SEVERITY.items()}, default=None)
             .cast(pl.String)
             .alias("forced_lane"),
+            pl.when(several).then(pl.concat_list(named, "reasons")).otherwise("reasons").alias("reasons"),
+            pl.when(several)
+            .then(pl.concat_list(named_code, "reason_codes"))
+            .otherwise("reason_codes")
+            .alias("reason_codes"),
         )
         .select(list(SCORE_COLUMNS))
     )
 
 
-def explained(scores: pl.DataFrame, *, min_score: float) -> pl.Series:
-    """Per row of ``score(..., explain_min_score=min_score)`` output: whether its reasons include the
-    model's sentences (the same rule as the scorer's)."""
-    return scores.select(
-        (pl.col("score") >= min_score) | pl.col("forced_lane").is_in(["yellow", "red"]).fill_null(False)
-    ).to_series()
+# The order that picks a declaration's riskiest goods item, whose score and reasons it takes (first on ties).
+RISKIEST_FIRST = ["score", "ranking"]
+
+
+def riskiest_items(items: pl.DataFrame) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Row positions in ``items`` (one row per goods item: lrn, score, ranking) of each declaration's riskiest
+    goods item, in the order of the declarations' first rows: the item whose score and reasons
+    :meth:`RiskModel.score_features` reports, and the one the model's reasons and chart explain."""
+    if items["lrn"].n_unique() == items.height:  # one goods item each (live scoring): every row
+        return np.arange(items.height, dtype=np.int64)
+    return (
+        items.select("lrn", *RISKIEST_FIRST)
+        .with_row_index("_row")
+        .sort(RISKIEST_FIRST, descending=True, maintain_order=True)
+        .unique("lrn", keep="first", maintain_order=True)["_row"]
+        .to_numpy()
+        .astype(np.int64)
+    )
 
 
 REVENUE_REASON_POSITION = 0.9
 
 
-def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> pl.Series | None:
-    """A sentence for the declarations placed by their revenue at risk (``scoring.ranking``) rather than by
-    their fraud probability, when that revenue is in the training population's top 10 %; None when no
-    declaration has one."""
+def _revenue_reasons(predicted: pl.DataFrame, duty_at_stake: pl.Series) -> tuple[pl.Series, pl.Series] | None:
+    """A sentence and its code for the declarations placed by their revenue at risk (``scoring.ranking``)
+    rather than by their fraud probability, when that revenue is in the training population's top 10 %;
+    None when no declaration has one."""
     shown = pl.col("revenue_led") & (pl.col("revenue_position") >= REVENUE_REASON_POSITION)
     if not predicted.select(shown.any()).item():
         return None
     frame = predicted.select("fraud_probability", "revenue_position", "revenue_led").with_columns(
         duty_at_stake.cast(pl.Float64).fill_null(0).alias("duty")
     )
+    probability = (pl.col("fraud_probability") * 100).round(0).cast(pl.Int64)
+    duty = pl.col("duty").round(0).cast(pl.Int64)
+    expected = (pl.col("fraud_probability") * pl.col("duty")).round(0).cast(pl.Int64)
+    position = (pl.col("revenue_position") * 100).floor().cast(pl.Int64)
     sentence = pl.format(
         "revenue at risk: P(fraud) {} % × duty at stake {} ≈ {} expected evaded duty, "
         "higher than {} % of the declarations the model was trained on",
-        (pl.col("fraud_probability") * 100).round(0).cast(pl.Int64),
-        pl.col("duty").round(0).cast(pl.Int64),
-        (pl.col("fraud_probability") * pl.col("duty")).round(0).cast(pl.Int64),
-        (pl.col("revenue_position") * 100).floor().cast(pl.Int64),
+        probability,
+        duty,
+        expected,
+        position,
     )
-    return (
-        frame.select(
-            pl.when(shown).then(pl.concat_list(sentence)).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-        )
-        .to_series()
-        .alias("_revenue")
+    figures = code(
+        REVENUE_AT_RISK,
+        "revenue",
+        fraud_percent=probability,
+        duty_at_stake=duty,
+        expected_duty=expected,
+        revenue_percentile=position,
     )
+    listed = frame.select(
+        pl.when(shown).then(pl.concat_list(sentence)).otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        pl.when(shown).then(pl.concat_list(figures)).otherwise(no_codes()).alias("_revenue_codes"),
+    )
+    return listed.to_series(0).alias("_revenue"), listed.to_series(1)
 
 
 def screening_evidence(lrns: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
-    """Per row of ``lrns``: points and reason sentences from watchlist hits of the declaration's parties."""
+    """Per row of ``lrns``: points, reason sentences and their codes (``SCREENING-HIT`` with the match
+    score, the list and the party's role) from watchlist hits of the declaration's parties."""
+    sentence = pl.format(
+        "screening: {} {} resembles {} on {} (match {})",
+        pl.col("role"),
+        pl.col("party_name"),
+        pl.col("name"),
+        pl.col("list"),
+        pl.col("score").round(2).cast(pl.String),
+    )
+    figures = code(
+        SCREENING_HIT, "screening", score=pl.col("score").round(2), list=pl.col("list"), role=pl.col("role")
+    )
     per_lrn = (
         hits.sort("score", descending=True)
+        .with_columns(sentence.alias("_sentence"), figures.alias("_code"))
+        .with_columns(pl.col("_sentence").is_first_distinct().over("lrn").alias("_first"))
         .group_by("lrn", maintain_order=True)
         .agg(
             (pl.col("score").max() * SCREENING_POINTS).alias("screening_points"),
-            pl.format(
-                "screening: {} {} resembles {} on {} (match {})",
-                pl.col("role"),
-                pl.col("party_name"),
-                pl.col("name"),
-                pl.col("list"),
-                pl.col("score").round(2).cast(pl.String),
-            )
-            .unique(maintain_order=True)
-            .alias("screening_reasons"),
+            pl.col("_sentence").filter("_first").alias("screening_reasons"),
+            pl.col("_code").filter("_first").alias("screening_codes"),
         )
     )
     return lrns.join(per_lrn, on="lrn", how="left", maintain_order="left").select(
         pl.col("screening_points").fill_null(0.0),
         pl.col("screening_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        pl.col("screening_codes").fill_null(no_codes()),
     )
 
 
 def rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
+    """The sentence of each risk profile hit (``rule_hits``: profile ids): its id, name, points and lane."""
     text = {
         p.id: f"risk profile {p.id} ({p.name}): "
         + (f"{p.effect.add_points:+g} points" if p.effect.add_points else "")
@@ -603,6 +680,21 @@ def rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Serie
         for p in profiles
     }
     return hits.list.eval(pl.element().replace_strict(text, return_dtype=pl.String)).alias("rule_reasons")
+
+
+def rule_codes(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
+    """The reason code of each risk profile hit: the profile's id, with its points and forced lane ("" for
+    none), one per :func:`rule_sentences` sentence."""
+    points = {p.id: p.effect.add_points for p in profiles}
+    lanes = {p.id: p.effect.force_lane or "" for p in profiles}
+    return hits.list.eval(
+        code(
+            pl.element(),
+            "profile",
+            points=pl.element().replace_strict(points, return_dtype=pl.Float64),
+            lane=pl.element().replace_strict(lanes, return_dtype=pl.String),
+        )
+    ).alias("rule_codes")
 
 
 def _fit(
