@@ -17,7 +17,7 @@ from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_instance
 
 from borderwatch.access.policy import TLP
-from borderwatch.intel.patterns import simple_pattern
+from borderwatch.intel.patterns import _COMMON, _Parser, _tokens, simple_pattern
 from borderwatch.intel.stix import (
     CONDITION,
     Party,
@@ -268,7 +268,54 @@ def test_the_fast_pattern_recogniser_never_accepts_what_the_reference_parser_ref
         assert run_validator(pattern, stix_version="2.1") == [], pattern
 
 
+_comparison = st.builds(
+    "{}{}{}{}{}".format,
+    st.sampled_from(["x-customs-declaration:hs_code", "file:name", "file:hashes.md5", "ab:x", "X:y", "a-:b"]),
+    st.sampled_from(["", " ", "\n"]),
+    st.sampled_from(["=", "!=", ">=", "<", "==", "IN"]),
+    st.sampled_from(["", " ", "\t"]),
+    st.sampled_from(["'a'", "'it\\'s'", "'bad\\q'", "12", "-1.5", "007", "1.", "true", "truex", "('a')"]),
+)
+_joiner = st.sampled_from([" AND ", " OR ", "AND", " AND", "  OR\n", " FOLLOWEDBY "])
+_observation = st.builds(
+    lambda first, rest, gap: f"[{gap}{first}{''.join(j + c for j, c in rest)}{gap}]",
+    _comparison,
+    st.lists(st.tuples(_joiner, _comparison), max_size=3),
+    st.sampled_from(["", " "]),
+)
+near_patterns = st.builds(
+    lambda first, rest, tail: first + "".join(j + o for j, o in rest) + tail,
+    _observation,
+    st.lists(st.tuples(_joiner, _observation), max_size=2),
+    st.sampled_from(["", " ", " WITHIN 5 SECONDS", "]"]),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(near_patterns)
+def test_the_whole_pattern_expression_accepts_only_valid_patterns_the_recogniser_accepts(
+    pattern: str,
+) -> None:
+    if _COMMON.fullmatch(pattern):
+        tokens = _tokens(pattern)
+        assert tokens is not None, pattern
+        assert _Parser(tokens).pattern(), pattern
+        assert run_validator(pattern, stix_version="2.1") == [], pattern
+
+
 def test_the_fast_recogniser_takes_the_patterns_borderwatch_writes() -> None:
     assert simple_pattern(indicator_object(PROFILE, agency="kcs", tlp=TLP.GREEN, now=NOW)["pattern"])
     assert simple_pattern("[file:name = 'a'] AND [x-customs-declaration:hs_code IN ('1', '2')]")
     assert not simple_pattern("[file:name = 'a'] WITHIN 5 SECONDS")  # left to the reference parser
+    assert not simple_pattern("[file:hashes.md5 = 'a']")  # the reference parser checks hash values (refuses)
+    for common in (
+        "[x-customs-declaration:hs_code = '240220' AND x-customs-declaration:origin_country = 'VN']",
+        "[file:name = 'a'] OR [file:size >= 10 AND file:name != 'it\\'s']",
+    ):
+        assert _COMMON.fullmatch(common), common
+    for uncommon in (
+        "[file:name = 'a' AND x-y:z = 1]",
+        "[file:size = 007]",
+        "[file:name = 'a']AND[file:size = 1]",
+    ):
+        assert not _COMMON.fullmatch(uncommon), uncommon

@@ -69,7 +69,8 @@ class IntelObjectRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     # No index of its own: the three composite indexes lead with it (one index less to keep up on ingest).
     collection_id: Mapped[str] = mapped_column(ForeignKey("intel_collections.id", ondelete="CASCADE"))
-    stix_id: Mapped[str] = mapped_column(String(128), index=True)
+    # No index of its own: queries by STIX id name the collection (the unique version index serves them).
+    stix_id: Mapped[str] = mapped_column(String(128))
     stix_type: Mapped[str] = mapped_column(String(64))
     spec_version: Mapped[str] = mapped_column(String(8), default="2.1")
     modified: Mapped[str] = mapped_column(String(32), doc="the version: modified, else created, as sent")

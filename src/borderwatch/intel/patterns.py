@@ -115,6 +115,8 @@ class _Parser:
         token = self.peek()
         if token[0] != "path":
             return False
+        if "hashes" in token[1].split(":", 1)[1].split("."):  # hash values: the reference parser checks them
+            return False
         self.types.add(token[1].split(":", 1)[0])
         self.at += 1
         return True
@@ -126,8 +128,54 @@ class _Parser:
         return False
 
 
+# The commonest patterns, whole: observations of comparisons ``path op literal`` joined by AND/OR (words
+# between spaces), one object type an observation (the backreference). Everything it matches the recursive
+# recogniser below accepts too (same tokens, a narrower grammar); it only spares building the tokens.
+_GAP = r"[ \t\n\r]"
+_LITERAL = (
+    r"(?:'(?:[^'\\]|\\['\\])*'"
+    r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![0-9.])"
+    r"|(?:true|false)(?![A-Za-z0-9_]))"
+)
+_SEGMENT = r"(?!hashes(?![a-z0-9_]))[a-z0-9_]+"  # hash values are checked by the reference parser
+_PROPERTY = (
+    r":" + _SEGMENT + r"(?:\." + _SEGMENT + r")*" + _GAP + r"*(?:!=|>=|<=|=|>|<)" + _GAP + "*" + _LITERAL
+)
+_OBSERVATION = (
+    r"\["
+    + _GAP
+    + r"*(?P<type>[a-z0-9][a-z0-9-]*[a-z0-9])"
+    + _PROPERTY
+    + r"(?:"
+    + _GAP
+    + r"+(?:AND|OR)"
+    + _GAP
+    + r"+(?P=type)"
+    + _PROPERTY
+    + r")*"
+    + _GAP
+    + r"*\]"
+)
+_COMMON = re.compile(
+    _GAP
+    + "*"
+    + _OBSERVATION
+    + r"(?:"
+    + _GAP
+    + r"+(?:AND|OR)"
+    + _GAP
+    + r"+"
+    + _OBSERVATION.replace("(?P<type>", "(?P<next>").replace("(?P=type)", "(?P=next)")
+    + r")*"
+    + _GAP
+    + "*"
+)
+
+
 def simple_pattern(pattern: str) -> bool:
     """True when ``pattern`` is in the recognised subset (and so certainly valid STIX 2.1)."""
+    if _COMMON.fullmatch(pattern):
+        return True
     tokens = _tokens(pattern)
     return tokens is not None and _Parser(tokens).pattern()
 

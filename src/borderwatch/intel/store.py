@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -253,18 +254,107 @@ class Provenance:
     recipients: tuple[str, ...] = ()
 
 
-def read_envelope(body: bytes, *, max_length: int) -> list[Any]:
-    """The objects of a TAXII envelope; IntelError 413 when too large, 400 when it is not an envelope."""
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The objects of a received TAXII envelope, and each object's JSON text exactly as it arrived."""
+
+    objects: list[Any]
+    texts: list[str] | None = None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# Strict JSON: NaN and Infinity (which Python's parser takes) are refused, so what is served is JSON.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+_GAP = re.compile(r"[ \t\n\r]*")
+
+
+def read_envelope(body: bytes, *, max_length: int) -> Envelope:
+    """The objects of a TAXII envelope; IntelError 413 when too large, 400 when it is not an envelope.
+
+    Each object is parsed where it lies in the body and its text kept (stored and served as sent, never
+    serialised again: that was a tenth of the ingest, bench/intel.py)."""
     if len(body) > max_length:
         raise IntelError(f"the envelope has {len(body)} bytes, over the limit of {max_length}", status=413)
     try:
-        envelope = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        scanned = _scan_envelope(body.decode())
+    except (UnicodeDecodeError, ValueError, IndexError):
+        scanned = None
+    if scanned is not None:
+        return scanned
+    try:  # not what the scanner takes: the whole parser says why (or takes it, texts serialised again)
+        envelope = json.loads(body, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as error:
         raise IntelError(f"the request body is not JSON: {error}") from None
     if not isinstance(envelope, dict) or not isinstance(envelope.get("objects"), list):
         raise IntelError("the request body is not a TAXII envelope: it needs an 'objects' list")
-    objects: list[Any] = envelope["objects"]
-    return objects
+    return Envelope(objects=envelope["objects"])
+
+
+def _skip(text: str, at: int) -> int:
+    """The position after the whitespace at ``at``."""
+    found = _GAP.match(text, at)
+    return found.end() if found is not None else at
+
+
+def _scan_envelope(text: str) -> Envelope | None:  # noqa: PLR0911, PLR0912 - a branch per expected token
+    """A JSON object whose ``objects`` is a list, each element's text kept; None for anything else (or a
+    body that is not JSON: ValueError, IndexError)."""
+    decode, end = _DECODER.raw_decode, len(text)
+    at = _skip(text, 0)
+    if text[at] != "{":
+        return None
+    at = _skip(text, at + 1)
+    found: Envelope | None = None
+    if text[at] == "}":
+        at += 1
+    else:
+        while True:
+            if text[at] != '"':
+                return None
+            key, at = decode(text, at)
+            at = _skip(text, at)
+            if text[at] != ":":
+                return None
+            at = _skip(text, at + 1)
+            if key == "objects" and text[at] == "[":
+                objects: list[Any] = []
+                texts: list[str] = []
+                at = _skip(text, at + 1)
+                if text[at] == "]":
+                    at += 1
+                else:
+                    while True:
+                        began = at
+                        value, at = decode(text, at)
+                        objects.append(value)
+                        texts.append(text[began:at])
+                        at = _skip(text, at)
+                        if text[at] == ",":
+                            at = _skip(text, at + 1)
+                            continue
+                        if text[at] != "]":
+                            return None
+                        at += 1
+                        break
+                found = Envelope(objects=objects, texts=texts)
+            else:
+                _, at = decode(text, at)
+                if key == "objects":  # a later "objects" wins, as in json.loads: not a list
+                    found = None
+            at = _skip(text, at)
+            if text[at] == ",":
+                at = _skip(text, at + 1)
+                continue
+            if text[at] != "}":
+                return None
+            at += 1
+            break
+    if _skip(text, at) != end:
+        return None
+    return found
 
 
 def add_objects(
@@ -274,62 +364,67 @@ def add_objects(
     objects: Sequence[Any],
     provenance: Provenance,
     now: datetime | None = None,
+    texts: Sequence[str] | None = None,
 ) -> StatusReport:
     """Store the valid objects of an envelope and report each object's fate.
 
     An object already stored with the same id and version is a success (adding is idempotent); an invalid
     object, one with a marking the server does not know, or one whose TLP the sender may not send is a
-    failure naming why. The valid objects of a mixed envelope are stored."""
+    failure naming why. The valid objects of a mixed envelope are stored. ``texts``, when given, are the
+    objects' JSON texts as received (stored as they are); otherwise each object is serialised."""
     now = now or datetime.now(UTC)
     report = StatusReport(id=str(uuid.uuid4()), request_timestamp=now)
     envelope_markings = dict.fromkeys(
         str(o.get("id")) for o in objects if isinstance(o, dict) and o.get("type") == "marking-definition"
     )
-    accepted: list[tuple[dict[str, Any], str, TLP]] = []
+    # The objects of an envelope mostly carry the same markings: their level is decided once per set.
+    marked: dict[tuple[str, ...], tuple[TLP | None, tuple[str, ...]]] = {}
+    accepted: list[tuple[dict[str, Any], str, TLP, str | None, tuple[str, ...]]] = []
     pending_markings: set[str] = set()
-    for obj in objects:
+    for position, obj in enumerate(objects):
         try:
-            identifier = check_object(obj)
+            check_object(obj)
         except InvalidObject as error:
             report.failures.append(_failure(obj, str(error)))
             continue
-        version = _version_of(obj, now)
-        refs = markings_of(obj)
-        levels = [LEVEL_OF_ID[r] for r in refs if r in LEVEL_OF_ID]
-        other = [r for r in refs if r not in LEVEL_OF_ID and r not in envelope_markings]
-        pending_markings.update(other)
-        level = provenance.tlp or strictest(levels) or collection.default_tlp
-        accepted.append((obj, version, level))
-        del identifier
+        refs = tuple(markings_of(obj))
+        marking = marked.get(refs)
+        if marking is None:
+            levels = [LEVEL_OF_ID[r] for r in refs if r in LEVEL_OF_ID]
+            other = tuple(r for r in refs if r not in LEVEL_OF_ID and r not in envelope_markings)
+            marking = marked[refs] = (strictest(levels), other)
+            pending_markings.update(other)
+        level = provenance.tlp or marking[0] or collection.default_tlp
+        text = texts[position] if texts is not None else None
+        accepted.append((obj, _version_of(obj, now), level, text, marking[1]))
     known = _stored_markings(session, collection.id, pending_markings) if pending_markings else set()
-    rows: list[dict[str, Any]] = []
-    for obj, version, level in accepted:
-        unknown = [
-            r
-            for r in markings_of(obj)
-            if r not in LEVEL_OF_ID and r not in envelope_markings and r not in known
-        ]
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    added = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    recipients = json.dumps(list(provenance.recipients)) if provenance.recipients else None
+    rows: list[list[Any]] = []
+    for obj, version, level, text, other in accepted:
+        unknown = [r for r in other if r not in known]
         if unknown:
             report.failures.append(_failure(obj, f"unknown marking {unknown[0]}", version))
             continue
         rows.append(
-            {
-                "collection_id": collection.id,
-                "stix_id": obj["id"],
-                "stix_type": obj["type"],
-                "spec_version": obj.get("spec_version", "2.1"),
-                "modified": version,
-                "is_latest": True,
-                "date_added": now,
-                "source_agency": provenance.source_agency,
-                "source": provenance.source,
-                "tlp": level.value,
-                "group_id": provenance.group_id,
-                "recipients": list(provenance.recipients) or None,
-                "released": provenance.released,
-                "decision_id": provenance.decision_id,
-                "body": json.dumps(obj, separators=(",", ":"), ensure_ascii=False),
-            }
+            [
+                collection.id,
+                obj["id"],
+                obj["type"],
+                obj.get("spec_version", "2.1"),
+                version,
+                True,
+                added,
+                provenance.source_agency,
+                provenance.source,
+                level.value,
+                provenance.group_id,
+                recipients,
+                provenance.released,
+                provenance.decision_id,
+                text if text is not None else json.dumps(obj, separators=(",", ":"), ensure_ascii=False),
+            ]
         )
     _store_rows(session, collection.id, rows, report)
     session.add(
@@ -374,56 +469,6 @@ def _stored_markings(session: Session, collection_id: str, refs: set[str]) -> se
     )
 
 
-def _store_rows(
-    session: Session, collection_id: str, rows: list[dict[str, Any]], report: StatusReport
-) -> None:
-    if not rows:
-        return
-    ids = sorted({row["stix_id"] for row in rows})
-    existing: dict[str, list[tuple[int, str, bool]]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for pk, stix_id, modified, latest in session.execute(
-            select(
-                IntelObjectRow.id, IntelObjectRow.stix_id, IntelObjectRow.modified, IntelObjectRow.is_latest
-            ).where(
-                IntelObjectRow.collection_id == collection_id,
-                IntelObjectRow.stix_id.in_(ids[start : start + _CHUNK]),
-            )
-        ):
-            existing.setdefault(stix_id, []).append((pk, modified, latest))
-    fresh: list[dict[str, Any]] = []
-    seen: set[tuple[str, str]] = set()
-    for row in rows:
-        key = (row["stix_id"], row["modified"])
-        success = {"id": row["stix_id"], "version": display_timestamp(row["modified"])}
-        if key in seen or any(modified == row["modified"] for _, modified, _ in existing.get(key[0], [])):
-            report.successes.append({**success, "message": "already stored"})
-            continue
-        seen.add(key)
-        fresh.append(row)
-        report.successes.append(success)
-    if not fresh:
-        return
-    newest: dict[str, str] = {}
-    for row in fresh:
-        if row["modified"] > newest.get(row["stix_id"], ""):
-            newest[row["stix_id"]] = row["modified"]
-    demoted: list[int] = []
-    for row in fresh:
-        stored = existing.get(row["stix_id"], [])
-        stored_best = max((modified for _, modified, _ in stored), default="")
-        row["is_latest"] = row["modified"] == newest[row["stix_id"]] and row["modified"] > stored_best
-        if row["is_latest"]:
-            demoted.extend(pk for pk, _, latest in stored if latest)
-    _insert_objects(session.connection(), fresh)
-    for start in range(0, len(demoted), _CHUNK):
-        session.execute(
-            update(IntelObjectRow)
-            .where(IntelObjectRow.id.in_(demoted[start : start + _CHUNK]))
-            .values(is_latest=False)
-        )
-
-
 _OBJECT_COLUMNS = (
     "collection_id",
     "stix_id",
@@ -441,35 +486,67 @@ _OBJECT_COLUMNS = (
     "decision_id",
     "body",
 )
+# A row to insert is a list of the values of these columns, as the driver takes them (dates as SQLAlchemy
+# writes them on each database, JSON as text).
+_STIX_ID, _MODIFIED, _IS_LATEST = 1, 4, 5
 
 
-def _insert_objects(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """The rows in one driver-level executemany: SQLAlchemy's per-row processing of the parameters (dates,
-    JSON, booleans) cost as much as SQLite's insert itself (bench/intel.py, decision intel-0001). Values are
-    written as SQLAlchemy writes them on each database."""
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
-    added: dict[datetime, object] = {}
-
-    def when(moment: datetime) -> object:
-        if moment not in added:
-            added[moment] = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment
-        return added[moment]
-
-    values = [
-        tuple(
-            when(row[name])
-            if name == "date_added"
-            else (None if row[name] is None else json.dumps(row[name]))
-            if name == "recipients"
-            else row[name]
-            for name in _OBJECT_COLUMNS
+def _store_rows(session: Session, collection_id: str, rows: list[list[Any]], report: StatusReport) -> None:
+    if not rows:
+        return
+    ids = sorted({row[_STIX_ID] for row in rows})
+    existing: dict[str, list[tuple[int, str, bool]]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for pk, stix_id, modified, latest in session.execute(
+            select(
+                IntelObjectRow.id, IntelObjectRow.stix_id, IntelObjectRow.modified, IntelObjectRow.is_latest
+            ).where(
+                IntelObjectRow.collection_id == collection_id,
+                IntelObjectRow.stix_id.in_(ids[start : start + _CHUNK]),
+            )
+        ):
+            existing.setdefault(stix_id, []).append((pk, modified, latest))
+    fresh: list[list[Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row[_STIX_ID], row[_MODIFIED])
+        success = {"id": key[0], "version": display_timestamp(key[1])}
+        if key in seen or any(modified == key[1] for _, modified, _ in existing.get(key[0], ())):
+            report.successes.append({**success, "message": "already stored"})
+            continue
+        seen.add(key)
+        fresh.append(row)
+        report.successes.append(success)
+    if not fresh:
+        return
+    newest: dict[str, str] = {}
+    for row in fresh:
+        if row[_MODIFIED] > newest.get(row[_STIX_ID], ""):
+            newest[row[_STIX_ID]] = row[_MODIFIED]
+    demoted: list[int] = []
+    for row in fresh:
+        stored = existing.get(row[_STIX_ID], ())
+        stored_best = max((modified for _, modified, _ in stored), default="")
+        row[_IS_LATEST] = row[_MODIFIED] == newest[row[_STIX_ID]] and row[_MODIFIED] > stored_best
+        if row[_IS_LATEST]:
+            demoted.extend(pk for pk, _, latest in stored if latest)
+    _insert_objects(session.connection(), fresh)
+    for start in range(0, len(demoted), _CHUNK):
+        session.execute(
+            update(IntelObjectRow)
+            .where(IntelObjectRow.id.in_(demoted[start : start + _CHUNK]))
+            .values(is_latest=False)
         )
-        for row in rows
-    ]
+
+
+def _insert_objects(connection: Connection, rows: list[list[Any]]) -> None:
+    """The rows in one driver-level executemany: SQLAlchemy's per-row processing of the parameters (dates,
+    JSON, booleans) cost as much as SQLite's insert itself (bench/intel.py, decision intel-0001)."""
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
     connection.exec_driver_sql(
-        f"INSERT INTO intel_objects ({', '.join(_OBJECT_COLUMNS)}) VALUES ({', '.join([mark] * 15)})",
-        values,
+        f"INSERT INTO intel_objects ({', '.join(_OBJECT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_OBJECT_COLUMNS))})",
+        [tuple(row) for row in rows],
     )
 
 

@@ -9,6 +9,7 @@ property names, and indicator patterns (``intel.patterns``). Each failure is one
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -142,8 +143,68 @@ def display_timestamp(canonical: str) -> str:
     return canonical
 
 
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What an object's property names alone decide (objects of one kind share them: decided once each)."""
+
+    early: str | None
+    """a bad property name, or created/modified missing"""
+    timestamps: tuple[str, ...]
+    late: str | None
+    """a type that is neither STIX nor defined by an extension, or a required property missing"""
+    refs: tuple[tuple[str, bool], ...]
+    """the reference properties in the object's order, and whether each is a list (``_refs``)"""
+    last: str | None
+    """a marking-definition without its definition"""
+
+
+@lru_cache(maxsize=4096)
+def _shape(kind: str, names: tuple[str, ...], is_sco: bool, new_kind: bool) -> _Shape:
+    present = set(names)
+    kinds = [_property_kind(name) for name in names]
+    early = next(
+        (
+            f"property name {name!r} is not 3-250 lowercase letters, digits or '_'"
+            for name, kind_of_name in zip(names, kinds, strict=True)
+            if kind_of_name == _BAD
+        ),
+        None,
+    )
+    if early is None and not is_sco:
+        if "created" not in present:
+            early = "created is required"
+        elif kind != "marking-definition" and "modified" not in present:
+            early = "modified is required"
+    late = None
+    known = kind in SDO_REQUIRED or kind in SCO_TYPES or kind == "marking-definition"
+    if not known and not kind.startswith("x-") and not new_kind:
+        late = f"type {kind!r} is neither a STIX 2.1 type nor defined by an extension"
+    else:
+        late = next(
+            (f"{kind} requires {name}" for name in SDO_REQUIRED.get(kind, ()) if name not in present), None
+        )
+    last = None
+    if kind == "marking-definition" and "definition_type" not in present and "extensions" not in present:
+        last = "a marking-definition needs definition_type and definition, or extensions"
+    return _Shape(
+        early=early,
+        timestamps=tuple(name for name in _TIMESTAMP_PROPERTIES if name in present),
+        late=late,
+        refs=tuple(
+            (name, kind_of_name == _REFS)
+            for name, kind_of_name in zip(names, kinds, strict=True)
+            if kind_of_name in {_REF, _REFS}
+        ),
+        last=last,
+    )
+
+
 def check_object(obj: Any) -> str:
-    """The object's STIX id if it is valid STIX 2.1, else :class:`InvalidObject` saying why."""
+    """The object's STIX id if it is valid STIX 2.1, else :class:`InvalidObject` saying why.
+
+    What depends on the property names only (their grammar, the required ones, which are references and
+    timestamps) is decided once per kind and set of names (``_shape``); the values are checked per object.
+    ``tests/unit/test_intel_validate.py`` holds it to the plain one-pass version it replaced."""
     if not isinstance(obj, dict):
         raise InvalidObject("not a JSON object")
     kind = obj.get("type")
@@ -155,49 +216,43 @@ def check_object(obj: Any) -> str:
     found = _ID.match(identifier)
     if found is None or found.group(1) != kind:
         raise InvalidObject(f"id {identifier!r} is not {kind}--<UUID>")
-    is_sco = kind in SCO_TYPES or _new_kind(obj) == "new-sco"
+    new_kind = _new_kind(obj) if "extensions" in obj else None
+    is_sco = kind in SCO_TYPES or new_kind == "new-sco"
     version = obj.get("spec_version")
     if version is None and not is_sco:
         raise InvalidObject("spec_version is required")
     if version is not None and version != "2.1":
         raise InvalidObject(f"spec_version {version!r} is not 2.1")
-    kinds = [_property_kind(name) for name in obj]
-    for name, kind_of_name in zip(obj, kinds, strict=True):
-        if kind_of_name == _BAD:
-            raise InvalidObject(f"property name {name!r} is not 3-250 lowercase letters, digits or '_'")
-    if not is_sco:
-        if "created" not in obj:
-            raise InvalidObject("created is required")
-        if kind != "marking-definition" and "modified" not in obj:
-            raise InvalidObject("modified is required")
-    for name in _TIMESTAMP_PROPERTIES:
-        if name in obj:
-            try:
-                parse_timestamp(obj[name])
-            except ValueError as error:
-                raise InvalidObject(f"{name}: {error}") from None
+    shape = _shape(kind, tuple(obj), is_sco, new_kind is not None)
+    if shape.early is not None:
+        raise InvalidObject(shape.early)
+    for name in shape.timestamps:
+        try:
+            parse_timestamp(obj[name])
+        except ValueError as error:
+            raise InvalidObject(f"{name}: {error}") from None
     if "created" in obj and "modified" in obj:  # noqa: SIM102
-        if parse_timestamp(obj["modified"]) < parse_timestamp(obj["created"]):
+        if _parse_timestamp(obj["modified"]) < _parse_timestamp(obj["created"]):
             raise InvalidObject("modified is before created")
-    known = kind in SDO_REQUIRED or kind in SCO_TYPES or kind == "marking-definition"
-    if not known and not kind.startswith("x-") and _new_kind(obj) is None:
-        raise InvalidObject(f"type {kind!r} is neither a STIX 2.1 type nor defined by an extension")
-    for name in SDO_REQUIRED.get(kind, ()):
-        if name not in obj:
-            raise InvalidObject(f"{kind} requires {name}")
-    for (name, value), kind_of_name in zip(obj.items(), kinds, strict=True):
-        if kind_of_name == _REF and not (isinstance(value, str) and _is_identifier(value)):
+    if shape.late is not None:
+        raise InvalidObject(shape.late)
+    for name, is_list in shape.refs:
+        value = obj[name]
+        if is_list:
+            if not (
+                isinstance(value, list)
+                and value
+                and all(isinstance(v, str) and _is_identifier(v) for v in value)
+            ):
+                raise InvalidObject(f"{name} must be a non-empty list of identifiers")
+        elif not (isinstance(value, str) and _is_identifier(value)):
             raise InvalidObject(f"{name} {value!r} is not an identifier")
-        if kind_of_name == _REFS and not (
-            isinstance(value, list) and value and all(isinstance(v, str) and _is_identifier(v) for v in value)
-        ):
-            raise InvalidObject(f"{name} must be a non-empty list of identifiers")
     if kind == "indicator" and obj.get("pattern_type") == "stix":
         errors = pattern_errors(str(obj["pattern"]))
         if errors:
             raise InvalidObject(f"pattern: {errors[0]}")
-    if kind == "marking-definition" and "definition_type" not in obj and "extensions" not in obj:
-        raise InvalidObject("a marking-definition needs definition_type and definition, or extensions")
+    if shape.last is not None:
+        raise InvalidObject(shape.last)
     return identifier
 
 

@@ -340,11 +340,12 @@ async def add_objects(api_root: str, collection_id: str, call: TaxiiCall) -> Res
     def work() -> dict[str, Any]:
         with _errors():
             found = call.collection(api_root, collection_id, Action.CREATE)
-            objects = store.read_envelope(body, max_length=limit)
+            envelope = store.read_envelope(body, max_length=limit)
             report = store.add_objects(
                 session=call.db,
                 collection=found,
-                objects=objects,
+                objects=envelope.objects,
+                texts=envelope.texts,
                 provenance=store.Provenance(
                     source_agency=call.principal.agency,
                     source=f"taxii:{call.principal.username}",
