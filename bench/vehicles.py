@@ -1,16 +1,19 @@
 """Plate reads at volume: ingest and hotlist checks, read-to-alert latency, and the pattern detectors.
 
-    python bench/vehicles.py [--reads 1000000] [--ingest 100000] [--hotlist 100000]
+    python bench/vehicles.py [--reads 1000000] [--ingest 100000] [--hotlist 100000] [--rate 1000]
+        [--seconds 10] [--only all|stream|patterns]
 
 1. Synthetic traffic (``borderwatch.synthetic.generate_crossings``; volumes of the order of one busy US port's
    month in the BTS border-crossing statistics, which are not on this machine) with planted clones, convoys,
    shuttles, undeclared crossings and transport mismatches.
 2. Ingest: the first ``--ingest`` reads as CSV through ``service.ingest_reads`` into SQLite (checked,
    normalised, stored, matched against a ``--hotlist``-plate hotlist holding 1 % of the vehicles), reads/s.
-3. Streaming: ``service.process_reads`` on batches of 20 reads (one transaction each, as a pipeline worker
-   would call it), read-to-alert latency from receiving a batch to the alert committed, p50/p99.
-   Baseline in the same run: the hotlist scanned with rapidfuzz (Damerau-Levenshtein ≤ 1 on confusion keys)
-   per read instead of the deletion index.
+3. Streaming: reads offered at ``--rate`` per second; one worker takes every read that has arrived and calls
+   ``service.process_reads`` (one transaction); latency from a read's arrival to its batch's commit, p50/p99,
+   and the transaction's own time. Baselines in the same run: the store path before the stream path
+   (``store_before``: key look-up, Polars frame, id read-back, ORM alerts, an audit entry per alert), taking
+   turns with it 2 s at a time; the hotlist scanned with rapidfuzz (Damerau-Levenshtein ≤ 1 on confusion
+   keys) per read instead of the deletion index; the audit append's cost per commit for 1 and 20 entries.
 4. Patterns on all the reads in memory: each detector's precision and recall against the ground truth, CPU
    and wall seconds, beside the naive detectors (fixed distance and speed, plain co-occurrence and crossing
    counts, exact plates in a fixed window).
@@ -25,9 +28,11 @@ import datetime as dt
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,7 +133,9 @@ def hotlist_rows(world: CrossingWorld, size: int) -> list[dict[str, str | None]]
     return rows
 
 
-def ingest(world: CrossingWorld, folder: Path, *, count: int, hotlist: int) -> dict[str, Any]:
+def ingest(
+    world: CrossingWorld, folder: Path, *, count: int, hotlist: int, rate: int, seconds: int
+) -> dict[str, Any]:
     engine = make_engine(f"sqlite:///{folder / 'bench.db'}")
     migrate(engine)
     factory = session_factory(engine)
@@ -147,7 +154,9 @@ def ingest(world: CrossingWorld, folder: Path, *, count: int, hotlist: int) -> d
             return service.ingest_reads(session=session, agency="bench", path=paths["reads.csv"], now=NOW)
 
     summary, wall, cpu = clock(run)
-    stream = streaming(factory, world, start=count, batches=100, size=20)
+    records = _records(world.reads.slice(count, 2 * rate * seconds))
+    stream, before = paced_pair(factory, records, rate=rate, seconds=seconds)
+    audit_ms = audit_cost(factory)
     engine.dispose()
     return {
         "reads": summary.reads,
@@ -160,6 +169,8 @@ def ingest(world: CrossingWorld, folder: Path, *, count: int, hotlist: int) -> d
         "hotlist_plates": len(listed),
         "hotlist_index_build_s": round(index_wall, 2),
         "stream": stream,
+        "stream_before": before,
+        "audit_commit": audit_ms,
         "scan_baseline": scan_baseline(world, listed, samples=200),
     }
 
@@ -167,10 +178,8 @@ def ingest(world: CrossingWorld, folder: Path, *, count: int, hotlist: int) -> d
 NOW = dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
 
-def streaming(factory: Any, world: CrossingWorld, *, start: int, batches: int, size: int) -> dict[str, Any]:
-    """Batches of reads as a worker hands them over: seconds from receipt to the alerts committed."""
-    frame = world.reads.slice(start, batches * size)
-    records = [
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
         {
             "camera_id": r["camera_id"],
             "read_at": r["read_at"].isoformat(),
@@ -180,33 +189,196 @@ def streaming(factory: Any, world: CrossingWorld, *, start: int, batches: int, s
         }
         for r in frame.iter_rows(named=True)
     ]
-    latencies, with_alert = [], []
-    alerts = 0
-    for n in range(batches):
+
+
+def store_before(
+    *, session: Any, agency: str, batch: Any, threshold: float = 0.75, received: float
+) -> service.ReadSummary:
+    """Baseline: the store path before the stream path (kept here to be measured in the same run): a look-up
+    of the keys stored, a Polars frame and the bulk writer, a read-back of the ids of the reads that hit, an
+    ORM row and an audit entry per alert."""
+    from sqlalchemy import select
+
+    from borderwatch.access import audit
+    from borderwatch.ingest.service import bulk_insert
+    from borderwatch.vehicles.models import PlateReadRow, VehicleAlertRow
+
+    summary = service.ReadSummary(source=batch.source)
+    unique = list({read.read_key: read for read in batch.reads}.values())
+    existing = service._existing_keys(session, agency, [r.read_key for r in unique])
+    fresh = [read for read in unique if read.read_key not in existing]
+    frame = service._reads_frame(fresh, agency=agency, source=batch.source)
+    bulk_insert(session.connection(), "plate_reads", service._storable_times(session, frame))
+    summary.reads = len(fresh)
+    index = service.hotlist_index(session=session, agency=agency)
+    hits = [
+        (read, hit) for read in fresh for hit in index.match(read.plate, read.country, threshold=threshold)
+    ]
+    if not hits:
+        return summary
+    keys = list({read.read_key for read, _ in hits})
+    ids = dict(
+        session.execute(
+            select(PlateReadRow.read_key, PlateReadRow.id).where(
+                PlateReadRow.agency == agency, PlateReadRow.read_key.in_(keys)
+            )
+        ).all()
+    )
+    for read, hit in hits:
+        latency = (time.perf_counter() - received) * 1000
+        session.add(
+            VehicleAlertRow(
+                agency=agency,
+                plate=read.plate,
+                country=read.country,
+                read_id=ids.get(read.read_key),
+                code=f"hotlist_{hit.entry.list_name}",
+                family="hotlist",
+                points=hit.score,
+                evidence=hit.evidence(read_plate=read.plate, read_country=read.country),
+                fingerprint=service._fingerprint("hotlist", read.read_key, hit.entry.entry_id),
+                status="open",
+                latency_ms=round(latency, 3),
+            )
+        )
+        audit.record(
+            db_session=session,
+            actor=service.SYSTEM_ACTOR,
+            agency=agency,
+            action="alert",
+            resource="vehicle",
+            resource_id=read.plate,
+            detail={"code": f"hotlist_{hit.entry.list_name}", "score": hit.score, "camera": read.camera_id},
+        )
+        summary.alerts += 1
+    session.flush()
+    return summary
+
+
+MAX_BATCH = 500
+
+
+@dataclass
+class Paced:
+    """What one path's stream runs measured: per read, arrival to commit; per batch, the transaction."""
+
+    path: str
+    reads: int = 0
+    batches: int = 0
+    alerts: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    alert_latencies: list[float] = field(default_factory=list)
+    service: list[float] = field(default_factory=list)
+
+    def summary(self, rate: int) -> dict[str, Any]:
+        def q(values: list[float], at: int) -> float | None:
+            return round(statistics.quantiles(values, n=100)[at - 1], 1) if len(values) > 1 else None
+
+        return {
+            "path": self.path,
+            "offered_reads_per_s": rate,
+            "reads": self.reads,
+            "reads_per_s": round(self.reads / self.wall),
+            "batches": self.batches,
+            "mean_batch": round(self.reads / self.batches, 1),
+            "cpu_us_per_read": round(self.cpu / self.reads * 1e6),
+            "alerts": self.alerts,
+            "p50_ms": q(self.latencies, 50),
+            "p99_ms": q(self.latencies, 99),
+            "max_ms": round(max(self.latencies), 1),
+            "alert_p99_ms": q(self.alert_latencies, 99),
+            "transaction_p50_ms": q(self.service, 50),
+            "transaction_p99_ms": q(self.service, 99),
+        }
+
+
+def paced(
+    factory: Any, records: list[dict[str, Any]], into: Paced, *, rate: int, seconds: float, before: bool
+) -> None:
+    """Reads arriving at ``rate`` per second for ``seconds``; one worker takes every read that has arrived (up
+    to ``MAX_BATCH``), checks, stores and matches them in one transaction, and commits. A read's latency runs
+    from its arrival to the commit of its batch (its alerts visible): waiting for the worker counts, so a
+    worker that cannot keep up shows as growing latencies, not as a lower rate."""
+    from borderwatch.vehicles.reads import check_records, mapping_records
+
+    count = min(len(records), int(rate * seconds))
+    arrivals = [n / rate for n in range(count)]
+    start, cpu = time.perf_counter(), time.process_time()
+    done = 0
+    while done < count:
+        now = time.perf_counter() - start
+        if arrivals[done] > now:
+            time.sleep(arrivals[done] - now)
+            continue
+        end = done
+        while end < count and arrivals[end] <= now and end - done < MAX_BATCH:
+            end += 1
         received = time.perf_counter()
         with session_scope(factory) as session:
-            summary = service.process_reads(
-                session=session,
-                agency="bench",
-                records=records[n * size : (n + 1) * size],
-                source="stream",
-                now=NOW,
-            )
-        latency = (time.perf_counter() - received) * 1000
-        latencies.append(latency)
+            if before:
+                known = service.cameras(session=session, agency="bench")
+                batch = check_records(
+                    mapping_records(records[done:end]), source="stream", cameras=known, now=NOW
+                )
+                summary = store_before(session=session, agency="bench", batch=batch, received=received)
+            else:
+                summary = service.process_reads(
+                    session=session, agency="bench", records=records[done:end], source="stream", now=NOW
+                )
+        committed = time.perf_counter()
+        into.service.append((committed - received) * 1000)
+        waited = [(committed - start - arrivals[n]) * 1000 for n in range(done, end)]
+        into.latencies.extend(waited)
         if summary.alerts:
-            alerts += summary.alerts
-            with_alert.append(latency)
-    quantiles = statistics.quantiles(latencies, n=100)
-    return {
-        "batches": batches,
-        "batch_size": size,
-        "reads_per_s": round(batches * size / (sum(latencies) / 1000)),
-        "alerts": alerts,
-        "p50_ms": round(quantiles[49], 1),
-        "p99_ms": round(quantiles[98], 1),
-        "max_alert_batch_ms": round(max(with_alert), 1) if with_alert else None,
-    }
+            into.alerts += summary.alerts
+            into.alert_latencies.append(max(waited))  # the batch's oldest read: an upper bound for its alerts
+        into.batches += 1
+        done = end
+    into.reads += count
+    into.wall += time.perf_counter() - start
+    into.cpu += time.process_time() - cpu
+
+
+def paced_pair(
+    factory: Any, records: list[dict[str, Any]], *, rate: int, seconds: int, segment: int = 2
+) -> list[dict[str, Any]]:
+    """The stream path and the baseline, each for ``seconds`` in all, taking turns ``segment`` seconds at a
+    time on fresh reads, so that both see the same load on a shared machine."""
+    runs = {False: Paced("stream path"), True: Paced("before (baseline)")}
+    offset, per = 0, rate * segment
+    for turn in range(2 * max(1, seconds // segment)):
+        before = bool(turn % 2)
+        paced(
+            factory, records[offset : offset + per], runs[before], rate=rate, seconds=segment, before=before
+        )
+        offset += per
+    return [runs[False].summary(rate), runs[True].summary(rate)]
+
+
+def audit_cost(factory: Any, *, commits: int = 100) -> dict[str, float]:
+    """ms per commit of a transaction that appends 1 audit entry and one that appends 20 (the hash chain's
+    lock and tail read are paid per commit, the hash per entry)."""
+    from borderwatch.access import audit
+
+    found = {}
+    for entries in (1, 20):
+        started = time.perf_counter()
+        for _ in range(commits):
+            with session_scope(factory) as session:
+                for n in range(entries):
+                    audit.record(
+                        db_session=session,
+                        actor="bench",
+                        agency="bench",
+                        action="alert",
+                        resource="vehicle",
+                        resource_id=f"P{n}",
+                        detail={"alerts": [{"alert_id": n, "read_id": n, "code": "hotlist_national"}]},
+                    )
+        found[f"{entries}_entries_ms"] = round((time.perf_counter() - started) / commits * 1000, 2)
+    return found
 
 
 def scan_baseline(
@@ -241,6 +413,9 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=1_000_000)
     parser.add_argument("--ingest", type=int, default=100_000)
     parser.add_argument("--hotlist", type=int, default=100_000)
+    parser.add_argument("--rate", type=int, default=1_000, help="reads/s offered to the stream worker")
+    parser.add_argument("--seconds", type=int, default=10, help="length of each paced stream run")
+    parser.add_argument("--only", choices=("all", "stream", "patterns"), default="all")
     args = parser.parse_args()
     console = Console(width=150)
     load_start = os.getloadavg()[0]
@@ -248,9 +423,36 @@ def main() -> None:
     console.print(
         f"generated {world.reads.height:,} reads in {gen_wall:.1f} s (load average {load_start:.1f})"
     )
+    results: dict[str, Any] = {"reads": world.reads.height, "generated_s": round(gen_wall, 1)}
+    if args.only in ("all", "patterns"):
+        results |= patterns_part(console, world)
+    if args.only in ("all", "stream"):
+        with tempfile.TemporaryDirectory() as scratch:
+            ingested = ingest(
+                world,
+                Path(scratch),
+                count=args.ingest,
+                hotlist=args.hotlist,
+                rate=args.rate,
+                seconds=args.seconds,
+            )
+        results["ingest"] = ingested
+        stream_part(console, ingested)
+    results |= {
+        "load_average_start": load_start,
+        "load_average_end": os.getloadavg()[0],
+        "polars_threads": pl.thread_pool_size(),
+        "command": "python bench/vehicles.py " + " ".join(sys.argv[1:]),
+    }
+    name = "vehicles.json" if args.only == "all" else f"vehicles_{args.only}.json"
+    out = RESULTS.with_name(name)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    console.print(f"written {out}")
+
+
+def patterns_part(console: Console, world: CrossingWorld) -> dict[str, Any]:
     rows, all_wall, all_cpu = clock(lambda: detectors(world))
-    with tempfile.TemporaryDirectory() as scratch:
-        ingested = ingest(world, Path(scratch), count=args.ingest, hotlist=args.hotlist)
     everything, find_wall, find_cpu = clock(
         lambda: pt.find_patterns(world.reads, world.cameras, world.declarations)
     )
@@ -285,44 +487,64 @@ def main() -> None:
         f"all detectors (find_patterns): {find_wall:.1f} s wall, {find_cpu:.1f} s CPU for"
         f" {world.reads.height:,} reads; {len(everything)} findings"
     )
-    stream = ingested["stream"]
+    return {
+        "detectors": rows,
+        "detectors_total": {"wall_s": round(all_wall, 1), "cpu_s": round(all_cpu, 1)},
+        "find_patterns": {
+            "wall_s": round(find_wall, 1),
+            "cpu_s": round(find_cpu, 1),
+            "findings": len(everything),
+        },
+    }
+
+
+def stream_part(console: Console, ingested: dict[str, Any]) -> None:
     console.print(
         f"ingest: {ingested['reads']:,} reads in {ingested['wall_s']} s = {ingested['reads_per_s']:,} reads/s"
         f" ({ingested['reads_per_cpu_s']:,}/CPU s), {ingested['alerts']} hotlist alerts on a"
-        f" {ingested['hotlist_plates']:,}-plate hotlist; stream of {stream['batch_size']}-read batches:"
-        f" {stream['reads_per_s']:,} reads/s, read-to-alert p50 {stream['p50_ms']} ms,"
-        f" p99 {stream['p99_ms']} ms"
+        f" {ingested['hotlist_plates']:,}-plate hotlist"
     )
+    rate = ingested["stream"]["offered_reads_per_s"]
+    table = Table(
+        title=f"Hotlist stream: {rate} reads/s offered, latency from a read's arrival to its commit"
+    )
+    columns = (
+        "path",
+        "reads/s",
+        "batch",
+        "CPU µs/read",
+        "alerts",
+        "p50 ms",
+        "p99 ms",
+        "alert p99",
+        "txn p99",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for run in (ingested["stream"], ingested["stream_before"]):
+        table.add_row(
+            *(
+                str(run[name])
+                for name in (
+                    "path",
+                    "reads_per_s",
+                    "mean_batch",
+                    "cpu_us_per_read",
+                    "alerts",
+                    "p50_ms",
+                    "p99_ms",
+                    "alert_p99_ms",
+                    "transaction_p99_ms",
+                )
+            )
+        )
+    console.print(table)
     scan = ingested["scan_baseline"]
     console.print(
         f"hotlist per read: index {scan['index_ms_per_read']} ms,"
         f" rapidfuzz scan {scan['scan_ms_per_read']} ms ({scan['speedup']}x),"
-        f" same matches: {scan['same_matches']}"
+        f" same matches: {scan['same_matches']}; audit per commit: {ingested['audit_commit']}"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "reads": world.reads.height,
-                "generated_s": round(gen_wall, 1),
-                "detectors": rows,
-                "detectors_total": {"wall_s": round(all_wall, 1), "cpu_s": round(all_cpu, 1)},
-                "find_patterns": {
-                    "wall_s": round(find_wall, 1),
-                    "cpu_s": round(find_cpu, 1),
-                    "findings": len(everything),
-                },
-                "ingest": ingested,
-                "load_average_start": load_start,
-                "load_average_end": os.getloadavg()[0],
-                "polars_threads": pl.thread_pool_size(),
-            },
-            indent=2,
-            default=str,
-        ),
-        encoding="utf-8",
-    )
-    console.print(f"written {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -50,9 +50,12 @@ def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
     return cameras, reads, hotlist
 
 
+@pytest.mark.parametrize("path", ["stream", "bulk"])
 def test_reads_stored_bad_ones_quarantined_and_hotlist_hits_alerted(
-    session_factory: sessionmaker[Session], tmp_path: Path
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
+    if path == "bulk":  # a file's batch above the stream size: key look-up and the bulk writer
+        monkeypatch.setattr(service, "STREAM_READS", 0)
     cameras, reads, hotlist = _files(tmp_path)
     with session_scope(session_factory) as session:
         assert service.load_cameras(session=session, agency="a1", path=cameras) == 3
@@ -83,8 +86,14 @@ def test_reads_stored_bad_ones_quarantined_and_hotlist_hits_alerted(
         assert alerts["AB12COE"].evidence["match"] == "lookalike"
         assert alerts["GH123JK"].evidence["match"] == "one_edit"
         assert all(a.read_id is not None and (a.latency_ms or 0) < 1000 for a in alerts.values())
-        audited = session.scalar(select(func.count()).select_from(AuditRow).where(AuditRow.action == "alert"))
-        assert audited == 3
+        # one audit entry per plate alerted in the batch, naming the alerts and the reads that raised them
+        audited = {
+            row.resource_id: row.detail or {}
+            for row in session.scalars(select(AuditRow).where(AuditRow.action == "alert"))
+        }
+        assert set(audited) == {"AB12CDE", "AB12COE", "GH123JK"}
+        named = audited["AB12COE"]["alerts"]
+        assert [(a["alert_id"], a["read_id"]) for a in named] == [(alerts["AB12COE"].id, stored["r2"].id)]
     with session_scope(session_factory) as session:
         again = service.ingest_reads(session=session, agency="a1", path=reads, now=NOW)
     assert (again.reads, again.duplicates, again.quarantined, again.already_quarantined) == (0, 3, 0, 7)

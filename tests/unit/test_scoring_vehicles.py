@@ -44,3 +44,28 @@ def test_points_are_capped_and_no_alerts_give_nothing() -> None:
     assert vehicle_evidence(pl.Series(["a"]), many)["vehicle_points"].to_list() == [MAX_VEHICLE_POINTS]
     none = vehicle_evidence(pl.Series(["a", "b"]), None)
     assert none.rows() == [(0.0, [], [], 0, 0), (0.0, [], [], 0, 0)]
+
+
+def test_shipped_vehicle_profiles_force_the_lane_of_a_declaration_whose_vehicle_has_alerts() -> None:
+    from borderwatch.scoring.profiles import default_profiles, evaluate_profiles
+
+    profiles = [p for p in default_profiles() if p.id.startswith("RP-VEHICLE-")]
+    assert {p.id for p in profiles} == {"RP-VEHICLE-HOTLIST", "RP-VEHICLE-PATTERNS"}
+    alerts = _alerts(
+        ("hot", 1, "hotlist_national", 30.0),
+        ("two", 2, "cloned_plate", 8.0),
+        ("two", 3, "convoy", 5.0),
+        ("one", 4, "shuttle_trips", 5.0),
+    )
+    lrns = pl.Series(["hot", "two", "one", "none"])
+    features = vehicle_evidence(lrns, alerts).select("vehicle_alert", "vehicle_hotlist")
+    decided = evaluate_profiles(features, profiles)
+    assert decided["forced_lane"].to_list() == ["red", "yellow", None, None]
+    assert decided["rule_hits"].to_list() == [
+        ["RP-VEHICLE-HOTLIST"],
+        ["RP-VEHICLE-PATTERNS"],
+        [],
+        [],
+    ]
+    # where no vehicle check ran the fields are absent: the rules hold nothing
+    assert evaluate_profiles(pl.DataFrame({"office": ["1"]}), profiles)["forced_lane"].to_list() == [None]

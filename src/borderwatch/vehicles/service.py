@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, Table, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
@@ -56,6 +58,8 @@ HOTLIST, PATTERN = "hotlist", "pattern"
 SYSTEM_ACTOR = "system:vehicles"
 RECHECK_SECONDS = 1.0  # how stale a cached camera list or hotlist index may be
 _IN_CHUNK = 900  # bound values per query: below SQLite's default limit with room to spare
+_READS: Table = PlateReadRow.__table__  # type: ignore[assignment]
+_ALERTS: Table = VehicleAlertRow.__table__  # type: ignore[assignment]
 
 
 @dataclass
@@ -471,29 +475,75 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
+def _insert_new(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    unique: tuple[str, ...],
+    returning: tuple[str, ...],
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows``, skipping any whose ``unique`` columns are stored already; the ``returning`` columns of
+    the rows inserted. One statement per few hundred rows (SQLAlchemy's insertmanyvalues), so a stream batch
+    costs one round trip instead of a look-up of the keys, an insert and a read-back of the ids; and two
+    workers storing the same read do not collide on the unique index."""
+    if not rows:
+        return []
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(*(table.c[name] for name in returning))
+    )
+    return [tuple(row) for row in connection.execute(statement, list(rows))]
+
+
+def _read_row(read: PlateRead, *, agency: str, source: str) -> dict[str, Any]:
+    return {
+        "agency": agency,
+        "read_key": read.read_key,
+        "camera_id": read.camera_id[:64],
+        "crossing": read.crossing[:64],
+        "lane": (read.lane or "")[:32] or None,
+        "direction": read.direction,
+        "read_at": read.read_at.astimezone(dt.UTC),
+        "plate": read.plate,
+        "plate_key": read.plate_key,
+        "country": read.country,
+        "original": read.original,
+        "confidence": read.confidence,
+        "repairs": " ".join(read.repairs) or None,
+        "image": read.image,
+        "source_id": read.source_id,
+        "source": source[:255],
+    }
+
+
 def _hotlist_alerts(
     session: Session,
     *,
     agency: str,
-    reads: Sequence[PlateRead],
-    index: HotlistIndex,
-    threshold: float,
+    source: str,
+    hits: Sequence[tuple[PlateRead, HotlistHit]],
+    ids: Mapping[str, int] | None,
     received: float,
     summary: ReadSummary,
 ) -> None:
-    hits: list[tuple[PlateRead, HotlistHit]] = []
-    for read in reads:
-        hits.extend((read, hit) for hit in index.match(read.plate, read.country, threshold=threshold))
+    """Store an alert per hotlist hit in one statement, and audit the batch: one entry per plate alerted,
+    naming the alerts and the reads that raised them (who saw what stays answerable by plate; see
+    docs/decisions/vehicles-0001-hotlist-stream.md)."""
     if not hits:
         return
-    keys = list({read.read_key for read, _ in hits})
-    ids = dict(
-        session.execute(
-            select(PlateReadRow.read_key, PlateReadRow.id).where(
-                PlateReadRow.agency == agency, PlateReadRow.read_key.in_(keys)
+    connection = session.connection()
+    if ids is None:
+        keys = list({read.read_key for read, _ in hits})
+        ids = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            query = select(PlateReadRow.read_key, PlateReadRow.id).where(
+                PlateReadRow.agency == agency, PlateReadRow.read_key.in_(keys[start : start + _IN_CHUNK])
             )
-        ).all()
-    )
+            ids.update((str(key), int(id_)) for key, id_ in session.execute(query).all())
+    rows = []
     for read, hit in hits:
         latency = (time.perf_counter() - received) * 1000
         evidence = hit.evidence(read_plate=read.plate, read_country=read.country)
@@ -503,33 +553,57 @@ def _hotlist_alerts(
             "read_at": read.read_at.isoformat(),
             "original": read.original,
         }
-        session.add(
-            VehicleAlertRow(
-                agency=agency,
-                plate=read.plate,
-                country=read.country,
-                read_id=ids.get(read.read_key),
-                code=f"hotlist_{hit.entry.list_name}",
-                family=HOTLIST,
-                points=hit.score,
-                evidence=evidence,
-                fingerprint=_fingerprint("hotlist", read.read_key, hit.entry.entry_id),
-                status="open",
-                latency_ms=round(latency, 3),
-            )
+        rows.append(
+            {
+                "agency": agency,
+                "plate": read.plate,
+                "country": read.country,
+                "read_id": ids.get(read.read_key),
+                "code": f"hotlist_{hit.entry.list_name}",
+                "family": HOTLIST,
+                "points": hit.score,
+                "evidence": evidence,
+                "fingerprint": _fingerprint("hotlist", read.read_key, hit.entry.entry_id),
+                "status": "open",
+                "latency_ms": round(latency, 3),
+            }
         )
+        summary.latencies_ms.append(latency)
+    stored = dict(
+        _insert_new(
+            connection, _ALERTS, rows, unique=("agency", "fingerprint"), returning=("fingerprint", "id")
+        )
+    )
+    by_plate: dict[str, list[dict[str, Any]]] = {}
+    for row, (read, hit) in zip(rows, hits, strict=True):
+        if row["fingerprint"] not in stored:
+            continue  # raised before (the same read sent twice)
+        by_plate.setdefault(read.plate, []).append(
+            {
+                "alert_id": stored[row["fingerprint"]],
+                "read_id": row["read_id"],
+                "code": row["code"],
+                "score": hit.score,
+                "camera": read.camera_id,
+            }
+        )
+        summary.alerts += 1
+    for plate, alerts in by_plate.items():
         audit.record(
             db_session=session,
             actor=SYSTEM_ACTOR,
             agency=agency,
             action="alert",
             resource="vehicle",
-            resource_id=read.plate,
-            detail={"code": f"hotlist_{hit.entry.list_name}", "score": hit.score, "camera": read.camera_id},
+            resource_id=plate,
+            detail={"source": source[:255], "alerts": alerts},
         )
-        summary.alerts += 1
-        summary.latencies_ms.append(latency)
-    session.flush()
+
+
+# A batch up to this many reads is stored with INSERT ... ON CONFLICT DO NOTHING RETURNING (a stream's or the
+# HTTP endpoint's batch: one round trip); a larger one (a file) by the ingest stage's bulk writer (COPY on
+# PostgreSQL), after a look-up of the keys already stored.
+STREAM_READS = 2_000
 
 
 def store_batch(
@@ -540,25 +614,45 @@ def store_batch(
     threshold: float = DEFAULT_THRESHOLD,
     received: float | None = None,
 ) -> ReadSummary:
-    """Store a checked batch: new reads in bulk, rejections in quarantine once, hotlist hits as alerts."""
+    """Store a checked batch: new reads (a read stored before is skipped), rejections in quarantine once,
+    hotlist hits as alerts, audited per plate alerted."""
     received = time.perf_counter() if received is None else received
     summary = ReadSummary(source=batch.source)
     unique = list({read.read_key: read for read in batch.reads}.values())
-    existing = _existing_keys(session, agency, [r.read_key for r in unique])
-    fresh = [read for read in unique if read.read_key not in existing]
+    ids: dict[str, int] | None = None
+    if len(unique) <= STREAM_READS:
+        rows = [_read_row(read, agency=agency, source=batch.source) for read in unique]
+        ids = dict(
+            _insert_new(
+                session.connection(),
+                _READS,
+                rows,
+                unique=("agency", "read_key"),
+                returning=("read_key", "id"),
+            )
+        )
+        fresh = [read for read in unique if read.read_key in ids]
+    else:
+        existing = _existing_keys(session, agency, [r.read_key for r in unique])
+        fresh = [read for read in unique if read.read_key not in existing]
+        frame = _reads_frame(fresh, agency=agency, source=batch.source)
+        bulk_insert(session.connection(), "plate_reads", _storable_times(session, frame))
     summary.duplicates = len(batch.reads) - len(fresh)
-    frame = _reads_frame(fresh, agency=agency, source=batch.source)
-    bulk_insert(session.connection(), "plate_reads", _storable_times(session, frame))
     summary.reads = len(fresh)
     _quarantine(session, agency=agency, source=batch.source, rejected=batch.rejected, summary=summary)
     index = hotlist_index(session=session, agency=agency)
     if index.size:
+        hits = [
+            (read, hit)
+            for read in fresh
+            for hit in index.match(read.plate, read.country, threshold=threshold)
+        ]
         _hotlist_alerts(
             session,
             agency=agency,
-            reads=fresh,
-            index=index,
-            threshold=threshold,
+            source=batch.source,
+            hits=hits,
+            ids=ids,
             received=received,
             summary=summary,
         )
