@@ -35,6 +35,7 @@ def _register() -> None:
     # One line per stage, in data-flow order.
     from borderwatch.cli import (
         audit,
+        db,
         entities,
         feedback,
         generate,
@@ -72,6 +73,7 @@ def _register() -> None:
     travellers.register(app)
     training.register(app)
     pipeline.register(app)
+    db.register(app)
 
 
 _register()

@@ -2,4 +2,4 @@
 validation; quarantine."""
 
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
-__all__ = ["edifact", "frame", "mapping", "models", "schemas", "service", "store"]
+__all__ = ["archive", "edifact", "frame", "mapping", "models", "schemas", "service", "store"]

@@ -9,4 +9,4 @@ slices, ``decide_lanes`` then ``store_decisions`` per slice); the pure engine is
 """
 
 # The stage's public surface: other stages import these modules (and only these); the rest are its own.
-__all__ = ["engine", "models", "policy", "service"]
+__all__ = ["archive", "engine", "models", "policy", "service"]
