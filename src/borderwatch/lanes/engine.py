@@ -158,6 +158,57 @@ def _rank_among(eligible: pl.Expr, group: list[str]) -> pl.Expr:
     return pl.struct(key, pl.col("_draw")).rank("ordinal").over(group)
 
 
+_FORCED = pl.col("forced_lane").fill_null("")
+
+
+def _decided(
+    *, score_red: pl.Expr, in_band: pl.Expr, would_be_red: pl.Expr, policy: LanePolicy
+) -> list[pl.Expr]:
+    """``lane``, ``basis`` and ``selection_probability`` of each declaration, in batch and at arrival alike:
+    a forced red or green is final, then the control sample, then red on the score (``score_red``), then a
+    forced yellow or the yellow band (``in_band``), else green. The selection probability is 1 for what red
+    takes for sure (forced, on the score, or a control draw that the score would have sent to red anyway), 0
+    for a forced green, else the control rate."""
+    fixed = _FORCED.is_in(["red", "green"])
+    control = ~fixed & pl.col("control")
+    lane = (
+        pl.when(fixed)
+        .then(_FORCED)
+        .when(control | score_red)
+        .then(pl.lit("red"))
+        .when((_FORCED == "yellow") | in_band)
+        .then(pl.lit("yellow"))
+        .otherwise(pl.lit("green"))
+    )
+    basis = (
+        pl.when(fixed)
+        .then(pl.lit(BASIS_MANDATORY))
+        .when(control)
+        .then(pl.lit(BASIS_CONTROL))
+        .when(score_red)
+        .then(pl.lit(BASIS_RED_CAPACITY))
+        .when(_FORCED == "yellow")
+        .then(pl.lit(BASIS_MANDATORY))
+        .when(in_band)
+        .then(pl.lit(BASIS_YELLOW_BAND))
+        .otherwise(pl.lit(BASIS_BELOW))
+    )
+    propensity = (
+        pl.when(_FORCED == "red")
+        .then(1.0)
+        .when(_FORCED == "green")
+        .then(0.0)
+        .when(score_red | (control & would_be_red))
+        .then(1.0)
+        .otherwise(pl.lit(policy.control_rate))
+    )
+    return [
+        lane.alias("lane"),
+        basis.alias("basis"),
+        propensity.cast(pl.Float64).alias("selection_probability"),
+    ]
+
+
 def assign_lanes_frame(
     frame: pl.DataFrame,
     *,
@@ -189,9 +240,9 @@ def assign_lanes_frame(
         )
     # A forced red or green is final; a forced yellow is a floor (at least a documentary check): such a
     # declaration still competes for red on its expected value.
-    forced_red = pl.col("forced_lane").fill_null("") == "red"
-    forced_green = pl.col("forced_lane").fill_null("") == "green"
-    forced_yellow = pl.col("forced_lane").fill_null("") == "yellow"
+    forced_red = _FORCED == "red"
+    forced_green = _FORCED == "green"
+    forced_yellow = _FORCED == "yellow"
     fixed = forced_red | forced_green
     control = ~fixed & pl.col("control")
     candidate = ~fixed & ~pl.col("control")
@@ -218,42 +269,9 @@ def assign_lanes_frame(
         .alias("_red_floor"),
     )
     in_band = band & (pl.col("_yellow_rank") <= pl.col("_yellow_left"))
-    lane = (
-        pl.when(fixed)
-        .then(pl.col("forced_lane"))
-        .when(control | pl.col("_score_red"))
-        .then(pl.lit("red"))
-        .when(forced_yellow | in_band)
-        .then(pl.lit("yellow"))
-        .otherwise(pl.lit("green"))
-    )
-    basis = (
-        pl.when(fixed)
-        .then(pl.lit(BASIS_MANDATORY))
-        .when(control)
-        .then(pl.lit(BASIS_CONTROL))
-        .when(pl.col("_score_red"))
-        .then(pl.lit(BASIS_RED_CAPACITY))
-        .when(forced_yellow)
-        .then(pl.lit(BASIS_MANDATORY))
-        .when(in_band)
-        .then(pl.lit(BASIS_YELLOW_BAND))
-        .otherwise(pl.lit(BASIS_BELOW))
-    )
     would_be_red = pl.col("_red_floor").is_not_null() & (pl.col("priority") >= pl.col("_red_floor"))
-    propensity = (
-        pl.when(forced_red)
-        .then(1.0)
-        .when(forced_green)
-        .then(0.0)
-        .when(pl.col("_score_red"))
-        .then(1.0)
-        .when(control & would_be_red)
-        .then(1.0)
-        .otherwise(pl.lit(policy.control_rate))
-    )
     decided = ranked.with_columns(
-        lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
+        _decided(score_red=pl.col("_score_red"), in_band=in_band, would_be_red=would_be_red, policy=policy)
     )
     return decided.select(_decision_columns())
 
@@ -326,7 +344,7 @@ def calibrate_thresholds(sample: pl.DataFrame, *, policy: LanePolicy) -> Thresho
     office_days = [(str(office), int(count)) for office, _, count in days.iter_rows()]
     red_share = policy.red.expected_share(office_days)
     yellow_share = policy.yellow.expected_share(office_days)
-    forced = pl.col("forced_lane").fill_null("")
+    forced = _FORCED
     fixed = forced.is_in(["red", "green"])
     n = prepared.height
     forced_red = prepared.filter(forced == "red").height
@@ -357,44 +375,11 @@ def assign_lanes_at_arrival(
     def at_or_above(key: tuple[float, float]) -> pl.Expr:
         return (pl.col("priority") > key[0]) | ((pl.col("priority") == key[0]) & (pl.col("_draw") <= key[1]))
 
-    forced = pl.col("forced_lane").fill_null("")
-    fixed = forced.is_in(["red", "green"])
-    control = ~fixed & pl.col("control")
+    fixed = _FORCED.is_in(["red", "green"])
     would_be_red = at_or_above(red_key) & (pl.col("fraud_probability") >= policy.min_red_probability)
     score_red = ~fixed & ~pl.col("control") & would_be_red
     in_band = ~fixed & ~pl.col("control") & ~would_be_red & at_or_above(yellow_key)
-    lane = (
-        pl.when(fixed)
-        .then(forced)
-        .when(control | score_red)
-        .then(pl.lit("red"))
-        .when((forced == "yellow") | in_band)
-        .then(pl.lit("yellow"))
-        .otherwise(pl.lit("green"))
-    )
-    basis = (
-        pl.when(fixed)
-        .then(pl.lit(BASIS_MANDATORY))
-        .when(control)
-        .then(pl.lit(BASIS_CONTROL))
-        .when(score_red)
-        .then(pl.lit(BASIS_RED_CAPACITY))
-        .when(forced == "yellow")
-        .then(pl.lit(BASIS_MANDATORY))
-        .when(in_band)
-        .then(pl.lit(BASIS_YELLOW_BAND))
-        .otherwise(pl.lit(BASIS_BELOW))
-    )
-    propensity = (
-        pl.when(forced == "red")
-        .then(1.0)
-        .when(forced == "green")
-        .then(0.0)
-        .when(score_red | (control & would_be_red))
-        .then(1.0)
-        .otherwise(pl.lit(policy.control_rate))
-    )
     decided = prepared.with_columns(
-        lane.alias("lane"), basis.alias("basis"), propensity.cast(pl.Float64).alias("selection_probability")
+        _decided(score_red=score_red, in_band=in_band, would_be_red=would_be_red, policy=policy)
     )
     return decided.select(_decision_columns())

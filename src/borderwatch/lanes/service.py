@@ -199,6 +199,25 @@ def current_decision(*, session: Session, lrn: str, agency: str) -> LaneDecision
     return row
 
 
+# What an override keeps of the decision it supersedes: all but the lane, its basis and who decided why.
+_CARRIED_BY_OVERRIDE = (
+    "lrn",
+    "agency",
+    "declared_on",
+    "office",
+    "score",
+    "fraud_probability",
+    "expected_duty",
+    "reasons",
+    "reason_codes",
+    "control",
+    "aeo",
+    "selection_probability",
+    "policy_version",
+    "model_version",
+)
+
+
 def override_lane(
     *, session: Session, lrn: str, agency: str, lane: str, reason: str, supervisor: str
 ) -> LaneDecisionRow:
@@ -229,22 +248,9 @@ def override_lane(
         raise LaneChangedError(f"the lane of declaration {lrn} was changed meanwhile; look at it again")
     set_committed_value(old, "is_current", False)  # as the row now is, without writing it again
     row = LaneDecisionRow(
-        lrn=old.lrn,
-        agency=old.agency,
-        declared_on=old.declared_on,
-        office=old.office,
+        **{name: getattr(old, name) for name in _CARRIED_BY_OVERRIDE},
         lane=lane,
         basis=BASIS_OVERRIDE,
-        score=old.score,
-        fraud_probability=old.fraud_probability,
-        expected_duty=old.expected_duty,
-        reasons=old.reasons,
-        reason_codes=old.reason_codes,
-        control=old.control,
-        aeo=old.aeo,
-        selection_probability=old.selection_probability,
-        policy_version=old.policy_version,
-        model_version=old.model_version,
         supersedes_id=old.id,
         override_reason=reason,
         decided_by=supervisor,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.errors import NotFoundError
+from borderwatch.core.reasons import codes_to_json
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_declarations
 from borderwatch.inspections.flows import Selection, select_arrivals_flow
@@ -29,7 +30,15 @@ from borderwatch.pipeline.messages import PoisonError, Stored, content_key, deco
 from borderwatch.pipeline.topology import Kind
 from borderwatch.scoring.registry import latest_scores
 
-SCORE_FIELDS = ("score", "fraud_probability", "expected_duty", "forced_lane", "reasons", "model_version")
+SCORE_FIELDS = (
+    "score",
+    "fraud_probability",
+    "expected_duty",
+    "forced_lane",
+    "reasons",
+    "reason_codes",  # one per reason: id, family, figures (core.reasons), what a consumer groups by
+    "model_version",
+)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,7 @@ class ScoreProcessor:
                 outcome.poison[index] = f"declaration {lrn}: not stored, nothing to score"
                 continue
             fields = {name: scores[lrn].get(name) for name in SCORE_FIELDS}
+            fields["reason_codes"] = codes_to_json(fields["reason_codes"])
             outcome.forward.append(
                 Forward(Kind.SCORES, f"{key}.scores", _json({"key": key, "lrn": lrn, **fields}))
             )

@@ -183,35 +183,6 @@ def cached_day_history(*, cache: Cache, engine: Engine, agency: str, day: dt.dat
     return built
 
 
-def score_stored(
-    *,
-    context: ScoringContext,
-    cache: Cache,
-    engine: Engine,
-    db: Session,
-    lrns: Sequence[str],
-    explain_min_score: float = 0.0,
-    screening_hits: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """Score the stored current versions of ``lrns`` and store the scores (the scoring stage's registry).
-
-    Returns ``RiskModel.score`` rows plus ``explained``: False where the model's reasons are left to the
-    declaration's first read (score below ``explain_min_score``, no yellow or red forced by a profile).
-    ``screening_hits`` (``screening.service.HIT_SCHEMA``) add their points and reasons.
-    """
-    scores = score_lrns(
-        context=context,
-        cache=cache,
-        engine=engine,
-        lrns=lrns,
-        explain_min_score=explain_min_score,
-        screening_hits=screening_hits,
-    )
-    if scores.height:
-        store(db=db, agency=context.agency, model_version=context.model.version, scores=scores)
-    return scores
-
-
 def store(*, db: Session, agency: str, model_version: str, scores: pl.DataFrame) -> None:
     """Store :func:`score_lrns` (or :func:`score_lrns_without_model`) output."""
     registry.store_scores(
@@ -232,7 +203,13 @@ def score_lrns(
     explain_min_score: float = 0.0,
     screening_hits: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """:func:`score_stored` without storing (reads only: a caller can score before it writes)."""
+    """Scores of the stored current versions of ``lrns`` by the agency's model (reads only: a caller scores
+    before it writes, then :func:`store`).
+
+    Returns ``RiskModel.score`` rows plus ``explained``: False where the model's reasons are left to the
+    declaration's first read (score below ``explain_min_score``, no yellow or red forced by a profile).
+    ``screening_hits`` (``screening.service.HIT_SCHEMA``) add their points and reasons.
+    """
     declarations = load_declarations(engine, agency=context.agency, lrns=list(lrns))
     if declarations.height == 0:
         return pl.DataFrame()

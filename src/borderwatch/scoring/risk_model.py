@@ -16,7 +16,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,9 @@ from borderwatch.scoring.vehicles import VEHICLE_FIELDS, vehicle_evidence
 
 FORMAT_VERSION = 3
 SCREENING_POINTS = 15.0
+# What scoring makes of one check's findings: per declaration (in the order of ``lrns``), points, reasons,
+# codes and the fields a risk profile tests (``scoring.documents``, ``.manifest``, ``.vehicles``).
+EvidenceOf = Callable[[pl.Series, pl.DataFrame], pl.DataFrame]
 SCORE_COLUMNS: dict[str, pl.DataType] = {
     "lrn": pl.String(),
     "score": pl.Float64(),
@@ -131,39 +134,32 @@ def with_screening_score(features: pl.DataFrame, hits: pl.DataFrame | None) -> p
 
 
 def _side_evidence(
-    features: pl.DataFrame,
-    document_findings: pl.DataFrame | None,
-    manifest_discrepancies: pl.DataFrame | None,
-    vehicle_alerts: pl.DataFrame | None = None,
+    features: pl.DataFrame, evidence: Evidence
 ) -> tuple[pl.DataFrame, dict[str, tuple[pl.Series, pl.Series, pl.Series]]]:
-    """``features`` with the fields a risk profile tests of the document check's findings and of the
-    manifest discrepancies (when any), and per kind of evidence its reasons, their codes and points."""
-    evidence: dict[str, tuple[pl.Series, pl.Series, pl.Series]] = {}
-    if manifest_discrepancies is not None and manifest_discrepancies["lrn"].is_not_null().any():
-        manifest = manifest_evidence(features["lrn"], manifest_discrepancies)
-        features = features.with_columns(manifest.select(*MANIFEST_FIELDS))
-        evidence["_manifest"] = (
-            manifest["manifest_reasons"],
-            manifest["manifest_codes"],
-            manifest["manifest_points"],
-        )
-    if document_findings is not None and document_findings.height:
-        documents = document_evidence(features["lrn"], document_findings)
-        features = features.with_columns(documents.select(*DOCUMENT_FIELDS))
-        evidence["_documents"] = (
-            documents["document_reasons"],
-            documents["document_codes"],
-            documents["document_points"],
-        )
-    if vehicle_alerts is not None and vehicle_alerts.height:
-        vehicles = vehicle_evidence(features["lrn"], vehicle_alerts)
-        features = features.with_columns(vehicles.select(*VEHICLE_FIELDS))
-        evidence["_vehicles"] = (
-            vehicles["vehicle_reasons"],
-            vehicles["vehicle_codes"],
-            vehicles["vehicle_points"],
-        )
-    return features, evidence
+    """``features`` with the fields a risk profile tests of what the manifest reconciliation, the document
+    check and the vehicle check found (each when it found anything), and per kind of evidence its reasons,
+    their codes and its points."""
+    manifest = evidence.manifest_discrepancies
+    kinds: tuple[tuple[str, str, tuple[str, ...], EvidenceOf, pl.DataFrame | None], ...] = (
+        # (part of the reasons, column prefix, profile fields, evidence function, what the check found)
+        (
+            "_manifest",
+            "manifest",
+            MANIFEST_FIELDS,
+            manifest_evidence,
+            None if manifest is None else manifest.filter(pl.col("lrn").is_not_null()),
+        ),
+        ("_documents", "document", DOCUMENT_FIELDS, document_evidence, evidence.document_findings),
+        ("_vehicles", "vehicle", VEHICLE_FIELDS, vehicle_evidence, evidence.vehicle_alerts),
+    )
+    found: dict[str, tuple[pl.Series, pl.Series, pl.Series]] = {}
+    for part, prefix, fields, evidence_of, rows in kinds:
+        if rows is None or rows.height == 0:
+            continue
+        frame = evidence_of(features["lrn"], rows)
+        features = features.with_columns(frame.select(*fields))
+        found[part] = (frame[f"{prefix}_reasons"], frame[f"{prefix}_codes"], frame[f"{prefix}_points"])
+    return features, found
 
 
 class RiskModel:
@@ -487,9 +483,7 @@ def _evidence_items(
     """Per goods item, from the model's ``predicted`` fraud probability and ranking (zeros without a model):
     the features with the evidence's fields, and the scored items (score, expected duty, forced lane, and
     the reasons and reason codes of each part of :data:`REASON_PARTS` that holds any)."""
-    features, side = _side_evidence(
-        features, evidence.document_findings, evidence.manifest_discrepancies, evidence.vehicle_alerts
-    )
+    features, side = _side_evidence(features, evidence)
     features = with_screening_score(features, evidence.screening_hits)
     anomalies = detect_anomalies(features)
     rules = evaluate_profiles(features, evidence.profiles)
@@ -698,21 +692,34 @@ def rule_codes(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
 
 
 def _fit(
-    features: pl.DataFrame, *, params: ModelParams, seed: int
-) -> tuple[lgb.Booster, lgb.Booster, dict[str, dict[str, int]], RankingReference]:
+    rows: pl.DataFrame, *, params: ModelParams, seed: int, metrics: dict[str, float] | None = None
+) -> RiskModel:
+    """A model fitted on labelled ``rows`` (with ``fraud`` and ``weight``), trained over their days."""
     numeric = default_numeric()
-    vocabulary = fit_vocabulary(features, CATEGORICAL)
+    vocabulary = fit_vocabulary(rows, CATEGORICAL)
     scorer = Scorer.fit(
-        feature_matrix(features, vocabulary, numeric),
-        fraud=features["fraud"].to_numpy(),
-        duty_at_stake=features["duty_at_stake"].cast(pl.Float64).to_numpy(),
-        weight=features["weight"].to_numpy(),
+        feature_matrix(rows, vocabulary, numeric),
+        fraud=rows["fraud"].to_numpy(),
+        duty_at_stake=rows["duty_at_stake"].cast(pl.Float64).to_numpy(),
+        weight=rows["weight"].to_numpy(),
         names=[*numeric, *vocabulary],
         categorical=list(vocabulary),
         params=params,
         seed=seed,
     )
-    return scorer.fraud, scorer.duty, vocabulary, scorer.reference
+    first, last = rows["declared_on"].min(), rows["declared_on"].max()
+    return RiskModel(
+        fraud_booster=scorer.fraud,
+        duty_booster=scorer.duty,
+        vocabulary=vocabulary,
+        numeric=numeric,
+        reference=scorer.reference,
+        params=params,
+        seed=seed,
+        trained_from=first if isinstance(first, dt.date) else None,
+        trained_until=last if isinstance(last, dt.date) else None,
+        metrics=metrics or {},
+    )
 
 
 def ranking_metrics(labels: np.ndarray[Any, Any], ranking: np.ndarray[Any, Any]) -> dict[str, float]:
@@ -776,19 +783,7 @@ def train_risk_model(
         cut = days[int(len(days) * (1 - holdout))]
         early, late = rows.filter(pl.col("declared_on") < cut), rows.filter(pl.col("declared_on") >= cut)
         if early["fraud"].n_unique() == 2 and late.height:
-            fraud_booster, duty_booster, vocabulary, reference = _fit(early, params=params, seed=seed)
-            trial = RiskModel(
-                fraud_booster=fraud_booster,
-                duty_booster=duty_booster,
-                vocabulary=vocabulary,
-                numeric=default_numeric(),
-                reference=reference,
-                params=params,
-                seed=seed,
-                trained_from=None,
-                trained_until=None,
-                metrics={},
-            )
+            trial = _fit(early, params=params, seed=seed)
             # The held-out days see only outcomes from before the cut, as in production.
             late_features = build_features(
                 declarations=late,
@@ -799,17 +794,4 @@ def train_risk_model(
             for name, value in ranking_metrics(late["fraud"].to_numpy(), ranking).items():
                 metrics[f"holdout_{name}"] = value
             metrics["holdout_rows"] = float(late.height)
-    fraud_booster, duty_booster, vocabulary, reference = _fit(rows, params=params, seed=seed)
-    first, last = rows["declared_on"].min(), rows["declared_on"].max()
-    return RiskModel(
-        fraud_booster=fraud_booster,
-        duty_booster=duty_booster,
-        vocabulary=vocabulary,
-        numeric=default_numeric(),
-        reference=reference,
-        params=params,
-        seed=seed,
-        trained_from=first if isinstance(first, dt.date) else None,
-        trained_until=last if isinstance(last, dt.date) else None,
-        metrics=metrics,
-    )
+    return _fit(rows, params=params, seed=seed, metrics=metrics)
