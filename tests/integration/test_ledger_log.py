@@ -157,3 +157,22 @@ def test_awkward_fields_and_a_stale_size_hint_store_the_same_log(engine: Engine)
     assert [r.index for r in receipts] == list(range(len(receipts)))
     assert service.log_info(engine, agency="a").root == root_from_leaf_hashes(hashes)
     assert service.root_at(engine, agency="a", size=len(hashes)) == root_from_leaf_hashes(hashes)
+
+
+def test_a_proof_after_the_server_dropped_the_readers_connections(engine: Engine) -> None:
+    """Proofs read through a connection pool that does not ping the server first: a connection the server
+    closed meanwhile is replaced, and the proof is still given."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no server to drop a connection")
+    service.ensure_log(engine, agency="a", origin=ORIGIN)
+    receipts = service.append(engine, agency="a", entries=[doc(i) for i in range(300)])
+    root = root_from_leaf_hashes([r.leaf_hash for r in receipts])
+    service.inclusion(engine, agency="a", index=1, size=300)  # the reader's one connection is pooled now
+    with service._reader(engine).connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+    with engine.begin() as connection:  # that connection only: the server is shared
+        assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+    for index in (0, 299):
+        proof = service.inclusion(engine, agency="a", index=index, size=300)
+        verify_inclusion(receipts[index].leaf_hash, index, 300, proof, root)
+    assert service.tile(engine, agency="a", level=0, index=1, width=44)[:32] == receipts[256].leaf_hash
