@@ -37,6 +37,7 @@ from borderwatch.web.api import vehicles as vehicles_api
 from borderwatch.web.deps import AppState
 from borderwatch.web.jobs import fail_interrupted_jobs
 from borderwatch.web.limits import BodyGuard, uvicorn_options
+from borderwatch.web.metrics import Metrics, MetricsMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -114,18 +115,35 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(intel_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
+    # outermost: it counts what BodyGuard refuses too. Served on a port of its own (``serve``), not here.
+    metrics = Metrics(settings=settings, engine=engine, factory=factory)
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, *, access_log: bool = True) -> None:
-    """Migrate the database and serve the workspace until interrupted."""
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    access_log: bool = True,
+    metrics_port: int | None = None,
+    metrics_host: str = "127.0.0.1",
+) -> None:
+    """Migrate the database and serve the workspace until interrupted; with ``metrics_port``, Prometheus'
+    metrics (``web.metrics``) on that port of ``metrics_host``, apart from the workspace."""
     import uvicorn
+    from prometheus_client import start_http_server
 
     engine = engine_from_settings(settings)
     migrate_for(settings, engine)
     engine.dispose()
+    app = create_app(settings)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr=metrics_host, registry=app.state.metrics.registry)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=port,
         log_level="info",
