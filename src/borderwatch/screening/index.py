@@ -70,11 +70,66 @@ def _sound_keys(token: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Reading:
-    """One way to read a query part: listed tokens it may be, with their similarity."""
+class _Similar:
+    """The listed tokens a query part may be: the rare ones as arrays (token ids, similarities), the
+    common ones as (token id, similarity) pairs."""
 
-    token_ids: tuple[int, ...]
-    similarities: tuple[float, ...]
+    any: bool
+    rare: npt.NDArray[np.int64]
+    rare_similarity: FloatArray
+    common: tuple[tuple[int, float], ...]
+
+
+class _Readings:
+    """The readings of a query's parts: each part (group) has readings (the part as written, cut in two,
+    joined with a neighbour); each reading has options (one per piece), each the listed tokens that piece
+    may be, with their credit (similarity x the piece's share of the part's weight). Options of a reading
+    are numbered contiguously, and readings of a group."""
+
+    def __init__(self, parts: int) -> None:
+        self.parts = parts
+        self.options: list[tuple[_Similar, float, float]] = []  # (tokens, credit = similarity x both)
+        self.reading_of: list[int] = []  # option -> reading
+        self.caps: list[float] = []  # reading -> the weight of its part
+        self.group_of: list[int] = []  # reading -> part
+
+    def add(self, group: int, cap: float, pieces: list[tuple[_Similar, float, float]]) -> None:
+        for piece in pieces:
+            self.options.append(piece)
+            self.reading_of.append(len(self.caps))
+        self.caps.append(cap)
+        self.group_of.append(group)
+
+    def coverage(
+        self, names: npt.NDArray[np.int64], option_ids: npt.NDArray[np.int64], credit: FloatArray
+    ) -> tuple[npt.NDArray[np.int64], FloatArray]:
+        """From (name, option, credit) triples: each option's best credit per name, summed over a
+        reading's options (capped at the part's weight), the best reading per part, summed over the parts.
+        Returns the names (sorted) and their sums. One sort; options without a triple add nothing."""
+        options, readings = len(self.options), len(self.caps)
+        key = names * options + option_ids
+        order = np.argsort(key, kind="stable")
+        key, credit = key[order], credit[order]
+        starts = _run_starts(key)
+        key, credit = key[starts], np.maximum.reduceat(credit, starts)
+        # per (name, reading): the sum of its options' credits, at most the part's weight
+        key = key // options * readings + np.asarray(self.reading_of)[key % options]
+        starts = _run_starts(key)
+        key, credit = key[starts], np.add.reduceat(credit, starts)
+        reading_ids = key % readings
+        np.minimum(credit, np.asarray(self.caps)[reading_ids], out=credit)
+        # per (name, part): its best reading; per name: the sum over parts
+        key = key // readings * self.parts + np.asarray(self.group_of)[reading_ids]
+        starts = _run_starts(key)
+        key, credit = key[starts], np.maximum.reduceat(credit, starts)
+        names = key // self.parts
+        starts = _run_starts(names)
+        return names[starts], np.add.reduceat(credit, starts)
+
+
+def _run_starts(key: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Where each run of equal values of the sorted ``key`` starts."""
+    return np.concatenate(([0], np.flatnonzero(key[1:] != key[:-1]) + 1))
 
 
 class NameIndex:
@@ -98,7 +153,7 @@ class NameIndex:
         self._pending_tids: array[int] = array("i")
         self._pending_names: array[int] = array("i")
         self._joined: dict[str, list[int]] = defaultdict(list)  # the name without spaces -> name ids
-        self._similar_cache: dict[str, dict[int, float]] = {}
+        self._similar_cache: dict[str, _Similar] = {}
 
     # -- building -------------------------------------------------------------------------------------
 
@@ -223,13 +278,22 @@ class NameIndex:
             return 0.3 * weight
         return weight
 
-    def _similar_tokens(self, token: str) -> dict[int, float]:
-        """Listed tokens a query part may be, with their similarity (exact, one or two edits, sound)."""
+    def _similar_tokens(self, token: str) -> _Similar:
+        """Listed tokens a query part may be, with their similarity (exact, one or two edits, sound), as
+        arrays, the rare ones (in at most ``common_postings`` names) apart from the common ones."""
         cached = self._similar_cache.get(token)
         if cached is None:
             if len(self._similar_cache) > 200_000:
                 self._similar_cache = {}
-            cached = self._similar_cache[token] = self._find_similar(token)
+            found = self._find_similar(token)
+            rare = [t for t in found if self._df[t] <= self.common_postings]
+            common = [t for t in found if self._df[t] > self.common_postings]
+            cached = self._similar_cache[token] = _Similar(
+                bool(found),
+                np.asarray(rare, dtype=np.int64),
+                np.asarray([found[t] for t in rare]),
+                tuple((t, found[t]) for t in common),
+            )
         return cached
 
     def _find_similar(self, token: str) -> dict[int, float]:
@@ -263,110 +327,120 @@ class NameIndex:
                 out.append((left, right))
         return out
 
-    def _gather(self, tids: list[int], credits: list[float]) -> tuple[IntArray, FloatArray]:
-        """The names containing any of ``tids`` (CSR and delta), each with its token's credit."""
-        tid_array = np.asarray(tids, dtype=np.int64)
-        in_csr = tid_array < len(self._offsets) - 1
+    def _gather(self, tid_array: npt.NDArray[np.int64]) -> tuple[IntArray, npt.NDArray[np.int64]]:
+        """The names containing each of ``tid_array`` (CSR and delta), with the position in
+        ``tid_array`` of the token that found each name."""
+        if not len(tid_array):
+            return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64)
+        in_csr = np.flatnonzero(tid_array < len(self._offsets) - 1)
         starts = self._offsets[tid_array[in_csr]].astype(np.int64)
         lengths = self._offsets[tid_array[in_csr] + 1].astype(np.int64) - starts
         total = int(lengths.sum())
         shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         ids = self._postings[np.arange(total, dtype=np.int64) + shift]
-        values = np.repeat(np.asarray(credits)[in_csr], lengths)
+        which = np.repeat(in_csr, lengths)
         if self._delta:
-            extra = [(self._delta[t], c) for t, c in zip(tids, credits, strict=True) if self._delta.get(t)]
+            extra = [(self._delta[t], i) for i, t in enumerate(tid_array.tolist()) if self._delta.get(t)]
             if extra:
                 ids = np.concatenate([ids, *(np.asarray(names, dtype=np.int32) for names, _ in extra)])
-                values = np.concatenate([values, *(np.full(len(names), c) for names, c in extra)])
-        return ids, values
+                which = np.concatenate([which, *(np.full(len(names), i) for names, i in extra)])
+        return ids, which
 
-    def _split_options(
-        self, options: dict[int, float]
-    ) -> tuple[tuple[IntArray, FloatArray], list[tuple[int, float]]]:
-        rare = [(t, c) for t, c in options.items() if self._df[t] <= self.common_postings]
-        common = [(t, c) for t, c in options.items() if self._df[t] > self.common_postings]
-        if rare:
-            return self._gather([t for t, _ in rare], [c for _, c in rare]), common
-        return (np.zeros(0, dtype=np.int32), np.zeros(0)), common
-
-    def _option_credit(
-        self, gathered: tuple[IntArray, FloatArray], common: list[tuple[int, float]], pool: IntArray
-    ) -> FloatArray:
-        """For each pooled name, the best credit among the listed tokens of one option that it contains."""
-        best = np.zeros(len(pool))
-        for tid, credit in common:
-            postings = self._postings_of(tid)  # sorted: the delta holds only names newer than the CSR's
-            where = np.minimum(np.searchsorted(postings, pool), len(postings) - 1)
-            np.maximum(best, np.where(postings[where] == pool, credit, 0.0), out=best)
-        ids, credits = gathered
-        if len(ids):
-            where = np.minimum(np.searchsorted(pool, ids), len(pool) - 1)
-            found = pool[where] == ids
-            np.maximum.at(best, where[found], credits[found])
-        return best
-
-    def candidates(
-        self, tokens: Sequence[str], *, person: bool, limit: int, min_coverage: float
-    ) -> list[int]:
-        """Ids of at most ``limit`` names with at least ``min_coverage`` of the query's weight, best first."""
-        if not tokens or not self._alive_count:
-            return []
-        weights = [self._weight(t, person) for t in tokens]
-        total = sum(weights)
-        # Each query part is a group; each group has readings, each reading lists (token id, credit) options.
-        groups: list[list[list[dict[int, float]]]] = [[] for _ in tokens]
-        for index, token in enumerate(tokens):
-            groups[index].append([{t: s * weights[index] for t, s in self._similar_tokens(token).items()}])
-            if len(token) >= 6:
-                for left, right in self._splits(token)[:6]:
-                    share = weights[index] / len(token)
-                    groups[index].append(
-                        [
-                            {t: s * share * len(left) for t, s in self._similar_tokens(left).items()},
-                            {t: s * share * len(right) for t, s in self._similar_tokens(right).items()},
-                        ]
-                    )
-        for index in range(len(tokens) - 1):
-            merged = tokens[index] + tokens[index + 1]
-            similar = self._similar_tokens(merged)
-            if similar:
-                for part in (index, index + 1):
-                    groups[part].append([{t: s * weights[part] for t, s in similar.items()}])
-        # Phase 1: names found through rarer tokens (and through the name spelled without spaces).
-        prepared = [
-            [[self._split_options(options) for options in reading] for reading in group] for group in groups
-        ]
-        arrays = [gathered[0] for group in prepared for reading in group for gathered, _ in reading]
+    def _spelled(self, tokens: Sequence[str]) -> list[int]:
+        """Names with the same letters as the query up to one added letter, spaced differently."""
         joined = squeeze("".join(tokens))
         spelled: list[int] = []
         for key in deletion_keys(joined) if len(joined) >= 8 else (joined,):
             spelled.extend(self._joined.get(key, ()))
-        arrays.append(np.asarray(spelled, dtype=np.int32))
-        if not sum(len(a) for a in arrays):
-            # Only common parts: their names are the pool (a short, common name).
-            arrays = [
-                self._postings_of(tid)
-                for group in prepared
-                for reading in group
-                for _, common in reading
-                for tid, _ in common
-            ]
-        if not arrays or not sum(len(a) for a in arrays):
+        return spelled
+
+    def _readings(self, tokens: Sequence[str], weights: list[float]) -> _Readings:
+        """Each query part's readings: as written, cut in two where one side is a known part, joined with
+        a neighbour."""
+        readings = _Readings(len(tokens))
+        merged = [self._similar_tokens(tokens[i] + tokens[i + 1]) for i in range(len(tokens) - 1)]
+        for index, token in enumerate(tokens):
+            readings.add(index, weights[index], [(self._similar_tokens(token), weights[index], 1.0)])
+            if len(token) >= 6:
+                share = weights[index] / len(token)
+                for left, right in self._splits(token)[:6]:
+                    readings.add(
+                        index,
+                        weights[index],
+                        [
+                            (self._similar_tokens(left), share, len(left)),
+                            (self._similar_tokens(right), share, len(right)),
+                        ],
+                    )
+            for neighbour in (index - 1, index):
+                if 0 <= neighbour < len(merged) and merged[neighbour].any:
+                    readings.add(index, weights[index], [(merged[neighbour], weights[index], 1.0)])
+        return readings
+
+    def candidates(
+        self,
+        tokens: Sequence[str],
+        *,
+        person: bool,
+        limit: int,
+        min_coverage: float,
+        strong_coverage: float = 0.0,
+        weak_limit: int | None = None,
+    ) -> list[int]:
+        """Ids of at most ``limit`` names with at least ``min_coverage`` of the query's weight, best first;
+        of those under ``strong_coverage``, only the ``weak_limit`` best (all when ``None``)."""
+        if not tokens or not self._alive_count:
             return []
-        pool = np.unique(np.concatenate(arrays))
+        weights = [self._weight(t, person) for t in tokens]
+        total = sum(weights)
+        readings = self._readings(tokens, weights)
+        options = readings.options
+        # Phase 1: names found through rarer tokens (and through the name spelled without spaces).
+        rare_tids = [similar.rare for similar, _, _ in options]
+        ids, which = self._gather(np.concatenate(rare_tids))
+        option_index = np.repeat(np.arange(len(options)), [len(t) for t in rare_tids])
+        credits = np.concatenate([similar.rare_similarity * one * two for similar, one, two in options])
+        spelled = self._spelled(tokens)
+        common = [
+            (option, tid, similarity * one * two)
+            for option, (similar, one, two) in enumerate(options)
+            for tid, similarity in similar.common
+        ]
+        if not len(ids) and not spelled:
+            # Only common parts: their names are the pool (a short, common name).
+            arrays = [self._postings_of(tid) for _, tid, _ in common]
+            if not arrays or not sum(len(a) for a in arrays):
+                return []
+            pool = np.unique(np.concatenate(arrays))
+        else:
+            pool = np.unique(np.concatenate([ids, np.asarray(spelled, dtype=np.int32)]))
         pool = pool[self._alive[pool]]
         if not len(pool):
             return []
-        # Phase 2: every group's best reading for each pooled name.
+        # Phase 2, over the (name, option, credit) triples found: each option's best credit per name,
+        # summed over a reading's options (capped at the part's weight), the best reading per part,
+        # summed over the parts. One sort; names and options without a triple add nothing.
+        name_parts = [ids]
+        option_parts = [option_index[which]]
+        credit_parts = [credits[which]]
+        for option, tid, value in common:
+            postings = self._postings_of(tid)  # sorted: the delta holds only names newer than the CSR's
+            if not len(postings):
+                continue
+            where = np.minimum(np.searchsorted(postings, pool), len(postings) - 1)
+            hit = pool[postings[where] == pool]
+            name_parts.append(hit)
+            option_parts.append(np.full(len(hit), option))
+            credit_parts.append(np.full(len(hit), value))
+        names = np.concatenate(name_parts).astype(np.int64)
+        alive = self._alive[names]
+        names = names[alive]
+        option_ids = np.concatenate(option_parts)[alive]
+        credit = np.concatenate(credit_parts)[alive]
         score = np.zeros(len(pool))
-        for index, group in enumerate(prepared):
-            best = np.zeros(len(pool))
-            for reading in group:
-                reading_credit = np.zeros(len(pool))
-                for gathered, common in reading:
-                    reading_credit += self._option_credit(gathered, common, pool)
-                np.maximum(best, np.minimum(reading_credit, weights[index]), out=best)
-            score += best
+        if len(names):
+            found, sums = readings.coverage(names, option_ids, credit)
+            score[np.searchsorted(pool, found)] = sums
         if spelled:
             # The same letters up to one added letter, spaced differently: as good as every part found.
             where = np.minimum(np.searchsorted(pool, spelled), len(pool) - 1)
@@ -375,4 +449,7 @@ class NameIndex:
         if len(keep) > limit:
             keep = keep[np.argpartition(-score[keep], limit)[:limit]]
         keep = keep[np.argsort(-score[keep], kind="stable")]
+        if weak_limit is not None:
+            weak = np.flatnonzero(score[keep] < strong_coverage * total)
+            keep = np.delete(keep, weak[weak_limit:])
         return [int(pool[i]) for i in keep]

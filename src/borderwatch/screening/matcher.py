@@ -29,7 +29,7 @@ from borderwatch.screening.normalize import (
     normalize_name,
 )
 
-DEFAULT_THRESHOLD = 0.7
+DEFAULT_THRESHOLD = 0.86  # recall 0.984 at 0.47 % FPR on the OFAC noise set: docs/decisions/screening-0003-*
 ADDRESS_MATCH = 90  # token_set_ratio of the folded address texts
 
 
@@ -104,11 +104,15 @@ class Matcher:
         *,
         candidates: int = 12,
         min_coverage: float = 0.34,
+        strong_coverage: float = 0.5,
+        weak_candidates: int | None = None,
         channels: Channels | None = None,
         batch: int = 20_000,
     ) -> None:
         self.candidates = candidates
         self.min_coverage = min_coverage
+        self.strong_coverage = strong_coverage
+        self.weak_candidates = weak_candidates
         self.channels = channels or Channels()
         self.entries: list[WatchEntry] = []
         self._slot: dict[str, int] = {}  # entity id -> index in ``entries`` of its current version
@@ -229,6 +233,8 @@ class Matcher:
                 person=query.kind == PERSON,
                 limit=self.candidates + len(found),
                 min_coverage=self.min_coverage,
+                strong_coverage=self.strong_coverage,
+                weak_limit=self.weak_candidates,
             )
             found.extend([name_id for name_id in parts if name_id not in seen][: self.candidates])
         return found
