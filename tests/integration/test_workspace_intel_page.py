@@ -3,6 +3,7 @@ another) and the "share" form of a closed case with a seizure, through the brows
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -132,7 +133,13 @@ def test_an_analyst_sees_what_partners_sent_and_another_agency_does_not(world: d
     assert len(logged) == 6  # every view of the page, the filtered ones too
 
 
-def test_a_supervisor_shares_a_closed_seizure_from_the_case_page(world: dict[str, Any]) -> None:
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf'<input type="hidden" name="{name}" value="([^"]*)">', page)
+    assert found is not None, name
+    return html.unescape(found.group(1))
+
+
+def test_a_supervisor_previews_then_shares_a_closed_seizure_and_sees_it_listed(world: dict[str, Any]) -> None:
     case_id = world["case"]
     with client_for(world["settings"]) as client:
         login(client, "analyst_a")
@@ -140,49 +147,93 @@ def test_a_supervisor_shares_a_closed_seizure_from_the_case_page(world: dict[str
     with client_for(world["settings"]) as client:
         csrf = login(client, "supervisor_a")
         page = client.get(f"/cases/{case_id}").text
-        form = re.search(r'<form method="post" action="/cases/(\d+)/share" id="share-form">', page)
+        form = re.search(r'<form method="post" action="/cases/(\d+)/share/preview" id="share-form">', page)
         assert form is not None and int(form.group(1)) == case_id
         assert 'name="csrf_token"' in page and f'value="{world["collection"]}"' in page
         assert 'value="pacific"' in page
-        refused = client.post(
-            f"/cases/{case_id}/share",
-            data={"tlp": "amber", "collection": world["collection"], "csrf_token": csrf},
-            headers=PAGE,
-            follow_redirects=False,
-        )
+        chosen = {"tlp": "amber", "collection": world["collection"], "csrf_token": csrf}
+        refused = client.post(f"/cases/{case_id}/share/preview", data=chosen, headers=PAGE)
         assert refused.status_code == 403 and "sharing group" in refused.text
+        chosen["group"] = "pacific"
         no_csrf = client.post(
-            f"/cases/{case_id}/share",
-            data={"tlp": "amber", "group": "pacific", "collection": world["collection"]},
-            follow_redirects=False,
+            f"/cases/{case_id}/share/preview", data={k: v for k, v in chosen.items() if k != "csrf_token"}
         )
         assert no_csrf.status_code == 403
-        shared = client.post(
+        unpreviewed = client.post(f"/cases/{case_id}/share", data=chosen, follow_redirects=False)
+        assert unpreviewed.status_code == 422 and "preview" in unpreviewed.text
+        preview = client.post(f"/cases/{case_id}/share/preview", data=chosen, headers=PAGE)
+        assert preview.status_code == 200 and 'id="share-confirm"' in preview.text
+        shown = re.findall(r'<li id="preview-([a-z0-9-]+--[0-9a-f-]{36})">', preview.text)
+        assert "TLP:AMBER" in preview.text and "pacific" in preview.text
+        assert "cigarettes" in preview.text and "false floor" in preview.text  # what partners act on
+        confirm = {
+            **chosen,
+            "previewed_at": _hidden(preview.text, "previewed_at"),
+            "digest": _hidden(preview.text, "digest"),
+        }
+        tampered = client.post(
+            f"/cases/{case_id}/share", data={**confirm, "digest": "0" * 64}, follow_redirects=False
+        )
+        assert tampered.status_code == 409 and "previewed" in tampered.text
+        other_tlp = client.post(
+            f"/cases/{case_id}/share", data={**confirm, "tlp": "green"}, follow_redirects=False
+        )
+        assert other_tlp.status_code == 409  # not what the preview showed
+        stale = client.post(
             f"/cases/{case_id}/share",
-            data={"tlp": "amber", "group": "pacific", "collection": world["collection"], "csrf_token": csrf},
+            data={**confirm, "previewed_at": "2026-01-01T00:00:00+00:00"},
             follow_redirects=False,
         )
+        assert stale.status_code == 422
+        shared = client.post(f"/cases/{case_id}/share", data=confirm, follow_redirects=False)
         assert shared.status_code == 303 and shared.headers["location"].startswith(
             f"/cases/{case_id}?done=shared"
         )
         assert "Seizure shared" in client.get(shared.headers["location"]).text
+        listed = client.get("/intel", headers=PAGE).text
+        assert 'id="shares"' in listed and "supervisor_a (supervisor)" in listed
+        assert f"seizure of case {case_id}" in listed and "group pacific" in listed
+        api = client.get("/api/intel/shares")
+        assert api.status_code == 200
+        (entry,) = api.json()
+        assert (entry["kind"], entry["record_id"], entry["tlp"], entry["group"]) == (
+            "seizure",
+            str(case_id),
+            "amber",
+            "pacific",
+        )
+        assert entry["decided_by"] == "supervisor_a" and entry["collection"] == "partners"
+    with client_for(world["settings"]) as client:
+        login(client, "analyst_b")  # another agency: none of a's shares
+        assert client.get("/api/intel/shares").json() == []
+        assert 'id="nothing-shared"' in client.get("/intel", headers=PAGE).text
     engine = make_engine(world["settings"].database_url)
     with session_scope(session_factory(engine)) as session:
         (decision,) = session.scalars(select(ShareDecisionRow)).all()
         rows = session.execute(
-            select(IntelObjectRow.stix_type, IntelObjectRow.tlp, IntelObjectRow.group_id).where(
-                IntelObjectRow.collection_id == world["collection"]
+            select(
+                IntelObjectRow.stix_id, IntelObjectRow.stix_type, IntelObjectRow.tlp, IntelObjectRow.group_id
             )
+            .where(IntelObjectRow.collection_id == world["collection"])
+            .order_by(IntelObjectRow.id)
         ).all()
         shares = session.scalars(
             select(AuditRow)
             .where(AuditRow.resource == "intel", AuditRow.resource_id == f"seizure:{case_id}")
             .order_by(AuditRow.id)
         ).all()
+        previews = session.scalars(
+            select(AuditRow).where(AuditRow.resource_id == f"preview:seizure:{case_id}")
+        ).all()
+        listings = session.scalars(select(AuditRow).where(AuditRow.resource_id == "shares")).all()
     engine.dispose()
     made = (decision.decided_by, decision.kind, decision.record_id)
     assert made == ("supervisor_a", "seizure", str(case_id))
-    assert {t for t, _, _ in rows} >= {"incident", "identity", "extension-definition"}
-    assert {tlp for t, tlp, _ in rows if t == "incident"} == {"amber"}
-    assert all(group is not None for t, _, group in rows if t == "incident")
-    assert [row.allowed for row in shares] == [False, True]
+    # Exactly the previewed objects left, no more, no fewer.
+    assert [stix_id for stix_id, _, _, _ in rows] == shown == decision.object_ids
+    assert {t for _, t, _, _ in rows} >= {"incident", "identity", "extension-definition"}
+    assert {tlp for _, t, tlp, _ in rows if t == "incident"} == {"amber"}
+    assert all(group is not None for _, t, _, group in rows if t == "incident")
+    assert [row.allowed for row in shares] == [False, True]  # the refused preview, then the share
+    assert len(previews) == 1 and previews[0].actor == "supervisor_a"
+    assert sorted(row.actor for row in listings) == ["analyst_b", "supervisor_a"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -224,8 +225,13 @@ def share(
     principal: Principal,
     request: ShareRequest,
     now: datetime | None = None,
+    previewed: str | None = None,
 ) -> ShareDecisionRow:
-    """Record ``principal``'s decision and release the preview's objects into the collection; audited."""
+    """Record ``principal``'s decision and release the preview's objects into the collection; audited.
+
+    ``previewed`` is the :func:`preview_digest` of the objects the person saw (made at ``now``): when given,
+    the share goes ahead only if exactly those objects would leave (IntelError 409 otherwise: the record
+    changed since)."""
     agency = principal.agency
     collection = store.get_collection_of(session=session, agency=agency, collection_id=request.collection_id)
     group = get_group(session=session, agency=agency, name=request.group) if request.group else None
@@ -250,6 +256,11 @@ def share(
     objects = preview(
         session=session, engine=engine, data_dir=data_dir, agency=agency, request=request, now=now
     )
+    if previewed is not None and not hmac.compare_digest(previewed, preview_digest(objects)):
+        raise store.IntelError(
+            "what would leave is no longer what was previewed (the record changed): preview it again",
+            status=409,
+        )
     row = ShareDecisionRow(
         agency=agency,
         decided_by=principal.username,
@@ -297,3 +308,86 @@ def share(
         },
     )
     return row
+
+
+def preview_digest(objects: Sequence[dict[str, Any]]) -> str:
+    """A digest of exactly these objects (canonical JSON): what a person saw in a preview, checked again
+    when they confirm."""
+    text = json.dumps(list(objects), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_share(*, session: Session, principal: Principal, request: ShareRequest) -> None:
+    """The policy's answer for ``request`` before anything is shown or shared: ForbiddenError with the
+    reason (audited as a refused share), NotFoundError for a collection or group not the agency's."""
+    agency = principal.agency
+    store.get_collection_of(session=session, agency=agency, collection_id=request.collection_id)
+    group = get_group(session=session, agency=agency, name=request.group) if request.group else None
+    decision = decide_share(
+        principal,
+        kind=request.kind,
+        tlp=request.tlp,
+        agreement_kinds=frozenset(group.kinds) if group else None,
+        recipients=frozenset(request.recipients),
+    )
+    if not decision.allowed:
+        audit.record_for(
+            db_session=session,
+            principal=principal,
+            action=Action.CREATE,
+            resource=Resource.INTEL,
+            resource_id=f"{request.kind}:{request.record_id}",
+            allowed=False,
+            detail={"reason": decision.reason, "preview": True},
+        )
+        raise store.ForbiddenError(decision.reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareSummary:
+    """One recorded decision of the agency to let records leave."""
+
+    id: int
+    kind: str
+    record_id: str
+    tlp: TLP
+    group: str | None
+    recipients: tuple[str, ...]
+    collection_id: str
+    collection: str
+    objects: int
+    object_ids: tuple[str, ...]
+    decided_by: str
+    role: str
+    decided_at: datetime
+
+
+def list_shares(*, session: Session, agency: str, limit: int = 200) -> list[ShareSummary]:
+    """The agency's own share decisions, newest first: what left, to which group or recipients, under which
+    TLP, when and by whom. Another agency's decisions are never listed."""
+    rows = session.scalars(
+        select(ShareDecisionRow)
+        .where(ShareDecisionRow.agency == agency)
+        .order_by(ShareDecisionRow.id.desc())
+        .limit(limit)
+    ).all()
+    groups = {g.id: g.name for g in list_groups(session=session, agency=agency)}
+    titles = {c.id: c.title for c in store.owned_collections(session=session, agency=agency)}
+    return [
+        ShareSummary(
+            id=row.id,
+            kind=row.kind,
+            record_id=row.record_id,
+            tlp=TLP(row.tlp),
+            group=groups.get(row.group_id) if row.group_id is not None else None,
+            recipients=tuple(row.recipients or ()),
+            collection_id=row.collection_id,
+            collection=titles.get(row.collection_id, row.collection_id),
+            objects=len(row.object_ids),
+            object_ids=tuple(row.object_ids),
+            decided_by=row.decided_by,
+            role=row.role,
+            decided_at=row.decided_at if row.decided_at.tzinfo else row.decided_at.replace(tzinfo=UTC),
+        )
+        for row in rows
+    ]

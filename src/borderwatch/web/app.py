@@ -22,6 +22,7 @@ from borderwatch.web.api import (
     cases,
     declarations,
     health,
+    intel,
     lanes,
     ledger,
     me,
@@ -56,6 +57,7 @@ API_ROUTERS = [
     ledger.router,
     vehicles_api.router,
     pipeline.router,
+    intel.router,
 ]
 
 
