@@ -207,6 +207,21 @@ def load_declarations(
     console.print(f"{count} declared vehicle(s) loaded from {path.name}")
 
 
+@vehicles_app.command("owners")
+def load_owners(
+    path: Annotated[Path, typer.Argument(help="CSV: plate, country, owner_id, owner_name, sanctioned")],
+) -> None:
+    """Load who vehicles are registered to (linked into the trader network; a plate's owners are replaced)."""
+    count = load_file(
+        path,
+        lambda c: service.load_owners(session=c.session, agency=c.agency, path=path),
+        resource="vehicle_owner",
+        counted="owners",
+        failures=(ConfigError,),
+    )
+    console.print(f"{count} vehicle owner(s) loaded from {path.name}")
+
+
 @vehicles_app.command("analyse")
 def analyse(
     since: Annotated[datetime | None, typer.Option(help="First read time (UTC)")] = None,

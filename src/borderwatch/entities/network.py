@@ -1,8 +1,10 @@
 """The trader network: importers linked to their declarants, sellers, couriers and addresses.
 
 ``build_graph`` gives a networkx graph (nodes ``role:id``, ``address:<normalised>``; edge weight = number of
-declarations); ``network_features`` gives time-safe features for scoring as a Polars frame; ``ego_network``
-gives the neighbourhood of one party as Cytoscape.js elements for the analyst workspace.
+declarations); ``add_vehicles`` joins the vehicles the declarations name (``vehicle:<plate>``, linked to the
+importers whose goods they carried) and their registered owners (linked to the trader with the owner's id, or
+an ``owner:`` node); ``network_features`` gives time-safe features for scoring as a Polars frame;
+``ego_network`` gives the neighbourhood of one party as Cytoscape.js elements for the analyst workspace.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import networkx as nx
 import polars as pl
 
+from borderwatch.core.vocabulary import PARTY_ROLES
 from borderwatch.entities.resolve import normalize_address
 
 FEATURE_SCHEMA: dict[str, pl.DataType] = {
@@ -24,6 +27,15 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "neighbour_hit_rate": pl.Float64(),
 }
 PARTNER_ROLES = ("declarant", "seller", "courier")
+# What a later stage (``vehicles``) hands over to join its vehicles to the network: the vehicle each
+# declaration names, and who each vehicle is registered to.
+CARRIED_SCHEMA: dict[str, pl.DataType] = {"plate": pl.String(), "lrn": pl.String()}
+OWNER_SCHEMA: dict[str, pl.DataType] = {
+    "plate": pl.String(),
+    "owner_id": pl.String(),
+    "owner_name": pl.String(),
+    "sanctioned": pl.Boolean(),
+}
 
 
 def node_id(role: str, party_id: str) -> str:
@@ -47,6 +59,56 @@ def build_graph(records: pl.DataFrame) -> nx.Graph:
     for importer, role, partner, weight in links.iter_rows():
         graph.add_edge(node_id("importer", importer), node_id(role, partner), weight=weight, kind=role)
     return graph
+
+
+def add_vehicles(
+    graph: nx.Graph, records: pl.DataFrame, carried: pl.DataFrame, owners: pl.DataFrame
+) -> nx.Graph:
+    """Vehicles into the trader network (in place; returned for chaining).
+
+    ``carried`` (:data:`CARRIED_SCHEMA`): a vehicle links to the importer of each declaration naming it
+    (``records`` give the importers; weight = declarations), so one truck serving two importers joins them.
+    ``owners`` (:data:`OWNER_SCHEMA`): a vehicle links to its registered owner: the trader nodes with the
+    owner's id when the owner is a known party, otherwise an ``owner:<id or name>`` node (``sanctioned``
+    kept as a node attribute). Vehicles of declarations the records do not hold are left out, unless owned.
+    """
+    importers = records.filter(pl.col("role") == "importer").select(
+        "lrn", pl.col("party_id").alias("importer")
+    )
+    served = (
+        carried.join(importers, on="lrn")
+        .group_by("plate", "importer")
+        .agg(pl.len().cast(pl.Int64).alias("declarations"))
+        .sort("plate", "importer")
+    )
+    for plate, importer, weight in served.iter_rows():
+        vehicle = _vehicle_node(graph, plate)
+        graph.add_edge(vehicle, node_id("importer", importer), weight=weight, kind="carried for")
+    by_party: dict[str, list[str]] = {}
+    for node, data in graph.nodes(data=True):
+        if data.get("type") in PARTY_ROLES:
+            by_party.setdefault(str(data.get("party_id")), []).append(node)
+    for plate, owner_id, owner_name, sanctioned in owners.sort("plate", "owner_id").iter_rows():
+        vehicle = _vehicle_node(graph, plate)
+        targets = by_party.get(owner_id or "", [])
+        if not targets:
+            owner = f"owner:{owner_id or owner_name}"
+            label = f"{owner_name or owner_id}{' ⚠ sanctioned' if sanctioned else ''}"
+            graph.add_node(owner, type="owner", label=label, sanctioned=bool(sanctioned))
+            targets = [owner]
+        for target in targets:
+            if graph.has_edge(vehicle, target):  # the owner's own goods too
+                graph.edges[vehicle, target]["kind"] = f"owns; {graph.edges[vehicle, target]['kind']}"
+            else:
+                graph.add_edge(vehicle, target, weight=1, kind="owns")
+    return graph
+
+
+def _vehicle_node(graph: nx.Graph, plate: str) -> str:
+    node = f"vehicle:{plate}"
+    if node not in graph:
+        graph.add_node(node, type="vehicle", label=plate, plate=plate)
+    return node
 
 
 def _links(records: pl.DataFrame) -> pl.DataFrame:

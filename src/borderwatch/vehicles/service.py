@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from borderwatch.access import audit
 from borderwatch.core.errors import ConfigError, NotFoundError
+from borderwatch.entities.network import CARRIED_SCHEMA, OWNER_SCHEMA
 from borderwatch.ingest.service import bulk_insert
 from borderwatch.scoring.vehicles import VEHICLE_ALERT_SCHEMA
 from borderwatch.vehicles.hotlist import DEFAULT_THRESHOLD, HotlistHit, HotlistIndex, Listed
@@ -787,6 +788,90 @@ def load_declared_vehicles(*, session: Session, agency: str, path: Path) -> int:
     rows = frame.with_columns(pl.lit(agency).alias("agency"))
     bulk_insert(session.connection(), "vehicle_declarations", _storable_times(session, rows))
     return frame.height
+
+
+def read_owners_csv(text: str, *, source: str) -> list[dict[str, Any]]:
+    """Registered owners: ``plate``, ``country``, ``owner_id`` (the trader id when the owner is a trader),
+    ``owner_name``, ``sanctioned`` (yes/no, true/false, 1/0); plates normalised."""
+    reader = csv.DictReader(io.StringIO(text))
+    needed = {"plate", "owner_name"}
+    if not reader.fieldnames or not needed <= set(reader.fieldnames):
+        raise ConfigError(path=source, reason="an owners file needs columns owner_name, plate")
+    rows = []
+    for row in reader:
+        where = f"line {reader.line_num}"
+        country = (row.get("country") or "").strip().upper() or None
+        try:
+            plate = normalise(row.get("plate") or "", country).plate
+        except PlateError as error:
+            raise ConfigError(path=source, item=where, field="plate", reason=str(error)) from None
+        name = (row.get("owner_name") or "").strip()[:255]
+        if not name:
+            raise ConfigError(path=source, item=where, field="owner_name", reason="is empty")
+        flag = (row.get("sanctioned") or "").strip().lower()
+        if flag not in ("", "0", "1", "no", "yes", "false", "true"):
+            raise ConfigError(path=source, item=where, field="sanctioned", reason=f"{flag!r} is not yes/no")
+        rows.append(
+            {
+                "plate": plate,
+                "country": country,
+                "owner_id": (row.get("owner_id") or "").strip()[:64] or None,
+                "owner_name": name,
+                "sanctioned": flag in ("1", "yes", "true"),
+            }
+        )
+    return rows
+
+
+def load_owners(*, session: Session, agency: str, path: Path) -> int:
+    """Registered owners of vehicles from a CSV; a plate named in the file has its owners replaced."""
+    rows = read_owners_csv(_read_text(path), source=str(path))
+    plates = sorted({row["plate"] for row in rows})
+    for start in range(0, len(plates), _IN_CHUNK):
+        session.query(VehicleOwnerRow).filter(
+            VehicleOwnerRow.agency == agency, VehicleOwnerRow.plate.in_(plates[start : start + _IN_CHUNK])
+        ).delete(synchronize_session=False)
+    session.add_all(VehicleOwnerRow(agency=agency, **row) for row in rows)
+    session.flush()
+    return len(rows)
+
+
+def network_links(*, session: Session, agency: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The agency's vehicles for the trader network (``entities.network.add_vehicles``): the vehicle each
+    declaration names (``CARRIED_SCHEMA``) and the vehicles' registered owners (``OWNER_SCHEMA``)."""
+    carried = session.execute(
+        select(DeclaredVehicleRow.plate, DeclaredVehicleRow.lrn).where(DeclaredVehicleRow.agency == agency)
+    ).all()
+    owners = session.execute(
+        select(
+            VehicleOwnerRow.plate,
+            VehicleOwnerRow.owner_id,
+            VehicleOwnerRow.owner_name,
+            VehicleOwnerRow.sanctioned,
+        ).where(VehicleOwnerRow.agency == agency)
+    ).all()
+    return (
+        pl.DataFrame(carried, schema=CARRIED_SCHEMA, orient="row"),
+        pl.DataFrame(owners, schema=OWNER_SCHEMA, orient="row"),
+    )
+
+
+def open_alerts_by_plate(*, session: Session, agency: str, plates: Sequence[str]) -> dict[str, int]:
+    """How many open alerts each of ``plates`` has (plates without any are left out)."""
+    found: dict[str, int] = {}
+    unique = sorted(set(plates))
+    for start in range(0, len(unique), _IN_CHUNK):
+        query = (
+            select(VehicleAlertRow.plate, func.count())
+            .where(
+                VehicleAlertRow.agency == agency,
+                VehicleAlertRow.status == "open",
+                VehicleAlertRow.plate.in_(unique[start : start + _IN_CHUNK]),
+            )
+            .group_by(VehicleAlertRow.plate)
+        )
+        found.update((str(plate), int(count)) for plate, count in session.execute(query).all())
+    return found
 
 
 def reads_frame(

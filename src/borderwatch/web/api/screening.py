@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.clock import UtcDateTime
 from borderwatch.core.errors import NotFoundError
-from borderwatch.entities.network import build_graph, ego_network, node_id
+from borderwatch.core.vocabulary import PARTY_ROLES
+from borderwatch.entities.network import add_vehicles, build_graph, ego_network, node_id
 from borderwatch.entities.records import records_from_db
 from borderwatch.screening import service as screening
 from borderwatch.screening.matcher import DEFAULT_THRESHOLD, Matcher
 from borderwatch.screening.matcher import Query as ScreeningQuery
+from borderwatch.vehicles import service as vehicles
 from borderwatch.web.api.declarations import Lrn
 from borderwatch.web.api.records import current_declaration
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
@@ -268,7 +270,10 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     engine = state.engine
 
     def build() -> Any:
-        return build_graph(records_from_db(engine, agency=agency))
+        records = records_from_db(engine, agency=agency)
+        with Session(engine) as session:  # the vehicles the declarations name, and their owners
+            carried, owners = vehicles.network_links(session=session, agency=agency)
+        return add_vehicles(build_graph(records), records, carried, owners)
 
     graph = state.cache.get(("graph", agency), build)
     focus = node_id("importer", row.importer_id)
@@ -281,17 +286,27 @@ def declaration_network(*, guard: Guard, state: AppState, lrn: str, radius: int 
     parties = {  # a party's node id is "role:party id" (entities.network.node_id); addresses are not parties
         n["data"]["id"]: tuple(n["data"]["id"].split(":", 1))
         for n in elements["nodes"]
-        if n["data"].get("type") != "address" and ":" in n["data"]["id"]
+        if n["data"].get("type") in PARTY_ROLES
     }
     hits = screening.party_hits(
         session=guard.db, agency=agency, party_ids=sorted({party for _, party in parties.values()})
     )
+    plates = [n["data"]["label"] for n in elements["nodes"] if n["data"].get("type") == "vehicle"]
+    alerts = vehicles.open_alerts_by_plate(session=guard.db, agency=agency, plates=plates)
     nodes = []
     for n in elements["nodes"]:
         node = {**n["data"], "kind": n["data"].get("type"), "focus": n["data"].get("ego", False)}
         hit = hits.get(parties.get(node["id"], ("", "")))
         if hit is not None:  # a watchlist hit not dismissed: drawn with a red ring, the hit in its label
             node |= {"flagged": True, "screening": hit, "label": f"{node.get('label', '')} ⚠ {hit}"}
+        open_alerts = alerts.get(node["label"], 0) if node["kind"] == "vehicle" else 0
+        if (
+            open_alerts
+        ):  # a vehicle with open alerts (hotlist hits, patterns): red ring, the count in its label
+            node |= {
+                "flagged": True,
+                "label": f"{node['label']} ⚠ {open_alerts} alert{'s' * (open_alerts > 1)}",
+            }
         nodes.append(node)
     edges = [n["data"] for n in elements["edges"]]
     return Graph(nodes=nodes, edges=edges, note=f"Importer {row.importer_id}: parties within {radius} links")

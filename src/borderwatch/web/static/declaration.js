@@ -7,7 +7,7 @@
     window.vegaEmbed("#explanation", JSON.parse(spec.textContent), { actions: false, renderer: "svg" });
   }
   var COLOURS = { importer: "#1f5fbf", declarant: "#8e44ad", seller: "#d35400", courier: "#16a085",
-                  address: "#7f8c8d", declaration: "#14213d" };
+                  address: "#7f8c8d", declaration: "#14213d", vehicle: "#b8860b", owner: "#5d4037" };
   function network() {
     var box = document.getElementById("network");
     var note = document.getElementById("network-note");
