@@ -172,7 +172,12 @@ def main() -> None:
     args = parser.parse_args()
     days = (END - (END - timedelta(days=30 * args.months))).days
     tag = uuid.uuid4().hex[:8]
-    results: dict[str, Any] = {"rows": args.rows, "months": args.months, "cores": os.cpu_count()}
+    results: dict[str, Any] = {
+        "rows": args.rows,
+        "months": args.months,
+        "cores": os.cpu_count(),
+        "load_average_at_start": os.getloadavg()[0],
+    }
     with (
         schema(args.database_url, f"bench_part_{tag}", args.keep) as partitioned,
         schema(args.database_url, f"bench_flat_{tag}", args.keep) as plain,
@@ -226,7 +231,12 @@ def main() -> None:
     for stat in ("ingest_rate_last_chunk", "ingest_rate_overall"):
         a, b = results["partitioned"][stat], results["plain"][stat]
         report.add_row(f"{stat} (rows/s)", f"{a:,.0f}", f"{b:,.0f}", f"{b / a:.2f}")
+    results["load_average_at_end"] = os.getloadavg()[0]
     console.print(report)
+    console.print(
+        f"load average {results['load_average_at_start']:.1f} at the start, "
+        f"{results['load_average_at_end']:.1f} at the end ({os.cpu_count()} cores)"
+    )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     console.print(f"wrote {RESULTS}")

@@ -57,6 +57,8 @@ class Resource(StrEnum):
     """Training scenarios and exercises (synthetic or pseudonymised traffic, never live records)."""
     TRAINING_RESULT = "training_result"
     """A trainee's attempt at an exercise and its score: their own, or the cohort's for instructors."""
+    PIPELINE = "pipeline"
+    """The pipeline's dead letters (messages that kept failing, with their error): read, and re-queue."""
 
 
 R, C, U, D = Action.READ, Action.CREATE, Action.UPDATE, Action.DELETE

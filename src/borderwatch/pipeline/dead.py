@@ -8,9 +8,14 @@ a duplicate of the first) and deletes the dead letter.
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError as JsNotFound
@@ -27,6 +32,7 @@ from borderwatch.pipeline.messages import (
 from borderwatch.pipeline.topology import Kind, Stage, Topology
 
 _HEADER_LIMIT = 2000
+T = TypeVar("T")
 
 
 def _header_text(text: str) -> str:
@@ -110,3 +116,51 @@ async def replay(js: JetStreamContext, topology: Topology, *, sequences: list[in
 
 def stage_of(letter: DeadLetter) -> Stage | None:
     return Stage(letter.stage) if letter.stage in {s.value for s in Stage} else None
+
+
+def lrn_of(letter: DeadLetter) -> str | None:
+    """The LRN of a dead letter's declaration, when its body is JSON that names one."""
+    try:
+        data = json.loads(letter.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    lrn = data.get("lrn") if isinstance(data, dict) else None
+    return lrn if isinstance(lrn, str) else None
+
+
+async def _connected(url: str, work: Callable[[JetStreamContext], Awaitable[T]]) -> T:
+    connection = await nats.connect(url, connect_timeout=5, max_reconnect_attempts=0)
+    try:
+        return await work(connection.jetstream())
+    finally:
+        await connection.close()
+
+
+def dead_letters_now(url: str, topology: Topology, *, limit: int = 1000) -> list[DeadLetter]:
+    """``list_dead`` for callers without an event loop (the API's request threads): connects, lists, closes.
+    An agency whose dead-letter stream does not exist yet has none."""
+
+    async def work(js: JetStreamContext) -> list[DeadLetter]:
+        try:
+            return await list_dead(js, topology, limit=limit)
+        except JsNotFound:
+            return []
+
+    return asyncio.run(_connected(url, work))
+
+
+def requeue_now(url: str, topology: Topology, *, sequence: int) -> DeadLetter | None:
+    """Replays the dead letter ``sequence`` (publishes it to where it came from and deletes it), for callers
+    without an event loop; returns it, or None when the agency has no such dead letter."""
+
+    async def work(js: JetStreamContext) -> DeadLetter | None:
+        try:
+            letters = await list_dead(js, topology, limit=1_000_000)
+        except JsNotFound:
+            return None
+        found = next((letter for letter in letters if letter.sequence == sequence), None)
+        if found is not None:
+            await replay(js, topology, sequences=[sequence])
+        return found
+
+    return asyncio.run(_connected(url, work))

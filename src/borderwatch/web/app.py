@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         worklist,
         workspace,
     )
+    from borderwatch.web.ui import pipeline as pipeline_pages
 
     taxii.install(app)
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(vehicles.router)
     app.include_router(training.router)
     app.include_router(intel_pages.router)
+    app.include_router(pipeline_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
     # outermost: it counts what BodyGuard refuses too. Served on a port of its own (``serve``), not here.

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, StreamingResponse
 from nats.errors import Error as NatsError
 from pydantic import BaseModel, Field
 
 from borderwatch.access.policy import Action, Resource
 from borderwatch.ingest.schemas import Declaration
+from borderwatch.pipeline.dead import dead_letters_now, lrn_of, requeue_now
 from borderwatch.pipeline.effects import progress
 from borderwatch.pipeline.messages import canonical
 from borderwatch.pipeline.topology import Topology
@@ -137,3 +139,87 @@ def declaration_events(
             time.sleep(POLL_SECONDS)
 
     return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+class DeadLetterOut(BaseModel):
+    sequence: int = Field(description="its number in the agency's dead-letter stream: what re-queue names")
+    stage: str = Field(description="the stage that gave up on it (ingest, score)")
+    subject: str = Field(description="where it was published, and where re-queueing publishes it again")
+    error: str = Field(description="why it failed, naming the record and field when it could")
+    lrn: str | None = Field(description="the declaration's LRN, when its body names one")
+    deliveries: int
+    time: datetime | None = Field(description="when it was dead-lettered")
+
+
+class DeadLettersOut(BaseModel):
+    items: list[DeadLetterOut]
+
+
+class RequeuedOut(BaseModel):
+    sequence: int
+    requeued: Literal[True] = True
+    subject: str
+
+
+def _topology(guard: Guard, state: AppState) -> Topology:
+    return Topology(prefix=state.settings.pipeline_prefix, agency=guard.agency)
+
+
+def dead_letter_list(*, guard: Guard, state: AppState, limit: int = 200) -> list[DeadLetterOut]:
+    """The agency's dead letters, oldest first; 503 when NATS does not answer. Audited as a read."""
+    try:
+        letters = dead_letters_now(state.settings.nats_url, _topology(guard, state), limit=limit)
+    except (OSError, TimeoutError, NatsError) as error:
+        raise ApiError(503, "the pipeline (NATS) is unavailable; try again shortly") from error
+    guard.log(detail={"dead_letters": len(letters)})
+    return [
+        DeadLetterOut(
+            sequence=letter.sequence,
+            stage=letter.stage,
+            subject=letter.subject,
+            error=letter.error,
+            lrn=lrn_of(letter),
+            deliveries=letter.deliveries,
+            time=letter.time,
+        )
+        for letter in letters
+    ]
+
+
+def requeue_dead_letter(*, guard: Guard, state: AppState, sequence: int) -> RequeuedOut:
+    """Publish dead letter ``sequence`` again to where it came from (after the fix) and delete it; 404 when
+    the agency has no such dead letter. Audited with its error and LRN."""
+    try:
+        letter = requeue_now(state.settings.nats_url, _topology(guard, state), sequence=sequence)
+    except (OSError, TimeoutError, NatsError) as error:
+        raise ApiError(503, "the pipeline (NATS) is unavailable; try again shortly") from error
+    if letter is None:
+        raise guard.not_found("dead letter")
+    guard.log(
+        resource_id=f"dead {sequence}",
+        detail={"requeued": True, "subject": letter.subject, "error": letter.error, "lrn": lrn_of(letter)},
+    )
+    return RequeuedOut(sequence=sequence, subject=letter.subject)
+
+
+@router.get(
+    "/pipeline/dead", summary="The agency's dead letters: messages that kept failing, with their error"
+)
+def dead_letters(
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.PIPELINE))],
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> DeadLettersOut:
+    return DeadLettersOut(items=dead_letter_list(guard=guard, state=state, limit=limit))
+
+
+@router.post(
+    "/pipeline/dead/{sequence}/requeue",
+    summary="Publish a dead letter again to where it came from (after the fix), and remove it",
+)
+def requeue(
+    sequence: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.PIPELINE))],
+    state: State,
+) -> RequeuedOut:
+    return requeue_dead_letter(guard=guard, state=state, sequence=sequence)
