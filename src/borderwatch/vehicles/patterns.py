@@ -114,27 +114,30 @@ def km_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * _EARTH_KM * math.asin(math.sqrt(min(a, 1.0)))
 
 
-def _located(reads: pl.DataFrame, cameras: pl.DataFrame) -> pl.DataFrame:
-    return (
+def _as_enum(reads: pl.DataFrame, column: str = "plate") -> pl.Expr:
+    """``column`` as an Enum of its sorted values: sorts, groups and as-of joins on it run on integers (in
+    the same order as the text), several times faster than on the text over a million reads."""
+    return pl.col(column).cast(pl.Enum(reads[column].unique().drop_nulls().sort()))
+
+
+def _located(reads: pl.DataFrame, cameras: pl.DataFrame, *, text: bool = True) -> pl.DataFrame:
+    located = (
         reads.lazy()
-        .select("plate", "camera_id", "read_at")
+        .select(_as_enum(reads), "camera_id", "read_at")
         .join(cameras.lazy().select("camera_id", "latitude", "longitude"), on="camera_id", how="inner")
         .sort("plate", "read_at")
-        .collect()
     )
+    return (located.with_columns(pl.col("plate").cast(pl.String)) if text else located).collect()
 
 
 def impossible_transitions(reads: pl.DataFrame, cameras: pl.DataFrame, policy: PatternPolicy) -> pl.DataFrame:
     """Consecutive reads of a plate too far apart for the time between them (the naive clone test)."""
-    located = _located(reads, cameras)
-    prev = [
-        pl.col(c).shift(1).over("plate").alias(f"prev_{c}")
-        for c in ("camera_id", "read_at", "latitude", "longitude")
-    ]
+    located = _located(reads, cameras, text=False)  # sorted by plate and time: the previous row, same plate
+    prev = [pl.col(c).shift(1).alias(f"prev_{c}") for c in ("camera_id", "read_at", "latitude", "longitude")]
     return (
         located.lazy()
         .with_columns(prev)
-        .drop_nulls("prev_read_at")
+        .filter(pl.col("plate") == pl.col("plate").shift(1))
         .with_columns(
             _km(
                 pl.col("prev_latitude"), pl.col("prev_longitude"), pl.col("latitude"), pl.col("longitude")
@@ -144,6 +147,7 @@ def impossible_transitions(reads: pl.DataFrame, cameras: pl.DataFrame, policy: P
         .filter(
             (pl.col("km") > policy.min_distance_km) & (pl.col("km") > policy.max_speed_kmh * pl.col("hours"))
         )
+        .with_columns(pl.col("plate").cast(pl.String))
         .collect()
     )
 
@@ -390,9 +394,11 @@ def crossings(reads: pl.DataFrame, cameras: pl.DataFrame, policy: PatternPolicy)
     as long after it. Columns: plate, crossing, direction, read_at."""
     located = (
         reads.lazy()
-        .select("plate", "camera_id", "read_at")
+        .select(_as_enum(reads), "camera_id", "read_at")
         .join(
-            cameras.lazy().select("camera_id", "crossing", pl.col("direction").alias("camera_direction")),
+            cameras.lazy().select(
+                "camera_id", _as_enum(cameras, "crossing"), pl.col("direction").alias("camera_direction")
+            ),
             on="camera_id",
         )
     )
@@ -417,7 +423,12 @@ def crossings(reads: pl.DataFrame, cameras: pl.DataFrame, policy: PatternPolicy)
             .filter(pl.col("approach_at").is_not_null())
             .select("plate", "crossing", pl.col("camera_direction").alias("direction"), "read_at")
         )
-    return pl.concat(found).sort("plate", "read_at").collect()
+    return (
+        pl.concat(found)
+        .sort("plate", "read_at")
+        .with_columns(pl.col("plate").cast(pl.String), pl.col("crossing").cast(pl.String))
+        .collect()
+    )
 
 
 def _match_in_order(
@@ -465,6 +476,21 @@ def _with_declared(moves: pl.DataFrame, declarations: pl.DataFrame, window_hours
         {"move": matched_moves, "lrn": matched_lrns}, schema={"move": pl.UInt32, "lrn": pl.String}
     )
     return keyed.join(hits, on="move", how="left").with_columns(pl.col("lrn").is_not_null().alias("declared"))
+
+
+def outbound_marked(
+    reads: pl.DataFrame,
+    cameras: pl.DataFrame,
+    declarations: pl.DataFrame,
+    policy: PatternPolicy,
+    moves: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Outbound crossings marked with their declarations (:func:`_with_declared`): what undeclared crossings
+    and transport mismatches both start from (``find_patterns`` computes it once for both)."""
+    moves = crossings(reads, cameras, policy) if moves is None else moves
+    return _with_declared(
+        moves.filter(pl.col("direction") == "out"), declarations, policy.declaration_window_hours
+    )
 
 
 def shuttles(
@@ -532,10 +558,10 @@ def undeclared_crossings(
     declarations: pl.DataFrame,
     policy: PatternPolicy,
     moves: pl.DataFrame | None = None,
+    marked: pl.DataFrame | None = None,
 ) -> list[Finding]:
-    moves = crossings(reads, cameras, policy) if moves is None else moves
-    outbound = moves.filter(pl.col("direction") == "out")
-    marked = _with_declared(outbound, declarations, policy.declaration_window_hours)
+    if marked is None:
+        marked = outbound_marked(reads, cameras, declarations, policy, moves)
     per_plate = (
         marked.group_by("plate")
         .agg(
@@ -592,6 +618,7 @@ def transport_mismatches(
     declarations: pl.DataFrame,
     policy: PatternPolicy,
     moves: pl.DataFrame | None = None,
+    marked: pl.DataFrame | None = None,
 ) -> list[Finding]:
     window = policy.declaration_window_hours * 3600
     road = (
@@ -610,10 +637,9 @@ def transport_mismatches(
     missing = decl.join(seen, on="lrn", how="anti").collect()
     if missing.is_empty():
         return []
-    moves = crossings(reads, cameras, policy) if moves is None else moves
-    undeclared = _with_declared(
-        moves.filter(pl.col("direction") == "out"), declarations, policy.declaration_window_hours
-    ).filter(~pl.col("declared"))
+    if marked is None:
+        marked = outbound_marked(reads, cameras, declarations, policy, moves)
+    undeclared = marked.filter(~pl.col("declared"))
     candidates = (
         missing.lazy()
         .select("lrn", "crossing", "declared_at")
@@ -666,10 +692,11 @@ def find_patterns(
     """Every detector over the same reads."""
     policy = policy or PatternPolicy()
     moves = crossings(reads, cameras, policy)
+    marked = outbound_marked(reads, cameras, declarations, policy, moves)
     return [
         *cloned_plates(reads, cameras, policy),
         *convoys(reads, policy),
         *shuttles(reads, cameras, declarations, policy, moves),
-        *undeclared_crossings(reads, cameras, declarations, policy, moves),
-        *transport_mismatches(reads, cameras, declarations, policy, moves),
+        *undeclared_crossings(reads, cameras, declarations, policy, moves, marked),
+        *transport_mismatches(reads, cameras, declarations, policy, moves, marked),
     ]
