@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from borderwatch.db.session import make_engine
 from borderwatch.ledger import ProofError, service, verify_consistency, verify_inclusion
 from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError, fingerprint
 from borderwatch.ledger.merkle import leaf_hash, root_from_leaf_hashes
@@ -150,9 +151,15 @@ def test_awkward_fields_and_a_stale_size_hint_store_the_same_log(engine: Engine)
             None,
         )
         assert leaf_hash(stored.data) == receipt.leaf_hash
-    for stale in (0, 3, 10**6, len(receipts) + 1):
-        service._size_hints[(str(engine.url), "a")] = stale
-        receipts += service.append(engine, agency="a", entries=[doc(len(receipts) + i) for i in range(300)])
+    # A second engine of the same database, as another process: each engine's hint goes stale in turn.
+    url = engine.url.render_as_string(hide_password=False)
+    other = make_engine(url + ("&" if "?" in url else "?") + "application_name=other-writer")
+    try:
+        assert str(other.url) != str(engine.url)
+        for writer, n in ((other, 300), (engine, 1), (other, 256), (engine, 300), (engine, 2)):
+            receipts += service.append(writer, agency="a", entries=[doc(len(receipts) + i) for i in range(n)])
+    finally:
+        other.dispose()
     hashes = [r.leaf_hash for r in receipts]
     assert [r.index for r in receipts] == list(range(len(receipts)))
     assert service.log_info(engine, agency="a").root == root_from_leaf_hashes(hashes)
@@ -168,7 +175,7 @@ def test_a_proof_after_the_server_dropped_the_readers_connections(engine: Engine
     receipts = service.append(engine, agency="a", entries=[doc(i) for i in range(300)])
     root = root_from_leaf_hashes([r.leaf_hash for r in receipts])
     service.inclusion(engine, agency="a", index=1, size=300)  # the reader's one connection is pooled now
-    with service._reader(engine).connect() as connection:
+    with service.reader_engine(engine).connect() as connection:
         pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     with engine.begin() as connection:  # that connection only: the server is shared
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()

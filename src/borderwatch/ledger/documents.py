@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
@@ -29,7 +29,8 @@ from sqlalchemy import Connection, Engine, Table, and_, exists, insert, or_, sel
 
 from borderwatch.core.vocabulary import DocumentFinding
 from borderwatch.db.session import write_transaction
-from borderwatch.ledger import service
+from borderwatch.ingest.store import load_documents
+from borderwatch.ledger import flows, service
 from borderwatch.ledger.entries import (
     DocumentEntry,
     DocumentType,
@@ -183,48 +184,104 @@ class DocumentStatus:
     doc_type: str | None
     number: str
     issuer: str | None
-    status: str  # registered, altered, unregistered, not checked
+    status: str  # registered (and unchanged), altered, unregistered, not checked
     registered_by: str | None = None
     registered_at: datetime | None = None
     index: int | None = None
+    presented_before: tuple[str, ...] = ()
+    """other declarations of the agency that presented the same document earlier (re-use)"""
+    presented_after: tuple[str, ...] = ()
+    """other declarations of the agency that presented it later"""
+    recorded_index: int | None = None
+    """the entry that records this document as the declaration presented it (the issuer's, or the one the
+    presentation appended), whose inclusion proof shows what the declaration was made with"""
+
+    @property
+    def proof_index(self) -> int | None:
+        """The entry whose inclusion proof to show: the issuer's registration, else the presentation's."""
+        return self.index if self.index is not None else self.recorded_index
 
 
 def document_statuses(
     engine: Engine, keys: KeyStore, *, agency: str, documents: pl.DataFrame
 ) -> list[DocumentStatus]:
     """Each of ``documents`` (one declaration's, ``ingest.frame.DOCUMENT_SCHEMA``) as the ledger knows it:
-    registered (by whom, when, at which index), altered, unregistered, or not checked (no key for its issuer,
-    no SHA-256, a type the ledger does not know, an issuer that does not register, no ledger)."""
+    registered (by whom, when, at which index: the fingerprint the issuer registered, so unchanged),
+    altered, unregistered, or not checked (no key for its issuer, no SHA-256, a type the ledger does not
+    know, an issuer that does not register, no ledger); with the agency's other declarations that presented
+    the same document before or after it, and the entry recording this presentation."""
     checked = {(d.lrn, d.number, d.issuer): d for d in fingerprinted(keys, documents)}
     out: list[DocumentStatus] = []
+    seen: dict[str, list[str]] = defaultdict(list)
+    recorded: dict[tuple[str, str], int] = {}
     try:
         with engine.connect() as connection:
             log = service.get_log(connection, agency=agency)
             by_number, held, registering = _issuer_registered(
                 connection, log.id, agency, list(checked.values())
             )
+            fps = sorted({d.fingerprint for d in checked.values()})
+            seen = _presented_before(connection, agency, fps)
+            lrns = sorted({d.lrn for d in checked.values()})
+            if fps and lrns:
+                query = select(
+                    _presentations.c.lrn, _presentations.c.fingerprint, _presentations.c.entry_idx
+                ).where(
+                    _presentations.c.agency == agency,
+                    _presentations.c.lrn.in_(lrns),
+                    _presentations.c.fingerprint.in_(fps),
+                )
+                recorded = {(lrn, fp): idx for lrn, fp, idx in connection.execute(query)}
     except LedgerError:
         by_number, held, registering = {}, set(), set()
     for row in documents.iter_rows(named=True):
         doc = checked.get((row["lrn"], row["number"], row["issuer"]))
         status = DocumentStatus(row["doc_type"], row["number"], row["issuer"], "not checked")
-        if doc is not None and doc.fingerprint in held:
-            entry = service.find_by_fingerprint(engine, agency=agency, fingerprint=doc.fingerprint)[0]
+        if doc is not None:
+            order = seen.get(doc.fingerprint, [])
+            mine = order.index(doc.lrn) if doc.lrn in order else len(order)
             status = DocumentStatus(
                 doc.doc_type,
                 doc.number,
                 doc.issuer,
-                "registered",
-                entry.submitter,
-                entry.logged_at,
-                entry.index,
+                "not checked",
+                presented_before=tuple(dict.fromkeys(x for x in order[:mine] if x != doc.lrn)),
+                presented_after=tuple(dict.fromkeys(x for x in order[mine:] if x != doc.lrn)),
+                recorded_index=recorded.get((doc.lrn, doc.fingerprint)),
+            )
+        if doc is not None and doc.fingerprint in held:
+            entry = service.find_by_fingerprint(engine, agency=agency, fingerprint=doc.fingerprint)[0]
+            status = replace(
+                status,
+                status="registered",
+                registered_by=entry.submitter,
+                registered_at=entry.logged_at,
+                index=entry.index,
             )
         elif doc is not None and (doc.issuer, doc.number) in by_number:
-            status = DocumentStatus(doc.doc_type, doc.number, doc.issuer, "altered")
+            status = replace(status, status="altered")
         elif doc is not None and doc.issuer in registering:
-            status = DocumentStatus(doc.doc_type, doc.number, doc.issuer, "unregistered")
+            status = replace(status, status="unregistered")
         out.append(status)
     return out
+
+
+def declaration_documents(engine: Engine, keys: KeyStore, *, agency: str, lrn: str) -> list[DocumentStatus]:
+    """:func:`document_statuses` of the documents the current version of declaration ``lrn`` states."""
+    documents = load_documents(engine, agency=agency, lrns=[lrn])
+    return document_statuses(engine, keys, agency=agency, documents=documents)
+
+
+def declaration_document_proof(
+    engine: Engine, keys: KeyStore, *, agency: str, lrn: str, index: int
+) -> tuple[DocumentStatus, flows.CheckedProof]:
+    """A document of declaration ``lrn`` whose entry is ``index`` (:attr:`DocumentStatus.proof_index`), with
+    that entry's inclusion proof checked against the newest signed checkpoint (:func:`flows.checked_proof`);
+    :class:`LedgerError` if no document of the declaration has that entry."""
+    for status in declaration_documents(engine, keys, agency=agency, lrn=lrn):
+        if status.proof_index == index:
+            return status, flows.checked_proof(engine, keys, agency=agency, index=index)
+    raise LedgerError(f"declaration {lrn!r} has no document recorded at entry {index}")
 
 
 class LedgerDocumentCheck:

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from borderwatch.ledger import service
 from borderwatch.ledger.entries import DocumentEntry, DocumentType, LedgerError, fingerprint
 from borderwatch.ledger.keys import KeyStore
-from borderwatch.ledger.note import parse_checkpoint, split_note
+from borderwatch.ledger.merkle import leaf_hash, verify_inclusion
+from borderwatch.ledger.note import Checkpoint, open_checkpoint, parse_checkpoint, split_note
 from borderwatch.ledger.writer import WAIT_SECONDS, WriterPool
 
 BUNDLE_FORMAT = "borderwatch-ledger-proof/v1"
@@ -77,3 +78,32 @@ def proof_bundle(engine: Engine, *, agency: str, index: int) -> dict[str, Any]:
         "entry": base64.b64encode(entry.data).decode(),
         "inclusion_proof": [base64.b64encode(h).decode() for h in proof],
     }
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedProof:
+    """Entry ``index`` checked as anyone holding the log's public keys would check it: the newest
+    checkpoint's signature, then the entry's inclusion proof against that checkpoint's root."""
+
+    index: int
+    entry: service.StoredEntry
+    leaf_hash: bytes
+    checkpoint: Checkpoint
+    signed_by: tuple[str, ...]
+    proof: tuple[bytes, ...]
+    bundle: dict[str, Any]
+    """what ``borderwatch ledger verify`` and the single-file verifier take"""
+
+
+def checked_proof(engine: Engine, keys: KeyStore, *, agency: str, index: int) -> CheckedProof:
+    """Entry ``index`` with its inclusion proof, verified against the newest signed checkpoint; raises
+    :class:`LedgerError` (no such entry, no checkpoint covers it yet), ``NoteError`` (the checkpoint's
+    signature does not verify with the log's keys) or ``ProofError`` (the proof does not hold)."""
+    bundle = proof_bundle(engine, agency=agency, index=index)
+    entry = service.entry_at(engine, agency=agency, index=index)
+    checkpoint, note = open_checkpoint(bundle["checkpoint"], keys.log_verifiers(), origin=bundle["origin"])
+    proof = [base64.b64decode(h) for h in bundle["inclusion_proof"]]
+    leaf = leaf_hash(entry.data)
+    verify_inclusion(leaf, index, checkpoint.size, proof, checkpoint.root)
+    signers = tuple(dict.fromkeys(s.name for s in note.signatures))
+    return CheckedProof(index, entry, leaf, checkpoint, signers, tuple(proof), bundle)

@@ -165,7 +165,7 @@ _readers: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary(
 _readers_lock = threading.Lock()
 
 
-def _reader(engine: Engine) -> Engine:
+def reader_engine(engine: Engine) -> Engine:
     if engine.dialect.name != "postgresql":
         return engine
     with _readers_lock:
@@ -184,11 +184,11 @@ def _dispose_with(reader: Engine) -> Callable[[Engine], None]:
 
 
 def read_once(engine: Engine, read: Callable[[Connection], _T]) -> _T:
-    """``read`` (one statement) on a connection of :func:`_reader`; retried once on a connection the server
-    had dropped."""
+    """``read`` (one statement) on a connection of :func:`reader_engine`; retried once on a connection the
+    server had dropped."""
     for attempt in (1, 2):
         try:
-            with _reader(engine).connect() as connection:
+            with reader_engine(engine).connect() as connection:
                 return read(connection)
         except DBAPIError as error:
             if attempt == 2 or not error.connection_invalidated:

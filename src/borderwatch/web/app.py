@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     from borderwatch.web.ui import cases as case_pages
     from borderwatch.web.ui import intel as intel_pages
     from borderwatch.web.ui import (
+        ledger_pages,
         pages,
         records_pages,
         review,
@@ -117,6 +118,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(training.router)
     app.include_router(intel_pages.router)
     app.include_router(pipeline_pages.router)
+    app.include_router(ledger_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     app.add_middleware(BodyGuard, settings=settings, factory=factory)
     # outermost: it counts what BodyGuard refuses too. Served on a port of its own (``serve``), not here.

@@ -195,6 +195,13 @@ class DocumentStatusOut(BaseModel):
     registered_by: str | None = None
     registered_at: str | None = None
     index: int | None = None
+    presented_before: list[str] = Field(
+        default=[], description="this agency's declarations that presented it earlier"
+    )
+    presented_after: list[str] = Field(
+        default=[], description="this agency's declarations that presented it later"
+    )
+    recorded_index: int | None = Field(default=None, description="the entry recording this presentation")
 
 
 @router.get(
@@ -216,6 +223,9 @@ def declaration_documents(
             registered_by=d.registered_by,
             registered_at=d.registered_at.isoformat() if d.registered_at else None,
             index=d.index,
+            presented_before=list(d.presented_before),
+            presented_after=list(d.presented_after),
+            recorded_index=d.recorded_index,
         )
         for d in found
     ]
