@@ -432,21 +432,19 @@ def crossings(reads: pl.DataFrame, cameras: pl.DataFrame, policy: PatternPolicy)
 
 
 def _match_in_order(
-    crossings_at: Sequence[dt.datetime],
-    declared: Sequence[tuple[dt.datetime, str]],
-    before: dt.timedelta,
-    after: dt.timedelta,
+    crossings_at: Sequence[int], declared_at: Sequence[int], lrns: Sequence[str], before: int, after: int
 ) -> list[str | None]:
-    """One vehicle's crossings and declarations, both in time order, matched in order: each crossing takes the
-    next unused declaration lodged from ``before`` before it to ``after`` after it (declarations come in the
-    order the vehicle crosses; a declaration too old for the crossing is left unused)."""
+    """One vehicle's crossings and declarations, both in time order (µs since the epoch), matched in order:
+    each crossing takes the next unused declaration lodged from ``before`` before it to ``after`` after it
+    (declarations come in the order the vehicle crosses; a declaration too old for the crossing is left
+    unused)."""
     found: list[str | None] = []
-    d = 0
+    d, n = 0, len(declared_at)
     for at in crossings_at:
-        while d < len(declared) and declared[d][0] < at - before:
+        while d < n and declared_at[d] < at - before:
             d += 1
-        if d < len(declared) and declared[d][0] <= at + after:
-            found.append(declared[d][1])
+        if d < n and declared_at[d] <= at + after:
+            found.append(lrns[d])
             d += 1
         else:
             found.append(None)
@@ -456,22 +454,33 @@ def _match_in_order(
 def _with_declared(moves: pl.DataFrame, declarations: pl.DataFrame, window_hours: float) -> pl.DataFrame:
     """``moves`` (plate, read_at, ...) with ``declared`` and its ``lrn``: each declaration covers one crossing
     of its vehicle (by confusion key), matched in time order, lodged at most ``window_hours`` before the
-    crossing or ``AFTER_HOURS`` after it."""
+    crossing or ``AFTER_HOURS`` after it. Grouped in Polars; the in-order matching, which is sequential, in
+    one pass of Python over each key's lists of integers."""
     keyed = moves.with_row_index("move").with_columns(key_expr().alias("key"))
-    decl = declarations.select(key_expr().alias("key"), "declared_at", "lrn").sort("declared_at")
-    by_key: dict[str, list[tuple[dt.datetime, str]]] = {}
-    for key, at, lrn in decl.iter_rows():
-        by_key.setdefault(key, []).append((at, lrn))
-    moves_of = (
-        keyed.filter(pl.col("key").is_in(list(by_key))).sort("read_at").group_by("key", maintain_order=True)
+    by_key = {
+        key: (times, lrns)
+        for key, times, lrns in declarations.select(
+            key_expr().alias("key"), pl.col("declared_at").dt.epoch("us").alias("at"), "lrn"
+        )
+        .sort("at")
+        .group_by("key", maintain_order=True)
+        .agg("at", "lrn")
+        .iter_rows()
+    }
+    grouped = (
+        keyed.filter(pl.col("key").is_in(list(by_key)))
+        .select("key", "move", pl.col("read_at").dt.epoch("us").alias("at"))
+        .sort("at")
+        .group_by("key", maintain_order=True)
+        .agg("move", "at")
     )
     matched_moves: list[int] = []
     matched_lrns: list[str | None] = []
-    before, after = dt.timedelta(hours=window_hours), dt.timedelta(hours=AFTER_HOURS)
-    for (key,), group in moves_of.agg(pl.col("move"), pl.col("read_at")).group_by("key"):
-        row = group.row(0, named=True)
-        matched_moves.extend(row["move"])
-        matched_lrns.extend(_match_in_order(row["read_at"], by_key[str(key)], before, after))
+    before, after = int(window_hours * 3.6e9), int(AFTER_HOURS * 3.6e9)
+    for key, moves_of, times in grouped.iter_rows():
+        declared_at, lrns = by_key[key]
+        matched_moves.extend(moves_of)
+        matched_lrns.extend(_match_in_order(times, declared_at, lrns, before, after))
     hits = pl.DataFrame(
         {"move": matched_moves, "lrn": matched_lrns}, schema={"move": pl.UInt32, "lrn": pl.String}
     )
