@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import engine_from_settings, migrate, session_factory, session_scope
+from borderwatch.demo_intel import IntelDemoResult, run_intel_demo
 from borderwatch.ingest.service import IngestSummary, ingest_file, list_quarantine
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from borderwatch.inspections.service import open_cases
@@ -74,6 +75,7 @@ class DemoResult:
     riskiest: pl.DataFrame | None = None
     lanes: pl.DataFrame | None = None
     past_lanes: pl.DataFrame = field(default_factory=pl.DataFrame)
+    intel: IntelDemoResult | None = None
     seconds: float = 0.0
 
 
@@ -380,12 +382,13 @@ def _look_further(settings: Settings, directory: Path, seconds: float) -> Panel:
     return Panel("\n".join(lines), title=f"look further (the demo took {seconds:.0f} s)")
 
 
-def run_demo(
+def run_demo(  # noqa: PLR0915 - the demo's steps, read top to bottom
     directory: Path,
     *,
     console: Console | None = None,
     declarations: int = DEMO_DECLARATIONS,
     seed: int = DEMO_SEED,
+    intel: bool = True,
 ) -> DemoResult:
     """The whole demo into ``directory``; prints as it goes and returns what it did."""
     console = console or Console()
@@ -469,9 +472,15 @@ def run_demo(
     console.print(_red_table(result.lanes))
 
     console.print(_past_note(result.past_lanes, version))
+    result.intel = _exchange(directory, console) if intel else None
     result.seconds = time.perf_counter() - began
     console.print(_look_further(settings, directory, result.seconds))
     return result
+
+
+def _exchange(directory: Path, console: Console) -> IntelDemoResult:
+    with console.status("⑤ two agencies exchanging intelligence over TAXII 2.1 on loopback…"):
+        return run_intel_demo(directory / "intel", console=console)
 
 
 def serve_workspace(settings: Settings, console: Console, *, port: int = 8000) -> None:

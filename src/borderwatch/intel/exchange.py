@@ -176,8 +176,17 @@ class UseReport:
     parties: int = 0
 
 
-def use_received(*, session: Session, agency: str, data_dir: Path, today: date | None = None) -> UseReport:
-    """Received indicators as risk profiles, received parties as screening lists (one per partner)."""
+def use_received(
+    *,
+    session: Session,
+    agency: str,
+    data_dir: Path,
+    today: date | None = None,
+    force_lane: str | None = None,
+) -> UseReport:
+    """Received indicators as risk profiles, received parties as screening lists (one per partner).
+    ``force_lane``: the receiving agency's choice that a hit of a partner's indicator also forces that lane
+    (by default it only adds the indicator's points)."""
     today = today or datetime.now(UTC).date()
     box = inbox(session=session, agency=agency)
     directory = agency_profiles_dir(data_dir, agency)
@@ -192,7 +201,7 @@ def use_received(*, session: Session, agency: str, data_dir: Path, today: date |
                 parties[partner].append(entry)
             continue
         try:
-            received = stix.indicator_profile(obj, partner=partner)
+            received = stix.indicator_profile(obj, partner=partner, force_lane=force_lane)
         except ValueError:
             report.skipped.append(str(obj["id"]))
             continue

@@ -435,10 +435,13 @@ def profile_id_of(indicator_id: str) -> str:
     return "intel-" + indicator_id.split("--", 1)[1][:32]
 
 
-def indicator_profile(obj: dict[str, Any], *, partner: str, points: float | None = None) -> ReceivedIndicator:
-    """A received indicator as a risk profile that adds points, with a reason naming the partner and the
-    indicator, valid until the indicator's ``valid_until``. Raises ``ValueError`` for an indicator that does
-    not carry a customs condition borderwatch can evaluate."""
+def indicator_profile(
+    obj: dict[str, Any], *, partner: str, points: float | None = None, force_lane: str | None = None
+) -> ReceivedIndicator:
+    """A received indicator as a risk profile that adds points (and forces ``force_lane`` where the receiving
+    agency decided so), with a reason naming the partner and the indicator, valid until the indicator's
+    ``valid_until``. Raises ``ValueError`` for an indicator that does not carry a customs condition
+    borderwatch can evaluate."""
     extension = (obj.get("extensions") or {}).get(CONDITION.id)
     if not isinstance(extension, dict) or "when" not in extension:
         raise ValueError(f"{obj.get('id')}: no customs-condition extension")
@@ -456,7 +459,10 @@ def indicator_profile(obj: dict[str, Any], *, partner: str, points: float | None
             + (f": {obj['description']}" if obj.get("description") else ""),
             "author": f"intel:{partner}",
             "when": when,
-            "effect": Effect(add_points=points if points is not None else (given or 20.0)),
+            "effect": Effect(
+                add_points=points if points is not None else (given or 20.0),
+                force_lane=force_lane,
+            ),
             "valid_from": str(valid_from)[:10] if valid_from else None,
             "valid_to": str(valid_until)[:10] if valid_until else None,
         }
