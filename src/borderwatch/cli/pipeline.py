@@ -28,10 +28,12 @@ from borderwatch.cli.common import console, fail, open_database, parse_date_opti
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings, get_settings
+from borderwatch.ledger.keys import KeyStore
+from borderwatch.ledger.writer import WriterPool
 from borderwatch.pipeline.dead import list_dead, replay
 from borderwatch.pipeline.publish import file_bodies, publish_bodies
 from borderwatch.pipeline.selection import agency_selection
-from borderwatch.pipeline.stages import IngestProcessor, Processor, ScoreProcessor
+from borderwatch.pipeline.stages import IngestProcessor, LedgerPresenter, Processor, ScoreProcessor
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
@@ -76,7 +78,11 @@ def processors_for(
     engine: Engine,
     factory: sessionmaker[Session],
     agency: str,
+    writers: WriterPool | None = None,
 ) -> dict[Stage, Processor]:
+    """The processors of ``stages``; with ``writers`` (the ledger's appending threads) the score stage records
+    the declarations' documents as presented, as the API's submissions do."""
+    keys = KeyStore(settings.data_dir)
     built: dict[Stage, Processor] = {}
     cache = Cache(ttl_seconds=3600.0)  # the active model, the day's history snapshot, the watchlist matcher
     for stage in stages:
@@ -90,6 +96,9 @@ def processors_for(
                 selection=lambda: agency_selection(
                     settings=settings, engine=engine, agency=agency, cache=cache
                 ),
+                present=None
+                if writers is None
+                else LedgerPresenter(engine=engine, keys=keys, writers=writers, agency=agency),
             )
     return built
 
@@ -138,11 +147,15 @@ def worker_command(
     topology = topology_of(settings, agency)
     stages = list(Stage) if stage is StageChoice.all else [Stage(stage.value)]
     engine, factory = open_database(settings)
+    writers = WriterPool(engine, signer=KeyStore(settings.data_dir).log_signer)
     processors = processors_for(
-        stages, settings=settings, engine=engine, factory=factory, agency=topology.agency
+        stages, settings=settings, engine=engine, factory=factory, agency=topology.agency, writers=writers
     )
     console.print(f"worker {os.getpid()}: {', '.join(stages)} for {topology.agency} at {settings.nats_url}")
-    counts = asyncio.run(serve(worker_config(settings, topology), processors))
+    try:
+        counts = asyncio.run(serve(worker_config(settings, topology), processors))
+    finally:
+        writers.close()
     console.print(
         f"worker {os.getpid()} stopped: {counts.processed:,} processed, {counts.retried:,} retried, "
         f"{counts.dead:,} dead-lettered"

@@ -22,9 +22,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from borderwatch.core.errors import NotFoundError
 from borderwatch.core.reasons import codes_to_json
 from borderwatch.ingest.service import ingest_declarations
-from borderwatch.ingest.store import load_declarations
+from borderwatch.ingest.store import load_declarations, load_documents
 from borderwatch.inspections.flows import Selection, select_arrivals_flow
 from borderwatch.lanes.service import current_decision
+from borderwatch.ledger.documents import present_documents
+from borderwatch.ledger.keys import KeyStore
+from borderwatch.ledger.writer import WriterPool
 from borderwatch.pipeline import effects
 from borderwatch.pipeline.messages import PoisonError, Stored, content_key, decode, parse_declaration
 from borderwatch.pipeline.topology import Kind
@@ -111,6 +114,32 @@ def _decoded(bodies: Sequence[bytes], outcome: Outcome) -> dict[int, dict[str, A
     return messages
 
 
+# Records the documents stated by declarations just selected as presented (``ledger.documents.
+# present_documents``, what the API's submissions do after scoring): ``LedgerPresenter``, or None.
+PresentFn = Callable[[list[str]], object]
+
+
+@dataclass(frozen=True)
+class LedgerPresenter:
+    """After the score stage's transaction commits: the documents the declarations ``lrns`` state, recorded
+    in the agency's ledger as presented with them, as inline submissions do. After scoring, so that a
+    declaration's own documents are not a re-use of themselves; idempotent (each declaration and document
+    once), so a redelivered batch records nothing twice."""
+
+    engine: Engine
+    keys: KeyStore
+    writers: WriterPool
+    agency: str
+
+    def __call__(self, lrns: list[str]) -> int:
+        documents = load_documents(self.engine, agency=self.agency, lrns=lrns)
+        if documents.is_empty():
+            return 0
+        return present_documents(
+            self.engine, self.keys, self.writers, agency=self.agency, documents=documents
+        )
+
+
 # Builds the agency's selection (profiles, lane policy, model cache) for a batch: per batch, so that a fixed
 # policy or profile file takes effect at the next delivery (and a replayed dead letter finds it).
 SelectionFn = Callable[[], Selection]
@@ -126,6 +155,7 @@ class ScoreProcessor:
     factory: sessionmaker[Session]
     agency: str
     selection: SelectionFn
+    present: PresentFn | None = None
 
     def __call__(self, bodies: Sequence[bytes]) -> Outcome:
         outcome = Outcome()
@@ -156,6 +186,10 @@ class ScoreProcessor:
                     row["lrn"]: (row["lane"], row["basis"]) for row in result.decisions.iter_rows(named=True)
                 }
         self._earlier(keys, scores, lanes)
+        if self.present is not None and scores:
+            # every selected declaration of the batch, those of an earlier delivery too (a worker may have
+            # died between the commit and this): present_documents records each document once
+            self.present(sorted(scores))
         for index, message in messages.items():
             key, lrn = message["key"], message["lrn"]
             if lrn not in scores:
