@@ -296,10 +296,15 @@ class Guard:
             session.commit()
 
 
-def require(action: Action, resource: Resource) -> Callable[..., Guard]:
-    """A dependency: the caller's role must hold ``action`` on ``resource``; returns the guard for records."""
+def require(action: Action, resource: Resource, *, page: bool = False) -> Callable[..., Guard]:
+    """A dependency: the caller's role must hold ``action`` on ``resource``; returns the guard for records.
 
-    def dependency(identity: ApiIdentity, db: DbSession, state: State) -> Guard:
+    ``page``: for workspace pages, where no session redirects to the login page and the page handler checks
+    the CSRF token of a form (:func:`ui_identity`); otherwise the API's rules (:func:`api_identity`)."""
+    identified = ui_identity if page else api_identity
+
+    # the identity dependency is chosen here, at run time: a default, not an Annotated type
+    def dependency(db: DbSession, state: State, identity: Identity = Depends(identified)) -> Guard:
         guard = Guard(
             db=db, factory=state.factory, principal=identity.principal, action=action, resource=resource
         )
@@ -323,19 +328,6 @@ def page(
 
 
 Paging = Annotated[Page, Depends(page)]
-
-
-def ui_require(action: Action, resource: Resource) -> Callable[..., Guard]:
-    """Like :func:`require` for workspace pages: no session redirects to the login page."""
-
-    def dependency(identity: UiIdentity, db: DbSession, state: State) -> Guard:
-        guard = Guard(
-            db=db, factory=state.factory, principal=identity.principal, action=action, resource=resource
-        )
-        guard.check_role()
-        return guard
-
-    return dependency
 
 
 def public(action: Action, resource: Resource) -> Callable[..., None]:

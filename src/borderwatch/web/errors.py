@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from borderwatch.core.errors import BorderwatchError, ConfigError, IngestError, NotFoundError
+from borderwatch.web.ui.templating import TEMPLATES
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,6 @@ def _wants_page(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
-    from borderwatch.web.ui.common import TEMPLATES
-
     template = "_error.html" if "HX-Request" in request.headers else "error.html"
     return TEMPLATES.TemplateResponse(
         request, template, {"status": status, "message": message, "user": None}, status_code=status

@@ -20,7 +20,7 @@ from borderwatch.intel import exchange, sharing
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import CaseId, assign_to, assignable_officers, case_for, case_out
 from borderwatch.web.api.lanes import OverrideIn, override_for
-from borderwatch.web.deps import Guard, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.codes import QUANTITY_UNITS
 from borderwatch.web.ui.common import check_csrf, render
@@ -76,7 +76,7 @@ def case_page(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.CASE))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE, page=True))],
     done: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
     return _page(request, identity, guard, case_id, template="case.html", done=done)
@@ -87,7 +87,7 @@ def inspection_order(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.CASE))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.CASE, page=True))],
 ) -> Response:
     """The inspection order on paper: what to check, where, why, and lines to sign."""
     return _page(request, identity, guard, case_id, template="inspection_order.html", done=None)
@@ -98,7 +98,7 @@ async def assign_form(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.CASE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE, page=True))],
     officer: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     await check_csrf(request, identity)
@@ -114,7 +114,7 @@ async def override_form(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.LANE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))],
     lane: Annotated[Literal["red", "yellow", "green"], Form()],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -136,7 +136,7 @@ async def declaration_override_form(
     lrn: Annotated[str, PathParam(min_length=1, max_length=64)],
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.LANE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))],
     lane: Annotated[Literal["red", "yellow", "green"], Form()],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from borderwatch.web.deps import CSRF_HEADER, Identity, csrf_ok
 from borderwatch.web.errors import ApiError
-from borderwatch.web.ui import codes
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parents[1] / "templates"))
-TEMPLATES.env.filters.update(
-    transport_mode=codes.transport_mode, country=codes.country, unit=codes.unit, percent=codes.percent
-)
+from borderwatch.web.ui.templating import TEMPLATES
 
 
 def cookie_secure(request: Request) -> bool:

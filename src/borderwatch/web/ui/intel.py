@@ -16,7 +16,7 @@ from borderwatch.access.policy import TLP, Action, Resource
 from borderwatch.core.errors import NotFoundError
 from borderwatch.intel import exchange, sharing, stix, store
 from borderwatch.web.api.cases import CaseId
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def intel_page(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.INTEL))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.INTEL, page=True))],
     partner: Annotated[str, Query(max_length=64)] = "",
     tlp: Annotated[TLP | Literal[""], Query()] = "",
     kind: Annotated[Literal["", "indicator", "incident", "sighting"], Query(alias="type")] = "",
@@ -153,7 +153,7 @@ async def share_case(  # noqa: PLR0913, PLR0917 - a form's fields
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.INTEL))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.INTEL, page=True))],
     tlp: Annotated[str, Form(max_length=16)] = "",
     group: Annotated[str, Form(max_length=128)] = "",
     collection: Annotated[str, Form(max_length=128)] = "",

@@ -21,7 +21,7 @@ from borderwatch.inspections.flows import release_and_select_flow
 from borderwatch.pipeline.selection import agency_selection
 from borderwatch.web.api import records
 from borderwatch.web.api.me import add_user, disable_user, unlock_user
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -36,7 +36,7 @@ def trader_page(
     party_id: PartyId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION, page=True))],
 ) -> Response:
     found = records.trader(db_session=guard.db, agency=guard.agency, party_id=party_id)
     if found is None:
@@ -50,7 +50,7 @@ def quarantine_page(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION, page=True))],
     status: Annotated[str, Query(pattern="^(open|released|all)$")] = "open",
     released: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
@@ -76,7 +76,7 @@ async def quarantine_release(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.DECLARATION))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION, page=True))],
     value: Annotated[str, Form(max_length=10_000)] = "",
     raw: Annotated[str, Form(max_length=1_000_000)] = "",
 ) -> Response:
@@ -114,7 +114,7 @@ async def quarantine_release(
 def users_page(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.USER))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.USER, page=True))],
     done: Annotated[str | None, Query(max_length=80)] = None,
 ) -> Response:
     users = [UserOut.model_validate(u) for u in access.list_users(db_session=guard.db, agency=guard.agency)]
@@ -135,7 +135,7 @@ def users_page(
 async def users_add(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.USER))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.USER, page=True))],
     username: Annotated[str, Form(max_length=64)],
     role: Annotated[str, Form(max_length=16)],
     password: Annotated[str, Form(max_length=256)] = "",
@@ -158,7 +158,7 @@ async def users_change(
     change: Annotated[str, Path(pattern="^(disable|enable|unlock)$")],
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.USER))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.USER, page=True))],
 ) -> Response:
     await check_csrf(request, identity)
     if change == "disable":
@@ -189,7 +189,7 @@ class AuditFilter(BaseModel):
 def audit_page(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.AUDIT))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.AUDIT, page=True))],
     f: Annotated[AuditFilter, Query()],
 ) -> Response:
     rows, total = audit.search(

@@ -15,7 +15,7 @@ from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.feedback.monitor import monitor_report
 from borderwatch.web.api.models import list_models, promote_model, rollback_model
 from borderwatch.web.api.screening import ReviewIn, review_stored_hit, stored_hits
-from borderwatch.web.deps import Guard, Page, State, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, Page, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -29,7 +29,7 @@ HitStatus = Literal["open", "confirmed", "dismissed", "all"]
 def review_queue(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.SCREENING))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.SCREENING, page=True))],
     status: HitStatus = "open",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     decided: Annotated[str | None, Query(max_length=40)] = None,
@@ -56,7 +56,7 @@ async def review_decide(
     hit_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.SCREENING))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.SCREENING, page=True))],
     verdict: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
@@ -77,7 +77,7 @@ def models_page(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.MODEL))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.MODEL, page=True))],
     done: Annotated[str | None, Query(max_length=80)] = None,
 ) -> Response:
     models = list_models(guard=guard, paging=Page(limit=100, offset=0))
@@ -98,7 +98,7 @@ async def models_promote(
     version: Annotated[str, Path(min_length=1, max_length=64)],
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.MODEL))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.MODEL, page=True))],
 ) -> Response:
     await check_csrf(request, identity)
     row = promote_model(version=version, guard=guard)
@@ -110,7 +110,7 @@ async def models_promote(
 async def models_rollback(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.MODEL))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.MODEL, page=True))],
 ) -> Response:
     await check_csrf(request, identity)
     row = rollback_model(guard=guard)

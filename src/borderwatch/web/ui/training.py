@@ -19,14 +19,14 @@ from borderwatch.training.grading import Choice, GradingError
 from borderwatch.training.indicators import INDICATORS
 from borderwatch.training.models import TrainingAttemptRow
 from borderwatch.training.scenarios import agency_scenarios
-from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-ScenarioReader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.TRAINING))]
-ResultReader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.TRAINING_RESULT))]
-ResultWriter = Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.TRAINING_RESULT))]
+ScenarioReader = Annotated[Guard, Depends(require(Action.READ, Resource.TRAINING, page=True))]
+ResultReader = Annotated[Guard, Depends(require(Action.READ, Resource.TRAINING_RESULT, page=True))]
+ResultWriter = Annotated[Guard, Depends(require(Action.CREATE, Resource.TRAINING_RESULT, page=True))]
 CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 MAX_SEED = 1_000_000
 

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import NotFoundError
 from borderwatch.travellers import service
-from borderwatch.web.deps import Guard, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.ui.common import render
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.TRAVELLER))]
+Reader = Annotated[Guard, Depends(require(Action.READ, Resource.TRAVELLER, page=True))]
 
 
 @router.get("/travellers", response_class=HTMLResponse)

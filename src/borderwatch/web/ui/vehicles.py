@@ -12,14 +12,14 @@ from pydantic import BaseModel, Field
 from borderwatch.access.policy import Action, Resource
 from borderwatch.core.errors import ConfigError, NotFoundError
 from borderwatch.vehicles import PlateError, service
-from borderwatch.web.deps import Guard, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[Guard, Depends(ui_require(Action.READ, Resource.VEHICLE))]
-Editor = Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.VEHICLE))]
-Updater = Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.VEHICLE))]
+Reader = Annotated[Guard, Depends(require(Action.READ, Resource.VEHICLE, page=True))]
+Editor = Annotated[Guard, Depends(require(Action.CREATE, Resource.VEHICLE, page=True))]
+Updater = Annotated[Guard, Depends(require(Action.UPDATE, Resource.VEHICLE, page=True))]
 
 
 @router.get("/vehicles", response_class=HTMLResponse)

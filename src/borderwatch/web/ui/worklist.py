@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.web.api import records
 from borderwatch.web.api.cases import assign_to, assignable_officers
-from borderwatch.web.deps import Guard, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -52,7 +52,7 @@ def worklist_page(
     *,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.WORKLIST))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.WORKLIST, page=True))],
     filters: Annotated[records.WorklistFilter, Query()],
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     assigned: Annotated[int | None, Query(ge=0, le=10_000)] = None,
@@ -88,7 +88,7 @@ def worklist_page(
 @router.get("/worklist.csv")
 def worklist_csv(
     *,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.WORKLIST))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.WORKLIST, page=True))],
     filters: Annotated[records.WorklistFilter, Query()],
 ) -> Response:
     """The whole filtered worklist (up to 100,000 rows) as CSV, in the page's order."""
@@ -124,7 +124,7 @@ async def bulk_assign(
     *,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.CASE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.CASE, page=True))],
 ) -> Response:
     """Assign the ticked cases to one officer; all or nothing (one refusal assigns none)."""
     await check_csrf(request, identity)

@@ -25,7 +25,7 @@ from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.api.profiles import agency_profiles, create_or_replace
 from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.api.uploads import JobOut, start_upload
-from borderwatch.web.deps import AppState, Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import AppState, Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.ui import charts
 from borderwatch.web.ui.codes import QUANTITY_UNITS
@@ -39,7 +39,7 @@ def declaration_page(
     lrn: str,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION, page=True))],
     state: State,
     recorded: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     overridden: Annotated[Literal["red", "yellow", "green"] | None, Query()] = None,
@@ -98,7 +98,7 @@ async def case_outcome_form(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.OUTCOME))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.OUTCOME, page=True))],
 ) -> Response:
     await check_csrf(request, identity)
     form = await request.form()
@@ -147,7 +147,7 @@ def profiles_page(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.PROFILE))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.PROFILE, page=True))],
     edit: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     profiles = agency_profiles(state.settings, guard.agency)
@@ -166,7 +166,7 @@ async def profiles_save(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.PROFILE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.PROFILE, page=True))],
     text: Annotated[str, Form(max_length=100_000)],
 ) -> Response:
     await check_csrf(request, identity)
@@ -207,7 +207,7 @@ def _profiles_error(
 def upload_page(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.JOB, page=True))],
     state: State,
     job: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
@@ -232,7 +232,7 @@ async def upload_submit(
     identity: UiIdentity,
     state: State,
     background: BackgroundTasks,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.JOB))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.JOB, page=True))],
     file: UploadFile,
     format: Annotated[Literal["auto", "kcs", "jsonl"], Form()] = "auto",
 ) -> Response:
@@ -252,7 +252,7 @@ def job_fragment(
     job_id: str,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.JOB))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.JOB, page=True))],
     state: State,
 ) -> Response:
     jobs.fail_interrupted_jobs(factory=state.factory, data_dir=state.settings.data_dir)
@@ -269,7 +269,7 @@ def screening_fragment(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.SCREENING))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.SCREENING, page=True))],
 ) -> Response:
     hits = declaration_hits(guard=guard, state=state, lrn=lrn)
     return render(request, "_screening.html", identity, hits=hits)
@@ -280,7 +280,7 @@ def network_json(
     lrn: str,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION, page=True))],
 ) -> Graph:
     del identity
     return declaration_network(guard=guard, state=state, lrn=lrn)
@@ -291,7 +291,7 @@ def dashboard_page(
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.MONITORING))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.MONITORING, page=True))],
 ) -> Response:
     guard.log()
     data = monitoring(db=guard.db, state=state, agency=guard.agency)
