@@ -16,9 +16,9 @@ bulk_insert``) in chunks of 500,000 with every index in place; the ingest rate i
 the full size) and over the whole load. Then, ``ANALYZE``d, the application's own queries, alternating
 between the two schemas, on random agencies and days among the last 60:
 
-- worklist day / week: ``web.api.records.worklist`` (count and first page of 50, riskiest first) for one day
-  and for seven days (``since``/``until``, as the workspace's date filter sends them);
-- LRN look-up: ``web.api.records.current_declaration`` (the declaration page's read) of a random LRN.
+- worklist day / week: ``web.services.records.worklist`` (count and first page of 50, riskiest first) for
+  one day and for seven days (``since``/``until``, as the workspace's date filter sends them);
+- LRN look-up: ``web.services.records.current_declaration`` (the declaration page's read) of a random LRN.
 
 Prints a table and writes bench/results/postgres_scale.json. The machine has 2 cores shared with other
 people's work: absolute times move with their load; the two layouts are measured in the same run.
@@ -49,7 +49,7 @@ from borderwatch.db import partitions
 from borderwatch.db.registry import metadata
 from borderwatch.db.session import make_engine, migrate, session_factory
 from borderwatch.ingest.service import bulk_insert
-from borderwatch.web.api import records
+from borderwatch.web.services import records
 
 RESULTS = Path(__file__).parent / "results" / "postgres_scale.json"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -8,7 +8,7 @@ import pytest
 
 from borderwatch.core.settings import Settings
 from borderwatch.scoring.profiles import load_profiles
-from borderwatch.web.api.profiles import profiles_dir
+from borderwatch.web.services.profiles import profiles_dir
 from tests.integration.api_support import World, assert_error, build_world, client_for
 
 

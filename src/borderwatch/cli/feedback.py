@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from borderwatch.cli.common import acting_user, audit_cli, console, fail, open_database
+from borderwatch.cli.common import console, fail, open_database
 from borderwatch.core.errors import BorderwatchError, ConfigError
 from borderwatch.core.settings import get_settings
 from borderwatch.feedback.weights import IPW_CAP
@@ -120,8 +120,8 @@ def retrain_command(
 ) -> None:
     """Retrains the risk model on every label so far, weighting each by 1 / its selection probability, and
     registers it; it scores arriving declarations once a supervisor promotes it (``models promote``)."""
+    from borderwatch.cli.scoring import register_trained
     from borderwatch.feedback.retrain import retrain
-    from borderwatch.scoring.registry import register_model
 
     settings = get_settings()
     engine, factory = open_database(settings)
@@ -130,27 +130,7 @@ def retrain_command(
             result = retrain(engine=engine, session=session, agency=settings.agency, clip=clip, seed=seed)
     except (BorderwatchError, ValueError) as error:
         fail(str(error))
-    target = out or settings.data_dir / "models" / f"{result.model.version}.json"
-    result.model.save(target)
-    with factory.begin() as session:
-        row = register_model(
-            session=session,
-            model=result.model,
-            path=target.resolve(),
-            agency=settings.agency,
-            by=acting_user(),
-        )
-        audit_cli(
-            session,
-            action="create",
-            resource="model",
-            agency=settings.agency,
-            resource_id=row.version,
-            detail={"retrained": True, "labels": result.labels, "active": row.active},
-        )
-    state = (
-        "active" if row.active else f"registered; promote it with 'borderwatch models promote {row.version}'"
-    )
+    target, state = register_trained(result.model, out, detail={"retrained": True, "labels": result.labels})
     console.print(
         f"trained {result.model.version} on {result.labels} labels "
         f"({result.weighted} control-sample labels weighted up); written {target}; {state}"

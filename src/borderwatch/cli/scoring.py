@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -14,6 +14,7 @@ from rich.table import Column, Table
 from borderwatch.cli.common import (
     AGENCY_PROFILES_HELP,
     acting_user,
+    agency_session,
     audit_cli,
     console,
     fail,
@@ -25,12 +26,40 @@ from borderwatch.cli.common import (
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import get_settings
 
+if TYPE_CHECKING:
+    from borderwatch.scoring.risk_model import RiskModel
+
 models_app = typer.Typer(help="The registry of trained risk models.", no_args_is_help=True)
 profiles_app = typer.Typer(help="Risk profiles (analyst rules in YAML).", no_args_is_help=True)
 
 
 def _progress() -> Progress:
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+
+
+def register_trained(
+    model: RiskModel, out: Path | None, *, activate: bool | None = None, detail: dict[str, Any] | None = None
+) -> tuple[Path, str]:
+    """Save a trained model (default: DATA_DIR/models/VERSION.json) and register it for the agency under
+    the acting user, audited with ``detail``; returns where it was written and its state in words."""
+    from borderwatch.scoring.registry import register_model
+
+    target = out or get_settings().data_dir / "models" / f"{model.version}.json"
+    model.save(target)
+    with agency_session() as command:
+        row = register_model(
+            session=command.session,
+            model=model,
+            path=target.resolve(),
+            agency=command.agency,
+            activate=activate,
+            by=acting_user(),
+        )
+        command.audit("create", "model", row.version, {**(detail or {}), "active": row.active})
+        version, active = row.version, row.active
+    return target, (
+        "active" if active else f"registered; promote it with 'borderwatch models promote {version}'"
+    )
 
 
 def train_command(
@@ -48,14 +77,13 @@ def train_command(
 ) -> None:
     """Trains the risk model on stored declarations with outcomes and registers it."""
     from borderwatch.ingest.store import load_declarations, load_outcomes
-    from borderwatch.scoring.registry import register_model
     from borderwatch.scoring.risk_model import train_risk_model
 
     settings = get_settings()
     first, last = parse_date_option(since, "--since"), parse_date_option(until, "--until")
     if not 0 <= holdout < 0.9:
         fail("--holdout must be between 0 and 0.9")
-    engine, factory = open_database(settings)
+    engine, _factory = open_database(settings)
     with _progress() as progress:
         progress.add_task("loading declarations and outcomes", total=None)
         declarations = load_declarations(engine, agency=settings.agency, since=first, until=last)
@@ -73,28 +101,7 @@ def train_command(
             )
     except BorderwatchError as error:
         fail(str(error))
-    path = out or settings.data_dir / "models" / f"{model.version}.json"
-    model.save(path)
-    with factory.begin() as session:
-        row = register_model(
-            session=session,
-            model=model,
-            path=path.resolve(),
-            agency=settings.agency,
-            activate=True if activate else None,
-            by=acting_user(),
-        )
-        audit_cli(
-            session,
-            action="create",
-            resource="model",
-            agency=settings.agency,
-            resource_id=row.version,
-            detail={"active": row.active},
-        )
-    state = (
-        "active" if row.active else f"registered; promote it with 'borderwatch models promote {row.version}'"
-    )
+    path, state = register_trained(model, out, activate=True if activate else None)
     console.print(f"trained model [bold]{model.version}[/] → {path} ({state})")
     _print_metrics(model.metrics)
 

@@ -218,6 +218,20 @@ class Guard:
         it, by default the guard's resource)."""
         action = action or self.action
         decision = decide(self.principal, action, self.resource, record_agency=record_agency)
+        self.apply(decision, resource_id=resource_id, detail=detail, noun=noun, action=action)
+
+    def apply(
+        self,
+        decision: Decision,
+        *,
+        resource_id: str | None,
+        detail: dict[str, Any] | None = None,
+        noun: str | None = None,
+        action: Action | None = None,
+    ) -> None:
+        """Allow or refuse one record by ``decision``, taken by one of the policy's own functions for records
+        that rule 2 alone does not cover (e.g. ``decide_training_result``); audited as :meth:`record` is."""
+        action = action or self.action
         if not decision.allowed:
             self._deny(resource_id, decision.reason, action=action)
             if decision.hide:
@@ -227,30 +241,6 @@ class Guard:
             db_session=self.db,
             principal=self.principal,
             action=action,
-            resource=self.resource,
-            resource_id=resource_id,
-            detail=detail,
-        )
-
-    def apply(
-        self,
-        decision: Decision,
-        *,
-        resource_id: str | None,
-        detail: dict[str, Any] | None = None,
-        noun: str | None = None,
-    ) -> None:
-        """Allow or refuse one record by ``decision``, taken by one of the policy's own functions for records
-        that rule 2 alone does not cover (e.g. ``decide_training_result``); audited as :meth:`record` is."""
-        if not decision.allowed:
-            self._deny(resource_id, decision.reason)
-            if decision.hide:
-                raise self.not_found(noun)
-            raise ApiError(403, f"forbidden: {decision.reason}")
-        audit.record_for(
-            db_session=self.db,
-            principal=self.principal,
-            action=self.action,
             resource=self.resource,
             resource_id=resource_id,
             detail=detail,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -20,25 +20,22 @@ from borderwatch.ledger.documents import present_documents
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.pipeline.selection import agency_selection
 from borderwatch.scoring.online import complete_reasons
-from borderwatch.web.api import pipeline, records
-from borderwatch.web.api.profiles import agency_profiles
 from borderwatch.web.deps import AppState, Guard, Paging, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
 from borderwatch.web.schemas import Paginated
+from borderwatch.web.services import pipeline, records
+from borderwatch.web.services.profiles import agency_profiles
 
 router = APIRouter(tags=["declarations"], responses=ERROR_RESPONSES)
-
-Lrn = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 @router.get("/declarations/{lrn}", summary="A declaration with its score, reasons, lane, outcomes and cases")
 def get_declaration(
-    lrn: Lrn, guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))], state: State
+    lrn: records.Lrn,
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))],
+    state: State,
 ) -> records.DeclarationOut:
-    row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
-    if row is None:
-        raise guard.not_found()
-    guard.record(record_agency=row.agency, resource_id=lrn)
+    row = records.declaration_for(guard, lrn)
     read_with_reasons(guard=guard, state=state, lrn=lrn)
     return records.declaration_out(db_session=guard.db, row=row)
 

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from borderwatch.access.policy import Action, Resource
-from borderwatch.core.errors import BorderwatchError, NotFoundError
+from borderwatch.core.errors import BorderwatchError
 from borderwatch.inspections.flows import (
-    override_lane_flow,
     rerun_day_flow,
     score_and_assign_flow,
 )
-from borderwatch.lanes import service as lanes
-from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.pipeline.selection import agency_selection
 from borderwatch.scoring.online import scoring_context
-from borderwatch.web.api.declarations import Lrn
-from borderwatch.web.api.profiles import agency_profiles
-from borderwatch.web.api.records import DecisionOut, current_decision
 from borderwatch.web.deps import Guard, State, require
 from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.services.lanes import OverrideIn, override_for
+from borderwatch.web.services.profiles import agency_profiles
+from borderwatch.web.services.records import DecisionOut, Lrn
 
 router = APIRouter(tags=["lanes"], responses=ERROR_RESPONSES)
 
@@ -41,13 +38,6 @@ class AssignOut(BaseModel):
     yellow: int
     green: int
     model_version: str
-
-
-class OverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    lane: Literal["red", "yellow", "green"]
-    reason: str = Field(min_length=3, max_length=2000)
 
 
 @router.post("/lanes/assign", summary="Score the declarations of a period and decide their lanes")
@@ -130,27 +120,3 @@ def override(
     lrn: Lrn, body: OverrideIn, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE))]
 ) -> DecisionOut:
     return DecisionOut.of(override_for(guard=guard, lrn=lrn, body=body))
-
-
-def override_for(*, guard: Guard, lrn: str, body: OverrideIn) -> LaneDecisionRow:
-    """Shared by the API and the case page: the audit entry, the lanes flow, its refusals as API errors."""
-    decision = current_decision(db_session=guard.db, lrn=lrn, agency=guard.agency)
-    if decision is None:
-        # not decided in this agency: refuse without telling whether another agency has it
-        raise guard.not_found()
-    guard.record(
-        record_agency=decision.agency, resource_id=lrn, detail={"lane": body.lane, "reason": body.reason}
-    )
-    try:
-        return override_lane_flow(
-            session=guard.db,
-            lrn=lrn,
-            agency=guard.agency,
-            lane=body.lane,
-            reason=body.reason,
-            supervisor=guard.principal.username,
-        )
-    except lanes.LaneChangedError as error:
-        raise ApiError(409, str(error)) from None
-    except (lanes.LaneError, NotFoundError) as error:
-        raise ApiError(422, str(error)) from None

@@ -8,14 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from borderwatch.access import audit
-from borderwatch.access import login as logins
 from borderwatch.access import service as access
 from borderwatch.access.policy import Action, Resource
 from borderwatch.access.schemas import AuditOut, Me, UserIn, UserOut
-from borderwatch.core.errors import NotFoundError
 from borderwatch.web.deps import ApiIdentity, Guard, Paging, require
-from borderwatch.web.errors import ERROR_RESPONSES, ApiError
+from borderwatch.web.errors import ERROR_RESPONSES
 from borderwatch.web.schemas import Paginated
+from borderwatch.web.services import users as service
 
 router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
 
@@ -45,51 +44,21 @@ def list_users(
 def add_user(
     body: UserIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.USER))]
 ) -> UserOut:
-    try:
-        user = access.add_user(
-            db_session=guard.db,
-            username=body.username,
-            role=body.role,
-            agency=guard.agency,
-            password=body.password,
-        )
-    except access.AccessError as error:
-        status = 409 if "already exists" in str(error) else 422
-        raise ApiError(status, str(error), field=error.field) from None
-    guard.log(resource_id=user.username, detail={"role": user.role})
-    return UserOut.model_validate(user)
+    return service.add_user(body=body, guard=guard)
 
 
 @router.post("/users/{username}/disable", summary="Disable a user of my agency")
 def disable_user(
     username: str, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.USER))]
 ) -> UserOut:
-    try:
-        user = access.get_user(db_session=guard.db, username=username)
-    except NotFoundError:
-        raise guard.not_found() from None
-    guard.record(record_agency=user.agency, resource_id=username, detail={"active": False})
-    try:
-        user = access.set_active(db_session=guard.db, username=username, active=False)
-    except access.AccessError as error:
-        raise ApiError(409, str(error), field=error.field) from None
-    return UserOut.model_validate(user)
+    return service.disable_user(username=username, guard=guard)
 
 
 @router.post("/users/{username}/unlock", summary="Unlock a user of my agency locked after failed logins")
 def unlock_user(
     username: str, guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.USER))]
 ) -> UserOut:
-    try:
-        user = access.get_user(db_session=guard.db, username=username)
-    except NotFoundError:
-        raise guard.not_found() from None
-    guard.record(record_agency=user.agency, resource_id=username, detail={"unlocked": True})
-    try:
-        user = logins.unlock(db_session=guard.db, username=username)
-    except access.AccessError as error:
-        raise ApiError(409, str(error), field=error.field) from None
-    return UserOut.model_validate(user)
+    return service.unlock_user(username=username, guard=guard)
 
 
 @router.get("/audit", summary="The audit log of my agency, newest first")

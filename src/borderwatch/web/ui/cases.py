@@ -1,8 +1,8 @@
 """Case management in the browser: the case page (status history, findings and their evidence), assignment
 to a real user, a supervisor's lane override with a reason, and the printable inspection order.
 
-Every change goes through the functions the API uses (``web.api.cases.assign_to``,
-``web.api.lanes.override_for``): the same checks, the same audit entries."""
+Every change goes through the functions the API uses (``web.services.cases.assign_to``,
+``web.services.lanes.override_for``): the same checks, the same audit entries."""
 
 from __future__ import annotations
 
@@ -10,18 +10,17 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from borderwatch.access.policy import TLP, Action, Resource, decide, decide_share
 from borderwatch.inspections.service import ACTIVE
 from borderwatch.intel import exchange, sharing
-from borderwatch.web.api import records
-from borderwatch.web.api.cases import CaseId, assign_to, assignable_officers, case_for, case_out
-from borderwatch.web.api.lanes import OverrideIn, override_for
 from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services import records
+from borderwatch.web.services.cases import CaseId, assign_to, assignable_officers, case_for, case_out
+from borderwatch.web.services.lanes import OverrideIn, override_for
 from borderwatch.web.ui.codes import QUANTITY_UNITS
 from borderwatch.web.ui.common import check_csrf, render
 
@@ -109,6 +108,18 @@ async def assign_form(
     return RedirectResponse(f"/cases/{case_id}?done=assigned", status_code=303)
 
 
+def _override(guard: Guard, lrn: str, lane: Literal["red", "yellow", "green"], reason: str) -> None:
+    """The lane form's override, through the API's own (``web.services.lanes.override_for``)."""
+    try:
+        body = OverrideIn(lane=lane, reason=reason)
+    except ValidationError:
+        raise ApiError(
+            422, "give the reason for the new lane (at least 3 characters)", field="reason"
+        ) from None
+    override_for(guard=guard, lrn=lrn, body=body)
+    guard.db.commit()
+
+
 @router.post("/cases/{case_id}/lane")
 async def override_form(
     case_id: CaseId,
@@ -120,20 +131,13 @@ async def override_form(
 ) -> Response:
     await check_csrf(request, identity)
     row = case_for(guard, case_id, Action.READ)
-    try:
-        body = OverrideIn(lane=lane, reason=reason)
-    except ValidationError:
-        raise ApiError(
-            422, "give the reason for the new lane (at least 3 characters)", field="reason"
-        ) from None
-    override_for(guard=guard, lrn=row.lrn, body=body)
-    guard.db.commit()
+    _override(guard, row.lrn, lane, reason)
     return RedirectResponse(f"/cases/{case_id}?done=lane", status_code=303)
 
 
 @router.post("/declarations/{lrn}/lane")
 async def declaration_override_form(
-    lrn: Annotated[str, PathParam(min_length=1, max_length=64)],
+    lrn: records.Lrn,
     request: Request,
     identity: UiIdentity,
     guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))],
@@ -142,12 +146,5 @@ async def declaration_override_form(
 ) -> Response:
     """A supervisor's lane for any decided declaration (green ones too: raising one opens a case)."""
     await check_csrf(request, identity)
-    try:
-        body = OverrideIn(lane=lane, reason=reason)
-    except ValidationError:
-        raise ApiError(
-            422, "give the reason for the new lane (at least 3 characters)", field="reason"
-        ) from None
-    override_for(guard=guard, lrn=lrn, body=body)
-    guard.db.commit()
+    _override(guard, lrn, lane, reason)
     return RedirectResponse(f"/declarations/{lrn}?overridden={lane}#why", status_code=303)

@@ -5,13 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from borderwatch.scoring.online import ModelExplanation
-from borderwatch.web.api.records import DeclarationOut
+from borderwatch.web.services.records import DeclarationOut
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 LANE_COLOURS = {"domain": ["red", "yellow", "green"], "range": ["#c62828", "#d4a106", "#2e7d32"]}
 
 
 EXPLAINED_FAMILIES = 8
+
+
+HIT_RATE: dict[str, Any] = {
+    "field": "hit_rate",
+    "type": "quantitative",
+    "title": "hit rate",
+    "axis": {"format": ".0%"},
+    "scale": {"domain": [0, 1]},
+}
+"""The hit-rate axis every hit-rate chart shares (0 to 100 %)."""
 
 
 def explanation_spec(
@@ -112,13 +122,7 @@ def _line_with_band(values: list[dict[str, Any]], colour_field: str, title: str)
             {
                 "mark": {"type": "line", "point": True},
                 "encoding": {
-                    "y": {
-                        "field": "hit_rate",
-                        "type": "quantitative",
-                        "title": "hit rate",
-                        "axis": {"format": ".0%"},
-                        "scale": {"domain": [0, 1]},
-                    },
+                    "y": HIT_RATE,
                     "tooltip": [
                         {"field": "week", "type": "temporal"},
                         {"field": colour_field},
@@ -168,13 +172,7 @@ def dashboard_specs(data: Any) -> dict[str, dict[str, Any]]:
                 {
                     "mark": {"type": "point", "filled": True, "size": 60},
                     "encoding": {
-                        "x": {
-                            "field": "hit_rate",
-                            "type": "quantitative",
-                            "title": "hit rate",
-                            "axis": {"format": ".0%"},
-                            "scale": {"domain": [0, 1]},
-                        },
+                        "x": HIT_RATE,
                         "tooltip": [
                             {"field": "profile"},
                             {"field": "inspected"},

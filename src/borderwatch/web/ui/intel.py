@@ -15,9 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from borderwatch.access.policy import TLP, Action, Resource
 from borderwatch.core.errors import NotFoundError
 from borderwatch.intel import exchange, sharing, stix, store
-from borderwatch.web.api.cases import CaseId
 from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services.cases import CaseId
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -92,7 +92,7 @@ async def preview_share(  # noqa: PLR0913, PLR0917 - a form's fields
     request: Request,
     identity: UiIdentity,
     state: State,
-    guard: Annotated[Guard, Depends(ui_require(Action.CREATE, Resource.INTEL))],
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.INTEL, page=True))],
     tlp: Annotated[str, Form(max_length=16)] = "",
     group: Annotated[str, Form(max_length=128)] = "",
     collection: Annotated[str, Form(max_length=128)] = "",

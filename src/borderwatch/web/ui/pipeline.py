@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from borderwatch.access.policy import Action, Resource, decide
-from borderwatch.web.api.pipeline import dead_letter_list, requeue_dead_letter
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, State, UiIdentity, require
+from borderwatch.web.services.pipeline import dead_letter_list, requeue_dead_letter
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 def dead_page(
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.READ, Resource.PIPELINE))],
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.PIPELINE, page=True))],
     state: State,
     requeued: int | None = None,
 ) -> Response:
@@ -44,7 +44,7 @@ async def requeue_form(
     sequence: Annotated[int, Path(ge=1, le=2**63 - 1)],
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(ui_require(Action.UPDATE, Resource.PIPELINE))],
+    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.PIPELINE, page=True))],
     state: State,
 ) -> Response:
     await check_csrf(request, identity)

@@ -1,5 +1,5 @@
 """Pages over the agency's records: a trader's page, the quarantine (review and release), and for
-supervisors and admins the users and the audit log. Reads come from ``web.api.records`` and the owning
+supervisors and admins the users and the audit log. Reads come from ``web.services.records`` and the owning
 stages' services; changes go through the same functions as the API and the CLI."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from borderwatch.core.errors import BorderwatchError, IngestError, NotFoundError
 from borderwatch.ingest import service as ingest
 from borderwatch.inspections.flows import release_and_select_flow
 from borderwatch.pipeline.selection import agency_selection
-from borderwatch.web.api import records
-from borderwatch.web.api.me import add_user, disable_user, unlock_user
 from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services import records
+from borderwatch.web.services.users import add_user, disable_user, unlock_user
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)

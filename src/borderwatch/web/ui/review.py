@@ -13,10 +13,10 @@ from pydantic import ValidationError
 
 from borderwatch.access.policy import Action, Resource, decide
 from borderwatch.feedback.monitor import monitor_report
-from borderwatch.web.api.models import list_models, promote_model, rollback_model
-from borderwatch.web.api.screening import ReviewIn, review_stored_hit, stored_hits
 from borderwatch.web.deps import Guard, Page, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services.models import list_models, promote_model, rollback_model
+from borderwatch.web.services.screening import ReviewIn, review_stored_hit, stored_hits
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)

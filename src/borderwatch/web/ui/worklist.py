@@ -1,6 +1,6 @@
 """The worklist as a work tool: search, filters, sortable columns, paging, CSV export, bulk assignment and
-"my cases". The query lives in ``web.api.records`` (one for the API and the page); assignment goes through
-``web.api.cases.assign_to`` (the same checks and audit as the API)."""
+"my cases". The query lives in ``web.services.records`` (one for the API and the page); assignment goes
+through ``web.services.cases.assign_to`` (the same checks and audit as the API)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from borderwatch.access.policy import Action, Resource, decide
-from borderwatch.web.api import records
-from borderwatch.web.api.cases import assign_to, assignable_officers
 from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services import records
+from borderwatch.web.services.cases import assign_to, assignable_officers
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)

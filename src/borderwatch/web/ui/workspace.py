@@ -19,14 +19,14 @@ from borderwatch.inspections.flows import follow_completed_reasons
 from borderwatch.inspections.service import ACTIVE
 from borderwatch.scoring.online import ModelExplanation, model_explanation
 from borderwatch.web import jobs
-from borderwatch.web.api import records
-from borderwatch.web.api.cases import CaseId, OutcomeIn, record_case_outcome
 from borderwatch.web.api.monitoring import monitoring
-from borderwatch.web.api.profiles import agency_profiles, create_or_replace
-from borderwatch.web.api.screening import Graph, declaration_hits, declaration_network
-from borderwatch.web.api.uploads import JobOut, start_upload
 from borderwatch.web.deps import AppState, Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services import records
+from borderwatch.web.services.cases import CaseId, OutcomeIn, record_case_outcome
+from borderwatch.web.services.profiles import agency_profiles, create_or_replace
+from borderwatch.web.services.screening import Graph, declaration_hits, declaration_network
+from borderwatch.web.services.uploads import JobOut, start_upload
 from borderwatch.web.ui import charts
 from borderwatch.web.ui.codes import QUANTITY_UNITS
 from borderwatch.web.ui.common import check_csrf, render
@@ -44,10 +44,7 @@ def declaration_page(
     recorded: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     overridden: Annotated[Literal["red", "yellow", "green"] | None, Query()] = None,
 ) -> Response:
-    row = records.current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
-    if row is None:
-        raise guard.not_found()
-    guard.record(record_agency=row.agency, resource_id=lrn)
+    row = records.declaration_for(guard, lrn)
     declaration = records.declaration_out(db_session=guard.db, row=row)
     # The score's reasons are completed, if they were left to the first read, from the features that
     # explain the score; the lane decided on that score then shows them too.

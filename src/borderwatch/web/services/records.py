@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, Text, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -18,6 +19,10 @@ from borderwatch.ingest.models import DeclarationRow, GoodsItemRow, OutcomeRow
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 from borderwatch.scoring.registry import latest_scores
+from borderwatch.web.deps import Guard
+
+Lrn = Annotated[str, Path(min_length=1, max_length=64)]
+"""A declaration's local reference number in a path."""
 
 
 class RowOut(BaseModel):
@@ -343,6 +348,27 @@ def current_declaration(*, db_session: Session, lrn: str, agency: str) -> Declar
     own = [r for r in rows if r.agency == agency]
     candidates = own or rows
     return candidates[0] if candidates else None
+
+
+def declaration_for(guard: Guard, lrn: str) -> DeclarationRow:
+    """The current version of ``lrn``, if the caller may see it (else the one 404, the same for another
+    agency's declaration), with the audit entry of the access: the one fetch of a declaration for the API
+    and the pages."""
+    row = current_declaration(db_session=guard.db, lrn=lrn, agency=guard.agency)
+    if row is None:
+        raise guard.not_found("declaration")
+    guard.record(record_agency=row.agency, resource_id=lrn, noun="declaration")
+    return row
+
+
+def decision_for(guard: Guard, lrn: str, *, detail: dict[str, Any] | None = None) -> LaneDecisionRow:
+    """The current lane decision on ``lrn`` in the caller's agency, if they may see it (else the one 404,
+    without telling whether another agency has it), audited with ``detail``."""
+    decision = current_decision(db_session=guard.db, lrn=lrn, agency=guard.agency)
+    if decision is None:
+        raise guard.not_found()
+    guard.record(record_agency=decision.agency, resource_id=lrn, detail=detail)
+    return decision
 
 
 def current_decision(*, db_session: Session, lrn: str, agency: str) -> LaneDecisionRow | None:
