@@ -16,13 +16,13 @@ from borderwatch.ledger.entries import LedgerError
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.merkle import ProofError
 from borderwatch.ledger.note import NoteError
-from borderwatch.web.api import records
-from borderwatch.web.deps import Guard, State, UiIdentity, ui_require
+from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
+from borderwatch.web.services import records
 from borderwatch.web.ui.common import render
 
 router = APIRouter(include_in_schema=False)
-DeclarationGuard = Annotated[Guard, Depends(ui_require(Action.READ, Resource.DECLARATION))]
+DeclarationGuard = Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION, page=True))]
 EntryIndex = Annotated[int, Path(ge=0, le=2**62)]
 
 
