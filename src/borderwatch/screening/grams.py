@@ -134,8 +134,9 @@ class GramIndex:
         more, best first."""
         if not self._alive_count:
             return []
-        gids = [g for gram in trigrams(joined) if (g := self._vocab.get(gram)) is not None]
-        size = len(trigrams(joined))
+        grams = trigrams(joined)
+        gids = [g for gram in grams if (g := self._vocab.get(gram)) is not None]
+        size = len(grams)
         if not gids:
             return []
         common = max(1000, int(self.common_share * self._alive_count))

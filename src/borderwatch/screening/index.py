@@ -384,11 +384,8 @@ class NameIndex:
         person: bool,
         limit: int,
         min_coverage: float,
-        strong_coverage: float = 0.0,
-        weak_limit: int | None = None,
     ) -> list[int]:
-        """Ids of at most ``limit`` names with at least ``min_coverage`` of the query's weight, best first;
-        of those under ``strong_coverage``, only the ``weak_limit`` best (all when ``None``)."""
+        """Ids of at most ``limit`` names with at least ``min_coverage`` of the query's weight, best first."""
         if not tokens or not self._alive_count:
             return []
         weights = [self._weight(t, person) for t in tokens]
@@ -449,7 +446,4 @@ class NameIndex:
         if len(keep) > limit:
             keep = keep[np.argpartition(-score[keep], limit)[:limit]]
         keep = keep[np.argsort(-score[keep], kind="stable")]
-        if weak_limit is not None:
-            weak = np.flatnonzero(score[keep] < strong_coverage * total)
-            keep = np.delete(keep, weak[weak_limit:])
         return [int(pool[i]) for i in keep]

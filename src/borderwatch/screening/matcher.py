@@ -102,17 +102,15 @@ class Matcher:
         self,
         entries: Iterable[WatchEntry] = (),
         *,
-        candidates: int = 12,
-        min_coverage: float = 0.34,
-        strong_coverage: float = 0.5,
-        weak_candidates: int | None = None,
+        candidates: int = 8,
+        min_coverage: float = 0.4,
+        long_coverage: float = 0.5,
         channels: Channels | None = None,
         batch: int = 20_000,
     ) -> None:
         self.candidates = candidates
         self.min_coverage = min_coverage
-        self.strong_coverage = strong_coverage
-        self.weak_candidates = weak_candidates
+        self.long_coverage = long_coverage
         self.channels = channels or Channels()
         self.entries: list[WatchEntry] = []
         self._slot: dict[str, int] = {}  # entity id -> index in ``entries`` of its current version
@@ -226,15 +224,14 @@ class Matcher:
         )
         found = [name_id for name_id, _ in grams]
         best = grams[0][1] if grams else 0.0
-        if len(query.joined) < channels.part_index_below or best < channels.part_index_floor:
+        short = len(query.joined) < channels.part_index_below
+        if short or best < channels.part_index_floor:
             seen = set(found)
             parts = self._index.candidates(
                 query.tokens,
                 person=query.kind == PERSON,
                 limit=self.candidates + len(found),
-                min_coverage=self.min_coverage,
-                strong_coverage=self.strong_coverage,
-                weak_limit=self.weak_candidates,
+                min_coverage=self.min_coverage if short else self.long_coverage,
             )
             found.extend([name_id for name_id in parts if name_id not in seen][: self.candidates])
         return found
