@@ -33,9 +33,15 @@ from borderwatch.ledger.writer import WriterPool
 from borderwatch.pipeline.dead import list_dead, replay
 from borderwatch.pipeline.publish import file_bodies, publish_bodies
 from borderwatch.pipeline.selection import agency_selection
-from borderwatch.pipeline.stages import IngestProcessor, LedgerPresenter, Processor, ScoreProcessor
+from borderwatch.pipeline.stages import (
+    IngestProcessor,
+    LedgerPresenter,
+    OutcomesProcessor,
+    Processor,
+    ScoreProcessor,
+)
 from borderwatch.pipeline.status import pipeline_status
-from borderwatch.pipeline.topology import Limits, Stage, Topology
+from borderwatch.pipeline.topology import Kind, Limits, Stage, Topology
 from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
 
 pipeline_app = typer.Typer(
@@ -48,6 +54,7 @@ T = TypeVar("T")
 class StageChoice(StrEnum):
     ingest = "ingest"
     score = "score"  # the selection flow: scores, screening, lanes and cases together
+    outcomes = "outcomes"  # inspection results into the store feedback reads
     all = "all"
 
 
@@ -88,6 +95,8 @@ def processors_for(
     for stage in stages:
         if stage is Stage.INGEST:
             built[stage] = IngestProcessor(engine=engine, factory=factory, agency=agency)
+        elif stage is Stage.OUTCOMES:
+            built[stage] = OutcomesProcessor(engine=engine, agency=agency)
         else:
             built[stage] = ScoreProcessor(
                 engine=engine,
@@ -179,8 +188,12 @@ def _with_js(settings: Settings, work: Callable[[JetStreamContext], Awaitable[T]
 def publish_command(
     files: Annotated[list[Path], typer.Argument(help="JSON Lines of declarations, or KCS CSV files")],
     agency: Annotated[str | None, typer.Option(help="agency whose streams to publish to")] = None,
+    outcomes: Annotated[
+        bool, typer.Option("--outcomes", help="the files are JSON Lines of inspection outcomes")
+    ] = False,
 ) -> None:
-    """Publish declarations to the agency's pipeline (each once: a copy published again is dropped)."""
+    """Publish declarations (or, with --outcomes, inspection outcomes) to the agency's pipeline (each once: a
+    copy published again is dropped)."""
     settings = get_settings()
     topology = topology_of(settings, agency)
 
@@ -188,7 +201,9 @@ def publish_command(
         await ensure_streams(js, topology)
         published, duplicates = 0, 0
         for path in files:
-            result = await publish_bodies(js, topology, file_bodies(path, agency=topology.agency))
+            bodies = file_bodies(path, agency=topology.agency, raw=outcomes)
+            kind = Kind.OUTCOMES if outcomes else Kind.IN
+            result = await publish_bodies(js, topology, bodies, kind=kind)
             published += result.published
             duplicates += result.duplicates
         return published, duplicates
@@ -197,7 +212,8 @@ def publish_command(
         published, duplicates = _with_js(settings, work)
     except BorderwatchError as error:
         fail(str(error))
-    console.print(f"published {published:,} declarations ({duplicates:,} dropped as already published)")
+    noun = "outcomes" if outcomes else "declarations"
+    console.print(f"published {published:,} {noun} ({duplicates:,} dropped as already published)")
 
 
 def status_command(agency: Annotated[str | None, typer.Option(help="agency")] = None) -> None:

@@ -736,6 +736,23 @@ def ingest_declarations(
     return summary
 
 
+def ingest_outcomes(
+    *, engine: Engine, outcomes: Sequence[Outcome], agency: str = "default", source: str = "pipeline"
+) -> IngestSummary:
+    """Store inspection outcomes already parsed in memory (the pipeline's ``outcomes`` subject) through the
+    path JSON Lines outcome lines take (``store_batch``): each stored once per (LRN, date, fraud, critical
+    fraud), so a message delivered twice stores nothing the second time; an LRN another agency holds is
+    quarantined. What ``feedback`` reads (``ingest.store.load_outcomes``)."""
+    if not outcomes:
+        return IngestSummary(source=source)
+    context = _Context(source=source, reader="jsonl", agency=agency, context=None)
+    batch = RawBatch(
+        records=_rows_frame([]), outcomes=list(outcomes), outcome_lines=list(range(1, len(outcomes) + 1))
+    )
+    checked = check_batch(batch, mapping=_JSON_MAPPING, labels={})
+    return store_isolating(engine, checked=checked, context=context)
+
+
 # ---------------------------------------------------------------------------------------------- quarantine
 
 

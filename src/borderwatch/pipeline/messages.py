@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
-from borderwatch.ingest.schemas import Declaration, reason_of
+from borderwatch.ingest.schemas import Declaration, Outcome, reason_of
 
 MSG_ID = "Nats-Msg-Id"
 # Headers a dead letter carries: where it came from and why it failed.
@@ -54,6 +54,16 @@ def parse_declaration(body: bytes) -> Declaration:
         field, reason = reason_of(first)
         lrn = _lrn_of(body)
         raise PoisonError(f"declaration {lrn or '(no lrn)'}: field {field}: {reason}") from None
+
+
+def parse_outcome(body: bytes) -> Outcome:
+    """The inspection outcome in ``body``, or :class:`PoisonError` naming the record and field at fault."""
+    try:
+        return Outcome.model_validate_json(body)
+    except ValidationError as error:
+        field, reason = reason_of(error.errors()[0])
+        lrn = _lrn_of(body)
+        raise PoisonError(f"outcome {lrn or '(no lrn)'}: field {field}: {reason}") from None
 
 
 def _lrn_of(body: bytes) -> str | None:

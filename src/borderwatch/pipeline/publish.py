@@ -36,13 +36,13 @@ class Published:
     dropped: list[bool] | None = None  # with keys: whether JetStream dropped each as a duplicate
 
 
-def file_bodies(path: Path, *, agency: str) -> Iterator[bytes]:
+def file_bodies(path: Path, *, agency: str, raw: bool = False) -> Iterator[bytes]:
     """The declarations of a file as message bodies: a JSON Lines file's lines as they are (a bad line is
     published too and ends in the dead-letter subject with its error), a KCS CSV file's declarations as
-    canonical JSON."""
+    canonical JSON. With ``raw`` every file is read as JSON Lines (outcomes)."""
     if not path.is_file():
         raise ConfigError(path=str(path), reason="does not exist or is not a file")
-    if path.suffix.lower() == ".csv":
+    if path.suffix.lower() == ".csv" and not raw:
         declarations, _outcomes = read_kcs_frames(path, agency=agency)
         for declaration in declarations_from_frame(declarations):
             yield json.dumps(declaration, separators=(",", ":")).encode()
@@ -60,11 +60,12 @@ async def publish_bodies(
     *,
     window: int = WINDOW,
     keep_keys: bool = False,
+    kind: Kind = Kind.IN,
 ) -> Published:
-    """Publishes ``bodies`` to the agency's ``in`` subject; returns the counts (and the keys, in order, with
-    ``keep_keys``)."""
+    """Publishes ``bodies`` to the agency's ``kind`` subject (``in``: declarations; ``outcomes``); returns
+    the counts (and the keys, in order, with ``keep_keys``)."""
     result = Published(keys=[] if keep_keys else None, dropped=[] if keep_keys else None)
-    subject = topology.subject(Kind.IN)
+    subject = topology.subject(kind)
     pending: list[asyncio.Future[object]] = []
 
     async def settle() -> None:

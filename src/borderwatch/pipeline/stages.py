@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from borderwatch.core.errors import NotFoundError
 from borderwatch.core.reasons import codes_to_json
-from borderwatch.ingest.service import ingest_declarations
+from borderwatch.ingest.service import ingest_declarations, ingest_outcomes
 from borderwatch.ingest.store import load_declarations, load_documents
 from borderwatch.inspections.flows import Selection, select_arrivals_flow
 from borderwatch.lanes.service import current_decision
@@ -29,7 +29,14 @@ from borderwatch.ledger.documents import present_documents
 from borderwatch.ledger.keys import KeyStore
 from borderwatch.ledger.writer import WriterPool
 from borderwatch.pipeline import effects
-from borderwatch.pipeline.messages import PoisonError, Stored, content_key, decode, parse_declaration
+from borderwatch.pipeline.messages import (
+    PoisonError,
+    Stored,
+    content_key,
+    decode,
+    parse_declaration,
+    parse_outcome,
+)
 from borderwatch.pipeline.topology import Kind
 from borderwatch.scoring.registry import latest_scores
 
@@ -101,6 +108,32 @@ class IngestProcessor:
                 outcome.poison[index] = f"declaration {declaration.lrn}: quarantined by the ingest service"
                 continue
             outcome.forward.append(Forward(Kind.STORED, f"{key}.stored", Stored(key, declaration.lrn).body()))
+        return outcome
+
+
+@dataclass(frozen=True)
+class OutcomesProcessor:
+    """``outcomes`` → inspection results stored through ``ingest.service.ingest_outcomes`` (each once: a
+    redelivered or republished result stores nothing), where retraining and monitoring read them. A body
+    that is not an outcome ends in the dead-letter subject; one about an LRN another agency holds, in the
+    ingest service's quarantine."""
+
+    engine: Engine
+    agency: str
+
+    def __call__(self, bodies: Sequence[bytes]) -> Outcome:
+        outcome = Outcome()
+        parsed: dict[int, Any] = {}
+        for index, body in enumerate(bodies):
+            try:
+                parsed[index] = parse_outcome(body)
+            except PoisonError as error:
+                outcome.poison[index] = str(error)
+        if parsed:
+            # an outcome the ingest service refuses (an LRN another agency holds) is kept in its quarantine
+            ingest_outcomes(
+                engine=self.engine, outcomes=list(parsed.values()), agency=self.agency, source="pipeline"
+            )
         return outcome
 
 

@@ -42,12 +42,15 @@ class Stage(StrEnum):
     INGEST = "ingest"  # in → declarations stored; publishes stored
     # stored → the selection flow: scores, screening hits, lane decisions, cases; publishes scores and lanes
     SCORE = "score"
+    # outcomes → inspection results stored where feedback reads them (``ingest.service.ingest_outcomes``)
+    OUTCOMES = "outcomes"
 
 
 # The kinds each stage reads (one durable consumer per kind, named after the stage).
 STAGE_INPUTS: dict[Stage, tuple[Kind, ...]] = {
     Stage.INGEST: (Kind.IN,),
     Stage.SCORE: (Kind.STORED,),
+    Stage.OUTCOMES: (Kind.OUTCOMES,),
 }
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
