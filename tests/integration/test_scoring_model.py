@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from borderwatch.core.reasons import Reason
 from borderwatch.features.build import build_features
 from borderwatch.scoring.evaluate import RATES, evaluate_files, ranking_report
 from borderwatch.scoring.model import ModelParams
@@ -106,7 +107,7 @@ def test_every_reason_has_its_code_in_the_same_place(scored: pl.DataFrame) -> No
     """One code per sentence, in the same order: a code's family matches what its sentence is about."""
     assert scored["reasons"].list.len().to_list() == scored["reason_codes"].list.len().to_list()
     pairs = [
-        (sentence, code["family"], code["id"])
+        (sentence, Reason.from_json(code).family, Reason.from_json(code).id)
         for sentences, codes in zip(
             scored["reasons"].to_list(), scored["reason_codes"].to_list(), strict=True
         )

@@ -81,8 +81,8 @@ def test_scores_and_reasons_round_trip(session_factory: sessionmaker[Session]) -
             ],
             "reason_codes": [
                 [
-                    {"id": "MODEL-UNIT-VALUE", "family": "model", "figures": '{"log_odds":0.8}'},
-                    {"id": "RP-1", "family": "profile", "figures": '{"points":5.0,"lane":""}'},
+                    Reason("MODEL-UNIT-VALUE", "model", {"log_odds": 0.8}).to_text(),
+                    Reason("RP-1", "profile", {"points": 5.0, "lane": ""}).to_text(),
                 ],
                 [],
             ],

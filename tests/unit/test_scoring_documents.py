@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from borderwatch.core.reasons import Reason
 from borderwatch.scoring.documents import DOCUMENT_FINDING_SCHEMA, DOCUMENT_POINTS, document_evidence
 from borderwatch.scoring.profiles import evaluate_profiles, parse_profiles
 
@@ -39,6 +40,13 @@ def test_points_reasons_and_counts_per_declaration() -> None:
     assert (
         out[2]["document_points"] == DOCUMENT_POINTS["unregistered"] and out[2]["document_unregistered"] == 1
     )
+    # one code per sentence, in its place: the finding as a stable id and its points
+    assert [Reason.from_json(c) for c in out[1]["document_codes"]] == [
+        Reason("DOCUMENT-REUSED", "document", {"points": DOCUMENT_POINTS["reused"]}),
+        Reason("DOCUMENT-REUSED", "document", {"points": DOCUMENT_POINTS["reused"]}),
+        Reason("DOCUMENT-ALTERED", "document", {"points": DOCUMENT_POINTS["altered"]}),
+    ]
+    assert [c["id"] for c in out[0]["document_codes"]] == []
 
 
 def test_unknown_finding_is_refused() -> None:

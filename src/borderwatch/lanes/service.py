@@ -7,9 +7,9 @@ lanes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 from sqlalchemy import Text, cast, select, update
@@ -456,7 +456,7 @@ def follow_score_reasons(
     lrn: str,
     agency: str,
     reasons: list[str],
-    reason_codes: Sequence[Mapping[str, Any]],
+    reason_codes: Sequence[str],
     model_version: str,
 ) -> bool:
     """The current decision of ``lrn`` takes ``reasons`` and their codes (as a frame row holds them), the

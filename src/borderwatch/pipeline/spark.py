@@ -40,15 +40,12 @@ OUTPUT_SCHEMA = pa.schema(
         ("forced_lane", pa.string()),
         ("reasons", pa.list_(pa.string())),
         # core.reasons.REASON_CODES
-        (
-            "reason_codes",
-            pa.list_(pa.struct([("id", pa.string()), ("family", pa.string()), ("figures", pa.string())])),
-        ),
+        ("reason_codes", pa.list_(pa.string())),
     ]
 )
 _SPARK_SCHEMA = (
     "lrn string, score double, fraud_probability double, expected_duty double, forced_lane string, "
-    "reasons array<string>, reason_codes array<struct<id:string,family:string,figures:string>>"
+    "reasons array<string>, reason_codes array<string>"
 )
 
 

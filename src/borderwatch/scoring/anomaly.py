@@ -14,7 +14,7 @@ from functools import cache
 
 import polars as pl
 
-from borderwatch.core.reasons import code
+from borderwatch.core.reasons import Reason, family_id, fixed_codes
 
 UNIT_VALUE_Z_LIMIT = 3.5
 MASS_VALUE_Z_LIMIT = 6.0
@@ -201,11 +201,9 @@ def _detect_many(features: pl.DataFrame, found: Sequence[Detector]) -> pl.DataFr
 
 def anomaly_codes(flags: pl.Series) -> pl.Series:
     """``anomaly_flags`` as reason codes (``core.reasons``): ``ANOMALY-<DETECTOR>`` with its points."""
-    points = {d.id: d.points for d in detectors()}
-    return flags.list.eval(
-        code(
-            pl.lit("ANOMALY-") + pl.element().str.to_uppercase().str.replace_all("_", "-"),
-            "anomaly",
-            points=pl.element().replace_strict(points, default=0.0, return_dtype=pl.Float64),
-        )
-    ).alias("anomaly_codes")
+    return flags.list.eval(fixed_codes(pl.element(), _detector_codes())).alias("anomaly_codes")
+
+
+@cache
+def _detector_codes() -> dict[str, Reason]:
+    return {d.id: Reason(family_id("anomaly", d.id), "anomaly", {"points": d.points}) for d in detectors()}

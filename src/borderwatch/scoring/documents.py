@@ -14,8 +14,8 @@ from typing import Final, Protocol
 
 import polars as pl
 
-from borderwatch.core.reasons import code, no_codes
 from borderwatch.core.vocabulary import DOCUMENT_FINDINGS, DocumentFinding
+from borderwatch.scoring.findings import findings_evidence
 
 DOCUMENT_FINDING_SCHEMA: Final[dict[str, pl.DataType]] = {
     "lrn": pl.String(),
@@ -44,17 +44,6 @@ def document_evidence(lrns: pl.Series, findings: pl.DataFrame | None) -> pl.Data
     """Per element of ``lrns`` (in order): ``document_points``, ``document_reasons`` (sentences),
     ``document_codes`` (``DOCUMENT-<FINDING>`` with its points, one per sentence) and the three
     ``document_*`` counts."""
-    frame = lrns.alias("lrn").to_frame()
-    if findings is None or findings.height == 0:
-        return frame.select(
-            pl.lit(0.0).alias("document_points"),
-            pl.lit([], dtype=pl.List(pl.String)).alias("document_reasons"),
-            no_codes().alias("document_codes"),
-            *[pl.lit(0, dtype=pl.Int32).alias(name) for name in DOCUMENT_FIELDS],
-        )
-    unknown = set(findings["finding"].unique().to_list()) - set(DOCUMENT_FINDINGS)
-    if unknown:
-        raise ValueError(f"document findings: unknown finding {sorted(unknown)[0]!r}")
     sentence = pl.format(
         "document: {} {} of {} {}",
         pl.col("doc_type").str.replace_all("_", " "),
@@ -66,31 +55,12 @@ def document_evidence(lrns: pl.Series, findings: pl.DataFrame | None) -> pl.Data
         .then(pl.lit("altered: its issuer registered a different version"))
         .otherwise(pl.lit("unregistered: not in the ledger, though its issuer registers all its documents")),
     )
-    points = pl.col("finding").replace_strict(DOCUMENT_POINTS, return_dtype=pl.Float64)
-    per_lrn = (
-        findings.with_columns(sentence.alias("_sentence"), points.alias("_points"))
-        .with_columns(
-            code(
-                pl.lit("DOCUMENT-") + pl.col("finding").str.to_uppercase(),
-                "document",
-                points=pl.col("_points"),
-            ).alias("_code"),
-            pl.col("_sentence").is_first_distinct().over("lrn").alias("_first"),
-        )
-        .group_by("lrn", maintain_order=True)
-        .agg(
-            pl.col("_points").filter(pl.col("finding").is_first_distinct()).sum().alias("document_points"),
-            pl.col("_sentence").filter("_first").alias("document_reasons"),
-            pl.col("_code").filter("_first").alias("document_codes"),
-            *[
-                (pl.col("finding") == f).sum().cast(pl.Int32).alias(f"document_{f}")
-                for f in DOCUMENT_FINDINGS
-            ],
-        )
-    )
-    return frame.join(per_lrn, on="lrn", how="left", maintain_order="left").select(
-        pl.col("document_points").fill_null(0.0),
-        pl.col("document_reasons").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.col("document_codes").fill_null(no_codes()),
-        *[pl.col(name).fill_null(0) for name in DOCUMENT_FIELDS],
+    return findings_evidence(
+        lrns,
+        findings,
+        family="document",
+        kind="finding",
+        points=DOCUMENT_POINTS,
+        sentence=sentence,
+        what="document findings",
     )

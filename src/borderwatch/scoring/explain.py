@@ -9,14 +9,13 @@ Sentence texts are built column-wise with Polars; only the choice of the top fam
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from borderwatch.core.reasons import REASON_CODES, family_id
+from borderwatch.core.reasons import REASON_CODES, Reason, family_id
 from borderwatch.features.history import ENTITY_KEYS, HIT_RATE_KEYS
 
 MIN_CONTRIBUTION = 0.05  # log-odds; smaller pushes are not worth a sentence
@@ -311,7 +310,7 @@ def model_reasons_with_codes(
     # lists built in Python: a frame of the ranked columns and its list concatenation cost more than the
     # sentences themselves on the few rows explained per request
     reasons: list[list[str]] = []
-    codes: list[list[dict[str, str]]] = []
+    codes: list[list[str]] = []
     for texts_of, keeps, families_of, strengths in zip(
         picked.tolist(), keep.tolist(), order.tolist(), strength.tolist(), strict=True
     ):
@@ -323,7 +322,7 @@ def model_reasons_with_codes(
         reasons.append([text for text, _, _ in shown])
         codes.append(
             [
-                {"id": ids[family], "family": "model", "figures": json.dumps({"log_odds": round(value, 4)})}
+                Reason(ids[family], "model", {"log_odds": round(value, 4)}).to_text()
                 for _, family, value in shown
             ]
         )

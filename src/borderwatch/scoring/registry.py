@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from sqlalchemy import func, insert, select, update
@@ -173,9 +172,7 @@ def unexplained_score(*, session: Session, lrn: str, agency: str = "default") ->
     return newest if newest is not None and not newest.explained else None
 
 
-def store_reasons(
-    *, row: RiskScoreRow, reasons: Sequence[str], reason_codes: Sequence[Mapping[str, Any]]
-) -> None:
+def store_reasons(*, row: RiskScoreRow, reasons: Sequence[str], reason_codes: Sequence[str]) -> None:
     """Completes a score stored without the model's reasons (``unexplained_score``) with its full reasons
     and their codes (as a frame row holds them)."""
     row.reasons = list(reasons)

@@ -32,7 +32,9 @@ from borderwatch.core.reasons import (
     REVENUE_AT_RISK,
     RISKIEST_ITEM,
     SCREENING_HIT,
+    Reason,
     code,
+    fixed_codes,
     no_codes,
 )
 from borderwatch.core.vocabulary import LANE_SEVERITY
@@ -322,7 +324,7 @@ class RiskModel:
         )
         if explain.enabled:
             items = pl.concat([items, self._explain(features, matrix, items, explain)], how="horizontal")
-        return _per_declaration(items, features["item_no"])
+        return _per_declaration(items, features)
 
     def _score_items(
         self, features: pl.DataFrame, evidence: Evidence
@@ -359,7 +361,7 @@ class RiskModel:
             chosen = chosen[wanted[chosen]]
         chosen = np.sort(chosen)
         reasons: list[list[str]] = [[] for _ in range(features.height)]
-        codes: list[list[dict[str, str]]] = [[] for _ in range(features.height)]
+        codes: list[list[str]] = [[] for _ in range(features.height)]
         if chosen.size:
             contributions = self.contributions(matrix, chosen)
             sentences, sentence_codes = model_reasons_with_codes(
@@ -459,7 +461,7 @@ def rules_only_scores(
     predicted = pl.DataFrame({"fraud_probability": zero, "ranking": zero})
     evidence = Evidence(profiles=profiles, screening_hits=screening_hits, vehicle_alerts=vehicle_alerts)
     features, items = _evidence_items(features, evidence, predicted)
-    return _per_declaration(items, features["item_no"]).with_columns(
+    return _per_declaration(items, features).with_columns(
         pl.concat_list(pl.lit([NO_MODEL_REASON], dtype=pl.List(pl.String)), "reasons").alias("reasons"),
         pl.concat_list(code(NO_MODEL, "no_model"), "reason_codes").alias("reason_codes"),
     )
@@ -528,7 +530,7 @@ def _evidence_items(
     return features, items
 
 
-def _per_declaration(items: pl.DataFrame, item_no: pl.Series) -> pl.DataFrame:
+def _per_declaration(items: pl.DataFrame, features: pl.DataFrame) -> pl.DataFrame:
     """``SCORE_COLUMNS`` from scored goods items: the reasons and codes of their parts listed best first; a
     declaration of several goods items takes its riskiest item's score and reasons (:data:`RISKIEST_FIRST`),
     the first reason naming that item, the sum of their expected duty and the most severe forced lane."""
@@ -541,7 +543,7 @@ def _per_declaration(items: pl.DataFrame, item_no: pl.Series) -> pl.DataFrame:
         if scores.height == 1:  # live scoring: nothing to order (a sort costs a query even on one row)
             return scores
         return scores.sort("score", descending=True, maintain_order=True)
-    items = items.with_columns(reasons, codes, item_no.alias("_item"))
+    items = items.with_columns(reasons, codes, features["item_no"].alias("_item"))
     several = pl.col("_items") > 1  # a declaration of one item needs no sentence naming it
     named = pl.format("goods item {} of {} scores highest", pl.col("_item"), pl.col("_items"))
     named_code = code(RISKIEST_ITEM, "item", item=pl.col("_item"), items=pl.col("_items"))
@@ -679,16 +681,11 @@ def rule_sentences(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Serie
 def rule_codes(hits: pl.Series, profiles: Sequence[RiskProfile]) -> pl.Series:
     """The reason code of each risk profile hit: the profile's id, with its points and forced lane ("" for
     none), one per :func:`rule_sentences` sentence."""
-    points = {p.id: p.effect.add_points for p in profiles}
-    lanes = {p.id: p.effect.force_lane or "" for p in profiles}
-    return hits.list.eval(
-        code(
-            pl.element(),
-            "profile",
-            points=pl.element().replace_strict(points, return_dtype=pl.Float64),
-            lane=pl.element().replace_strict(lanes, return_dtype=pl.String),
-        )
-    ).alias("rule_codes")
+    codes = {
+        p.id: Reason(p.id, "profile", {"points": p.effect.add_points, "lane": p.effect.force_lane or ""})
+        for p in profiles
+    }
+    return hits.list.eval(fixed_codes(pl.element(), codes)).alias("rule_codes")
 
 
 def _fit(
