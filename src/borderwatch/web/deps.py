@@ -12,7 +12,7 @@ import hmac
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
 from sqlalchemy import Engine
@@ -30,6 +30,7 @@ from borderwatch.access.policy import (
 )
 from borderwatch.access.service import authenticate_password, authenticate_token, resolve_session
 from borderwatch.core.cache import Cache
+from borderwatch.core.errors import NotFoundError
 from borderwatch.core.settings import Settings
 from borderwatch.ledger.writer import WriterPool
 from borderwatch.pipeline.publish import Publisher
@@ -40,6 +41,7 @@ IDENTITY_STATE = "borderwatch_identity"
 """Key of ``scope["state"]`` where ``web.limits.BodyGuard`` leaves the identity it checked."""
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,32 @@ class Guard:
         action = action or self.action
         decision = decide(self.principal, action, self.resource, record_agency=record_agency)
         self.apply(decision, resource_id=resource_id, detail=detail, noun=noun, action=action)
+
+    def fetch(
+        self,
+        load: Callable[[], T],
+        *,
+        agency_of: Callable[[T], str],
+        resource_id: str,
+        noun: str | None = None,
+        detail: dict[str, Any] | Callable[[T], dict[str, Any]] | None = None,
+        action: Action | None = None,
+    ) -> T:
+        """The one fetch of a record: ``load`` it (its ``NotFoundError`` is the one 404), allow it by
+        :meth:`record` (another agency's record is the same 404) and audit the access with ``detail`` (or
+        what it makes of the record)."""
+        try:
+            row = load()
+        except NotFoundError:
+            raise self.not_found(noun) from None
+        self.record(
+            record_agency=agency_of(row),
+            resource_id=resource_id,
+            detail=detail(row) if callable(detail) else detail,
+            action=action,
+            noun=noun,
+        )
+        return row
 
     def apply(
         self,

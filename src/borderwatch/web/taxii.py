@@ -251,24 +251,19 @@ def _read(
     return taxii_response(body, headers=_page_headers(page))
 
 
+def _stored(call: TaxiiCall, read: Callable[..., Any]) -> Callable[[store.Collection, store.Query], Any]:
+    """A read of the store (objects or manifest) as the caller, for :func:`_read`."""
+    return lambda c, q: read(session=call.db, principal=call.principal, collection=c, query=q)
+
+
 @router.get("/{api_root}/collections/{collection_id}/objects/")
 def get_objects(api_root: str, collection_id: str, call: TaxiiCall) -> Response:
-    return _read(
-        call,
-        api_root,
-        collection_id,
-        lambda c, q: store.get_objects(session=call.db, principal=call.principal, collection=c, query=q),
-    )
+    return _read(call, api_root, collection_id, _stored(call, store.get_objects))
 
 
 @router.get("/{api_root}/collections/{collection_id}/manifest/")
 def get_manifest(api_root: str, collection_id: str, call: TaxiiCall) -> Response:
-    return _read(
-        call,
-        api_root,
-        collection_id,
-        lambda c, q: store.get_manifest(session=call.db, principal=call.principal, collection=c, query=q),
-    )
+    return _read(call, api_root, collection_id, _stored(call, store.get_manifest))
 
 
 @router.get("/{api_root}/collections/{collection_id}/objects/{object_id}/")

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from borderwatch.access import service as access
 from borderwatch.access.models import UserRow
 from borderwatch.access.policy import Action, Resource, decide
-from borderwatch.core.errors import NotFoundError
 from borderwatch.inspections import service as inspections
 from borderwatch.inspections.models import CaseRow
 from borderwatch.ledger import service
@@ -94,18 +93,14 @@ def case_for(
 ) -> CaseRow:
     """The case, if the caller may see it (else the one 404, the same for another agency's case), with the
     audit entry of the access: the one fetch of a case for the API and the pages."""
-    try:
-        row = inspections.get_case(session=guard.db, case_id=case_id)
-    except NotFoundError:
-        raise guard.not_found("case") from None
-    guard.record(
-        record_agency=row.agency,
+    return guard.fetch(
+        lambda: inspections.get_case(session=guard.db, case_id=case_id),
+        agency_of=lambda row: row.agency,
         resource_id=str(case_id),
-        action=action,
         noun="case",
-        detail=detail(row) if detail else None,
+        detail=detail,
+        action=action,
     )
-    return row
 
 
 def readable_case(

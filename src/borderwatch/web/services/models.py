@@ -48,12 +48,11 @@ def list_models(*, guard: Guard, paging: Page) -> Paginated[ModelOut]:
 
 def model_for(guard: Guard, version: str) -> RiskModelRow:
     """One registered version, if the caller may see it (else the one 404), with the audit entry."""
-    try:
-        row = registry.get_model_row(session=guard.db, agency=guard.agency, version=version)
-    except NotFoundError:
-        raise guard.not_found() from None
-    guard.record(record_agency=row.agency, resource_id=version)
-    return row
+    return guard.fetch(
+        lambda: registry.get_model_row(session=guard.db, agency=guard.agency, version=version),
+        agency_of=lambda row: row.agency,
+        resource_id=version,
+    )
 
 
 def promote_model(*, version: str, guard: Guard) -> ModelOut:

@@ -9,19 +9,18 @@ from borderwatch.access import login as logins
 from borderwatch.access import service as access
 from borderwatch.access.models import UserRow
 from borderwatch.access.schemas import UserIn, UserOut
-from borderwatch.core.errors import NotFoundError
 from borderwatch.web.deps import Guard
 from borderwatch.web.errors import ApiError
 
 
 def user_for(guard: Guard, username: str, *, detail: dict[str, Any] | None = None) -> UserRow:
     """The user, if the caller may see them (else the one 404), with the audit entry naming ``detail``."""
-    try:
-        user = access.get_user(db_session=guard.db, username=username)
-    except NotFoundError:
-        raise guard.not_found() from None
-    guard.record(record_agency=user.agency, resource_id=username, detail=detail)
-    return user
+    return guard.fetch(
+        lambda: access.get_user(db_session=guard.db, username=username),
+        agency_of=lambda user: user.agency,
+        resource_id=username,
+        detail=detail,
+    )
 
 
 def add_user(*, body: UserIn, guard: Guard) -> UserOut:

@@ -15,14 +15,14 @@ from borderwatch.access import audit
 from borderwatch.access import service as access
 from borderwatch.access.policy import Action, Resource, Role, decide
 from borderwatch.access.schemas import AuditOut, UserIn, UserOut
-from borderwatch.core.errors import BorderwatchError, IngestError, NotFoundError
+from borderwatch.core.errors import BorderwatchError, IngestError
 from borderwatch.ingest import service as ingest
 from borderwatch.inspections.flows import release_and_select_flow
 from borderwatch.pipeline.selection import agency_selection
 from borderwatch.web.deps import Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.services import records
-from borderwatch.web.services.users import add_user, disable_user, unlock_user
+from borderwatch.web.services.users import add_user, disable_user, unlock_user, user_for
 from borderwatch.web.ui.common import check_csrf, render
 
 router = APIRouter(include_in_schema=False)
@@ -82,12 +82,11 @@ async def quarantine_release(
 ) -> Response:
     """Re-validate a quarantined record of my agency, with the corrected field or line, and store it."""
     await check_csrf(request, identity)
-    try:
-        record = ingest.get_quarantined(engine=state.engine, record_id=record_id)
-    except NotFoundError:
-        raise guard.not_found("quarantined record") from None
-    guard.record(
-        record_agency=record.agency, resource_id=f"quarantine:{record_id}", noun="quarantined record"
+    guard.fetch(
+        lambda: ingest.get_quarantined(engine=state.engine, record_id=record_id),
+        agency_of=lambda record: record.agency,
+        resource_id=f"quarantine:{record_id}",
+        noun="quarantined record",
     )
     try:
         # stored, then selected at once: lane and, if red or yellow, a case
@@ -166,11 +165,7 @@ async def users_change(
     elif change == "unlock":
         unlock_user(username=username, guard=guard)
     else:
-        try:
-            user = access.get_user(db_session=guard.db, username=username)
-        except NotFoundError:
-            raise guard.not_found("user") from None
-        guard.record(record_agency=user.agency, resource_id=username, detail={"active": True})
+        user_for(guard, username, detail={"active": True})
         access.set_active(db_session=guard.db, username=username, active=True)
     guard.db.commit()
     said = {"disable": "disabled", "enable": "enabled", "unlock": "unlocked"}[change]

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from borderwatch.access.policy import Action, Resource
-from borderwatch.core.errors import NotFoundError
 from borderwatch.travellers import service
 from borderwatch.web.deps import Guard, UiIdentity, require
 from borderwatch.web.ui.common import render
@@ -27,22 +26,22 @@ def referral_queue_page(request: Request, identity: UiIdentity, guard: Reader) -
 
 @router.get("/travellers/movements/{movement_id}", response_class=HTMLResponse)
 def movement_page(movement_id: int, request: Request, identity: UiIdentity, guard: Reader) -> Response:
-    try:
-        movement = service.get_movement_by_id(session=guard.db, movement_id=movement_id)
-    except NotFoundError:
-        raise guard.not_found("movement") from None
-    guard.record(record_agency=movement.agency, resource_id=f"movement {movement_id}", noun="movement")
+    movement = guard.fetch(
+        lambda: service.get_movement_by_id(session=guard.db, movement_id=movement_id),
+        agency_of=lambda found: found.agency,
+        resource_id=f"movement {movement_id}",
+        noun="movement",
+    )
     lines = service.movement_lines(session=guard.db, movement_id=movement_id)
     return render(request, "travellers_movement.html", identity, movement=movement, lines=lines)
 
 
 @router.get("/travellers/{traveller_id}", response_class=HTMLResponse)
 def traveller_page(traveller_id: int, request: Request, identity: UiIdentity, guard: Reader) -> Response:
-    try:
-        view = service.traveller_view(session=guard.db, traveller_id=traveller_id)
-    except NotFoundError:
-        raise guard.not_found("traveller") from None
-    guard.record(
-        record_agency=view.traveller.agency, resource_id=f"traveller {traveller_id}", noun="traveller"
+    view = guard.fetch(
+        lambda: service.traveller_view(session=guard.db, traveller_id=traveller_id),
+        agency_of=lambda found: found.traveller.agency,
+        resource_id=f"traveller {traveller_id}",
+        noun="traveller",
     )
     return render(request, "travellers_traveller.html", identity, view=view)
