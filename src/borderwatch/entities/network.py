@@ -26,7 +26,8 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "neighbour_hits": pl.Int64(),
     "neighbour_hit_rate": pl.Float64(),
 }
-PARTNER_ROLES = ("declarant", "seller", "courier")
+# The roles that link a party to an importer (every role but the importer itself).
+PARTNER_ROLES = tuple(role for role in PARTY_ROLES if role != "importer")
 # What a later stage (``vehicles``) hands over to join its vehicles to the network: the vehicle each
 # declaration names, and who each vehicle is registered to.
 CARRIED_SCHEMA: dict[str, pl.DataType] = {"plate": pl.String(), "lrn": pl.String()}

@@ -10,16 +10,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from borderwatch.core.errors import ConfigError
-from borderwatch.core.vocabulary import LANES, Lane
 
 __all__ = [
     "CONTROL_RATE",
     "DEFAULT_RED_SHARE",
     "DEFAULT_YELLOW_SHARE",
     "EXAMPLE_POLICY",
-    "LANES",
     "Capacity",
-    "Lane",
     "LanePolicy",
     "agency_policy_path",
     "load_agency_policy",

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError, NotFoundError
 from borderwatch.core.reasons import codes_to_json
-from borderwatch.core.vocabulary import BASIS_MANDATORY, BASIS_OVERRIDE
+from borderwatch.core.vocabulary import BASIS_MANDATORY, BASIS_OVERRIDE, LANES
 from borderwatch.db.session import lock_keys
 from borderwatch.lanes.engine import (
     CALIBRATION_COLUMNS,
@@ -30,7 +30,7 @@ from borderwatch.lanes.engine import (
     mark_aeo,
 )
 from borderwatch.lanes.models import AeoCertificateRow, LaneDecisionRow
-from borderwatch.lanes.policy import LANES, LanePolicy
+from borderwatch.lanes.policy import LanePolicy
 
 
 class LaneError(BorderwatchError):

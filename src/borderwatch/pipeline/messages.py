@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from borderwatch.core.vocabulary import PARTY_ROLES
 from borderwatch.ingest.schemas import Declaration, Outcome, reason_of
 
 MSG_ID = "Nats-Msg-Id"
@@ -101,7 +102,7 @@ def decode(body: bytes) -> dict[str, Any]:
     return data
 
 
-_PARTIES = ("importer", "declarant", "seller", "courier")
+_PARTIES = PARTY_ROLES
 
 
 def declarations_from_frame(frame: pl.DataFrame) -> Iterator[dict[str, Any]]:

@@ -35,7 +35,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from borderwatch.core.errors import ConfigError
-from borderwatch.core.vocabulary import LANE_SEVERITY
+from borderwatch.core.vocabulary import LANE_SEVERITY, Lane
 from borderwatch.ingest.frame import DECLARATION_SCHEMA
 from borderwatch.scoring.documents import DOCUMENT_FIELDS
 from borderwatch.scoring.manifest import MANIFEST_FIELDS
@@ -228,7 +228,7 @@ class Effect(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     add_points: float = Field(default=0.0, ge=-100, le=100)
-    force_lane: Literal["green", "yellow", "red"] | None = None
+    force_lane: Lane | None = None
 
     @model_validator(mode="after")
     def _does_something(self) -> Effect:
