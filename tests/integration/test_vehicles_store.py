@@ -189,3 +189,30 @@ def test_generated_crossings_through_the_store_find_the_planted_patterns(
     assert set(reasons) == set(lrns)
     assert all(r["family"] == "vehicle" and r["points"] > 0 for rs in reasons.values() for r in rs)
     assert {r["code"] for rs in reasons.values() for r in rs} == {"vehicle_transport_mismatch"}
+
+
+def test_a_worker_holding_an_old_hotlist_index_sees_another_process_change_it(
+    session_factory: sessionmaker[Session], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cameras, _, _ = _files(tmp_path)
+    with session_scope(session_factory) as session:
+        service.load_cameras(session=session, agency="a1", path=cameras)
+        entry = service.add_to_hotlist(
+            session=session, agency="a1", list_name="partner", plate="XY99ZZZ", country="GB", reason="intel"
+        )
+        entry_id = entry.id
+
+    def read(minute: int) -> int:
+        record = {"camera_id": "C1", "read_at": f"2026-12-03T11:{minute:02d}:00Z", "plate": "XY99ZZZ"}
+        with session_scope(session_factory) as session:
+            return service.process_reads(
+                session=session, agency="a1", records=[record], source="w", now=NOW
+            ).alerts
+
+    assert read(1) == 1
+    held = dict(service._INDEXES)  # this worker's index, as another process removing the entry leaves it
+    with session_scope(session_factory) as session:
+        service.remove_from_hotlist(session=session, agency="a1", entry_id=entry_id)
+    service._INDEXES.update(held)
+    monkeypatch.setattr(service, "RECHECK_SECONDS", 0.0)
+    assert read(2) == 0  # the version moved on: the index is rebuilt without the entry

@@ -143,3 +143,13 @@ class VehicleQuarantineRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     raw_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class HotlistVersionRow(Base):
+    """A counter per agency, bumped in the same transaction by every change to its hotlists: a worker reads it
+    (one primary-key look-up) to know whether its matching index is stale, instead of counting the entries."""
+
+    __tablename__ = "vehicle_hotlist_versions"
+
+    agency: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
