@@ -137,7 +137,7 @@ def _line_with_band(values: list[dict[str, Any]], colour_field: str, title: str)
 
 
 def dashboard_specs(data: Any) -> dict[str, dict[str, Any]]:
-    """The dashboard's charts from :class:`borderwatch.web.api.monitoring.Monitoring`."""
+    """The dashboard's charts from :class:`borderwatch.web.services.monitoring.Monitoring`."""
     report = data.report
     specs: dict[str, dict[str, Any]] = {}
     if data.lanes_weekly:

@@ -19,11 +19,11 @@ from borderwatch.inspections.flows import follow_completed_reasons
 from borderwatch.inspections.service import ACTIVE
 from borderwatch.scoring.online import ModelExplanation, model_explanation
 from borderwatch.web import jobs
-from borderwatch.web.api.monitoring import monitoring
 from borderwatch.web.deps import AppState, Guard, State, UiIdentity, require
 from borderwatch.web.errors import ApiError
 from borderwatch.web.services import records
 from borderwatch.web.services.cases import CaseId, OutcomeIn, record_case_outcome
+from borderwatch.web.services.monitoring import monitoring
 from borderwatch.web.services.profiles import agency_profiles, create_or_replace
 from borderwatch.web.services.screening import Graph, declaration_hits, declaration_network
 from borderwatch.web.services.uploads import JobOut, start_upload
