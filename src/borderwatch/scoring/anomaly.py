@@ -43,19 +43,25 @@ def _num(expr: pl.Expr) -> pl.Expr:
     return expr.round(0).cast(pl.Int64).cast(pl.String)
 
 
-@cache
-def detectors() -> tuple[Detector, ...]:
-    """The detectors, built once (their expressions are immutable)."""
-    peers = pl.col("unit_value_peers").fill_null(0) >= MIN_PEERS
-    z = pl.col("unit_value_z")
-    ratio = pl.col("unit_value_ratio")
-    where = pl.concat_str(
+def unit_value_peers() -> pl.Expr:
+    """Which declarations a unit value is compared with, as a sentence says it: "HS 610910 from CN" (by
+    origin when the feature compared within the origin, else the HS code alone)."""
+    return pl.concat_str(
         pl.lit("HS "),
         pl.col("hs_code"),
         pl.when(pl.col("unit_value_by_origin"))
         .then(pl.lit(" from ") + pl.col("origin_country"))
         .otherwise(pl.lit("")),
     )
+
+
+@cache
+def detectors() -> tuple[Detector, ...]:
+    """The detectors, built once (their expressions are immutable)."""
+    peers = pl.col("unit_value_peers").fill_null(0) >= MIN_PEERS
+    z = pl.col("unit_value_z")
+    ratio = pl.col("unit_value_ratio")
+    where = unit_value_peers()
     return (
         Detector(
             id="unit_value_low",

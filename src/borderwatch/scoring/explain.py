@@ -17,6 +17,7 @@ import polars as pl
 
 from borderwatch.core.reasons import REASON_CODES, Reason, family_id
 from borderwatch.features.history import ENTITY_KEYS, HIT_RATE_KEYS
+from borderwatch.scoring.anomaly import unit_value_peers
 
 MIN_CONTRIBUTION = 0.05  # log-odds; smaller pushes are not worth a sentence
 
@@ -153,13 +154,7 @@ def sentence(family: str) -> pl.Expr:
     family: building costs more than evaluating it on the few rows explained per request)."""
     currency = pl.col("currency").fill_null("")
     if family == "unit_value":
-        where = pl.concat_str(
-            pl.lit("HS "),
-            pl.col("hs_code"),
-            pl.when(pl.col("unit_value_by_origin"))
-            .then(pl.lit(" from ") + pl.col("origin_country"))
-            .otherwise(pl.lit("")),
-        )
+        where = unit_value_peers()
         ratio = pl.col("unit_value_ratio")
         direction = pl.when(ratio < 1).then(pl.lit("below")).otherwise(pl.lit("above"))
         return (

@@ -29,13 +29,13 @@ from borderwatch.screening.models import ScreeningAlertRow, ScreeningHitRow
 from borderwatch.screening.service import (
     LoadReport,
     active_entries,
+    parties_frame,
     query_key,
     screen_parties,
     suppressed_pairs,
 )
 
 DEFAULT_DAYS = 30
-PARTY_SCHEMA = dict.fromkeys(("lrn", "role", "party_id", "party_name", "country"), pl.String())
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +59,7 @@ def recent_parties(engine: Engine, *, agency: str, days: int, today: date | None
         DeclarationRow.agency == agency,
         DeclarationRow.declared_on >= since,
     )
-    records = []
-    with engine.connect() as connection:
-        for lrn, parties in connection.execute(query):
-            for role, party in (parties or {}).items():
-                if isinstance(party, dict) and party.get("name"):
-                    records.append((lrn, str(role), party.get("id"), party["name"], party.get("country")))
-    return pl.DataFrame(records, schema=PARTY_SCHEMA, orient="row")
+    return parties_frame(engine, query)
 
 
 def _queued_hit(agency: str, hit: dict[str, Any]) -> ScreeningHitRow:

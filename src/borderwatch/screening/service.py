@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import polars as pl
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from borderwatch.core.cache import Cache
@@ -385,23 +385,21 @@ def party_names_frame(
         query = query.where(DeclarationRow.agency == agency)
     if lrns is not None:
         query = query.where(DeclarationRow.lrn.in_(list(lrns)))
+    return parties_frame(engine, query)
+
+
+PARTY_SCHEMA: Final = dict.fromkeys(("lrn", "role", "party_id", "party_name", "country"), pl.String())
+
+
+def parties_frame(engine: Engine, query: Select[tuple[str, Any]]) -> pl.DataFrame:
+    """:data:`PARTY_SCHEMA` rows, one per named party of each (lrn, parties JSON) row ``query`` selects."""
     records = []
     with engine.connect() as connection:
         for lrn, parties in connection.execute(query):
             for role, party in (parties or {}).items():
                 if isinstance(party, dict) and party.get("name"):
                     records.append((lrn, str(role), party.get("id"), party["name"], party.get("country")))
-    return pl.DataFrame(
-        records,
-        schema={
-            "lrn": pl.String,
-            "role": pl.String,
-            "party_id": pl.String,
-            "party_name": pl.String,
-            "country": pl.String,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(records, schema=PARTY_SCHEMA, orient="row")
 
 
 def parties_from_frame(frame: pl.DataFrame) -> pl.DataFrame:
