@@ -108,6 +108,11 @@ async def assign_form(
     return RedirectResponse(f"/cases/{case_id}?done=assigned", status_code=303)
 
 
+LaneGuard = Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))]
+LaneChoice = Annotated[Literal["red", "yellow", "green"], Form()]
+LaneReason = Annotated[str, Form(max_length=2000)]
+
+
 def _override(guard: Guard, lrn: str, lane: Literal["red", "yellow", "green"], reason: str) -> None:
     """The lane form's override, through the API's own (``web.services.lanes.override_for``)."""
     try:
@@ -125,9 +130,9 @@ async def override_form(
     case_id: CaseId,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))],
-    lane: Annotated[Literal["red", "yellow", "green"], Form()],
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    guard: LaneGuard,
+    lane: LaneChoice,
+    reason: LaneReason = "",
 ) -> Response:
     await check_csrf(request, identity)
     row = case_for(guard, case_id, Action.READ)
@@ -140,9 +145,9 @@ async def declaration_override_form(
     lrn: records.Lrn,
     request: Request,
     identity: UiIdentity,
-    guard: Annotated[Guard, Depends(require(Action.UPDATE, Resource.LANE, page=True))],
-    lane: Annotated[Literal["red", "yellow", "green"], Form()],
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    guard: LaneGuard,
+    lane: LaneChoice,
+    reason: LaneReason = "",
 ) -> Response:
     """A supervisor's lane for any decided declaration (green ones too: raising one opens a case)."""
     await check_csrf(request, identity)
