@@ -7,13 +7,16 @@ import asyncio
 import json
 from pathlib import Path
 
+from prometheus_client import generate_latest
+
 from borderwatch.cli.pipeline import processors_for
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import make_engine, session_factory
 from borderwatch.ingest.store import load_outcomes
+from borderwatch.pipeline.metrics import worker_registry
 from borderwatch.pipeline.publish import publish_bodies
 from borderwatch.pipeline.topology import Kind, Limits, Stage, Topology
-from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
+from borderwatch.pipeline.worker import Counts, WorkerConfig, ensure_streams, serve
 from tests.conftest import migrated
 from tests.integration.pipeline_support import (
     NATS_URL,
@@ -33,7 +36,9 @@ FOUND = {
 }
 
 
-async def _publish_and_consume(settings: Settings, topology: Topology, bodies: list[bytes]) -> int:
+async def _publish_and_consume(
+    settings: Settings, topology: Topology, bodies: list[bytes], counts: Counts
+) -> int:
     engine = make_engine(settings.database_url)
     async with jetstream() as js:
         await ensure_streams(js, topology)
@@ -45,7 +50,7 @@ async def _publish_and_consume(settings: Settings, topology: Topology, bodies: l
         nats_url=NATS_URL, topology=topology, limits=Limits(ack_wait=20, max_deliver=2), batch=10
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(config, processors, stop=stop, handle_signals=False))
+    task = asyncio.create_task(serve(config, processors, stop=stop, handle_signals=False, counts=counts))
     try:
         await wait_drained(topology, done=lambda: load_outcomes(engine, agency="a").height >= 1, timeout=60)
     finally:
@@ -61,8 +66,12 @@ def test_outcomes_published_are_stored_once_for_feedback(tmp_path: Path) -> None
     settings = Settings(database_url=migrated(f"sqlite:///{tmp_path / 'bw.db'}"), data_dir=tmp_path / "data")
     body = json.dumps(FOUND).encode()
     try:
-        dropped = asyncio.run(_publish_and_consume(settings, topology, [body, body]))
+        counts = Counts()
+        dropped = asyncio.run(_publish_and_consume(settings, topology, [body, body], counts))
         assert dropped == 1  # the same result published twice: JetStream keeps one
+        # the worker's metrics (borderwatch worker --metrics-port) read its counts
+        exposed = generate_latest(worker_registry(counts, agency="a", stages=[Stage.OUTCOMES])).decode()
+        assert 'borderwatch_worker_messages_processed_total{agency="a",stages="outcomes"} 1.0' in exposed
         engine = make_engine(settings.database_url)
         # a processor given the same result again (a redelivery, or published again after the window)
         processors = processors_for(

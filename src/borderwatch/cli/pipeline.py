@@ -42,7 +42,7 @@ from borderwatch.pipeline.stages import (
 )
 from borderwatch.pipeline.status import pipeline_status
 from borderwatch.pipeline.topology import Kind, Limits, Stage, Topology
-from borderwatch.pipeline.worker import WorkerConfig, ensure_streams, serve
+from borderwatch.pipeline.worker import Counts, WorkerConfig, ensure_streams, serve
 
 pipeline_app = typer.Typer(
     help="The NATS JetStream pipeline: publish, status, dead letters.", no_args_is_help=True
@@ -136,9 +136,16 @@ def worker_command(
     policy: Annotated[
         Path | None, typer.Option(help="lane policy YAML (default: the built-in policy)")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="serve this process's Prometheus metrics on this port"),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="address of the metrics port")] = "127.0.0.1",
 ) -> None:
     """Work on the agency's pipeline until SIGTERM: take declarations from NATS JetStream, store, score and
     give them lanes and cases, publish what each stage produced. Run as many as you like, on any machine."""
+    if concurrency > 1 and metrics_port is not None:
+        fail("--metrics-port serves one process: run one worker per port (--concurrency 1)")
     if concurrency > 1:
         argv = [
             sys.executable,
@@ -161,8 +168,16 @@ def worker_command(
         stages, settings=settings, engine=engine, factory=factory, agency=topology.agency, writers=writers
     )
     console.print(f"worker {os.getpid()}: {', '.join(stages)} for {topology.agency} at {settings.nats_url}")
+    counts = Counts()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from borderwatch.pipeline.metrics import worker_registry
+
+        registry = worker_registry(counts, agency=topology.agency, stages=stages)
+        start_http_server(metrics_port, addr=metrics_host, registry=registry)
     try:
-        counts = asyncio.run(serve(worker_config(settings, topology), processors))
+        asyncio.run(serve(worker_config(settings, topology), processors, counts=counts))
     finally:
         writers.close()
     console.print(

@@ -166,16 +166,18 @@ async def serve(
     *,
     stop: asyncio.Event | None = None,
     handle_signals: bool = True,
+    counts: Counts | None = None,
 ) -> Counts:
     """Runs one consumer per input of each stage in ``processors`` until ``stop`` is set (or SIGTERM /
-    SIGINT arrives when ``handle_signals``); returns what was done."""
+    SIGINT arrives when ``handle_signals``); returns what was done (in ``counts`` when given, as it goes:
+    what the worker's metrics read)."""
     stop = stop or asyncio.Event()
     if handle_signals:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
     client = await nats.connect(config.nats_url, name=f"borderwatch-worker-{'-'.join(processors)}")
-    counts = Counts()
+    counts = counts if counts is not None else Counts()
     try:
         js = client.jetstream()
         await ensure_streams(js, config.topology)
