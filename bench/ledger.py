@@ -218,11 +218,11 @@ def main() -> None:
                     continue
                 figures: dict[str, Any] = {"appends": bench_appends(engine, n_appends)}
                 print(kind, "appends", figures["appends"], flush=True)
+                figures["proofs"] = bench_proofs(engine, n_tree, 2000, args.pace)
+                print(kind, "proofs", figures["proofs"], flush=True)
                 with database(kind, Path(scratch)) as small:
                     assert small is not None
                     figures["proofs_baseline"] = bench_proofs(small, 10_000, 2000, args.pace)
-                figures["proofs"] = bench_proofs(engine, n_tree, 2000, args.pace)
-                print(kind, "proofs", figures["proofs"], flush=True)
                 result["databases"][kind] = figures
     result["checkpoints"] = bench_checkpoints()
     result["load_average_1min_end"] = os.getloadavg()[0]
