@@ -7,9 +7,12 @@ import asyncio
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from typer.testing import CliRunner
 
-from borderwatch.core.settings import Settings
+from borderwatch.cli.main import app
+from borderwatch.core.settings import Settings, get_settings
 from borderwatch.db.session import make_engine
 from borderwatch.pipeline.messages import ERROR_HEADER, KEY_HEADER, MSG_ID, STAGE_HEADER, SUBJECT_HEADER
 from borderwatch.pipeline.topology import Kind, Stage, Topology
@@ -96,4 +99,30 @@ def test_supervisors_see_and_requeue_dead_letters(tmp_path: Path) -> None:
         engine.dispose()
         assert ("supervisor_a", "update", f"dead {sequence}") in [tuple(a) for a in audited]
     finally:
+        asyncio.run(delete_streams(topology))
+
+
+def test_the_replay_command_is_audited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    require_nats()
+    topology = unique_topology("default")
+    url = migrated(f"sqlite:///{tmp_path / 'bw.db'}")
+    monkeypatch.setenv("BORDERWATCH_DATABASE_URL", url)
+    monkeypatch.setenv("BORDERWATCH_PIPELINE_PREFIX", topology.prefix)
+    monkeypatch.setenv("BORDERWATCH_USER", "ops")
+    get_settings.cache_clear()
+    sequence = asyncio.run(_dead_letter(topology))
+    try:
+        result = CliRunner().invoke(app, ["pipeline", "replay", str(sequence)])
+        assert result.exit_code == 0, result.output
+        assert "replayed 1 dead letters" in result.output
+        assert asyncio.run(_waiting(topology)) == 1
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            audited = connection.execute(
+                text("SELECT actor, resource, resource_id FROM audit_log WHERE resource = 'pipeline'")
+            ).all()
+        engine.dispose()
+        assert [tuple(a) for a in audited] == [("ops", "pipeline", f"dead {sequence}")]
+    finally:
+        get_settings.cache_clear()
         asyncio.run(delete_streams(topology))

@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from borderwatch.cli.common import console, fail, open_database, parse_date_option
+from borderwatch.cli.common import audit_cli_apart, console, fail, open_database, parse_date_option
 from borderwatch.core.cache import Cache
 from borderwatch.core.errors import BorderwatchError
 from borderwatch.core.settings import Settings, get_settings
@@ -281,6 +281,13 @@ def replay_command(
     settings = get_settings()
     topology = topology_of(settings, agency)
     count = _with_js(settings, lambda js: replay(js, topology, sequences=sequences or None))
+    # audited as the workspace's re-queue is (resource "pipeline"), under the acting user
+    audit_cli_apart(
+        action="update",
+        resource="pipeline",
+        resource_id=f"dead {' '.join(map(str, sequences))}" if sequences else "dead (all)",
+        detail={"requeued": count, "agency": topology.agency},
+    )
     console.print(f"replayed {count:,} dead letters")
 
 
