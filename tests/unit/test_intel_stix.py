@@ -308,6 +308,7 @@ def test_the_fast_recogniser_takes_the_patterns_borderwatch_writes() -> None:
     assert simple_pattern("[file:name = 'a'] AND [x-customs-declaration:hs_code IN ('1', '2')]")
     assert not simple_pattern("[file:name = 'a'] WITHIN 5 SECONDS")  # left to the reference parser
     assert not simple_pattern("[file:hashes.md5 = 'a']")  # the reference parser checks hash values (refuses)
+    assert not simple_pattern("[file:size >= true]")  # an ordering never takes a boolean (the grammar)
     for common in (
         "[x-customs-declaration:hs_code = '240220' AND x-customs-declaration:origin_country = 'VN']",
         "[file:name = 'a'] OR [file:size >= 10 AND file:name != 'it\\'s']",

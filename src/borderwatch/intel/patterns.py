@@ -98,8 +98,10 @@ class _Parser:
         if negated or not self.path():
             return False
         negated = self.take("word", "NOT")
-        if not negated and self.take("op"):
-            return self.literal()
+        operator = self.peek()
+        if not negated and operator[0] == "op":
+            self.at += 1  # an ordering (>, >=, <, <=) never takes a boolean (the grammar refuses it)
+            return self.literal(ordering=operator[1] not in {"=", "!="})
         if self.take("word", "IN"):
             if not self.take("punct", "(") or not self.literal():
                 return False
@@ -121,8 +123,9 @@ class _Parser:
         self.at += 1
         return True
 
-    def literal(self) -> bool:
-        if self.peek()[0] in _LITERALS:
+    def literal(self, *, ordering: bool = False) -> bool:
+        kind = self.peek()[0]
+        if kind in _LITERALS and not (ordering and kind == "bool"):
             self.at += 1
             return True
         return False
@@ -132,14 +135,26 @@ class _Parser:
 # between spaces), one object type an observation (the backreference). Everything it matches the recursive
 # recogniser below accepts too (same tokens, a narrower grammar); it only spares building the tokens.
 _GAP = r"[ \t\n\r]"
-_LITERAL = (
-    r"(?:'(?:[^'\\]|\\['\\])*'"
-    r"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![0-9.])"
-    r"|(?:true|false)(?![A-Za-z0-9_]))"
-)
+_ORDERED = r"(?:'(?:[^'\\]|\\['\\])*'|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?![0-9.]))"
+_LITERAL = r"(?:" + _ORDERED + r"|(?:true|false)(?![A-Za-z0-9_]))"
 _SEGMENT = r"(?!hashes(?![a-z0-9_]))[a-z0-9_]+"  # hash values are checked by the reference parser
 _PROPERTY = (
-    r":" + _SEGMENT + r"(?:\." + _SEGMENT + r")*" + _GAP + r"*(?:!=|>=|<=|=|>|<)" + _GAP + "*" + _LITERAL
+    r":"
+    + _SEGMENT
+    + r"(?:\."
+    + _SEGMENT
+    + r")*"
+    + _GAP
+    + r"*"
+    + r"(?:(?:!=|=)"
+    + _GAP
+    + "*"
+    + _LITERAL
+    + r"|(?:>=|<=|>|<)"
+    + _GAP
+    + "*"
+    + _ORDERED
+    + r")"
 )
 _OBSERVATION = (
     r"\["
