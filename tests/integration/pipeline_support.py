@@ -74,16 +74,29 @@ def generated_bodies(folder: Path, count: int, *, seed: int, agency: str = "a") 
 
 
 async def wait_drained(
-    topology: Topology, *, done: Callable[[], bool], timeout: float, poll: float = 0.5
+    topology: Topology,
+    *,
+    done: Callable[[], bool],
+    timeout: float,
+    poll: float = 0.5,
+    stalled: float = 60.0,
 ) -> None:
-    """Until every stage consumer has no lag and ``done()`` holds; fails after ``timeout`` seconds."""
+    """Until every stage consumer has no lag and ``done()`` holds; fails after ``timeout`` seconds, or
+    sooner when nothing is left to deliver for ``stalled`` seconds and ``done()`` still does not hold (what
+    went missing is in the dead-letter stream then: waiting longer cannot help)."""
     deadline = time.monotonic() + timeout
+    idle_since: float | None = None
     async with jetstream() as js:
         while True:
             status = await pipeline_status(js, topology)
-            if status.lag == 0 and done():
+            finished = done()
+            if status.lag == 0 and finished:
                 return
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            idle_since = (idle_since or now) if status.lag == 0 else None
+            if idle_since is not None and now - idle_since > stalled:
+                raise AssertionError(f"pipeline idle for {stalled}s without finishing: {status}")
+            if now > deadline:
                 raise AssertionError(f"pipeline not drained after {timeout}s: {status}")
             await asyncio.sleep(poll)
 

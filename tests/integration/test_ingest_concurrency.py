@@ -38,7 +38,7 @@ from tests.integration.api_support import declaration_json
 
 HOLD_SECONDS = 1.0
 LRNS = ("C-1", "C-2", "C-3")
-READ_VERSIONS = "SELECT lrn, agency, version, content_hash FROM declarations"
+READ_VERSIONS = "SELECT lrn, version, content_hash FROM declarations"
 READ_QUARANTINE = "SELECT raw_hash FROM quarantine"
 READ_OUTCOMES = "SELECT lrn, recorded_on, fraud, critical_fraud FROM outcomes"
 

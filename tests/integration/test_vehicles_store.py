@@ -210,9 +210,9 @@ def test_a_worker_holding_an_old_hotlist_index_sees_another_process_change_it(
             ).alerts
 
     assert read(1) == 1
-    held = dict(service._INDEXES)  # this worker's index, as another process removing the entry leaves it
+    held = dict(service.INDEX_CACHE)  # this worker's index, as another process removing the entry leaves it
     with session_scope(session_factory) as session:
         service.remove_from_hotlist(session=session, agency="a1", entry_id=entry_id)
-    service._INDEXES.update(held)
+    service.INDEX_CACHE.update(held)
     monkeypatch.setattr(service, "RECHECK_SECONDS", 0.0)
     assert read(2) == 0  # the version moved on: the index is rebuilt without the entry

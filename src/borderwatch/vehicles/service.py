@@ -318,11 +318,12 @@ def hotlist_counts(*, session: Session, agency: str) -> dict[str, int]:
     return {name: int(count) for name, count in session.execute(query)}
 
 
-# Built indexes by (database, agency) with the lists' version (``vehicle_hotlist_versions``, bumped by every
-# change made through this module) and when it was checked. The version is read at most every
+# This process's built indexes by (database, agency) with the lists' version (``vehicle_hotlist_versions``,
+# bumped by every change made through this module) and when it was checked. Public so that a test can stand in
+# for another process, which keeps its index when this one changes a list. The version is read at most every
 # ``RECHECK_SECONDS``, by primary key (counting 100,000 entries instead cost 9 ms of CPU in the read path);
 # edits through this module drop this process's cached index at once.
-_INDEXES: dict[tuple[str, str], tuple[int, HotlistIndex, float]] = {}
+INDEX_CACHE: dict[tuple[str, str], tuple[int, HotlistIndex, float]] = {}
 
 
 def _cache_key(session: Session, agency: str) -> tuple[str, str]:
@@ -339,21 +340,21 @@ def _changed(session: Session, agency: str) -> None:
         .values(agency=agency, version=1)
         .on_conflict_do_update(index_elements=["agency"], set_={"version": table.c.version + 1})
     )
-    _INDEXES.pop(_cache_key(session, agency), None)
+    INDEX_CACHE.pop(_cache_key(session, agency), None)
 
 
 def hotlist_index(*, session: Session, agency: str) -> HotlistIndex:
     """The agency's hotlists as a matching index, rebuilt when an entry was added or removed (seen within
     ``RECHECK_SECONDS`` when another process made the change)."""
     cache_key = _cache_key(session, agency)
-    cached = _INDEXES.get(cache_key)
+    cached = INDEX_CACHE.get(cache_key)
     if cached is not None and time.monotonic() - cached[2] < RECHECK_SECONDS:
         return cached[1]
     version = int(
         session.scalar(select(HotlistVersionRow.version).where(HotlistVersionRow.agency == agency)) or 0
     )
     if cached is not None and cached[0] == version:
-        _INDEXES[cache_key] = (version, cached[1], time.monotonic())
+        INDEX_CACHE[cache_key] = (version, cached[1], time.monotonic())
         return cached[1]
     rows = session.execute(
         select(
@@ -366,7 +367,7 @@ def hotlist_index(*, session: Session, agency: str) -> HotlistIndex:
         ).where(HotlistEntryRow.agency == agency)
     )
     index = HotlistIndex.build(Listed(*row) for row in rows)
-    _INDEXES[cache_key] = (version, index, time.monotonic())
+    INDEX_CACHE[cache_key] = (version, index, time.monotonic())
     return index
 
 
