@@ -4,20 +4,26 @@ SQLite and PostgreSQL; a database at the previous heads keeps its rows through t
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from borderwatch.access.audit import search
 from borderwatch.core.settings import Settings
 from borderwatch.db.session import alembic_config, make_engine, migrate
+from borderwatch.ingest.edifact.cusres import Answer, read_cusres
+from borderwatch.ingest.edifact.syntax import Message, read_messages
 from borderwatch.ingest.schemas import Declaration
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_declarations, load_outcomes
 from tests.integration.api_support import (
     World,
+    assert_error,
     build_world,
     client_for,
     declaration_json,
@@ -52,6 +58,17 @@ def test_two_agencies_use_the_same_lrn_and_each_sees_its_own(world: World) -> No
         assert b["status"] == "stored", b  # not quarantined, not an amendment of a's
         read_a = client.get("/api/declarations/SAME-1", headers=world.auth("inspector_a")).json()
         read_b = client.get("/api/declarations/SAME-1", headers=world.auth("inspector_b")).json()
+        # each agency's answer (CUSRES and JSON) is its own decision
+        answer_a = client.get("/api/declarations/SAME-1/answer", headers=world.auth("supervisor_a"))
+        answer_b = client.get("/api/declarations/SAME-1/answer", headers=world.auth("supervisor_b"))
+        cusres_a = client.get(
+            "/api/declarations/SAME-1/answer",
+            params={"format": "cusres", "recipient": "PCS-1"},
+            headers=world.auth("supervisor_a"),
+        )
+        assert_error(client.get("/api/declarations/NOPE/answer", headers=world.auth("supervisor_a")), 404)
+        # answering a trader is a supervisor's act: an inspector reads the declaration, sends no answer
+        assert_error(client.get("/api/declarations/SAME-1/answer", headers=world.auth("inspector_a")), 403)
     assert (read_a["agency"], read_a["version"], read_a["items"][0]["customs_value"]) == ("a", 1, 1000.0)
     assert (read_b["agency"], read_b["version"], read_b["items"][0]["customs_value"]) == ("b", 1, 77.0)
     assert read_a["parties"]["importer"]["id"] == "IMP1" and read_b["parties"]["importer"]["id"] == "IMPB"
@@ -61,8 +78,27 @@ def test_two_agencies_use_the_same_lrn_and_each_sees_its_own(world: World) -> No
     assert read_a["latest_score"]["forced_lane"] == "red" and read_b["latest_score"]["forced_lane"] is None
     assert [c["status"] for c in read_a["cases"]] == ["open"]
     assert all(c["id"] not in {x["id"] for x in read_a["cases"]} for c in read_b["cases"])
+    assert answer_a.status_code == 200 and answer_b.status_code == 200
+    assert (answer_a.json()["lane"], answer_a.json()["basis"]) == ("red", "mandatory rule")
+    assert answer_a.json()["case_status"] == "open"
+    assert (answer_b.json()["lane"], answer_b.json()["basis"]) == (
+        read_b["decision"]["lane"],
+        read_b["decision"]["basis"],
+    )
+    assert cusres_a.headers["content-type"].startswith("application/EDIFACT")
+    assert b"+PCS-1'" in cusres_a.content or b"+PCS-1:" in cusres_a.content
+    (message,) = [m for m in read_messages(io.BytesIO(cusres_a.content)) if isinstance(m, Message)]
+    back = read_cusres(message)
+    assert back == Answer.model_validate(answer_a.json()).model_copy(update={"decided_at": back.decided_at})
     engine = make_engine(world.settings.database_url)
     try:
+        with Session(engine) as session:
+            entries, _ = search(db_session=session, resource="lane", resource_id="SAME-1")
+        assert sorted((e.agency, e.actor, e.allowed) for e in entries) == [
+            ("a", "supervisor_a", True),
+            ("a", "supervisor_a", True),
+            ("b", "supervisor_b", True),
+        ]
         # b amends its own declaration; a's stays as it was
         ingest_declarations(
             engine=engine,

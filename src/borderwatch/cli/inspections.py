@@ -182,8 +182,7 @@ def answer_command(
     from datetime import UTC, datetime
 
     from borderwatch.access.policy import Action, Resource
-    from borderwatch.ingest.edifact.cusres import write_cusres
-    from borderwatch.inspections.answers import answers
+    from borderwatch.inspections.answers import answers, as_cusres
 
     if fmt not in {"cusres", "json"}:
         fail(f"--format must be cusres or json, not {fmt!r}")
@@ -203,21 +202,14 @@ def answer_command(
     missing = sorted(set(lrns) - {a.lrn for a in found})
     if not found:
         fail(f"no lane decision for {', '.join(missing)}")
-    now = datetime.now(UTC)
     if fmt == "json":
-        text = "\n".join(a.model_dump_json() for a in found) + "\n"
+        text, charset = "\n".join(a.model_dump_json() for a in found) + "\n", "utf-8"
     else:
-        text = write_cusres(
-            found,
-            sender=settings.agency[:35],
-            recipient=recipient[:35],
-            reference=now.strftime("%y%m%d%H%M%S"),
-            prepared_at=now,
-        )
+        text, charset = as_cusres(found, sender=settings.agency, recipient=recipient, at=datetime.now(UTC))
     if out is None:
         console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
     else:
-        out.write_text(text, encoding="utf-8" if "UNOY" in text[:64] or fmt == "json" else "latin-1")
+        out.write_text(text, encoding=charset)
         console.print(f"{len(found)} answer(s) written to {out}")
     for lrn in missing:
         console.print(f"[yellow]no lane decision for {lrn}[/]")

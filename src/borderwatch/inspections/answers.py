@@ -1,15 +1,15 @@
 """borderwatch's answers on declarations: the current lane decision and, once inspected, the case's result,
-as ``ingest.edifact.cusres.Answer`` records, written as CUSRES messages or JSON by the caller."""
+as ``ingest.edifact.cusres.Answer`` records, written as CUSRES messages (``as_cusres``) or JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from borderwatch.ingest.edifact.cusres import Answer
+from borderwatch.ingest.edifact.cusres import Answer, write_cusres
 from borderwatch.inspections.models import CaseRow
 from borderwatch.lanes.models import LaneDecisionRow
 
@@ -56,3 +56,17 @@ def answers(*, session: Session, agency: str, lrns: Sequence[str]) -> list[Answe
             )
         )
     return out
+
+
+def as_cusres(found: Sequence[Answer], *, sender: str, recipient: str, at: datetime) -> tuple[str, str]:
+    """``found`` as one interchange of CUSRES messages from ``sender`` to ``recipient`` (each cut to the 35
+    characters UNB allows), prepared ``at``, and the charset its syntax level names: latin-1 for UNOC,
+    utf-8 for UNOY (a reason in a script Latin-1 lacks)."""
+    text = write_cusres(
+        found,
+        sender=sender[:35],
+        recipient=recipient[:35],
+        reference=at.strftime("%y%m%d%H%M%S"),
+        prepared_at=at,
+    )
+    return text, "utf-8" if "UNOY" in text[:64] else "latin-1"

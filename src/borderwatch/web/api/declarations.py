@@ -1,17 +1,21 @@
-"""Declarations: read one with its score, reasons, lane, outcomes and cases; the worklist."""
+"""Declarations: read one with its score, reasons, lane, outcomes and cases; its answer (CUSRES or JSON);
+the worklist."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from borderwatch.access.policy import Action, Resource
+from borderwatch.ingest.edifact.cusres import Answer
 from borderwatch.ingest.schemas import Declaration
 from borderwatch.ingest.service import ingest_declarations
 from borderwatch.ingest.store import load_documents
+from borderwatch.inspections.answers import answers, as_cusres
 from borderwatch.inspections.flows import (
     follow_completed_reasons,
     select_arrivals_flow,
@@ -38,6 +42,44 @@ def get_declaration(
     row = records.declaration_for(guard, lrn)
     read_with_reasons(guard=guard, state=state, lrn=lrn)
     return records.declaration_out(db_session=guard.db, row=row)
+
+
+EDIFACT = "application/EDIFACT"  # RFC 1767
+
+
+@router.get(
+    "/declarations/{lrn}/answer",
+    response_model=Answer,
+    responses={200: {"content": {EDIFACT: {"schema": {"type": "string"}}}}},
+    summary="borderwatch's answer on a declaration (lane, basis, reasons, case result) as JSON or CUSRES",
+)
+def get_answer(
+    lrn: records.Lrn,
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.LANE))],
+    fmt: Annotated[
+        Literal["json", "cusres"], Query(alias="format", description="json, or cusres (UN/EDIFACT D.96B)")
+    ] = "json",
+    recipient: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=35,
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$",
+            description="the UNB recipient of a CUSRES: the trader's or port community system's id",
+        ),
+    ] = "TRADER",
+) -> Answer | Response:
+    """The current lane decision of the agency's declaration ``lrn`` and, once inspected, its case's result:
+    what a trader's or port system receives, the way it receives a customs system's CUSRES today. Audited
+    (who took which decision out of borderwatch); 404 alike for no decision and another agency's."""
+    found = answers(session=guard.db, agency=guard.agency, lrns=[lrn])
+    if not found:
+        raise guard.not_found()
+    guard.record(record_agency=guard.agency, resource_id=lrn, detail={"answer": fmt})
+    if fmt == "json":
+        return found[0]
+    text, charset = as_cusres(found, sender=guard.agency, recipient=recipient, at=datetime.now(UTC))
+    return Response(text.encode(charset), media_type=f"{EDIFACT}; charset={charset}")
 
 
 def read_with_reasons(*, guard: Guard, state: AppState, lrn: str) -> None:
