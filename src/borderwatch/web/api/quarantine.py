@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
@@ -83,9 +83,15 @@ def _owned(guard: Guard, state: State, record_id: int) -> None:
     guard.record(record_agency=row.agency, resource_id=str(record_id))
 
 
+# an id the integer column can hold (beyond 2**63 SQLite's driver raised OverflowError: a 500)
+RecordId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the quarantined record's id")]
+
+
 @router.get("/quarantine/{record_id}", summary="One quarantined record with its raw text")
 def quarantine_show(
-    record_id: int, guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))], state: State
+    record_id: RecordId,
+    guard: Annotated[Guard, Depends(require(Action.READ, Resource.DECLARATION))],
+    state: State,
 ) -> QuarantinedOut:
     _owned(guard, state, record_id)
     return QuarantinedOut.model_validate(get_quarantined(engine=state.engine, record_id=record_id))
@@ -96,7 +102,7 @@ def quarantine_show(
     summary="Re-validate a quarantined record with corrections, store it and give it a lane",
 )
 def quarantine_release(
-    record_id: int,
+    record_id: RecordId,
     body: ReleaseIn,
     guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.DECLARATION))],
     state: State,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from borderwatch.access.policy import Action, Resource
@@ -120,9 +120,15 @@ def stored_hits(
     return service.stored_hits(guard=guard, paging=paging, status=status, lrn=lrn)
 
 
+# an id the integer column can hold (beyond 2**63 SQLite's driver raised OverflowError: a 500)
+HitId = Annotated[int, Path(ge=1, le=2**31 - 1, description="the stored hit's id")]
+
+
 @router.post("/screening/hits/{hit_id}", summary="An analyst confirms or dismisses a screening hit")
 def review_stored_hit(
-    hit_id: int, body: ReviewIn, guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.SCREENING))]
+    hit_id: HitId,
+    body: ReviewIn,
+    guard: Annotated[Guard, Depends(require(Action.CREATE, Resource.SCREENING))],
 ) -> StoredHitOut:
     return service.review_stored_hit(hit_id=hit_id, body=body, guard=guard)
 
