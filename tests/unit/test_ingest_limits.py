@@ -200,3 +200,41 @@ def test_many_items_with_long_declaration_fields_are_refused_before_flattening()
         {"lrn": "J1", "date": "2024-01-02", "office": "30", "items": [item] * 100}
         | {"parties": {"importer": party}, "transport": {"container_ids": ["C" * 32] * 100}}
     )
+
+
+def test_a_declarations_own_fields_stay_under_the_bound_that_skips_measuring_them() -> None:
+    # Declaration._bounded_copies skips the JSON rendering when items x OWN_FIELDS_BOUND fits: every own
+    # field at its longest, in characters that JSON writes longest (\u0001 in names, \" in identifiers).
+    from borderwatch.ingest.schemas import ADDRESS_LENGTH, MAX_COPIED_BYTES, NAME_LENGTH, OWN_FIELDS_BOUND
+
+    quote, control = '"', "\x01"
+    longest = Declaration.model_validate(
+        {
+            "lrn": quote * 64,
+            "date": "2026-01-01",
+            "office": quote * 32,
+            "procedure": dict.fromkeys(
+                ("process_type", "import_type", "import_use", "payment_type"), control * 16
+            ),
+            "transport": {
+                "mode": control * 16,
+                "departure_country": "CN",
+                "transit_countries": ["CN"] * 40,
+                "origin_country": "CN",
+                "origin_indicator": control * 16,
+                "means_id": quote * 64,
+                "container_ids": [quote * 32] * 100,
+            },
+            "parties": {
+                key: {"id": quote * 64, "name": control * NAME_LENGTH, "address": control * ADDRESS_LENGTH}
+                for key in ("importer", "declarant", "seller", "courier")
+            },
+            "items": [{"hs_code": "610910", "customs_value": 1, "currency": "KRW"}],
+            "documents": [
+                {"type": control * 64, "number": quote * 128, "sha256": "a" * 64, "issuer": quote * 128}
+            ]
+            * 100,
+        }
+    )
+    assert len(longest.model_dump_json(exclude={"items"})) < OWN_FIELDS_BOUND
+    assert MAX_COPIED_BYTES // OWN_FIELDS_BOUND >= 2

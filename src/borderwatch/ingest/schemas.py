@@ -37,6 +37,10 @@ MAX_DOCUMENTS = 100
 MAX_CONTAINERS = 100
 # Goods items times the size of a declaration's own fields (each item carries them once flattened).
 MAX_COPIED_BYTES = 16 << 20
+# More than a declaration's own fields (all but its items) can take as JSON: every field has a maximum length
+# (about 46,000 characters in all: 100 documents, 100 containers, 4 parties), each character at most 6 in JSON
+# (\u0001), plus the keys. So up to MAX_COPIED_BYTES // OWN_FIELDS_BOUND (32) items never exceed the bound.
+OWN_FIELDS_BOUND = 512 << 10
 MAX_ITEM_NO = 999_999_999  # nine digits: within a 32-bit INTEGER column on both databases
 NAME_LENGTH = 256
 ADDRESS_LENGTH = 512
@@ -93,8 +97,12 @@ def _identifier_before(value: Any) -> Any:
     return normalise_identifier(value) if isinstance(value, str) else value
 
 
+# Unicode category Cc is exactly U+0000-U+001F and U+007F-U+009F: one regex search, not a call per character.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _identifier_after(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if CONTROL.search(value):
         raise ValueError(CONTROL_REASON)
     return value
 
@@ -258,6 +266,8 @@ class Declaration(_Model):
     def _bounded_copies(self) -> Declaration:
         # Flattened for validation and storage, each goods item carries the declaration's own fields: many
         # items times long parties or documents would cost memory far beyond the size of the line.
+        if len(self.items) * OWN_FIELDS_BOUND <= MAX_COPIED_BYTES:
+            return self  # cannot exceed it: no JSON rendering (a twentieth of an EDIFACT read)
         own = len(self.model_dump_json(exclude={"items"}))
         if len(self.items) * own > MAX_COPIED_BYTES:
             raise ValueError(

@@ -74,6 +74,11 @@ class Walk:
         layout = DATE_FORMATS.get(fmt)
         if layout is None:
             raise self.fail(segment, f"'{fmt}' is not a date format this reader knows (102, 203, 204)", 1, 3)
+        if fmt == "102" and len(value) == 8 and value.isascii() and value.isdigit():
+            try:  # the common case without strptime (a fifth of the reader's time): the same dates
+                return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+            except ValueError:
+                pass  # strptime decides, and words the error
         try:
             return datetime.strptime(value, layout).date()
         except ValueError:

@@ -34,6 +34,16 @@ MAX_MESSAGE_SEGMENTS = 200_000
 # Kept of a faulty message's text in the quarantine, to show what it was.
 KEPT_OF_MESSAGE = 64 << 10
 _TAG = re.compile(r"[A-Z][A-Z0-9]{2}")
+_KNOWN_TAGS: set[str] = set()  # tags seen valid (at most 26 x 36 x 36): one set look-up, not a regex match
+
+
+def _valid_tag(tag: str) -> bool:
+    if _TAG.fullmatch(tag) is None:
+        return False
+    _KNOWN_TAGS.add(tag)
+    return True
+
+
 # Character sets of levels A to C (and their relatives) are single-byte; UNOW/UNOY are UTF-8.
 _UTF8_SYNTAXES = {"UNOW", "UNOY"}
 
@@ -290,7 +300,7 @@ def parse_segment(text: str, position: int, separators: Separators) -> Segment:
             tuple(_unescape(c, release) for c in _split_escaped(part, separators.component, release))
             for part in parts[1:]
         )
-    if not _TAG.fullmatch(tag):
+    if tag not in _KNOWN_TAGS and not _valid_tag(tag):
         shown = tag[:20] or "(empty)"
         raise EdifactError(
             segment=tag[:8] or None, position=position, reason=f"{shown!r} is not a segment tag"
