@@ -41,7 +41,14 @@ def test_no_generated_request_causes_a_server_error(
     headers = seeded.auth("admin_a")
     results = list(api_schema.get_all_operations())
     assert all(isinstance(result, Ok) for result in results), results
-    operations = [result.ok() for result in results if isinstance(result, Ok)]
+    # A server-sent event stream is open by design until its declaration is done or two minutes pass: a
+    # generated key never gets done, so each example would hold for the full two minutes (test_pipeline
+    # follows a real one to its end).
+    operations = [
+        result.ok()
+        for result in results
+        if isinstance(result, Ok) and not result.ok().path.endswith("/events")
+    ]
     assert len(operations) >= 15
     statuses: list[int] = []
     for operation in operations:

@@ -99,18 +99,24 @@ def worklist_csv(
     )
 
     def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(CSV_COLUMNS)
-        for item in rows:
-            row = item.model_dump(mode="json")
-            row["top_reasons"] = " | ".join(item.top_reasons)
-            writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        # The rows are read while the response streams, after the request's session may have been closed
+        # by its dependency: reading reopens a transaction on it that nothing else would end (it held its
+        # locks until the process exited). Close it here, also when the client goes away mid-export.
+        try:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            writer.writerow(CSV_COLUMNS)
+            for item in rows:
+                row = item.model_dump(mode="json")
+                row["top_reasons"] = " | ".join(item.top_reasons)
+                writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+        finally:
+            guard.db.close()
 
     return StreamingResponse(
         lines(),
