@@ -205,10 +205,10 @@ def store_before(
 
     summary = service.ReadSummary(source=batch.source)
     unique = list({read.read_key: read for read in batch.reads}.values())
-    existing = service._existing_keys(session, agency, [r.read_key for r in unique])
+    existing = service.existing_read_keys(session, agency, [r.read_key for r in unique])
     fresh = [read for read in unique if read.read_key not in existing]
-    frame = service._reads_frame(fresh, agency=agency, source=batch.source)
-    bulk_insert(session.connection(), "plate_reads", service._storable_times(session, frame))
+    frame = service.plate_reads_frame(fresh, agency=agency, source=batch.source)
+    bulk_insert(session.connection(), "plate_reads", service.storable_times(session, frame))
     summary.reads = len(fresh)
     index = service.hotlist_index(session=session, agency=agency)
     hits = [
@@ -236,7 +236,7 @@ def store_before(
                 family="hotlist",
                 points=hit.score,
                 evidence=hit.evidence(read_plate=read.plate, read_country=read.country),
-                fingerprint=service._fingerprint("hotlist", read.read_key, hit.entry.entry_id),
+                fingerprint=service.alert_fingerprint("hotlist", read.read_key, hit.entry.entry_id),
                 status="open",
                 latency_ms=round(latency, 3),
             )

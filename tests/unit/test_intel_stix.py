@@ -17,7 +17,7 @@ from stix2patterns.validator import run_validator
 from stix2validator import ValidationOptions, validate_instance
 
 from borderwatch.access.policy import TLP
-from borderwatch.intel.patterns import _COMMON, _Parser, _tokens, simple_pattern
+from borderwatch.intel.patterns import COMMON_PATTERNS, PatternParser, pattern_tokens, simple_pattern
 from borderwatch.intel.stix import (
     CONDITION,
     Party,
@@ -296,10 +296,10 @@ near_patterns = st.builds(
 def test_the_whole_pattern_expression_accepts_only_valid_patterns_the_recogniser_accepts(
     pattern: str,
 ) -> None:
-    if _COMMON.fullmatch(pattern):
-        tokens = _tokens(pattern)
+    if COMMON_PATTERNS.fullmatch(pattern):
+        tokens = pattern_tokens(pattern)
         assert tokens is not None, pattern
-        assert _Parser(tokens).pattern(), pattern
+        assert PatternParser(tokens).pattern(), pattern
         assert run_validator(pattern, stix_version="2.1") == [], pattern
 
 
@@ -313,10 +313,10 @@ def test_the_fast_recogniser_takes_the_patterns_borderwatch_writes() -> None:
         "[x-customs-declaration:hs_code = '240220' AND x-customs-declaration:origin_country = 'VN']",
         "[file:name = 'a'] OR [file:size >= 10 AND file:name != 'it\\'s']",
     ):
-        assert _COMMON.fullmatch(common), common
+        assert COMMON_PATTERNS.fullmatch(common), common
     for uncommon in (
         "[file:name = 'a' AND x-y:z = 1]",
         "[file:size = 007]",
         "[file:name = 'a']AND[file:size = 1]",
     ):
-        assert not _COMMON.fullmatch(uncommon), uncommon
+        assert not COMMON_PATTERNS.fullmatch(uncommon), uncommon

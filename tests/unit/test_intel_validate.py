@@ -14,20 +14,20 @@ from hypothesis import strategies as st
 from borderwatch.intel.patterns import pattern_errors
 from borderwatch.intel.store import IntelError, read_envelope
 from borderwatch.intel.validate import (
-    _BAD,
-    _ID,
-    _REF,
-    _REFS,
-    _TIMESTAMP_PROPERTIES,
-    _TYPE,
+    BAD_NAME,
+    IDENTIFIER,
+    REF_NAME,
+    REFS_NAME,
     SCO_TYPES,
     SDO_REQUIRED,
+    TIMESTAMP_PROPERTIES,
+    TYPE_NAME,
     InvalidObject,
-    _is_identifier,
-    _new_kind,
-    _property_kind,
     check_object,
+    is_identifier,
+    new_kind_of,
     parse_timestamp,
+    property_kind,
 )
 from tests.hypothesis_profiles import examples
 
@@ -36,30 +36,30 @@ def reference_check(obj: Any) -> str:  # noqa: C901 - the one-pass version, kept
     if not isinstance(obj, dict):
         raise InvalidObject("not a JSON object")
     kind = obj.get("type")
-    if not isinstance(kind, str) or not _TYPE.match(kind):
+    if not isinstance(kind, str) or not TYPE_NAME.match(kind):
         raise InvalidObject(f"type {kind!r} is not a STIX type name")
     identifier = obj.get("id")
     if not isinstance(identifier, str):
         raise InvalidObject("no id")
-    found = _ID.match(identifier)
+    found = IDENTIFIER.match(identifier)
     if found is None or found.group(1) != kind:
         raise InvalidObject(f"id {identifier!r} is not {kind}--<UUID>")
-    is_sco = kind in SCO_TYPES or _new_kind(obj) == "new-sco"
+    is_sco = kind in SCO_TYPES or new_kind_of(obj) == "new-sco"
     version = obj.get("spec_version")
     if version is None and not is_sco:
         raise InvalidObject("spec_version is required")
     if version is not None and version != "2.1":
         raise InvalidObject(f"spec_version {version!r} is not 2.1")
-    kinds = [_property_kind(name) for name in obj]
+    kinds = [property_kind(name) for name in obj]
     for name, kind_of_name in zip(obj, kinds, strict=True):
-        if kind_of_name == _BAD:
+        if kind_of_name == BAD_NAME:
             raise InvalidObject(f"property name {name!r} is not 3-250 lowercase letters, digits or '_'")
     if not is_sco:
         if "created" not in obj:
             raise InvalidObject("created is required")
         if kind != "marking-definition" and "modified" not in obj:
             raise InvalidObject("modified is required")
-    for name in _TIMESTAMP_PROPERTIES:
+    for name in TIMESTAMP_PROPERTIES:
         if name in obj:
             try:
                 parse_timestamp(obj[name])
@@ -69,16 +69,16 @@ def reference_check(obj: Any) -> str:  # noqa: C901 - the one-pass version, kept
         if parse_timestamp(obj["modified"]) < parse_timestamp(obj["created"]):
             raise InvalidObject("modified is before created")
     known = kind in SDO_REQUIRED or kind in SCO_TYPES or kind == "marking-definition"
-    if not known and not kind.startswith("x-") and _new_kind(obj) is None:
+    if not known and not kind.startswith("x-") and new_kind_of(obj) is None:
         raise InvalidObject(f"type {kind!r} is neither a STIX 2.1 type nor defined by an extension")
     for name in SDO_REQUIRED.get(kind, ()):
         if name not in obj:
             raise InvalidObject(f"{kind} requires {name}")
     for (name, value), kind_of_name in zip(obj.items(), kinds, strict=True):
-        if kind_of_name == _REF and not (isinstance(value, str) and _is_identifier(value)):
+        if kind_of_name == REF_NAME and not (isinstance(value, str) and is_identifier(value)):
             raise InvalidObject(f"{name} {value!r} is not an identifier")
-        if kind_of_name == _REFS and not (
-            isinstance(value, list) and value and all(isinstance(v, str) and _is_identifier(v) for v in value)
+        if kind_of_name == REFS_NAME and not (
+            isinstance(value, list) and value and all(isinstance(v, str) and is_identifier(v) for v in value)
         ):
             raise InvalidObject(f"{name} must be a non-empty list of identifiers")
     if kind == "indicator" and obj.get("pattern_type") == "stix":

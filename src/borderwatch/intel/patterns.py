@@ -29,7 +29,7 @@ _TOKEN = re.compile(
 _LITERALS = frozenset({"string", "float", "int", "bool"})
 
 
-def _tokens(pattern: str) -> list[tuple[str, str]] | None:
+def pattern_tokens(pattern: str) -> list[tuple[str, str]] | None:
     tokens: list[tuple[str, str]] = []
     position = 0
     text = pattern.rstrip()
@@ -46,7 +46,7 @@ def _tokens(pattern: str) -> list[tuple[str, str]] | None:
     return tokens
 
 
-class _Parser:
+class PatternParser:
     """Recursive descent over the subset; every method returns False at the first thing it does not know."""
 
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
@@ -171,7 +171,7 @@ _OBSERVATION = (
     + _GAP
     + r"*\]"
 )
-_COMMON = re.compile(
+COMMON_PATTERNS = re.compile(
     _GAP
     + "*"
     + _OBSERVATION
@@ -189,10 +189,10 @@ _COMMON = re.compile(
 
 def simple_pattern(pattern: str) -> bool:
     """True when ``pattern`` is in the recognised subset (and so certainly valid STIX 2.1)."""
-    if _COMMON.fullmatch(pattern):
+    if COMMON_PATTERNS.fullmatch(pattern):
         return True
-    tokens = _tokens(pattern)
-    return tokens is not None and _Parser(tokens).pattern()
+    tokens = pattern_tokens(pattern)
+    return tokens is not None and PatternParser(tokens).pattern()
 
 
 @lru_cache(maxsize=65536)

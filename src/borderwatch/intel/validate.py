@@ -16,9 +16,9 @@ from typing import Any
 
 from borderwatch.intel.patterns import pattern_errors
 
-_TYPE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+TYPE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_ID = re.compile(rf"^([a-z0-9][a-z0-9-]{{1,248}}[a-z0-9])--{_UUID}$")
+IDENTIFIER = re.compile(rf"^([a-z0-9][a-z0-9-]{{1,248}}[a-z0-9])--{_UUID}$")
 _PROPERTY = re.compile(r"^[a-z0-9_]{3,250}$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 
@@ -70,7 +70,7 @@ SCO_TYPES = frozenset(
         "x509-certificate",
     }
 )
-_TIMESTAMP_PROPERTIES = (
+TIMESTAMP_PROPERTIES = (
     "created",
     "modified",
     "valid_from",
@@ -119,21 +119,21 @@ def canonical_timestamp(value: str) -> str:
     return parse_timestamp(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-_BAD, _PLAIN, _REF, _REFS = range(4)
+BAD_NAME, PLAIN_NAME, REF_NAME, REFS_NAME = range(4)
 
 
 @lru_cache(maxsize=4096)
-def _property_kind(name: str) -> int:
+def property_kind(name: str) -> int:
     """What a property name is: not a STIX name, a plain one, a ``_ref`` or a ``_refs`` (names repeat
     across objects: decided once each)."""
     if name != "id" and _PROPERTY.match(name) is None:
-        return _BAD
-    return _REF if name.endswith("_ref") else _REFS if name.endswith("_refs") else _PLAIN
+        return BAD_NAME
+    return REF_NAME if name.endswith("_ref") else REFS_NAME if name.endswith("_refs") else PLAIN_NAME
 
 
 @lru_cache(maxsize=8192)
-def _is_identifier(value: str) -> bool:
-    return _ID.match(value) is not None
+def is_identifier(value: str) -> bool:
+    return IDENTIFIER.match(value) is not None
 
 
 def display_timestamp(canonical: str) -> str:
@@ -161,12 +161,12 @@ class _Shape:
 @lru_cache(maxsize=4096)
 def _shape(kind: str, names: tuple[str, ...], is_sco: bool, new_kind: bool) -> _Shape:
     present = set(names)
-    kinds = [_property_kind(name) for name in names]
+    kinds = [property_kind(name) for name in names]
     early = next(
         (
             f"property name {name!r} is not 3-250 lowercase letters, digits or '_'"
             for name, kind_of_name in zip(names, kinds, strict=True)
-            if kind_of_name == _BAD
+            if kind_of_name == BAD_NAME
         ),
         None,
     )
@@ -188,12 +188,12 @@ def _shape(kind: str, names: tuple[str, ...], is_sco: bool, new_kind: bool) -> _
         last = "a marking-definition needs definition_type and definition, or extensions"
     return _Shape(
         early=early,
-        timestamps=tuple(name for name in _TIMESTAMP_PROPERTIES if name in present),
+        timestamps=tuple(name for name in TIMESTAMP_PROPERTIES if name in present),
         late=late,
         refs=tuple(
-            (name, kind_of_name == _REFS)
+            (name, kind_of_name == REFS_NAME)
             for name, kind_of_name in zip(names, kinds, strict=True)
-            if kind_of_name in {_REF, _REFS}
+            if kind_of_name in {REF_NAME, REFS_NAME}
         ),
         last=last,
     )
@@ -208,15 +208,15 @@ def check_object(obj: Any) -> str:
     if not isinstance(obj, dict):
         raise InvalidObject("not a JSON object")
     kind = obj.get("type")
-    if not isinstance(kind, str) or not _TYPE.match(kind):
+    if not isinstance(kind, str) or not TYPE_NAME.match(kind):
         raise InvalidObject(f"type {kind!r} is not a STIX type name")
     identifier = obj.get("id")
     if not isinstance(identifier, str):
         raise InvalidObject("no id")
-    found = _ID.match(identifier)
+    found = IDENTIFIER.match(identifier)
     if found is None or found.group(1) != kind:
         raise InvalidObject(f"id {identifier!r} is not {kind}--<UUID>")
-    new_kind = _new_kind(obj) if "extensions" in obj else None
+    new_kind = new_kind_of(obj) if "extensions" in obj else None
     is_sco = kind in SCO_TYPES or new_kind == "new-sco"
     version = obj.get("spec_version")
     if version is None and not is_sco:
@@ -242,10 +242,10 @@ def check_object(obj: Any) -> str:
             if not (
                 isinstance(value, list)
                 and value
-                and all(isinstance(v, str) and _is_identifier(v) for v in value)
+                and all(isinstance(v, str) and is_identifier(v) for v in value)
             ):
                 raise InvalidObject(f"{name} must be a non-empty list of identifiers")
-        elif not (isinstance(value, str) and _is_identifier(value)):
+        elif not (isinstance(value, str) and is_identifier(value)):
             raise InvalidObject(f"{name} {value!r} is not an identifier")
     if kind == "indicator" and obj.get("pattern_type") == "stix":
         errors = pattern_errors(str(obj["pattern"]))
@@ -256,7 +256,7 @@ def check_object(obj: Any) -> str:
     return identifier
 
 
-def _new_kind(obj: dict[str, Any]) -> str | None:
+def new_kind_of(obj: dict[str, Any]) -> str | None:
     extensions = obj.get("extensions")
     if not isinstance(extensions, dict):
         return None

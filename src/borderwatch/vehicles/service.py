@@ -260,7 +260,7 @@ def replace_hotlist(
         },
         schema_overrides={"country": pl.String, "reference": pl.String},
     )
-    bulk_insert(session.connection(), "vehicle_hotlist", _storable_times(session, frame))
+    bulk_insert(session.connection(), "vehicle_hotlist", storable_times(session, frame))
     _changed(session, agency)
     return len(rows)
 
@@ -391,7 +391,7 @@ def read_file(
     return check_records(records, source=path.name, cameras=cameras, now=now)
 
 
-def _storable_times(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
+def storable_times(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
     """Timestamps as each database's bulk path reads them (SQLite: SQLAlchemy's text form, in UTC)."""
     columns = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Datetime)]
     if not columns:
@@ -401,7 +401,7 @@ def _storable_times(session: Session, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S%.6f") for c in columns)
 
 
-def _existing_keys(session: Session, agency: str, keys: Sequence[str]) -> set[str]:
+def existing_read_keys(session: Session, agency: str, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = list(keys[start : start + _IN_CHUNK])
@@ -415,7 +415,7 @@ def _existing_keys(session: Session, agency: str, keys: Sequence[str]) -> set[st
     return found
 
 
-def _reads_frame(reads: Sequence[PlateRead], *, agency: str, source: str) -> pl.DataFrame:
+def plate_reads_frame(reads: Sequence[PlateRead], *, agency: str, source: str) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "agency": [agency] * len(reads),
@@ -486,7 +486,7 @@ def _quarantine(
     bulk_insert(session.connection(), "vehicle_quarantine", frame)
 
 
-def _fingerprint(*parts: object) -> str:
+def alert_fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
 
 
@@ -578,7 +578,7 @@ def _hotlist_alerts(
                 "family": HOTLIST,
                 "points": hit.score,
                 "evidence": evidence,
-                "fingerprint": _fingerprint("hotlist", read.read_key, hit.entry.entry_id),
+                "fingerprint": alert_fingerprint("hotlist", read.read_key, hit.entry.entry_id),
                 "status": "open",
                 "latency_ms": round(latency, 3),
             }
@@ -648,10 +648,10 @@ def store_batch(
         )
         fresh = [read for read in unique if read.read_key in ids]
     else:
-        existing = _existing_keys(session, agency, [r.read_key for r in unique])
+        existing = existing_read_keys(session, agency, [r.read_key for r in unique])
         fresh = [read for read in unique if read.read_key not in existing]
-        frame = _reads_frame(fresh, agency=agency, source=batch.source)
-        bulk_insert(session.connection(), "plate_reads", _storable_times(session, frame))
+        frame = plate_reads_frame(fresh, agency=agency, source=batch.source)
+        bulk_insert(session.connection(), "plate_reads", storable_times(session, frame))
     summary.duplicates = len(batch.reads) - len(fresh)
     summary.reads = len(fresh)
     _quarantine(session, agency=agency, source=batch.source, rejected=batch.rejected, summary=summary)
@@ -800,7 +800,7 @@ def load_declared_vehicles(*, session: Session, agency: str, path: Path) -> int:
             DeclaredVehicleRow.agency == agency, DeclaredVehicleRow.lrn.in_(lrns[start : start + _IN_CHUNK])
         ).delete(synchronize_session=False)
     rows = frame.with_columns(pl.lit(agency).alias("agency"))
-    bulk_insert(session.connection(), "vehicle_declarations", _storable_times(session, rows))
+    bulk_insert(session.connection(), "vehicle_declarations", storable_times(session, rows))
     return frame.height
 
 
@@ -946,7 +946,9 @@ def store_findings(*, session: Session, agency: str, findings: Sequence[Finding]
             evidence = {**finding.evidence, **({"with": partners} if partners else {})}
             if finding.lrn:
                 evidence["lrn"] = finding.lrn
-            fingerprint = _fingerprint(finding.code, plate, json.dumps(evidence, sort_keys=True, default=str))
+            fingerprint = alert_fingerprint(
+                finding.code, plate, json.dumps(evidence, sort_keys=True, default=str)
+            )
             fresh[fingerprint] = VehicleAlertRow(
                 agency=agency,
                 plate=plate,
